@@ -1,0 +1,151 @@
+import { isIP } from "node:net";
+import { parseDuration } from "./domain/duration.js";
+import type { SessionPolicy } from "./domain/session.js";
+
+/** Everything keycard reads from the environment, validated and typed. */
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  /** Absent means dev mode: the embedded in-process store. */
+  readonly redisUrl?: string;
+  readonly redisKeyPrefix: string;
+  readonly redisCommandTimeoutMs: number;
+  readonly policy: SessionPolicy;
+  readonly tokenPrefix: string;
+  /** Absent means the AdminService refuses every call (or, in dev mode, one is generated). */
+  readonly adminToken?: string;
+  readonly trustedProxies: readonly string[];
+  readonly logLevel: string;
+  readonly maxBodyBytes: number;
+  readonly shutdownTimeoutMs: number;
+}
+
+/** Invalid settings, each described in one line naming the variable. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join("\n")}`);
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+
+/** Reads settings one by one, collecting every problem instead of stopping at the first. */
+class EnvReader {
+  readonly problems: string[] = [];
+
+  constructor(private readonly env: Env) {}
+
+  text(name: string, fallback: string): string {
+    const value = this.env[name]?.trim();
+    return value === undefined || value === "" ? fallback : value;
+  }
+
+  optional(name: string): string | undefined {
+    const value = this.env[name]?.trim();
+    return value === undefined || value === "" ? undefined : value;
+  }
+
+  duration(name: string, fallback: string, allowZero = false): number {
+    const text = this.text(name, fallback);
+    const ms = text === "0" && allowZero ? 0 : parseDuration(text);
+    if (ms === undefined || (ms === 0 && !allowZero)) {
+      this.problems.push(`${name}="${text}" is not a duration like 90s, 15m, 12h, 7d or 30d`);
+      return parseDuration(fallback) ?? 0;
+    }
+    return ms;
+  }
+
+  integer(name: string, fallback: number, min: number, max: number): number {
+    const text = this.text(name, String(fallback));
+    const value = Number(text);
+    if (!/^\d+$/.test(text) || value < min || value > max) {
+      this.problems.push(`${name}="${text}" must be a whole number from ${min} to ${max}`);
+      return fallback;
+    }
+    return value;
+  }
+
+  check(ok: boolean, problem: string): void {
+    if (!ok) {
+      this.problems.push(problem);
+    }
+  }
+}
+
+function isAddressOrRange(entry: string): boolean {
+  const [address = "", prefix, extra] = entry.split("/");
+  if (extra !== undefined || isIP(address) === 0) {
+    return false;
+  }
+  const maxPrefix = isIP(address) === 6 ? 128 : 32;
+  return prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= maxPrefix);
+}
+
+function readPolicy(read: EnvReader): SessionPolicy {
+  const defaultDuration = read.duration("SESSION_DURATION", "12h");
+  const maxDuration = read.duration("SESSION_MAX_DURATION", "30d");
+  read.check(
+    defaultDuration <= maxDuration,
+    "SESSION_DURATION must not be longer than SESSION_MAX_DURATION",
+  );
+  return {
+    defaultDuration,
+    maxDuration,
+    idleTimeout: read.duration("SESSION_IDLE_TIMEOUT", "0", true),
+    refreshGrace: read.duration("REFRESH_GRACE", "10s", true),
+    retention: read.duration("EXPIRED_TOKEN_RETENTION", "7d", true),
+    touchInterval: read.duration("SESSION_TOUCH_INTERVAL", "60s", true),
+  };
+}
+
+/** Turns the environment into a frozen Config, or throws ConfigError listing every problem. */
+export function loadConfig(env: Env): Config {
+  const read = new EnvReader(env);
+  const redisUrl = read.optional("REDIS_URL");
+  read.check(
+    redisUrl === undefined || /^rediss?:\/\/[^\s]+$/.test(redisUrl),
+    "REDIS_URL must start with redis:// or rediss://",
+  );
+  const tokenPrefix = read.text("TOKEN_PREFIX", "kc");
+  read.check(
+    /^[a-z0-9]{1,16}$/.test(tokenPrefix),
+    `TOKEN_PREFIX="${tokenPrefix}" must be 1 to 16 lower-case letters or digits`,
+  );
+  const adminToken = read.optional("KEYCARD_ADMIN_TOKEN");
+  read.check(
+    adminToken === undefined || adminToken.length >= 24,
+    "KEYCARD_ADMIN_TOKEN must be at least 24 characters (try: openssl rand -base64 32)",
+  );
+  const trustedProxies = read
+    .text("TRUSTED_PROXIES", "")
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== "");
+  for (const entry of trustedProxies.filter((candidate) => !isAddressOrRange(candidate))) {
+    read.problems.push(`TRUSTED_PROXIES entry "${entry}" is not an IP address or CIDR range`);
+  }
+  const logLevel = read.text("LOG_LEVEL", "info");
+  read.check(logLevels.includes(logLevel), `LOG_LEVEL must be one of ${logLevels.join(", ")}`);
+  const config: Config = {
+    port: read.integer("PORT", 8080, 0, 65_535),
+    host: read.text("HOST", "0.0.0.0"),
+    ...(redisUrl === undefined ? {} : { redisUrl }),
+    redisKeyPrefix: read.text("REDIS_KEY_PREFIX", "keycard"),
+    redisCommandTimeoutMs: read.duration("REDIS_COMMAND_TIMEOUT", "1s"),
+    policy: readPolicy(read),
+    tokenPrefix,
+    ...(adminToken === undefined ? {} : { adminToken }),
+    trustedProxies,
+    logLevel,
+    maxBodyBytes: read.integer("MAX_BODY_BYTES", 65_536, 1024, 16 * 1024 * 1024),
+    shutdownTimeoutMs: read.duration("SHUTDOWN_TIMEOUT", "10s"),
+  };
+  if (read.problems.length > 0) {
+    throw new ConfigError(read.problems);
+  }
+  return Object.freeze(config);
+}

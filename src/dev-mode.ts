@@ -1,0 +1,37 @@
+import { randomBytes } from "node:crypto";
+import type { UserService } from "./service/user-service.js";
+
+/** The demo account dev mode creates, with a password generated at each start. */
+export interface DemoAccount {
+  readonly email: string;
+  readonly password: string;
+}
+
+/** A fresh random secret suitable as an admin token or demo password. */
+export function randomSecret(): string {
+  return randomBytes(24).toString("base64url");
+}
+
+/** Creates the dev-mode demo user on the embedded store. */
+export async function createDemoAccount(users: UserService): Promise<DemoAccount> {
+  const account = { email: "demo@keycard.dev", password: randomSecret() };
+  await users.create({ ...account, displayName: "Demo User", roles: ["user"] });
+  return account;
+}
+
+/** The banner printed in dev mode, with ready-to-paste shell variables. */
+export function devBanner(port: number, adminToken: string, demo: DemoAccount): string {
+  return [
+    "",
+    "  keycard is running in DEV MODE: embedded in-memory store, nothing is persisted,",
+    "  nothing is shared between replicas. Set REDIS_URL for anything real.",
+    "",
+    "  Paste these into your shell to follow the README walk-through:",
+    "",
+    `    export KEYCARD_URL=http://localhost:${port}`,
+    `    export KEYCARD_ADMIN_TOKEN=${adminToken}`,
+    `    export DEMO_EMAIL=${demo.email}`,
+    `    export DEMO_PASSWORD=${demo.password}`,
+    "",
+  ].join("\n");
+}

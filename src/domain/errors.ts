@@ -1,0 +1,59 @@
+/**
+ * The catalogue of expected failures. Each reason is an UPPER_SNAKE constant that clients
+ * may match on (it travels as google.rpc.ErrorInfo.reason); the kind says which family of
+ * status code the transport maps it to.
+ */
+export const errorCatalogue = {
+  INVALID_ARGUMENT: "invalid-argument",
+  INVALID_CREDENTIALS: "unauthenticated",
+  SESSION_INVALID: "unauthenticated",
+  SESSION_EXPIRED: "unauthenticated",
+  SESSION_REVOKED: "unauthenticated",
+  ADMIN_TOKEN_REQUIRED: "unauthenticated",
+  PERMISSION_DENIED: "permission-denied",
+  NOT_FOUND: "not-found",
+  USER_EXISTS: "already-exists",
+  STORE_UNAVAILABLE: "unavailable",
+} as const;
+
+/** One reason of the catalogue. */
+export type ErrorReason = keyof typeof errorCatalogue;
+
+/** The status family of an error reason, independent of any wire protocol. */
+export type ErrorKind = (typeof errorCatalogue)[ErrorReason];
+
+/**
+ * An expected failure with a reason from the catalogue and a short message a user can act
+ * on. Domain and service code throw it; the transport maps it to a protocol status.
+ */
+export class KeycardError extends Error {
+  override readonly name = "KeycardError";
+
+  constructor(
+    readonly reason: ErrorReason,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+
+  /** The status family this error belongs to. */
+  get kind(): ErrorKind {
+    return errorCatalogue[this.reason];
+  }
+}
+
+/** Fails a request because a field is missing or malformed. */
+export function invalidArgument(field: string, message: string): KeycardError {
+  return new KeycardError("INVALID_ARGUMENT", message, field);
+}
+
+/** The store could not be reached in time; the request may be retried. */
+export class StoreUnavailableError extends KeycardError {
+  constructor(options?: { cause: unknown }) {
+    super("STORE_UNAVAILABLE", "The session store is unavailable. Try again shortly.");
+    if (options !== undefined) {
+      this.cause = options.cause;
+    }
+  }
+}

@@ -1,0 +1,58 @@
+import type { SessionRecord, TokenLookup } from "./session.js";
+import type { UserRecord } from "./user.js";
+
+/**
+ * Where accounts live. Every method either does what it says or throws
+ * StoreUnavailableError; none of them waits for a store that is down.
+ */
+export interface UserStore {
+  /** Adds the user; false when the email is already taken (checked atomically). */
+  create(user: UserRecord): Promise<boolean>;
+  findByEmail(email: string): Promise<UserRecord | undefined>;
+  findById(id: string): Promise<UserRecord | undefined>;
+  /** Marks the user disabled and returns it; undefined when there is no such user. */
+  disable(id: string): Promise<UserRecord | undefined>;
+}
+
+/**
+ * Where sessions live: records by user, pointers by token hash, a per-user index. Every
+ * key expires by itself; nothing outlives a session except its pointers' retention.
+ */
+export interface SessionStore {
+  /**
+   * Stores a new session and a pointer from its token hash, kept until `retainUntil`.
+   * False when the user is disabled (checked atomically with the write).
+   */
+  create(session: SessionRecord, retainUntil: number): Promise<boolean>;
+  /** The pointer for a token hash and, if still live, its session. */
+  lookup(tokenHash: string): Promise<TokenLookup>;
+  /** The user's live sessions, newest first. */
+  list(userId: string, now: number): Promise<SessionRecord[]>;
+  /**
+   * Makes `next.tokenHash` the session's current token, keeps the presented one valid
+   * until `next.graceUntil`, and moves the expiry. False when the presented token is no
+   * longer the current one (a concurrent refresh won) or the session is gone.
+   */
+  rotate(next: SessionRecord, presentedHash: string, retainUntil: number): Promise<boolean>;
+  /** Ends one session; false when it was not live. */
+  revoke(userId: string, sessionId: string): Promise<boolean>;
+  /** Ends all of a user's sessions but `keepSessionId`; returns how many ended. */
+  revokeAll(userId: string, keepSessionId?: string): Promise<number>;
+  /** Records a use of a live session; does nothing if it has ended meanwhile. */
+  touch(userId: string, sessionId: string, at: number): Promise<void>;
+}
+
+/** The whole store: both ports plus its own health and lifecycle. */
+export interface Store {
+  readonly users: UserStore;
+  readonly sessions: SessionStore;
+  /** Resolves when the store answers; throws StoreUnavailableError otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Hashes and verifies passwords; slow on purpose, and never on the event loop. */
+export interface PasswordHasher {
+  hash(password: string): Promise<string>;
+  verify(hash: string, password: string): Promise<boolean>;
+}

@@ -1,0 +1,77 @@
+import type { Logger } from "pino";
+import { type Config, ConfigError, loadConfig } from "./config.js";
+import { createDemoAccount, devBanner, randomSecret } from "./dev-mode.js";
+import { systemClock } from "./domain/clock.js";
+import type { Store } from "./domain/ports.js";
+import { createLogger } from "./logger.js";
+import { createArgon2Hasher } from "./service/password-hasher.js";
+import { createMemoryStore } from "./store/memory/memory-store.js";
+import { createRedisStore } from "./store/redis/redis-store.js";
+import { createServer } from "./transport/server.js";
+
+function readConfig(): Config {
+  try {
+    return loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`keycard: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+}
+
+function openStore(config: Config, logger: Logger): Store {
+  if (config.redisUrl === undefined) {
+    logger.warn("REDIS_URL is not set: DEV MODE on the embedded in-memory store");
+    return createMemoryStore(systemClock);
+  }
+  let lastReport = 0;
+  return createRedisStore({
+    url: config.redisUrl,
+    namespace: config.redisKeyPrefix,
+    commandTimeoutMs: config.redisCommandTimeoutMs,
+    onError: (error) => {
+      if (Date.now() - lastReport > 5_000) {
+        lastReport = Date.now();
+        logger.error({ err: { message: error.message } }, "redis connection error");
+      }
+    },
+  });
+}
+
+async function main(): Promise<void> {
+  const config = readConfig();
+  const logger = createLogger(config.logLevel);
+  const store = openStore(config, logger);
+  const devMode = config.redisUrl === undefined;
+  const adminToken = config.adminToken ?? (devMode ? randomSecret() : undefined);
+  if (adminToken === undefined) {
+    logger.warn("KEYCARD_ADMIN_TOKEN is not set: every AdminService call will be refused");
+  }
+  const server = createServer({
+    store,
+    hasher: createArgon2Hasher(),
+    clock: systemClock,
+    logger,
+    settings: { ...config, ...(adminToken === undefined ? {} : { adminToken }) },
+  });
+  const demo = devMode ? await createDemoAccount(server.users) : undefined;
+  const port = await server.listen(config.port, config.host);
+  logger.info({ port, store: devMode ? "memory" : "redis" }, "keycard listening");
+  if (demo !== undefined && adminToken !== undefined) {
+    process.stdout.write(`${devBanner(port, adminToken, demo)}\n`);
+  }
+  const stop = async (signal: string): Promise<void> => {
+    logger.info({ signal }, "shutting down: draining in-flight requests");
+    await server.close();
+    await store.close();
+    logger.info("stopped");
+    logger.flush();
+    process.exit(0);
+  };
+  process.once("SIGTERM", () => void stop("SIGTERM"));
+  process.once("SIGINT", () => void stop("SIGINT"));
+}
+
+await main();

@@ -1,0 +1,43 @@
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
+import { type ErrorKind, KeycardError } from "../domain/errors.js";
+
+/** The ErrorInfo domain of every keycard error. */
+export const errorDomain = "keycard.dev";
+
+const codeOfKind: Record<ErrorKind, Code> = {
+  "invalid-argument": Code.InvalidArgument,
+  unauthenticated: Code.Unauthenticated,
+  "permission-denied": Code.PermissionDenied,
+  "not-found": Code.NotFound,
+  "already-exists": Code.AlreadyExists,
+  unavailable: Code.Unavailable,
+};
+
+/** Builds the one typed error a client sees: a closed code plus an ErrorInfo reason. */
+export function connectErrorOf(
+  code: Code,
+  reason: string,
+  message: string,
+  metadata: Record<string, string> = {},
+): ConnectError {
+  const info = create(ErrorInfoSchema, { reason, domain: errorDomain, metadata });
+  return new ConnectError(message, code, undefined, [{ desc: ErrorInfoSchema, value: info }]);
+}
+
+/** Maps an expected domain failure to its Connect error; anything else is passed through. */
+export function toConnectError(error: unknown): unknown {
+  if (!(error instanceof KeycardError)) {
+    return error;
+  }
+  const metadata: Record<string, string> = error.field === undefined ? {} : { field: error.field };
+  const mapped = connectErrorOf(codeOfKind[error.kind], error.reason, error.message, metadata);
+  mapped.cause = error.cause ?? error;
+  return mapped;
+}
+
+/** The ErrorInfo reason carried by a Connect error, if any. */
+export function reasonOf(error: ConnectError): string | undefined {
+  return error.findDetails(ErrorInfoSchema)[0]?.reason;
+}

@@ -1,0 +1,36 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import {
+  type Session,
+  SessionSchema,
+  type User,
+  UserSchema,
+} from "../../gen/keycard/v1/session_pb.js";
+import type { SessionRecord } from "../domain/session.js";
+import type { UserRecord } from "../domain/user.js";
+
+/** The API view of a session; `current` marks the one making the request. */
+export function sessionToProto(session: SessionRecord, currentSessionId: string): Session {
+  return create(SessionSchema, {
+    id: session.id,
+    createdAt: timestampFromMs(session.createdAt),
+    expiresAt: timestampFromMs(session.expiresAt),
+    lastUsedAt: timestampFromMs(session.lastUsedAt),
+    ipAddress: session.ip,
+    userAgent: session.userAgent,
+    current: session.id === currentSessionId,
+    authMethods: [...session.authMethods],
+  });
+}
+
+/** The API view of an account: never the password hash. */
+export function userToProto(user: UserRecord): User {
+  return create(UserSchema, {
+    id: user.id,
+    email: user.email,
+    displayName: user.displayName,
+    roles: [...user.roles],
+    disabled: user.disabled,
+    createdAt: timestampFromMs(user.createdAt),
+  });
+}

@@ -1,0 +1,173 @@
+import type { Clock } from "../../domain/clock.js";
+import type { SessionStore, Store, UserStore } from "../../domain/ports.js";
+import type { SessionRecord, TokenLookup, TokenPointer } from "../../domain/session.js";
+import type { UserRecord } from "../../domain/user.js";
+import { ExpiringMap } from "./expiring-map.js";
+
+const sweepIntervalMs = 60_000;
+
+/** Users of the embedded store, kept in process memory. */
+class MemoryUserStore implements UserStore {
+  readonly byId = new Map<string, UserRecord>();
+  private readonly idByEmail = new Map<string, string>();
+
+  async create(user: UserRecord): Promise<boolean> {
+    if (this.idByEmail.has(user.email)) {
+      return false;
+    }
+    this.idByEmail.set(user.email, user.id);
+    this.byId.set(user.id, user);
+    return true;
+  }
+
+  async findByEmail(email: string): Promise<UserRecord | undefined> {
+    const id = this.idByEmail.get(email);
+    return id === undefined ? undefined : this.byId.get(id);
+  }
+
+  async findById(id: string): Promise<UserRecord | undefined> {
+    return this.byId.get(id);
+  }
+
+  async disable(id: string): Promise<UserRecord | undefined> {
+    const user = this.byId.get(id);
+    if (user === undefined) {
+      return undefined;
+    }
+    const disabled = { ...user, disabled: true };
+    this.byId.set(id, disabled);
+    return disabled;
+  }
+}
+
+/** Sessions of the embedded store; same contract as the Redis adapter. */
+class MemorySessionStore implements SessionStore {
+  private readonly pointers: ExpiringMap<string, TokenPointer>;
+  private readonly sessions: ExpiringMap<string, SessionRecord>;
+  private readonly idsByUser = new Map<string, Set<string>>();
+
+  constructor(
+    clock: Clock,
+    private readonly users: MemoryUserStore,
+  ) {
+    this.pointers = new ExpiringMap(() => clock.now());
+    this.sessions = new ExpiringMap(() => clock.now());
+  }
+
+  async create(session: SessionRecord, retainUntil: number): Promise<boolean> {
+    if (this.users.byId.get(session.userId)?.disabled !== false) {
+      return false;
+    }
+    this.save(session);
+    this.pointTo(session, retainUntil);
+    return true;
+  }
+
+  async lookup(tokenHash: string): Promise<TokenLookup> {
+    const pointer = this.pointers.get(tokenHash);
+    if (pointer === undefined) {
+      return {};
+    }
+    const session = this.sessions.get(pointer.sessionId);
+    return session === undefined ? { pointer } : { pointer, session };
+  }
+
+  async list(userId: string): Promise<SessionRecord[]> {
+    const live: SessionRecord[] = [];
+    for (const id of this.idsOf(userId)) {
+      const session = this.sessions.get(id);
+      if (session === undefined) {
+        this.idsOf(userId).delete(id);
+      } else {
+        live.push(session);
+      }
+    }
+    return live.sort((a, b) => b.createdAt - a.createdAt);
+  }
+
+  async rotate(next: SessionRecord, presentedHash: string, retainUntil: number): Promise<boolean> {
+    if (this.sessions.get(next.id)?.tokenHash !== presentedHash) {
+      return false;
+    }
+    this.save(next);
+    this.pointTo(next, retainUntil);
+    return true;
+  }
+
+  async revoke(userId: string, sessionId: string): Promise<boolean> {
+    const session = this.sessions.get(sessionId);
+    if (session?.userId !== userId) {
+      return false;
+    }
+    this.idsOf(userId).delete(sessionId);
+    return this.sessions.delete(sessionId);
+  }
+
+  async revokeAll(userId: string, keepSessionId?: string): Promise<number> {
+    let count = 0;
+    for (const id of [...this.idsOf(userId)]) {
+      if (id !== keepSessionId && (await this.revoke(userId, id))) {
+        count += 1;
+      }
+    }
+    return count;
+  }
+
+  async touch(_userId: string, sessionId: string, at: number): Promise<void> {
+    const session = this.sessions.get(sessionId);
+    if (session !== undefined) {
+      this.sessions.set(sessionId, { ...session, lastUsedAt: at }, session.expiresAt);
+    }
+  }
+
+  sweep(): void {
+    this.pointers.sweep();
+    this.sessions.sweep();
+    for (const [userId, ids] of this.idsByUser) {
+      for (const id of ids) {
+        if (this.sessions.get(id) === undefined) {
+          ids.delete(id);
+        }
+      }
+      if (ids.size === 0) {
+        this.idsByUser.delete(userId);
+      }
+    }
+  }
+
+  private save(session: SessionRecord): void {
+    this.sessions.set(session.id, session, session.expiresAt);
+    this.idsOf(session.userId).add(session.id);
+  }
+
+  private pointTo(session: SessionRecord, retainUntil: number): void {
+    const pointer = { userId: session.userId, sessionId: session.id, expiresAt: session.expiresAt };
+    this.pointers.set(session.tokenHash, pointer, retainUntil);
+  }
+
+  private idsOf(userId: string): Set<string> {
+    let ids = this.idsByUser.get(userId);
+    if (ids === undefined) {
+      ids = new Set();
+      this.idsByUser.set(userId, ids);
+    }
+    return ids;
+  }
+}
+
+/**
+ * The embedded, in-process store for development and tests: nothing survives a restart
+ * and nothing is shared between replicas.
+ */
+export function createMemoryStore(clock: Clock): Store {
+  const users = new MemoryUserStore();
+  const sessions = new MemorySessionStore(clock, users);
+  const sweeper = setInterval(() => sessions.sweep(), sweepIntervalMs);
+  sweeper.unref();
+  return {
+    users,
+    sessions,
+    ping: async () => {},
+    close: async () => clearInterval(sweeper),
+  };
+}

@@ -1,0 +1,25 @@
+/**
+ * The one place Redis key names are built. Keys of one user share the hash tag `{u:<id>}`
+ * so that multi-key scripts over a user's data stay in one Cluster slot.
+ */
+export interface RedisKeys {
+  readonly pointer: (tokenHash: string) => string;
+  readonly email: (email: string) => string;
+  readonly user: (userId: string) => string;
+  readonly session: (userId: string, sessionId: string) => string;
+  readonly sessionPrefix: (userId: string) => string;
+  readonly index: (userId: string) => string;
+}
+
+/** Builds the key names under a namespace (default "keycard"). */
+export function redisKeys(namespace: string): RedisKeys {
+  const userTag = (userId: string): string => `${namespace}:{u:${userId}}`;
+  return {
+    pointer: (tokenHash) => `${namespace}:tok:${tokenHash}`,
+    email: (email) => `${namespace}:email:${email}`,
+    user: (userId) => `${userTag(userId)}:user`,
+    session: (userId, sessionId) => `${userTag(userId)}:sess:${sessionId}`,
+    sessionPrefix: (userId) => `${userTag(userId)}:sess:`,
+    index: (userId) => `${userTag(userId)}:sessions`,
+  };
+}

@@ -1,0 +1,51 @@
+import { BlockList, isIP } from "node:net";
+import type { ClientInfo } from "../domain/session.js";
+
+/** The parts of an HTTP/1.1 or HTTP/2 request that identify the client. */
+export interface RequestOrigin {
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly socket: { readonly remoteAddress?: string | undefined };
+}
+
+/** Parses TRUSTED_PROXIES entries (addresses or CIDR ranges) into a BlockList. */
+export function trustedProxyList(entries: readonly string[]): BlockList {
+  const list = new BlockList();
+  for (const entry of entries) {
+    const [address = "", prefix] = entry.split("/");
+    const family = isIP(address) === 6 ? "ipv6" : "ipv4";
+    if (prefix === undefined) {
+      list.addAddress(address, family);
+    } else {
+      list.addSubnet(address, Number(prefix), family);
+    }
+  }
+  return list;
+}
+
+function plainAddress(address: string): string {
+  return address.startsWith("::ffff:") ? address.slice("::ffff:".length) : address;
+}
+
+function isTrusted(list: BlockList, address: string): boolean {
+  const family = isIP(address) === 6 ? "ipv6" : "ipv4";
+  return isIP(address) !== 0 && list.check(address, family);
+}
+
+/**
+ * The client's IP and user agent. X-Forwarded-For is believed only when the peer is a
+ * trusted proxy, and then only up to the first address that is not itself trusted, so a
+ * client cannot forge its address by sending the header itself.
+ */
+export function clientInfoOf(request: RequestOrigin, trusted: BlockList): ClientInfo {
+  let ip = plainAddress(request.socket.remoteAddress ?? "");
+  const forwarded = request.headers["x-forwarded-for"];
+  const hops = (Array.isArray(forwarded) ? forwarded.join(",") : (forwarded ?? ""))
+    .split(",")
+    .map((hop) => plainAddress(hop.trim()))
+    .filter((hop) => isIP(hop) !== 0);
+  while (isTrusted(trusted, ip) && hops.length > 0) {
+    ip = hops.pop() ?? ip;
+  }
+  const agent = request.headers["user-agent"];
+  return { ip, userAgent: (Array.isArray(agent) ? agent[0] : agent)?.slice(0, 512) ?? "" };
+}

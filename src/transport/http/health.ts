@@ -1,0 +1,36 @@
+import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { AuthService } from "../../../gen/keycard/v1/auth_service_pb.js";
+import { presentedToken } from "../credentials.js";
+import {
+  callFromRest,
+  headersOf,
+  type NodeRequest,
+  type NodeResponse,
+  type RestDeps,
+  sendJson,
+} from "./rest-handler.js";
+
+/**
+ * `GET /health`: 200 when the service is up. With a session token it also checks the
+ * token, answering 401 with the same `{error, message}` as every other route
+ * ("Session token expired", "Invalid session token", ...), as reference 000's clients
+ * expect.
+ */
+export async function serveHealth(
+  deps: RestDeps,
+  request: NodeRequest,
+  response: NodeResponse,
+): Promise<void> {
+  if (presentedToken(headersOf(request)) === "") {
+    sendJson(response, 200, { status: "ok" });
+    return;
+  }
+  const me = await callFromRest(deps, AuthService.method.getMe, {}, request, response);
+  const expiresAt = me.session?.expiresAt;
+  sendJson(response, 200, {
+    status: "ok",
+    user: me.user?.displayName ?? "",
+    session_id: me.session?.id ?? "",
+    expires_at: expiresAt === undefined ? null : new Date(timestampMs(expiresAt)).toISOString(),
+  });
+}

@@ -1,0 +1,138 @@
+import {
+  type DescMessage,
+  type DescMethodUnary,
+  type JsonValue,
+  type MessageInitShape,
+  type MessageShape,
+  toJson,
+} from "@bufbuild/protobuf";
+import { ConnectError, type ContextValues } from "@connectrpc/connect";
+import type { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { Logger } from "pino";
+import { reasonOf, toConnectError } from "../../service/errors.js";
+import { parseJsonObject, readBody } from "./body.js";
+import type { InProcessCaller } from "./in-process.js";
+import { RestError } from "./rest-error.js";
+import { restInput } from "./rest-input.js";
+import { matchRoute, type RestRoute } from "./rest-routes.js";
+import { codeName, httpStatusOf } from "./status.js";
+
+type NodeHandler = ReturnType<typeof connectNodeAdapter>;
+/** A request of either HTTP version, as Node hands it over. */
+export type NodeRequest = Parameters<NodeHandler>[0];
+/** A response of either HTTP version. */
+export type NodeResponse = Parameters<NodeHandler>[1];
+
+/** The request headers an RPC may read; everything else stays in the REST layer. */
+const forwardedHeaders = ["authorization", "x-session-token"];
+
+/** What the REST layer needs to serve a call. */
+export interface RestDeps {
+  readonly routes: readonly RestRoute[];
+  readonly caller: InProcessCaller;
+  readonly maxBodyBytes: number;
+  readonly contextValuesOf: (request: NodeRequest) => ContextValues;
+  readonly logger: Logger;
+}
+
+/** Sends a JSON body with the given status. */
+export function sendJson(
+  response: NodeResponse,
+  status: number,
+  body: JsonValue,
+  headers: Readonly<Record<string, string>> = {},
+): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, {
+    ...headers,
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(text),
+    "cache-control": "no-store",
+  });
+  response.end(text);
+}
+
+/** The REST error body `{error, message}` and status for any failure. */
+export function sendError(response: NodeResponse, error: unknown, logger: Logger): void {
+  if (error instanceof RestError) {
+    sendJson(response, error.status, { error: error.code, message: error.message }, error.headers);
+    return;
+  }
+  const mapped = toConnectError(error);
+  if (!(mapped instanceof ConnectError)) {
+    logger.error({ err: error }, "rest call failed");
+    sendJson(response, 500, { error: "INTERNAL", message: "Internal error" });
+    return;
+  }
+  const body: Record<string, JsonValue> = {
+    error: reasonOf(mapped) ?? codeName(mapped.code),
+    message: mapped.rawMessage,
+  };
+  sendJson(response, httpStatusOf(mapped.code), body);
+}
+
+/** The request headers an RPC may read, as a Headers object. */
+export function headersOf(request: NodeRequest): Headers {
+  const headers = new Headers();
+  for (const name of forwardedHeaders) {
+    const value = request.headers[name];
+    if (typeof value === "string") {
+      headers.set(name, value);
+    }
+  }
+  return headers;
+}
+
+function abortOnClose(response: NodeResponse): AbortSignal {
+  const controller = new AbortController();
+  response.once("close", () => controller.abort());
+  return controller.signal;
+}
+
+/** Runs one RPC in process with the headers and context of a REST request. */
+export function callFromRest<I extends DescMessage, O extends DescMessage>(
+  deps: RestDeps,
+  method: DescMethodUnary<I, O>,
+  input: MessageInitShape<I>,
+  request: NodeRequest,
+  response: NodeResponse,
+): Promise<MessageShape<O>> {
+  return deps.caller.call(method, input, {
+    header: headersOf(request),
+    contextValues: deps.contextValuesOf(request),
+    signal: abortOnClose(response),
+  });
+}
+
+/**
+ * Serves the REST paths declared by google.api.http annotations: decode JSON, path and
+ * query into the RPC's request, call the RPC in process, encode its response with proto
+ * field names. Answers 404/405 for unknown paths and methods.
+ */
+export async function serveRest(
+  deps: RestDeps,
+  request: NodeRequest,
+  response: NodeResponse,
+): Promise<void> {
+  const url = new URL(request.url ?? "/", "http://localhost");
+  const httpMethod = request.method ?? "GET";
+  const match = matchRoute(deps.routes, httpMethod, url.pathname);
+  if (match === undefined) {
+    throw new RestError(404, "NOT_FOUND", `No route for ${httpMethod} ${url.pathname}`);
+  }
+  if ("allowed" in match) {
+    const allow = match.allowed.join(", ");
+    throw new RestError(405, "METHOD_NOT_ALLOWED", `Use ${allow} for ${url.pathname}`, { allow });
+  }
+  const { route, pathValues } = match;
+  const body = route.bodyIsMessage
+    ? parseJsonObject(await readBody(request, deps.maxBodyBytes))
+    : {};
+  const input = restInput(route.method.input, body, url.searchParams, pathValues);
+  const output = await callFromRest(deps, route.method, input, request, response);
+  sendJson(
+    response,
+    200,
+    toJson(route.method.output, output, { useProtoFieldName: true, alwaysEmitImplicit: true }),
+  );
+}

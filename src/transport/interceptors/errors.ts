@@ -1,0 +1,20 @@
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { toConnectError } from "../../service/errors.js";
+
+/**
+ * Turns expected domain failures into typed Connect errors, and anything unexpected into a
+ * generic Internal error whose cause stays on the server (for the logging interceptor).
+ */
+export function errorsInterceptor(): Interceptor {
+  return (next) => async (req) => {
+    try {
+      return await next(req);
+    } catch (error) {
+      const mapped = toConnectError(error);
+      if (mapped instanceof ConnectError) {
+        throw mapped;
+      }
+      throw new ConnectError("Internal error", Code.Internal, undefined, undefined, error);
+    }
+  };
+}

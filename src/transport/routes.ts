@@ -1,0 +1,22 @@
+import type { ConnectRouter } from "@connectrpc/connect";
+import { AdminService } from "../../gen/keycard/v1/admin_service_pb.js";
+import { AuthService } from "../../gen/keycard/v1/auth_service_pb.js";
+import type { AdminServiceImpl } from "../service/admin-service-impl.js";
+import type { AuthServiceImpl } from "../service/auth-service-impl.js";
+
+/** The service implementations the server exposes. */
+export interface ServiceImpls {
+  readonly auth: AuthServiceImpl;
+  readonly admin: AdminServiceImpl;
+}
+
+/** The services keycard serves, registered on a router. */
+export function routes(impls: ServiceImpls): (router: ConnectRouter) => void {
+  return (router) => {
+    router.service(AuthService, impls.auth);
+    router.service(AdminService, impls.admin);
+  };
+}
+
+/** Every service, for the transcoding layer to read annotations from. */
+export const services = [AuthService, AdminService] as const;

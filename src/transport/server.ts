@@ -1,0 +1,194 @@
+import http from "node:http";
+import http2 from "node:http2";
+import net, { type AddressInfo, type Socket } from "node:net";
+import { createConnectRouter, createContextValues, type Interceptor } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { Logger } from "pino";
+import type { Clock } from "../domain/clock.js";
+import type { PasswordHasher, Store } from "../domain/ports.js";
+import type { SessionPolicy } from "../domain/session.js";
+import { AdminServiceImpl } from "../service/admin-service-impl.js";
+import { AuthServiceImpl } from "../service/auth-service-impl.js";
+import { clientInfoKey } from "../service/context.js";
+import { SessionService } from "../service/session-service.js";
+import { UserService } from "../service/user-service.js";
+import { clientInfoOf, trustedProxyList } from "./client-info.js";
+import { serveHealth } from "./http/health.js";
+import { InProcessCaller } from "./http/in-process.js";
+import {
+  type NodeRequest,
+  type NodeResponse,
+  type RestDeps,
+  sendError,
+  serveRest,
+} from "./http/rest-handler.js";
+import { restRoutes } from "./http/rest-routes.js";
+import { authInterceptor } from "./interceptors/auth.js";
+import { errorsInterceptor } from "./interceptors/errors.js";
+import { loggingInterceptor } from "./interceptors/logging.js";
+import { routes, services } from "./routes.js";
+
+/** The settings the server itself uses (a subset of Config, so tests can pass their own). */
+export interface ServerSettings {
+  readonly policy: SessionPolicy;
+  readonly tokenPrefix: string;
+  readonly adminToken?: string;
+  readonly trustedProxies: readonly string[];
+  readonly maxBodyBytes: number;
+  readonly shutdownTimeoutMs: number;
+}
+
+/** Everything the server is built from; main wires the real ones, tests their own. */
+export interface ServerDeps {
+  readonly store: Store;
+  readonly hasher: PasswordHasher;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly settings: ServerSettings;
+}
+
+/** A built, not yet listening, keycard server. */
+export interface KeycardServer {
+  /** Starts listening; resolves with the bound port (useful with port 0). */
+  listen(port: number, host?: string): Promise<number>;
+  /** Stops accepting, lets in-flight requests finish (up to the shutdown timeout), closes. */
+  close(): Promise<void>;
+  /** The use cases, for bootstrap code that runs in the same process. */
+  readonly sessions: SessionService;
+  readonly users: UserService;
+}
+
+const http2Preface = "PRI";
+
+/** Builds the keycard server: one port for gRPC, gRPC-Web, Connect and REST, h2c and HTTP/1.1. */
+export function createServer(deps: ServerDeps): KeycardServer {
+  const { store, hasher, clock, logger, settings } = deps;
+  const sessions = new SessionService({
+    store,
+    hasher,
+    clock,
+    policy: settings.policy,
+    tokenPrefix: settings.tokenPrefix,
+    onTheft: (session) =>
+      logger.warn(
+        { sessionId: session.id, userId: session.userId },
+        "rotated token reused; session revoked",
+      ),
+    onBackgroundError: (error) => logger.warn({ err: error }, "background session write failed"),
+  });
+  const users = new UserService({ store, hasher, clock });
+  const impls = { auth: new AuthServiceImpl(sessions, clock), admin: new AdminServiceImpl(users) };
+  const shutdown = new AbortController();
+  const interceptors: Interceptor[] = [
+    loggingInterceptor(logger),
+    errorsInterceptor(),
+    authInterceptor({ sessions, adminToken: settings.adminToken ?? "" }),
+  ];
+  const trusted = trustedProxyList(settings.trustedProxies);
+  const contextValuesOf = (request: NodeRequest) =>
+    createContextValues().set(clientInfoKey, clientInfoOf(request, trusted));
+  const routerOptions = {
+    interceptors,
+    readMaxBytes: settings.maxBodyBytes,
+    shutdownSignal: shutdown.signal,
+    jsonOptions: { alwaysEmitImplicit: true },
+  };
+  const restRouter = createConnectRouter(routerOptions);
+  routes(impls)(restRouter);
+  const rest: RestDeps = {
+    routes: restRoutes(services),
+    caller: new InProcessCaller(restRouter),
+    maxBodyBytes: settings.maxBodyBytes,
+    contextValuesOf,
+    logger,
+  };
+  const serveHttp = (request: NodeRequest, response: NodeResponse): void => {
+    const path = request.url?.split("?")[0];
+    const serve = path === "/health" && request.method === "GET" ? serveHealth : serveRest;
+    serve(rest, request, response).catch((error: unknown) => sendError(response, error, logger));
+  };
+  const handler = connectNodeAdapter({
+    ...routerOptions,
+    routes: routes(impls),
+    contextValues: contextValuesOf,
+    fallback: serveHttp,
+  });
+  return new DualProtocolServer(handler, shutdown, settings.shutdownTimeoutMs, sessions, users);
+}
+
+/**
+ * One TCP port, two protocols: a connection that opens with the HTTP/2 preface goes to
+ * the h2c server, anything else to the HTTP/1.1 server. Both share one handler.
+ */
+class DualProtocolServer implements KeycardServer {
+  private readonly h1: http.Server;
+  private readonly h2: http2.Http2Server;
+  private readonly tcp: net.Server;
+  private readonly h2Sessions = new Set<http2.ServerHttp2Session>();
+
+  constructor(
+    handler: (request: NodeRequest, response: NodeResponse) => void,
+    private readonly shutdown: AbortController,
+    private readonly shutdownTimeoutMs: number,
+    readonly sessions: SessionService,
+    readonly users: UserService,
+  ) {
+    this.h1 = http.createServer(handler);
+    this.h2 = http2.createServer(handler);
+    this.h2.on("session", (session) => {
+      this.h2Sessions.add(session);
+      session.once("close", () => this.h2Sessions.delete(session));
+    });
+    this.tcp = net.createServer((socket) => this.route(socket));
+  }
+
+  listen(port: number, host?: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.tcp.once("error", reject);
+      this.tcp.listen(port, host, () => {
+        this.tcp.off("error", reject);
+        resolve((this.tcp.address() as AddressInfo).port);
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.tcp.close(() => resolve()));
+    for (const session of this.h2Sessions) {
+      session.close();
+    }
+    this.h1.closeIdleConnections();
+    const deadline = setTimeout(() => {
+      this.shutdown.abort();
+      this.h1.closeAllConnections();
+      for (const session of this.h2Sessions) {
+        session.destroy();
+      }
+    }, this.shutdownTimeoutMs);
+    deadline.unref();
+    const idle = setInterval(() => this.h1.closeIdleConnections(), 100);
+    await closed;
+    clearInterval(idle);
+    clearTimeout(deadline);
+  }
+
+  private route(socket: Socket): void {
+    socket.on("error", () => socket.destroy());
+    let seen = Buffer.alloc(0);
+    const sniff = (): void => {
+      const chunk = socket.read() as Buffer | null;
+      if (chunk === null) {
+        return;
+      }
+      seen = Buffer.concat([seen, chunk]);
+      if (seen.length < http2Preface.length && http2Preface.startsWith(seen.toString("latin1"))) {
+        return;
+      }
+      socket.off("readable", sniff);
+      socket.unshift(seen);
+      const isHttp2 = seen.toString("latin1", 0, http2Preface.length) === http2Preface;
+      (isHttp2 ? this.h2 : this.h1).emit("connection", socket);
+    };
+    socket.on("readable", sniff);
+  }
+}
