@@ -125,6 +125,9 @@ class DualProtocolServer implements KeycardServer {
   private readonly h2: http2.Http2Server;
   private readonly tcp: net.Server;
   private readonly h2Sessions = new Set<http2.ServerHttp2Session>();
+  /** HTTP/1.1 sockets and how many requests each has in flight. */
+  private readonly h1Sockets = new Map<Socket, number>();
+  private closing = false;
 
   constructor(
     handler: (request: NodeRequest, response: NodeResponse) => void,
@@ -134,6 +137,9 @@ class DualProtocolServer implements KeycardServer {
     readonly users: UserService,
   ) {
     this.h1 = http.createServer(handler);
+    this.h1.on("request", (request: http.IncomingMessage, response: http.ServerResponse) =>
+      this.trackRequest(request.socket, response),
+    );
     this.h2 = http2.createServer(handler);
     this.h2.on("session", (session) => {
       this.h2Sessions.add(session);
@@ -153,23 +159,43 @@ class DualProtocolServer implements KeycardServer {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     const closed = new Promise<void>((resolve) => this.tcp.close(() => resolve()));
     for (const session of this.h2Sessions) {
       session.close();
     }
-    this.h1.closeIdleConnections();
+    for (const [socket, inFlight] of this.h1Sockets) {
+      if (inFlight === 0) {
+        socket.destroy();
+      }
+    }
     const deadline = setTimeout(() => {
       this.shutdown.abort();
-      this.h1.closeAllConnections();
+      for (const socket of this.h1Sockets.keys()) {
+        socket.destroy();
+      }
       for (const session of this.h2Sessions) {
         session.destroy();
       }
     }, this.shutdownTimeoutMs);
     deadline.unref();
-    const idle = setInterval(() => this.h1.closeIdleConnections(), 100);
     await closed;
-    clearInterval(idle);
     clearTimeout(deadline);
+  }
+
+  /** Counts a request on its socket; once closing, a socket ends after its last response. */
+  private trackRequest(socket: Socket, response: http.ServerResponse): void {
+    this.h1Sockets.set(socket, (this.h1Sockets.get(socket) ?? 0) + 1);
+    if (this.closing) {
+      response.setHeader("connection", "close");
+    }
+    response.once("close", () => {
+      const inFlight = (this.h1Sockets.get(socket) ?? 1) - 1;
+      this.h1Sockets.set(socket, inFlight);
+      if (this.closing && inFlight === 0) {
+        socket.end();
+      }
+    });
   }
 
   private route(socket: Socket): void {
@@ -187,7 +213,13 @@ class DualProtocolServer implements KeycardServer {
       socket.off("readable", sniff);
       socket.unshift(seen);
       const isHttp2 = seen.toString("latin1", 0, http2Preface.length) === http2Preface;
-      (isHttp2 ? this.h2 : this.h1).emit("connection", socket);
+      if (isHttp2) {
+        this.h2.emit("connection", socket);
+        return;
+      }
+      this.h1Sockets.set(socket, 0);
+      socket.once("close", () => this.h1Sockets.delete(socket));
+      this.h1.emit("connection", socket);
     };
     socket.on("readable", sniff);
   }

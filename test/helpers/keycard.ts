@@ -1,0 +1,154 @@
+import { randomUUID } from "node:crypto";
+import pino, { type Logger } from "pino";
+import { inject } from "vitest";
+import { type Clock, systemClock } from "../../src/domain/clock.js";
+import type { Store } from "../../src/domain/ports.js";
+import type { SessionPolicy } from "../../src/domain/session.js";
+import { createArgon2Hasher } from "../../src/service/password-hasher.js";
+import { createMemoryStore } from "../../src/store/memory/memory-store.js";
+import { createRedisStore } from "../../src/store/redis/redis-store.js";
+import { createServer, type KeycardServer } from "../../src/transport/server.js";
+
+/** The session policy tests start from: production defaults, short grace. */
+export const testPolicy: SessionPolicy = {
+  defaultDuration: 12 * 3_600_000,
+  maxDuration: 30 * 86_400_000,
+  idleTimeout: 0,
+  refreshGrace: 2_000,
+  retention: 7 * 86_400_000,
+  touchInterval: 60_000,
+};
+
+/** The admin token every test server accepts. */
+export const testAdminToken = "test-admin-token-0123456789abcdef";
+
+/** How to build a test server. */
+export interface KeycardOptions {
+  readonly store?: "redis" | "memory";
+  readonly redisUrl?: string;
+  readonly policy?: Partial<SessionPolicy>;
+  readonly trustedProxies?: readonly string[];
+  readonly maxBodyBytes?: number;
+  readonly logger?: Logger;
+  readonly clock?: Clock;
+}
+
+/** A keycard server listening on an ephemeral port, with its store. */
+export interface TestKeycard {
+  readonly port: number;
+  readonly baseUrl: string;
+  readonly store: Store;
+  readonly server: KeycardServer;
+  close(): Promise<void>;
+}
+
+/** A store for tests: Redis under a namespace of its own, or the embedded store. */
+export function testStore(
+  kind: "redis" | "memory",
+  redisUrl?: string,
+  clock: Clock = systemClock,
+): Store {
+  if (kind === "memory") {
+    return createMemoryStore(clock);
+  }
+  return createRedisStore({
+    url: redisUrl ?? inject("redisUrl"),
+    namespace: `test-${randomUUID()}`,
+    commandTimeoutMs: 500,
+  });
+}
+
+/** Builds and starts keycard on port 0, the same way main does but with test deps. */
+export async function startKeycard(options: KeycardOptions = {}): Promise<TestKeycard> {
+  const clock = options.clock ?? systemClock;
+  const store = testStore(options.store ?? "redis", options.redisUrl, clock);
+  const server = createServer({
+    store,
+    hasher: createArgon2Hasher(),
+    clock,
+    logger: options.logger ?? pino({ level: "silent" }),
+    settings: {
+      policy: { ...testPolicy, ...options.policy },
+      tokenPrefix: "kc",
+      adminToken: testAdminToken,
+      trustedProxies: options.trustedProxies ?? [],
+      maxBodyBytes: options.maxBodyBytes ?? 65_536,
+      shutdownTimeoutMs: 2_000,
+    },
+  });
+  const port = await server.listen(0, "127.0.0.1");
+  return {
+    port,
+    baseUrl: `http://127.0.0.1:${port}`,
+    store,
+    server,
+    close: async () => {
+      await server.close();
+      await store.close();
+    },
+  };
+}
+
+let userCounter = 0;
+
+/** A new account with a unique email; returns its credentials and id. */
+export async function createTestUser(
+  keycard: TestKeycard,
+  fields: { displayName?: string; roles?: string[]; password?: string } = {},
+): Promise<{ id: string; email: string; password: string; displayName: string }> {
+  userCounter += 1;
+  const email = `user${userCounter}-${randomUUID().slice(0, 8)}@example.com`;
+  const password = fields.password ?? "correct horse battery staple";
+  const displayName = fields.displayName ?? `User ${userCounter}`;
+  const user = await keycard.server.users.create({
+    email,
+    password,
+    displayName,
+    roles: fields.roles ?? ["user"],
+  });
+  return { id: user.id, email, password, displayName };
+}
+
+/** POSTs JSON over HTTP/1.1 (fetch) and returns status, headers and parsed body. */
+export async function postJson(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Headers; body: Record<string, unknown> }> {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: (await response.json()) as Record<string, unknown>,
+  };
+}
+
+/** Sends any request and returns status, headers and parsed JSON body. */
+export async function requestJson(
+  url: string,
+  init: RequestInit = {},
+): Promise<{ status: number; headers: Headers; body: Record<string, unknown> }> {
+  const response = await fetch(url, init);
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: (await response.json()) as Record<string, unknown>,
+  };
+}
+
+/** Logs in over REST and returns the login response body. */
+export async function loginRest(
+  keycard: TestKeycard,
+  user: { email: string; password: string },
+  extra: Record<string, unknown> = {},
+): Promise<{ session_token: string; session_id: string; expires_at: string; expires_in: number }> {
+  const response = await postJson(`${keycard.baseUrl}/auth/login`, { ...user, ...extra });
+  if (response.status !== 200) {
+    throw new Error(`login failed: ${response.status} ${JSON.stringify(response.body)}`);
+  }
+  return response.body as never;
+}
