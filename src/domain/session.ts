@@ -76,7 +76,7 @@ export function judgeToken(
   if (session.expiresAt <= now) {
     return { active: false, reason: "expired" };
   }
-  if (policy.idleTimeout > 0 && now - session.lastUsedAt > policy.idleTimeout) {
+  if (isIdle(session, now, policy)) {
     return { active: false, reason: "idle_timeout" };
   }
   if (session.tokenHash === tokenHash) {
@@ -86,6 +86,11 @@ export function judgeToken(
     return { active: true, session };
   }
   return { active: false, reason: "revoked", stolen: session };
+}
+
+/** Whether the session went unused for longer than the idle timeout (if one is set). */
+export function isIdle(session: SessionRecord, now: number, policy: SessionPolicy): boolean {
+  return policy.idleTimeout > 0 && now - session.lastUsedAt > policy.idleTimeout;
 }
 
 /**

@@ -83,7 +83,7 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
       sessionToken: token,
       sessionId: session.id,
       expiresAt: timestampFromMs(session.expiresAt),
-      expiresIn: secondsUntil(session.expiresAt, this.clock.now()),
+      expiresIn: secondsUntil(session.expiresAt, session.lastUsedAt),
     };
   }
 

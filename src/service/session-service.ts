@@ -4,6 +4,7 @@ import type { PasswordHasher, Store } from "../domain/ports.js";
 import {
   type ClientInfo,
   type InactiveReason,
+  isIdle,
   isTouchDue,
   judgeToken,
   refreshedExpiry,
@@ -151,9 +152,11 @@ export class SessionService {
     await this.deps.store.sessions.revoke(session.userId, session.id);
   }
 
-  /** The caller's live sessions, newest first. */
-  list({ session }: SessionPrincipal): Promise<SessionRecord[]> {
-    return this.deps.store.sessions.list(session.userId, this.deps.clock.now());
+  /** The caller's live sessions, newest first; idle-timed-out ones are not live. */
+  async list({ session }: SessionPrincipal): Promise<SessionRecord[]> {
+    const now = this.deps.clock.now();
+    const sessions = await this.deps.store.sessions.list(session.userId, now);
+    return sessions.filter((candidate) => !isIdle(candidate, now, this.deps.policy));
   }
 
   /** Ends one of the caller's sessions; NOT_FOUND for any id that is not one of them. */
@@ -238,9 +241,6 @@ function validateLogin(email: string, input: LoginInput): void {
     throw invalidArgument("password", `password must be at most ${maxPasswordBytes} bytes`);
   }
   if (!Number.isInteger(input.durationSeconds) || input.durationSeconds < 0) {
-    throw invalidArgument(
-      "duration_seconds",
-      "duration_seconds must be a positive number of seconds",
-    );
+    throw invalidArgument("duration_seconds", "duration_seconds must not be negative");
   }
 }

@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import http from "node:http";
 import http2 from "node:http2";
 import net, { type AddressInfo, type Socket } from "node:net";
@@ -79,6 +80,7 @@ export function createServer(deps: ServerDeps): KeycardServer {
   const users = new UserService({ store, hasher, clock });
   const impls = { auth: new AuthServiceImpl(sessions, clock), admin: new AdminServiceImpl(users) };
   const shutdown = new AbortController();
+  setMaxListeners(0, shutdown.signal);
   const interceptors: Interceptor[] = [
     loggingInterceptor(logger),
     errorsInterceptor(),
@@ -104,7 +106,7 @@ export function createServer(deps: ServerDeps): KeycardServer {
   };
   const serveHttp = (request: NodeRequest, response: NodeResponse): void => {
     const path = request.url?.split("?")[0];
-    const serve = path === "/health" && request.method === "GET" ? serveHealth : serveRest;
+    const serve = path === "/health" ? serveHealth : serveRest;
     serve(rest, request, response).catch((error: unknown) => sendError(response, error, logger));
   };
   const handler = connectNodeAdapter({

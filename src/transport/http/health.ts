@@ -1,6 +1,7 @@
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { AuthService } from "../../../gen/keycard/v1/auth_service_pb.js";
 import { presentedToken } from "../credentials.js";
+import { RestError } from "./rest-error.js";
 import {
   callFromRest,
   headersOf,
@@ -21,6 +22,9 @@ export async function serveHealth(
   request: NodeRequest,
   response: NodeResponse,
 ): Promise<void> {
+  if (request.method !== "GET") {
+    throw new RestError(405, "METHOD_NOT_ALLOWED", "Use GET for /health", { allow: "GET" });
+  }
   if (presentedToken(headersOf(request)) === "") {
     sendJson(response, 200, { status: "ok" });
     return;

@@ -15,6 +15,23 @@ function digest(text: string): Buffer {
 }
 
 /**
+ * Why a non-admin caller is turned away from AdminService: a live session token is a
+ * known caller without the right (PERMISSION_DENIED); anything else is no credential.
+ */
+async function refusedAdmin(sessions: SessionService, token: string): Promise<KeycardError> {
+  if (token !== "" && (await sessions.validate(token)).active) {
+    return new KeycardError(
+      "PERMISSION_DENIED",
+      "AdminService requires the administrator token, not a session token",
+    );
+  }
+  return new KeycardError(
+    "ADMIN_TOKEN_REQUIRED",
+    "This method requires the administrator token as Authorization: Bearer",
+  );
+}
+
+/**
  * Decides who is calling before any handler runs: AdminService needs the admin token,
  * AuthService methods other than Login and Validate need a live session token.
  */
@@ -30,10 +47,7 @@ export function authInterceptor(deps: {
     req.contextValues.set(presentedTokenKey, token);
     if (req.service.typeName === AdminService.typeName) {
       if (token === "" || !isAdminToken(token)) {
-        throw new KeycardError(
-          "ADMIN_TOKEN_REQUIRED",
-          "This method requires the administrator token as Authorization: Bearer",
-        );
+        throw await refusedAdmin(deps.sessions, token);
       }
       req.contextValues.set(principalKey, { kind: "admin" });
     } else if (!publicMethods.has(req.method.name)) {
