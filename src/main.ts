@@ -6,6 +6,7 @@ import type { Store } from "./domain/ports.js";
 import { createLogger } from "./logger.js";
 import { createArgon2Hasher } from "./service/password-hasher.js";
 import { createMemoryStore } from "./store/memory/memory-store.js";
+import { waitUntilReachable } from "./store/reachable.js";
 import { createRedisStore } from "./store/redis/redis-store.js";
 import { createServer } from "./transport/server.js";
 
@@ -44,6 +45,9 @@ async function main(): Promise<void> {
   const config = readConfig();
   const logger = createLogger(config.logLevel);
   const store = openStore(config, logger);
+  if (!(await waitUntilReachable(store, 5_000))) {
+    logger.error("the store is unreachable; serving 503 until it answers");
+  }
   const devMode = config.redisUrl === undefined;
   const adminToken = config.adminToken ?? (devMode ? randomSecret() : undefined);
   if (adminToken === undefined) {

@@ -6,6 +6,7 @@ import type { Store } from "../../src/domain/ports.js";
 import type { SessionPolicy } from "../../src/domain/session.js";
 import { createArgon2Hasher } from "../../src/service/password-hasher.js";
 import { createMemoryStore } from "../../src/store/memory/memory-store.js";
+import { waitUntilReachable } from "../../src/store/reachable.js";
 import { createRedisStore } from "../../src/store/redis/redis-store.js";
 import { createServer, type KeycardServer } from "../../src/transport/server.js";
 
@@ -62,6 +63,9 @@ export function testStore(
 export async function startKeycard(options: KeycardOptions = {}): Promise<TestKeycard> {
   const clock = options.clock ?? systemClock;
   const store = testStore(options.store ?? "redis", options.redisUrl, clock);
+  if (!(await waitUntilReachable(store, 10_000))) {
+    throw new Error("the test store did not become reachable");
+  }
   const server = createServer({
     store,
     hasher: createArgon2Hasher(),

@@ -141,12 +141,12 @@ class RedisSessionStore implements SessionStore {
 
   revoke(userId: string, sessionId: string): Promise<boolean> {
     return guarded(async () => {
-      const replies = await this.redis
-        .multi()
-        .del(this.keys.session(userId, sessionId))
-        .zrem(this.keys.index(userId), sessionId)
-        .exec();
-      return replies?.[0]?.[1] === 1;
+      const deleted = await this.redis.kcRevoke(
+        this.keys.session(userId, sessionId),
+        this.keys.index(userId),
+        sessionId,
+      );
+      return deleted === 1;
     });
   }
 

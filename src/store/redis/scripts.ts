@@ -1,44 +1,54 @@
 import type { Redis } from "ioredis";
 
-const extendExpiry = `
-local function extend(key, at)
-  local ttl = redis.call('PTTL', key)
-  local t = redis.call('TIME')
-  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-  if ttl < 0 or now + ttl < tonumber(at) then
-    redis.call('PEXPIREAT', key, at)
+const fitIndexExpiry = `
+local function fit(key)
+  local last = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
+  if #last == 0 then
+    redis.call('DEL', key)
+  else
+    redis.call('PEXPIREAT', key, last[2])
   end
 end
 `;
 
 /**
- * The Lua scripts that change several keys of one user atomically. Each touches only keys
+ * The Lua scripts that change several keys of one user atomically. Every script that
+ * changes the session index sets its expiry to its latest entry, so the index never
+ * outlives the sessions it lists. Each touches only keys
  * of that user's hash tag, so they also run on Redis Cluster.
  */
 const scripts = {
   kcCreateSession: {
     numberOfKeys: 3,
-    lua: `${extendExpiry}
+    lua: `${fitIndexExpiry}
 if redis.call('HGET', KEYS[1], 'di') ~= '0' then return 0 end
 redis.call('HSET', KEYS[2], unpack(ARGV, 3))
 redis.call('PEXPIREAT', KEYS[2], ARGV[1])
 redis.call('ZADD', KEYS[3], ARGV[1], ARGV[2])
-extend(KEYS[3], ARGV[1])
+fit(KEYS[3])
 return 1`,
   },
   kcRotateSession: {
     numberOfKeys: 2,
-    lua: `${extendExpiry}
+    lua: `${fitIndexExpiry}
 if redis.call('HGET', KEYS[1], 'tk') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], unpack(ARGV, 4))
 redis.call('PEXPIREAT', KEYS[1], ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
-extend(KEYS[2], ARGV[2])
+fit(KEYS[2])
 return 1`,
+  },
+  kcRevoke: {
+    numberOfKeys: 2,
+    lua: `${fitIndexExpiry}
+local n = redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+fit(KEYS[2])
+return n`,
   },
   kcRevokeAll: {
     numberOfKeys: 1,
-    lua: `
+    lua: `${fitIndexExpiry}
 local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
 local n = 0
 for _, id in ipairs(ids) do
@@ -47,6 +57,7 @@ for _, id in ipairs(ids) do
     redis.call('ZREM', KEYS[1], id)
   end
 end
+fit(KEYS[1])
 return n`,
   },
   kcTouch: {

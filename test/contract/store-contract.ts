@@ -1,0 +1,503 @@
+import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Store } from "../../src/domain/ports.js";
+import type { SessionRecord } from "../../src/domain/session.js";
+import { hashToken, mintToken, newId } from "../../src/domain/token.js";
+import type { UserRecord } from "../../src/domain/user.js";
+
+const minute = 60_000;
+
+/** Waits until the wall clock reaches `at` (epoch ms); returns at once if it already has. */
+export async function sleepUntil(at: number): Promise<void> {
+  const wait = at - Date.now();
+  if (wait > 0) {
+    await sleep(wait);
+  }
+}
+
+/**
+ * Resolves once the store answers a ping. A Redis store refuses commands until its
+ * connection is up (it has no offline queue, by design), so a new one needs a moment.
+ */
+export async function untilReady(store: Store, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await store.ping();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) {
+        throw error;
+      }
+      await sleep(20);
+    }
+  }
+}
+
+/** The hash of a freshly minted session token. */
+export function newTokenHash(): string {
+  return hashToken(mintToken("kc", "sess"));
+}
+
+/** A user record with a unique id and email, not yet stored. */
+export function makeUser(fields: Partial<UserRecord> = {}): UserRecord {
+  return {
+    id: newId(),
+    email: `user-${randomUUID()}@example.com`,
+    displayName: "Contract User",
+    passwordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
+    roles: ["user"],
+    disabled: false,
+    createdAt: Date.now(),
+    ...fields,
+  };
+}
+
+/** A session of `user` that lives ten minutes from now, not yet stored. */
+export function makeSession(user: UserRecord, fields: Partial<SessionRecord> = {}): SessionRecord {
+  const now = Date.now();
+  return {
+    id: newId(),
+    userId: user.id,
+    createdAt: now,
+    expiresAt: now + 10 * minute,
+    lastUsedAt: now,
+    ip: "203.0.113.7",
+    userAgent: "contract-test/1.0",
+    authMethods: ["password"],
+    roles: user.roles,
+    email: user.email,
+    displayName: user.displayName,
+    tokenHash: newTokenHash(),
+    ...fields,
+  };
+}
+
+/** The session a refresh would store: a new current token, the presented one in grace. */
+function rotated(session: SessionRecord, fields: Partial<SessionRecord> = {}): SessionRecord {
+  const now = Date.now();
+  return {
+    ...session,
+    tokenHash: newTokenHash(),
+    previousTokenHash: session.tokenHash,
+    graceUntil: now + 2_000,
+    expiresAt: session.expiresAt + minute,
+    lastUsedAt: now,
+    ...fields,
+  };
+}
+
+/** The pointer a store must keep for a token hash of `session`. */
+function pointerOf(session: SessionRecord): {
+  userId: string;
+  sessionId: string;
+  expiresAt: number;
+} {
+  return { userId: session.userId, sessionId: session.id, expiresAt: session.expiresAt };
+}
+
+/**
+ * The contract of the Store port (src/domain/ports.ts), run against a real adapter on the
+ * real clock. Every test makes its own users, so the adapter may be shared by all of them.
+ */
+export function describeStoreContract(name: string, makeStore: () => Store): void {
+  describe(`the ${name} store`, () => {
+    let store: Store;
+
+    beforeAll(async () => {
+      store = makeStore();
+      await untilReady(store);
+    });
+
+    afterAll(async () => {
+      await store.close();
+    });
+
+    async function givenUser(fields: Partial<UserRecord> = {}): Promise<UserRecord> {
+      const user = makeUser(fields);
+      expect(await store.users.create(user)).toBe(true);
+      return user;
+    }
+
+    async function givenSession(
+      user: UserRecord,
+      fields: Partial<SessionRecord> = {},
+      retainUntil?: number,
+    ): Promise<SessionRecord> {
+      const session = makeSession(user, fields);
+      const retained = retainUntil ?? session.expiresAt + 10 * minute;
+      expect(await store.sessions.create(session, retained)).toBe(true);
+      return session;
+    }
+
+    it("answers a ping", async () => {
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+
+    describe("users", () => {
+      it("finds a created user by email and by id", async () => {
+        const user = await givenUser({ roles: ["admin", "user"], displayName: 'Zoë, "Z" O\'Neil' });
+        expect(await store.users.findByEmail(user.email)).toEqual(user);
+        expect(await store.users.findById(user.id)).toEqual(user);
+      });
+
+      it("refuses a second user whose email is taken and keeps the first one", async () => {
+        const first = await givenUser();
+        const second = makeUser({ email: first.email, displayName: "Impostor" });
+        expect(await store.users.create(second)).toBe(false);
+        expect(await store.users.findByEmail(first.email)).toEqual(first);
+        expect(await store.users.findById(first.id)).toEqual(first);
+        expect(await store.users.findById(second.id)).toBeUndefined();
+      });
+
+      it("finds nobody for an unknown email or id", async () => {
+        expect(await store.users.findByEmail(`nobody-${randomUUID()}@example.com`)).toBeUndefined();
+        expect(await store.users.findById(newId())).toBeUndefined();
+      });
+
+      it("disables a user and returns the disabled record", async () => {
+        const user = await givenUser();
+        const disabled = { ...user, disabled: true };
+        expect(await store.users.disable(user.id)).toEqual(disabled);
+        expect(await store.users.findById(user.id)).toEqual(disabled);
+        expect(await store.users.findByEmail(user.email)).toEqual(disabled);
+      });
+
+      it("answers undefined when disabling an unknown user and does not create it", async () => {
+        const id = newId();
+        expect(await store.users.disable(id)).toBeUndefined();
+        expect(await store.users.findById(id)).toBeUndefined();
+      });
+    });
+
+    describe("creating and looking up sessions", () => {
+      it("finds a new session and its pointer by the token hash", async () => {
+        const user = await givenUser();
+        const session = await givenSession(user);
+        expect(await store.sessions.lookup(session.tokenHash)).toEqual({
+          pointer: pointerOf(session),
+          session,
+        });
+      });
+
+      it("keeps every field of a session as it was given", async () => {
+        const user = await givenUser({ roles: ["admin", "auditor"] });
+        const session = await givenSession(user, {
+          ip: "2001:db8::1",
+          userAgent: 'Mozilla/5.0 (X11; Linux x86_64), "quoted" agent',
+          authMethods: ["password", "totp"],
+          displayName: "Zoë O'Neil",
+        });
+        const found = await store.sessions.lookup(session.tokenHash);
+        expect(found.session).toEqual(session);
+      });
+
+      it("keeps a session that has no auth methods and no roles", async () => {
+        const user = await givenUser({ roles: [] });
+        const session = await givenSession(user, { authMethods: [], roles: [] });
+        expect((await store.sessions.lookup(session.tokenHash)).session).toEqual(session);
+      });
+
+      it("answers an empty lookup for an unknown token hash", async () => {
+        expect(await store.sessions.lookup(newTokenHash())).toEqual({});
+      });
+
+      it("refuses a session for a disabled user and stores nothing of it", async () => {
+        const user = await givenUser();
+        await store.users.disable(user.id);
+        const session = makeSession(user);
+        expect(await store.sessions.create(session, session.expiresAt + minute)).toBe(false);
+        expect(await store.sessions.lookup(session.tokenHash)).toEqual({});
+        expect(await store.sessions.list(user.id, Date.now())).toEqual([]);
+      });
+
+      it("refuses a session for a user that does not exist", async () => {
+        const stranger = makeUser();
+        const session = makeSession(stranger);
+        expect(await store.sessions.create(session, session.expiresAt + minute)).toBe(false);
+        expect(await store.sessions.lookup(session.tokenHash)).toEqual({});
+      });
+    });
+
+    describe("listing sessions", () => {
+      it("lists a user's live sessions newest first", async () => {
+        const user = await givenUser();
+        const now = Date.now();
+        const oldest = await givenSession(user, { createdAt: now - 3_000 });
+        const newest = await givenSession(user, { createdAt: now - 1_000 });
+        const middle = await givenSession(user, { createdAt: now - 2_000 });
+        expect(await store.sessions.list(user.id, Date.now())).toEqual([newest, middle, oldest]);
+      });
+
+      it("lists only the sessions of the given user", async () => {
+        const alice = await givenUser();
+        const bob = await givenUser();
+        const ofAlice = await givenSession(alice);
+        const ofBob = await givenSession(bob);
+        expect(await store.sessions.list(alice.id, Date.now())).toEqual([ofAlice]);
+        expect(await store.sessions.list(bob.id, Date.now())).toEqual([ofBob]);
+      });
+
+      it("lists nothing for a user without sessions", async () => {
+        const user = await givenUser();
+        expect(await store.sessions.list(user.id, Date.now())).toEqual([]);
+        expect(await store.sessions.list(newId(), Date.now())).toEqual([]);
+      });
+
+      it("does not list a revoked session", async () => {
+        const user = await givenUser();
+        const revoked = await givenSession(user);
+        const kept = await givenSession(user);
+        expect(await store.sessions.revoke(user.id, revoked.id)).toBe(true);
+        expect(await store.sessions.list(user.id, Date.now())).toEqual([kept]);
+      });
+    });
+
+    describe("rotating tokens", () => {
+      it("makes the new token current and keeps the presented one as the previous", async () => {
+        const user = await givenUser();
+        const session = await givenSession(user);
+        const next = rotated(session);
+        expect(await store.sessions.rotate(next, session.tokenHash, next.expiresAt + minute)).toBe(
+          true,
+        );
+        expect(await store.sessions.lookup(next.tokenHash)).toEqual({
+          pointer: pointerOf(next),
+          session: next,
+        });
+        const old = await store.sessions.lookup(session.tokenHash);
+        expect(old.pointer).toMatchObject({ userId: user.id, sessionId: session.id });
+        expect(old.session).toEqual(next);
+        expect(await store.sessions.list(user.id, Date.now())).toEqual([next]);
+      });
+
+      it("refuses a second rotation that presents the rotated-out token", async () => {
+        const user = await givenUser();
+        const session = await givenSession(user);
+        const winner = rotated(session);
+        const loser = rotated(session);
+        expect(await store.sessions.rotate(winner, session.tokenHash, winner.expiresAt)).toBe(true);
+        expect(await store.sessions.rotate(loser, session.tokenHash, loser.expiresAt)).toBe(false);
+        expect(await store.sessions.lookup(loser.tokenHash)).toEqual({});
+        const current = await store.sessions.lookup(winner.tokenHash);
+        expect(current.session).toEqual(winner);
+        expect(current.session?.previousTokenHash).toBe(session.tokenHash);
+        expect(current.session?.graceUntil).toBe(winner.graceUntil);
+      });
+
+      it("refuses a rotation that presents a token hash the session never had", async () => {
+        const user = await givenUser();
+        const session = await givenSession(user);
+        const next = rotated(session);
+        expect(await store.sessions.rotate(next, newTokenHash(), next.expiresAt)).toBe(false);
+        expect(await store.sessions.lookup(next.tokenHash)).toEqual({});
+        expect((await store.sessions.lookup(session.tokenHash)).session).toEqual(session);
+      });
+
+      it("refuses to rotate a revoked session and does not bring it back", async () => {
+        const user = await givenUser();
+        const session = await givenSession(user);
+        await store.sessions.revoke(user.id, session.id);
+        const next = rotated(session);
+        expect(await store.sessions.rotate(next, session.tokenHash, next.expiresAt)).toBe(false);
+        expect(await store.sessions.lookup(next.tokenHash)).toEqual({});
+        expect(await store.sessions.lookup(session.tokenHash)).toEqual({
+          pointer: pointerOf(session),
+        });
+        expect(await store.sessions.list(user.id, Date.now())).toEqual([]);
+      });
+
+      it("rotates again with the current token and keeps every earlier pointer", async () => {
+        const user = await givenUser();
+        const first = await givenSession(user);
+        const second = rotated(first);
+        expect(await store.sessions.rotate(second, first.tokenHash, second.expiresAt)).toBe(true);
+        const third = rotated(second);
+        expect(await store.sessions.rotate(third, second.tokenHash, third.expiresAt)).toBe(true);
+        expect((await store.sessions.lookup(third.tokenHash)).session).toEqual(third);
+        const oldest = await store.sessions.lookup(first.tokenHash);
+        expect(oldest.pointer).toEqual(pointerOf(first));
+        expect(oldest.session?.tokenHash).toBe(third.tokenHash);
+      });
+    });
+
+    describe("revoking sessions", () => {
+      it("revokes a live session and keeps its pointer without the session", async () => {
+        const user = await givenUser();
+        const session = await givenSession(user);
+        expect(await store.sessions.revoke(user.id, session.id)).toBe(true);
+        expect(await store.sessions.lookup(session.tokenHash)).toEqual({
+          pointer: pointerOf(session),
+        });
+      });
+
+      it("answers false when the session was already revoked", async () => {
+        const user = await givenUser();
+        const session = await givenSession(user);
+        expect(await store.sessions.revoke(user.id, session.id)).toBe(true);
+        expect(await store.sessions.revoke(user.id, session.id)).toBe(false);
+      });
+
+      it("answers false and keeps the session when another user revokes it", async () => {
+        const owner = await givenUser();
+        const other = await givenUser();
+        const session = await givenSession(owner);
+        expect(await store.sessions.revoke(other.id, session.id)).toBe(false);
+        expect((await store.sessions.lookup(session.tokenHash)).session).toEqual(session);
+        expect(await store.sessions.list(owner.id, Date.now())).toEqual([session]);
+      });
+
+      it("answers false for an unknown session id", async () => {
+        const user = await givenUser();
+        expect(await store.sessions.revoke(user.id, newId())).toBe(false);
+      });
+
+      it("revokes all of a user's sessions and says how many ended", async () => {
+        const user = await givenUser();
+        const other = await givenUser();
+        const sessions = [
+          await givenSession(user),
+          await givenSession(user),
+          await givenSession(user),
+        ];
+        const untouched = await givenSession(other);
+        expect(await store.sessions.revokeAll(user.id)).toBe(3);
+        expect(await store.sessions.list(user.id, Date.now())).toEqual([]);
+        for (const session of sessions) {
+          expect(await store.sessions.lookup(session.tokenHash)).toEqual({
+            pointer: pointerOf(session),
+          });
+        }
+        expect(await store.sessions.list(other.id, Date.now())).toEqual([untouched]);
+      });
+
+      it("revokes all sessions but the kept one", async () => {
+        const user = await givenUser();
+        const now = Date.now();
+        await givenSession(user, { createdAt: now - 2_000 });
+        const kept = await givenSession(user, { createdAt: now - 1_000 });
+        await givenSession(user, { createdAt: now });
+        expect(await store.sessions.revokeAll(user.id, kept.id)).toBe(2);
+        expect(await store.sessions.list(user.id, Date.now())).toEqual([kept]);
+        expect((await store.sessions.lookup(kept.tokenHash)).session).toEqual(kept);
+      });
+
+      it("counts only the sessions that were still live", async () => {
+        const user = await givenUser();
+        const revoked = await givenSession(user);
+        await givenSession(user);
+        await givenSession(user);
+        await store.sessions.revoke(user.id, revoked.id);
+        expect(await store.sessions.revokeAll(user.id)).toBe(2);
+      });
+
+      it("answers zero when there is nothing to revoke", async () => {
+        const user = await givenUser();
+        expect(await store.sessions.revokeAll(user.id)).toBe(0);
+        const kept = await givenSession(user);
+        expect(await store.sessions.revokeAll(user.id, kept.id)).toBe(0);
+        expect(await store.sessions.list(user.id, Date.now())).toEqual([kept]);
+      });
+    });
+
+    describe("touching sessions", () => {
+      it("records the time of the latest use and nothing else", async () => {
+        const user = await givenUser();
+        const session = await givenSession(user);
+        const at = session.lastUsedAt + 5_000;
+        await store.sessions.touch(user.id, session.id, at);
+        const touched = { ...session, lastUsedAt: at };
+        expect((await store.sessions.lookup(session.tokenHash)).session).toEqual(touched);
+        expect(await store.sessions.list(user.id, Date.now())).toEqual([touched]);
+      });
+
+      it("does nothing for a revoked session and does not bring it back", async () => {
+        const user = await givenUser();
+        const session = await givenSession(user);
+        await store.sessions.revoke(user.id, session.id);
+        await store.sessions.touch(user.id, session.id, Date.now());
+        expect(await store.sessions.lookup(session.tokenHash)).toEqual({
+          pointer: pointerOf(session),
+        });
+        expect(await store.sessions.list(user.id, Date.now())).toEqual([]);
+        expect(await store.sessions.revoke(user.id, session.id)).toBe(false);
+      });
+    });
+
+    describe("expiry by time", () => {
+      it("drops an expired session but keeps its pointer until retainUntil, then drops that too", async () => {
+        const user = await givenUser();
+        const start = Date.now();
+        const lasting = await givenSession(user, { createdAt: start - 1_000 });
+        const session = await givenSession(user, { expiresAt: start + 300 }, start + 1_000);
+        expect((await store.sessions.lookup(session.tokenHash)).session).toEqual(session);
+
+        await sleepUntil(start + 500);
+        expect(await store.sessions.lookup(session.tokenHash)).toEqual({
+          pointer: pointerOf(session),
+        });
+        expect(await store.sessions.list(user.id, Date.now())).toEqual([lasting]);
+
+        await sleepUntil(start + 1_200);
+        expect(await store.sessions.lookup(session.tokenHash)).toEqual({});
+        expect(await store.sessions.list(user.id, Date.now())).toEqual([lasting]);
+      });
+
+      it("does not bring back an expired session that is touched", async () => {
+        const user = await givenUser();
+        const start = Date.now();
+        const session = await givenSession(user, { expiresAt: start + 300 }, start + 5_000);
+        await sleepUntil(start + 500);
+        await store.sessions.touch(user.id, session.id, Date.now());
+        expect(await store.sessions.lookup(session.tokenHash)).toEqual({
+          pointer: pointerOf(session),
+        });
+        expect(await store.sessions.list(user.id, Date.now())).toEqual([]);
+        expect(await store.sessions.revoke(user.id, session.id)).toBe(false);
+      });
+
+      it("refuses to rotate an expired session", async () => {
+        const user = await givenUser();
+        const start = Date.now();
+        const session = await givenSession(user, { expiresAt: start + 300 }, start + 5_000);
+        await sleepUntil(start + 500);
+        const next = rotated(session, { expiresAt: Date.now() + minute });
+        expect(await store.sessions.rotate(next, session.tokenHash, next.expiresAt)).toBe(false);
+        expect(await store.sessions.lookup(next.tokenHash)).toEqual({});
+        expect(await store.sessions.list(user.id, Date.now())).toEqual([]);
+      });
+
+      it("does not count expired sessions when revoking all", async () => {
+        const user = await givenUser();
+        const start = Date.now();
+        await givenSession(user, { expiresAt: start + 300 }, start + 5_000);
+        await givenSession(user);
+        await sleepUntil(start + 500);
+        expect(await store.sessions.revokeAll(user.id)).toBe(1);
+      });
+
+      it("keeps a session alive past its first deadline when a rotation moved it later", async () => {
+        const user = await givenUser();
+        const start = Date.now();
+        const session = await givenSession(user, { expiresAt: start + 300 }, start + 5_000);
+        const next = rotated(session, { expiresAt: start + 10 * minute });
+        expect(await store.sessions.rotate(next, session.tokenHash, next.expiresAt)).toBe(true);
+        await sleepUntil(start + 500);
+        expect((await store.sessions.lookup(next.tokenHash)).session).toEqual(next);
+        expect(await store.sessions.list(user.id, Date.now())).toEqual([next]);
+      });
+
+      it("ends a session at the earlier deadline a rotation gave it", async () => {
+        const user = await givenUser();
+        const start = Date.now();
+        const session = await givenSession(user);
+        const next = rotated(session, { expiresAt: start + 300 });
+        expect(await store.sessions.rotate(next, session.tokenHash, start + 5_000)).toBe(true);
+        await sleepUntil(start + 500);
+        expect(await store.sessions.lookup(next.tokenHash)).toEqual({ pointer: pointerOf(next) });
+        expect(await store.sessions.list(user.id, Date.now())).toEqual([]);
+      });
+    });
+  });
+}

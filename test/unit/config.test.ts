@@ -1,0 +1,191 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../../src/config.js";
+
+const second = 1_000;
+const hour = 3_600_000;
+const day = 24 * hour;
+
+/** The problems loadConfig reports for an environment; fails the test if it reports none. */
+function problemsOf(env: Record<string, string>): readonly string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+describe("loadConfig", () => {
+  it("runs on defaults when the environment is empty", () => {
+    expect(loadConfig({})).toEqual({
+      port: 8080,
+      host: "0.0.0.0",
+      redisKeyPrefix: "keycard",
+      redisCommandTimeoutMs: second,
+      policy: {
+        defaultDuration: 12 * hour,
+        maxDuration: 30 * day,
+        idleTimeout: 0,
+        refreshGrace: 10 * second,
+        retention: 7 * day,
+        touchInterval: 60 * second,
+      },
+      tokenPrefix: "kc",
+      trustedProxies: [],
+      logLevel: "info",
+      maxBodyBytes: 65_536,
+      shutdownTimeoutMs: 10 * second,
+    });
+  });
+
+  it("leaves REDIS_URL and KEYCARD_ADMIN_TOKEN out when they are unset or blank", () => {
+    const config = loadConfig({ REDIS_URL: "  ", KEYCARD_ADMIN_TOKEN: "" });
+    expect(config).not.toHaveProperty("redisUrl");
+    expect(config).not.toHaveProperty("adminToken");
+  });
+
+  it("returns a frozen config", () => {
+    expect(Object.isFrozen(loadConfig({}))).toBe(true);
+  });
+
+  it("reads every variable it knows", () => {
+    const config = loadConfig({
+      PORT: "9000",
+      HOST: "127.0.0.1",
+      REDIS_URL: "rediss://user:pass@redis.internal:6380/2",
+      REDIS_KEY_PREFIX: "kc-staging",
+      REDIS_COMMAND_TIMEOUT: "250ms",
+      SESSION_DURATION: "1h",
+      SESSION_MAX_DURATION: "7d",
+      SESSION_IDLE_TIMEOUT: "30m",
+      REFRESH_GRACE: "0",
+      EXPIRED_TOKEN_RETENTION: "1d",
+      SESSION_TOUCH_INTERVAL: "0s",
+      TOKEN_PREFIX: "acme",
+      KEYCARD_ADMIN_TOKEN: "a".repeat(24),
+      TRUSTED_PROXIES: "10.0.0.0/8, 192.0.2.1 ,fd00::/8,::1",
+      LOG_LEVEL: "debug",
+      MAX_BODY_BYTES: "1024",
+      SHUTDOWN_TIMEOUT: "30s",
+    });
+    expect(config).toEqual({
+      port: 9000,
+      host: "127.0.0.1",
+      redisUrl: "rediss://user:pass@redis.internal:6380/2",
+      redisKeyPrefix: "kc-staging",
+      redisCommandTimeoutMs: 250,
+      policy: {
+        defaultDuration: hour,
+        maxDuration: 7 * day,
+        idleTimeout: 30 * 60 * second,
+        refreshGrace: 0,
+        retention: day,
+        touchInterval: 0,
+      },
+      tokenPrefix: "acme",
+      adminToken: "a".repeat(24),
+      trustedProxies: ["10.0.0.0/8", "192.0.2.1", "fd00::/8", "::1"],
+      logLevel: "debug",
+      maxBodyBytes: 1024,
+      shutdownTimeoutMs: 30 * second,
+    });
+  });
+
+  it.each([
+    ["PORT", "http"],
+    ["PORT", "65536"],
+    ["PORT", "-1"],
+    ["PORT", "80.5"],
+    ["REDIS_URL", "http://localhost:6379"],
+    ["REDIS_URL", "localhost:6379"],
+    ["REDIS_COMMAND_TIMEOUT", "fast"],
+    ["REDIS_COMMAND_TIMEOUT", "0s"],
+    ["SESSION_DURATION", "forever"],
+    ["SESSION_DURATION", "0"],
+    ["SESSION_MAX_DURATION", "1 month"],
+    ["SESSION_IDLE_TIMEOUT", "soon"],
+    ["REFRESH_GRACE", "10"],
+    ["EXPIRED_TOKEN_RETENTION", "-7d"],
+    ["SESSION_TOUCH_INTERVAL", "1.5m"],
+    ["TOKEN_PREFIX", "KC"],
+    ["TOKEN_PREFIX", "kc_"],
+    ["TOKEN_PREFIX", "a".repeat(17)],
+    ["KEYCARD_ADMIN_TOKEN", "a".repeat(23)],
+    ["TRUSTED_PROXIES", "proxy.internal"],
+    ["LOG_LEVEL", "verbose"],
+    ["MAX_BODY_BYTES", "1023"],
+    ["MAX_BODY_BYTES", "lots"],
+    ["SHUTDOWN_TIMEOUT", "never"],
+  ])("refuses %s=%j with one problem naming the variable", (name, value) => {
+    const problems = problemsOf({ [name]: value });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(name);
+  });
+
+  it("reports every problem together instead of stopping at the first", () => {
+    const env = { PORT: "http", LOG_LEVEL: "loud", REDIS_URL: "mysql://db", TOKEN_PREFIX: "KC!" };
+    const problems = problemsOf(env);
+    expect(problems).toHaveLength(4);
+    for (const name of Object.keys(env)) {
+      expect(problems.some((problem) => problem.includes(name))).toBe(true);
+    }
+  });
+
+  it("lists every problem in the error message, one per line", () => {
+    let message = "";
+    try {
+      loadConfig({ PORT: "http", LOG_LEVEL: "loud" });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    const [heading, ...lines] = message.split("\n");
+    expect(heading).toBe("Invalid configuration:");
+    expect(lines).toHaveLength(2);
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^ {2}- PORT=/),
+        expect.stringMatching(/^ {2}- LOG_LEVEL /),
+      ]),
+    );
+  });
+
+  it("refuses a SESSION_DURATION longer than SESSION_MAX_DURATION", () => {
+    const problems = problemsOf({ SESSION_DURATION: "2d", SESSION_MAX_DURATION: "1d" });
+    expect(problems).toEqual(["SESSION_DURATION must not be longer than SESSION_MAX_DURATION"]);
+  });
+
+  it("refuses a SESSION_MAX_DURATION shorter than the default SESSION_DURATION", () => {
+    const problems = problemsOf({ SESSION_MAX_DURATION: "1h" });
+    expect(problems).toEqual(["SESSION_DURATION must not be longer than SESSION_MAX_DURATION"]);
+  });
+
+  it("accepts a SESSION_DURATION equal to SESSION_MAX_DURATION", () => {
+    const config = loadConfig({ SESSION_DURATION: "24h", SESSION_MAX_DURATION: "1d" });
+    expect(config.policy.defaultDuration).toBe(config.policy.maxDuration);
+  });
+
+  it.each(["10.0.0.0/8", "192.0.2.1", "192.0.2.1/32", "0.0.0.0/0", "::1", "fd00::/8", "::/0"])(
+    "accepts the trusted proxy %j",
+    (entry) => {
+      expect(loadConfig({ TRUSTED_PROXIES: entry }).trustedProxies).toEqual([entry]);
+    },
+  );
+
+  it.each([
+    "garbage",
+    "10.0.0.0/33",
+    "10.0.0.0/",
+    "10.0.0.0/8/8",
+    "10.0.0.0/abc",
+    "10.0.0",
+    "256.0.0.1",
+    "fd00::/129",
+    "10.0.0.0/-1",
+  ])("refuses the trusted proxy %j and names it", (entry) => {
+    const problems = problemsOf({ TRUSTED_PROXIES: `192.0.2.1, ${entry}` });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain("TRUSTED_PROXIES");
+    expect(problems[0]).toContain(`"${entry}"`);
+  });
+});

@@ -1,0 +1,236 @@
+import { describe, expect, it } from "vitest";
+import {
+  isTouchDue,
+  judgeToken,
+  refreshedExpiry,
+  type SessionPolicy,
+  type SessionRecord,
+  secondsUntil,
+  sessionExpiry,
+} from "../../src/domain/session.js";
+
+const second = 1_000;
+const hour = 3_600_000;
+const day = 24 * hour;
+const now = Date.UTC(2030, 0, 15, 12, 0, 0);
+
+const policy: SessionPolicy = {
+  defaultDuration: 12 * hour,
+  maxDuration: 30 * day,
+  idleTimeout: 0,
+  refreshGrace: 10 * second,
+  retention: 7 * day,
+  touchInterval: 60 * second,
+};
+
+const session: SessionRecord = {
+  id: "session-1",
+  userId: "user-1",
+  createdAt: now - hour,
+  expiresAt: now + 11 * hour,
+  lastUsedAt: now - 5 * second,
+  ip: "203.0.113.7",
+  userAgent: "unit-test",
+  authMethods: ["password"],
+  roles: ["user"],
+  email: "alice@example.com",
+  displayName: "Alice",
+  tokenHash: "current-hash",
+};
+
+const pointer = { userId: session.userId, sessionId: session.id, expiresAt: session.expiresAt };
+
+const afterRefresh: SessionRecord = {
+  ...session,
+  tokenHash: "current-hash",
+  previousTokenHash: "previous-hash",
+  graceUntil: now + 5 * second,
+};
+
+describe("judgeToken", () => {
+  it("calls a token unknown when nothing points to its hash", () => {
+    expect(judgeToken({}, "current-hash", now, policy)).toEqual({
+      active: false,
+      reason: "unknown",
+    });
+  });
+
+  it("calls a token expired when its pointer remains after the session expired", () => {
+    const expired = { ...pointer, expiresAt: now - second };
+    expect(judgeToken({ pointer: expired }, "current-hash", now, policy)).toEqual({
+      active: false,
+      reason: "expired",
+    });
+  });
+
+  it("calls a token expired when its session ended exactly now", () => {
+    const endingNow = { ...pointer, expiresAt: now };
+    expect(judgeToken({ pointer: endingNow }, "current-hash", now, policy)).toEqual({
+      active: false,
+      reason: "expired",
+    });
+  });
+
+  it("calls a token revoked when its pointer remains but the session ended before its expiry", () => {
+    expect(judgeToken({ pointer }, "current-hash", now, policy)).toEqual({
+      active: false,
+      reason: "revoked",
+    });
+  });
+
+  it("calls a token expired when the store still returns a session past its expiry", () => {
+    const stale = { ...session, expiresAt: now };
+    expect(judgeToken({ pointer, session: stale }, "current-hash", now, policy)).toEqual({
+      active: false,
+      reason: "expired",
+    });
+  });
+
+  it("calls a token idle when the session was unused for longer than the idle timeout", () => {
+    const idlePolicy = { ...policy, idleTimeout: 30 * 60 * second };
+    const idle = { ...session, lastUsedAt: now - 30 * 60 * second - 1 };
+    expect(judgeToken({ pointer, session: idle }, "current-hash", now, idlePolicy)).toEqual({
+      active: false,
+      reason: "idle_timeout",
+    });
+  });
+
+  it("accepts a token used exactly at the idle timeout", () => {
+    const idlePolicy = { ...policy, idleTimeout: 30 * 60 * second };
+    const onTheEdge = { ...session, lastUsedAt: now - 30 * 60 * second };
+    expect(judgeToken({ pointer, session: onTheEdge }, "current-hash", now, idlePolicy)).toEqual({
+      active: true,
+      session: onTheEdge,
+    });
+  });
+
+  it("never calls a token idle when the idle timeout is zero", () => {
+    const unusedForAges = { ...session, lastUsedAt: now - 10 * day };
+    expect(judgeToken({ pointer, session: unusedForAges }, "current-hash", now, policy)).toEqual({
+      active: true,
+      session: unusedForAges,
+    });
+  });
+
+  it("accepts the session's current token", () => {
+    expect(judgeToken({ pointer, session }, "current-hash", now, policy)).toEqual({
+      active: true,
+      session,
+    });
+  });
+
+  it("accepts the rotated-out token during its grace period", () => {
+    const lookup = { pointer, session: afterRefresh };
+    expect(judgeToken(lookup, "previous-hash", now, policy)).toEqual({
+      active: true,
+      session: afterRefresh,
+    });
+    expect(judgeToken(lookup, "current-hash", now, policy)).toEqual({
+      active: true,
+      session: afterRefresh,
+    });
+  });
+
+  it("calls a rotated-out token presented after its grace revoked and the session stolen", () => {
+    const lookup = { pointer, session: afterRefresh };
+    const afterGrace = now + 5 * second;
+    expect(judgeToken(lookup, "previous-hash", afterGrace, policy)).toEqual({
+      active: false,
+      reason: "revoked",
+      stolen: afterRefresh,
+    });
+  });
+
+  it("calls a token from two rotations ago stolen even within the latest grace", () => {
+    expect(judgeToken({ pointer, session: afterRefresh }, "first-hash", now, policy)).toEqual({
+      active: false,
+      reason: "revoked",
+      stolen: afterRefresh,
+    });
+  });
+
+  it("calls a previous token stolen when the session has no grace period recorded", () => {
+    const { graceUntil: _, ...withoutGrace } = afterRefresh;
+    expect(judgeToken({ pointer, session: withoutGrace }, "previous-hash", now, policy)).toEqual({
+      active: false,
+      reason: "revoked",
+      stolen: withoutGrace,
+    });
+  });
+
+  it("does not call a plainly revoked token stolen", () => {
+    const verdict = judgeToken({ pointer }, "current-hash", now, policy);
+    expect(verdict).not.toHaveProperty("stolen");
+  });
+});
+
+describe("sessionExpiry", () => {
+  it("uses the default duration when none is requested", () => {
+    expect(sessionExpiry(now, 0, policy)).toBe(now + 12 * hour);
+  });
+
+  it("uses the default duration for a negative request", () => {
+    expect(sessionExpiry(now, -60, policy)).toBe(now + 12 * hour);
+  });
+
+  it("uses the requested number of seconds", () => {
+    expect(sessionExpiry(now, 90, policy)).toBe(now + 90 * second);
+    expect(sessionExpiry(now, 3 * 86_400, policy)).toBe(now + 3 * day);
+  });
+
+  it("caps a longer request at the maximum duration", () => {
+    expect(sessionExpiry(now, 365 * 86_400, policy)).toBe(now + 30 * day);
+    expect(sessionExpiry(now, 30 * 86_400, policy)).toBe(now + 30 * day);
+  });
+
+  it("caps the default at the maximum when the maximum is shorter", () => {
+    expect(sessionExpiry(now, 0, { ...policy, maxDuration: hour })).toBe(now + hour);
+  });
+});
+
+describe("refreshedExpiry", () => {
+  it("extends a young session by one default duration from now", () => {
+    expect(refreshedExpiry(session, now, policy)).toBe(now + 12 * hour);
+  });
+
+  it("never extends a session past its creation plus the maximum duration", () => {
+    const old = { ...session, createdAt: now - 29 * day - 20 * hour };
+    expect(refreshedExpiry(old, now, policy)).toBe(old.createdAt + 30 * day);
+    expect(refreshedExpiry(old, now, policy)).toBeLessThan(now + 12 * hour);
+  });
+
+  it("stays within the maximum for any moment of a session's life", () => {
+    for (let age = 0; age <= 30 * day; age += 7 * hour) {
+      const expiry = refreshedExpiry(session, session.createdAt + age, policy);
+      expect(expiry).toBeLessThanOrEqual(session.createdAt + policy.maxDuration);
+      expect(expiry).toBeLessThanOrEqual(session.createdAt + age + policy.defaultDuration);
+    }
+  });
+});
+
+describe("isTouchDue", () => {
+  it("is not due within the touch interval of the last use", () => {
+    const used = { ...session, lastUsedAt: now - 59 * second };
+    expect(isTouchDue(used, now, policy)).toBe(false);
+  });
+
+  it("is due once the touch interval has passed", () => {
+    expect(isTouchDue({ ...session, lastUsedAt: now - 60 * second }, now, policy)).toBe(true);
+    expect(isTouchDue({ ...session, lastUsedAt: now - hour }, now, policy)).toBe(true);
+  });
+
+  it("is always due when the interval is zero", () => {
+    const justUsed = { ...session, lastUsedAt: now };
+    expect(isTouchDue(justUsed, now, { ...policy, touchInterval: 0 })).toBe(true);
+  });
+});
+
+describe("secondsUntil", () => {
+  it("counts whole seconds until a moment", () => {
+    expect(secondsUntil(now + 90 * second + 999, now)).toBe(90);
+  });
+
+  it("is zero for a moment already past", () => {
+    expect(secondsUntil(now - hour, now)).toBe(0);
+  });
+});
