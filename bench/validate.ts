@@ -24,6 +24,9 @@ const { values: args } = parseArgs({
 const adminToken = "bench-admin-token-0123456789abcdef";
 const namespace = "bench";
 const tsx = "node_modules/.bin/tsx";
+const validatePath = "/keycard.v1.AuthService/Validate";
+const grpcScenario = "Validate gRPC (h2, binary)";
+const jsonScenario = "Validate Connect JSON (HTTP/1.1)";
 
 function startProcess(
   command: string,
@@ -150,48 +153,30 @@ async function main(): Promise<void> {
     mkdirSync("bench/results", { recursive: true });
     writeFileSync("bench/results/validate.grpc.bin", grpcFrame(token));
     writeFileSync("bench/results/validate.json.body", JSON.stringify({ token }));
-    const load = ["-n", args.requests, "-c", args.clients, "-m", args.streams];
+    const h2 = ["-n", args.requests, "-c", args.clients, "-m", args.streams];
+    const h1 = ["--h1", "-n", args.requests, "-c", String(Number(args.clients) * 4)];
+    const grpcBody = [
+      "-d",
+      "bench/results/validate.grpc.bin",
+      "-H",
+      "content-type: application/grpc",
+      "-H",
+      "te: trailers",
+    ];
+    const jsonBody = [
+      "-d",
+      "bench/results/validate.json.body",
+      "-H",
+      "content-type: application/json",
+    ];
+    const floorUrl = (port: number): string => `http://127.0.0.1:${port}/validate`;
     const runs: Figures[] = [];
     for (let round = 0; round < Number(args.rounds); round += 1) {
       runs.push(
-        h2load("Validate gRPC (h2, binary)", "keycard", [
-          ...load,
-          "-d",
-          "bench/results/validate.grpc.bin",
-          "-H",
-          "content-type: application/grpc",
-          "-H",
-          "te: trailers",
-          `${baseUrl}/keycard.v1.AuthService/Validate`,
-        ]),
-        h2load("Validate gRPC (h2, binary)", "floor node:http2+ioredis", [
-          ...load,
-          "-d",
-          "bench/results/validate.json.body",
-          `http://127.0.0.1:${floorH2}/validate`,
-        ]),
-        h2load("Validate Connect JSON (HTTP/1.1)", "keycard", [
-          "--h1",
-          "-n",
-          args.requests,
-          "-c",
-          String(Number(args.clients) * 4),
-          "-d",
-          "bench/results/validate.json.body",
-          "-H",
-          "content-type: application/json",
-          `${baseUrl}/keycard.v1.AuthService/Validate`,
-        ]),
-        h2load("Validate Connect JSON (HTTP/1.1)", "floor node:http+ioredis", [
-          "--h1",
-          "-n",
-          args.requests,
-          "-c",
-          String(Number(args.clients) * 4),
-          "-d",
-          "bench/results/validate.json.body",
-          `http://127.0.0.1:${floorH1}/validate`,
-        ]),
+        h2load(grpcScenario, "keycard", [...h2, ...grpcBody, `${baseUrl}${validatePath}`]),
+        h2load(grpcScenario, "floor node:http2+ioredis", [...h2, ...jsonBody, floorUrl(floorH2)]),
+        h2load(jsonScenario, "keycard", [...h1, ...jsonBody, `${baseUrl}${validatePath}`]),
+        h2load(jsonScenario, "floor node:http+ioredis", [...h1, ...jsonBody, floorUrl(floorH1)]),
       );
     }
     report(runs);
