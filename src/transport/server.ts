@@ -1,18 +1,12 @@
-import { setMaxListeners } from "node:events";
 import http from "node:http";
 import http2 from "node:http2";
 import net, { type AddressInfo, type Socket } from "node:net";
-import { createConnectRouter, createContextValues, type Interceptor } from "@connectrpc/connect";
+import { createConnectRouter, createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import type { Logger } from "pino";
-import type { Clock } from "../domain/clock.js";
-import type { PasswordHasher, Store } from "../domain/ports.js";
-import type { SessionPolicy } from "../domain/session.js";
-import { AdminServiceImpl } from "../service/admin-service-impl.js";
-import { AuthServiceImpl } from "../service/auth-service-impl.js";
 import { clientInfoKey } from "../service/context.js";
-import { SessionService } from "../service/session-service.js";
-import { UserService } from "../service/user-service.js";
+import type { SessionService } from "../service/session-service.js";
+import type { UserService } from "../service/user-service.js";
+import { createApp, type KeycardApp, type ServerDeps } from "./app.js";
 import { clientInfoOf, trustedProxyList } from "./client-info.js";
 import { serveHealth } from "./http/health.js";
 import { InProcessCaller } from "./http/in-process.js";
@@ -24,29 +18,7 @@ import {
   serveRest,
 } from "./http/rest-handler.js";
 import { restRoutes } from "./http/rest-routes.js";
-import { authInterceptor } from "./interceptors/auth.js";
-import { errorsInterceptor } from "./interceptors/errors.js";
-import { loggingInterceptor } from "./interceptors/logging.js";
-import { routes, services } from "./routes.js";
-
-/** The settings the server itself uses (a subset of Config, so tests can pass their own). */
-export interface ServerSettings {
-  readonly policy: SessionPolicy;
-  readonly tokenPrefix: string;
-  readonly adminToken?: string;
-  readonly trustedProxies: readonly string[];
-  readonly maxBodyBytes: number;
-  readonly shutdownTimeoutMs: number;
-}
-
-/** Everything the server is built from; main wires the real ones, tests their own. */
-export interface ServerDeps {
-  readonly store: Store;
-  readonly hasher: PasswordHasher;
-  readonly clock: Clock;
-  readonly logger: Logger;
-  readonly settings: ServerSettings;
-}
+import { services } from "./routes.js";
 
 /** A built, not yet listening, keycard server. */
 export interface KeycardServer {
@@ -63,40 +35,13 @@ const http2Preface = "PRI";
 
 /** Builds the keycard server: one port for gRPC, gRPC-Web, Connect and REST, h2c and HTTP/1.1. */
 export function createServer(deps: ServerDeps): KeycardServer {
-  const { store, hasher, clock, logger, settings } = deps;
-  const sessions = new SessionService({
-    store,
-    hasher,
-    clock,
-    policy: settings.policy,
-    tokenPrefix: settings.tokenPrefix,
-    onTheft: (session) =>
-      logger.warn(
-        { sessionId: session.id, userId: session.userId },
-        "rotated token reused; session revoked",
-      ),
-    onBackgroundError: (error) => logger.warn({ err: error }, "background session write failed"),
-  });
-  const users = new UserService({ store, hasher, clock });
-  const impls = { auth: new AuthServiceImpl(sessions, clock), admin: new AdminServiceImpl(users) };
-  const shutdown = new AbortController();
-  setMaxListeners(0, shutdown.signal);
-  const interceptors: Interceptor[] = [
-    loggingInterceptor(logger),
-    errorsInterceptor(),
-    authInterceptor({ sessions, adminToken: settings.adminToken ?? "" }),
-  ];
+  const { logger, settings } = deps;
+  const app = createApp(deps);
   const trusted = trustedProxyList(settings.trustedProxies);
   const contextValuesOf = (request: NodeRequest) =>
     createContextValues().set(clientInfoKey, clientInfoOf(request, trusted));
-  const routerOptions = {
-    interceptors,
-    readMaxBytes: settings.maxBodyBytes,
-    shutdownSignal: shutdown.signal,
-    jsonOptions: { alwaysEmitImplicit: true },
-  };
-  const restRouter = createConnectRouter(routerOptions);
-  routes(impls)(restRouter);
+  const restRouter = createConnectRouter(app.routerOptions);
+  app.routes(restRouter);
   const rest: RestDeps = {
     routes: restRoutes(services),
     caller: new InProcessCaller(restRouter),
@@ -110,12 +55,12 @@ export function createServer(deps: ServerDeps): KeycardServer {
     serve(rest, request, response).catch((error: unknown) => sendError(response, error, logger));
   };
   const handler = connectNodeAdapter({
-    ...routerOptions,
-    routes: routes(impls),
+    ...app.routerOptions,
+    routes: app.routes,
     contextValues: contextValuesOf,
     fallback: serveHttp,
   });
-  return new DualProtocolServer(handler, shutdown, settings.shutdownTimeoutMs, sessions, users);
+  return new DualProtocolServer(handler, app, settings.shutdownTimeoutMs);
 }
 
 /**
@@ -131,13 +76,18 @@ class DualProtocolServer implements KeycardServer {
   private readonly h1Sockets = new Map<Socket, number>();
   private closing = false;
 
+  readonly sessions: SessionService;
+  readonly users: UserService;
+  private readonly shutdown: AbortController;
+
   constructor(
     handler: (request: NodeRequest, response: NodeResponse) => void,
-    private readonly shutdown: AbortController,
+    app: KeycardApp,
     private readonly shutdownTimeoutMs: number,
-    readonly sessions: SessionService,
-    readonly users: UserService,
   ) {
+    this.sessions = app.sessions;
+    this.users = app.users;
+    this.shutdown = app.shutdown;
     this.h1 = http.createServer(handler);
     this.h1.on("request", (request: http.IncomingMessage, response: http.ServerResponse) =>
       this.trackRequest(request.socket, response),
