@@ -15,6 +15,12 @@ export interface Config {
   /** Absent means the AdminService refuses every call (or, in dev mode, one is generated). */
   readonly adminToken?: string;
   readonly trustedProxies: readonly string[];
+  /** `session` (default) or `hybrid` (API key + TOTP code on each request too). */
+  readonly authMode: "session" | "hybrid";
+  /** 32 bytes; absent means API keys and TOTP are refused (dev mode generates one). */
+  readonly encryptionKey?: Buffer;
+  /** Path of a JSON or YAML file of users and keys applied at start. */
+  readonly bootstrapFile?: string;
   readonly logLevel: string;
   readonly maxBodyBytes: number;
   readonly shutdownTimeoutMs: number;
@@ -102,6 +108,17 @@ function readPolicy(read: EnvReader): SessionPolicy {
   };
 }
 
+/** A 32-byte key from hex or base64; undefined when unset, null when malformed. */
+function parseKey(text: string | undefined): Buffer | undefined | null {
+  if (text === undefined) {
+    return undefined;
+  }
+  const key = /^[0-9a-fA-F]{64}$/.test(text)
+    ? Buffer.from(text, "hex")
+    : Buffer.from(text, "base64");
+  return key.length === 32 ? key : null;
+}
+
 /** Turns the environment into a frozen Config, or throws ConfigError listing every problem. */
 export function loadConfig(env: Env): Config {
   const read = new EnvReader(env);
@@ -128,6 +145,17 @@ export function loadConfig(env: Env): Config {
   for (const entry of trustedProxies.filter((candidate) => !isAddressOrRange(candidate))) {
     read.problems.push(`TRUSTED_PROXIES entry "${entry}" is not an IP address or CIDR range`);
   }
+  const authMode = read.text("AUTH_MODE", "session");
+  read.check(
+    authMode === "session" || authMode === "hybrid",
+    `AUTH_MODE="${authMode}" must be session or hybrid`,
+  );
+  const encryptionKey = parseKey(read.optional("KEYCARD_ENCRYPTION_KEY"));
+  read.check(
+    encryptionKey !== null,
+    "KEYCARD_ENCRYPTION_KEY must be 32 bytes as 64 hex digits or base64 (try: openssl rand -base64 32)",
+  );
+  const bootstrapFile = read.optional("KEYCARD_BOOTSTRAP");
   const logLevel = read.text("LOG_LEVEL", "info");
   read.check(logLevels.includes(logLevel), `LOG_LEVEL must be one of ${logLevels.join(", ")}`);
   const config: Config = {
@@ -140,6 +168,9 @@ export function loadConfig(env: Env): Config {
     tokenPrefix,
     ...(adminToken === undefined ? {} : { adminToken }),
     trustedProxies,
+    authMode: authMode === "hybrid" ? "hybrid" : "session",
+    ...(encryptionKey ? { encryptionKey } : {}),
+    ...(bootstrapFile === undefined ? {} : { bootstrapFile }),
     logLevel,
     maxBodyBytes: read.integer("MAX_BODY_BYTES", 65_536, 1024, 16 * 1024 * 1024),
     shutdownTimeoutMs: read.duration("SHUTDOWN_TIMEOUT", "10s"),

@@ -20,7 +20,12 @@ export async function createDemoAccount(users: UserService): Promise<DemoAccount
 }
 
 /** The banner printed in dev mode, with ready-to-paste shell variables. */
-export function devBanner(port: number, adminToken: string, demo: DemoAccount): string {
+export function devBanner(
+  port: number,
+  adminToken: string,
+  encryptionKey: Buffer,
+  demo: DemoAccount,
+): string {
   return [
     "",
     "  keycard is running in DEV MODE: embedded in-memory store, nothing is persisted,",
@@ -30,6 +35,7 @@ export function devBanner(port: number, adminToken: string, demo: DemoAccount): 
     "",
     `    export KEYCARD_URL=http://localhost:${port}`,
     `    export KEYCARD_ADMIN_TOKEN=${adminToken}`,
+    `    export KEYCARD_ENCRYPTION_KEY=${encryptionKey.toString("base64")}`,
     `    export DEMO_EMAIL=${demo.email}`,
     `    export DEMO_PASSWORD=${demo.password}`,
     "",

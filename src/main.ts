@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import { type Config, ConfigError, loadConfig } from "./config.js";
 import { createDemoAccount, devBanner, randomSecret } from "./dev-mode.js";
@@ -53,18 +54,33 @@ async function main(): Promise<void> {
   if (adminToken === undefined) {
     logger.warn("KEYCARD_ADMIN_TOKEN is not set: every AdminService call will be refused");
   }
+  const encryptionKey = config.encryptionKey ?? (devMode ? randomBytes(32) : undefined);
+  if (encryptionKey === undefined) {
+    logger.warn("KEYCARD_ENCRYPTION_KEY is not set: API keys and TOTP are unavailable");
+  }
   const server = createServer({
     store,
     hasher: createArgon2Hasher(),
     clock: systemClock,
     logger,
-    settings: { ...config, ...(adminToken === undefined ? {} : { adminToken }) },
+    settings: {
+      ...config,
+      ...(adminToken === undefined ? {} : { adminToken }),
+      ...(encryptionKey === undefined ? {} : { encryptionKey }),
+    },
   });
   const demo = devMode ? await createDemoAccount(server.users) : undefined;
   const port = await server.listen(config.port, config.host);
-  logger.info({ port, store: devMode ? "memory" : "redis" }, "keycard listening");
-  if (demo !== undefined && adminToken !== undefined) {
-    process.stdout.write(`${devBanner(port, adminToken, demo)}\n`);
+  logger.info(
+    { port, store: devMode ? "memory" : "redis", authMode: config.authMode },
+    `keycard listening in ${config.authMode} mode (${
+      config.authMode === "hybrid"
+        ? "session tokens, or X-API-Key + X-TOTP-Code on each request"
+        : "session tokens"
+    })`,
+  );
+  if (demo !== undefined && adminToken !== undefined && encryptionKey !== undefined) {
+    process.stdout.write(`${devBanner(port, adminToken, encryptionKey, demo)}\n`);
   }
   const stop = async (signal: string): Promise<void> => {
     logger.info({ signal }, "shutting down: draining in-flight requests");

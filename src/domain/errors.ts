@@ -6,6 +6,11 @@
 export const errorCatalogue = {
   INVALID_ARGUMENT: "invalid-argument",
   INVALID_CREDENTIALS: "unauthenticated",
+  TOTP_REQUIRED: "unauthenticated",
+  TOTP_INVALID: "unauthenticated",
+  TOTP_NOT_ENROLLED: "failed-precondition",
+  ENCRYPTION_KEY_MISSING: "failed-precondition",
+  SESSION_REQUIRED: "failed-precondition",
   SESSION_INVALID: "unauthenticated",
   SESSION_EXPIRED: "unauthenticated",
   SESSION_REVOKED: "unauthenticated",

@@ -1,5 +1,6 @@
+import type { ApiKeyPatch, ApiKeyRecord } from "./api-key.js";
 import type { SessionRecord, TokenLookup } from "./session.js";
-import type { UserRecord } from "./user.js";
+import type { UserPatch, UserRecord } from "./user.js";
 
 /**
  * Where accounts live. Every method either does what it says or throws
@@ -10,8 +11,26 @@ export interface UserStore {
   create(user: UserRecord): Promise<boolean>;
   findByEmail(email: string): Promise<UserRecord | undefined>;
   findById(id: string): Promise<UserRecord | undefined>;
-  /** Marks the user disabled and returns it; undefined when there is no such user. */
-  disable(id: string): Promise<UserRecord | undefined>;
+  /** Changes some fields of a user and returns it; undefined when there is no such user. */
+  update(id: string, patch: UserPatch): Promise<UserRecord | undefined>;
+  /** Users in creation order, `limit` of them from position `offset`. */
+  list(offset: number, limit: number): Promise<UserRecord[]>;
+  /**
+   * Records that the user's TOTP code of time step `step` was used. False when that step
+   * or a later one was already used: the code is a replay. Atomic across replicas.
+   */
+  claimTotpStep(id: string, step: number): Promise<boolean>;
+}
+
+/** Where API keys live: by id, by keyed hash, and per user. */
+export interface ApiKeyStore {
+  create(key: ApiKeyRecord): Promise<void>;
+  findByHash(keyHash: string): Promise<ApiKeyRecord | undefined>;
+  findById(id: string): Promise<ApiKeyRecord | undefined>;
+  /** The user's keys, newest first, revoked ones included. */
+  listByUser(userId: string): Promise<ApiKeyRecord[]>;
+  /** Changes some fields of a key and returns it; undefined when there is no such key. */
+  update(id: string, patch: ApiKeyPatch): Promise<ApiKeyRecord | undefined>;
 }
 
 /**
@@ -42,10 +61,11 @@ export interface SessionStore {
   touch(userId: string, sessionId: string, at: number): Promise<void>;
 }
 
-/** The whole store: both ports plus its own health and lifecycle. */
+/** The whole store: every port plus its own health and lifecycle. */
 export interface Store {
   readonly users: UserStore;
   readonly sessions: SessionStore;
+  readonly apiKeys: ApiKeyStore;
   /** Resolves when the store answers; throws StoreUnavailableError otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -15,6 +15,8 @@ export interface SessionRecord extends ClientInfo {
   readonly expiresAt: number;
   readonly lastUsedAt: number;
   readonly authMethods: readonly string[];
+  /** The API key that opened the session, if one did. */
+  readonly apiKeyId?: string;
   readonly roles: readonly string[];
   readonly email: string;
   readonly displayName: string;
@@ -39,7 +41,14 @@ export type TokenLookup =
   | { readonly pointer: TokenPointer; readonly session?: SessionRecord };
 
 /** Why a token is not active; mirrors the InactiveReason of the API. */
-export type InactiveReason = "unknown" | "expired" | "revoked" | "idle_timeout" | "malformed";
+export type InactiveReason =
+  | "unknown"
+  | "expired"
+  | "revoked"
+  | "idle_timeout"
+  | "malformed"
+  | "totp_required"
+  | "totp_invalid";
 
 /** The verdict on a presented token. `stolen` means a rotated-out token came back. */
 export type TokenVerdict =

@@ -1,18 +1,99 @@
+import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
-import type { AdminService } from "../../gen/keycard/v1/admin_service_pb.js";
-import { userToProto } from "./mappers.js";
+import type {
+  AdminService,
+  ConfirmTotpRequest,
+  CreateApiKeyRequest,
+  CreateUserRequest,
+  ListUsersRequest,
+  RevokeUserSessionsRequest,
+  SetPasswordRequest,
+} from "../../gen/keycard/v1/admin_service_pb.js";
+import type { ApiKeyService } from "./api-key-service.js";
+import { apiKeyToProto, sessionToProto, userToProto } from "./mappers.js";
+import type { SessionService } from "./session-service.js";
+import type { TotpService } from "./totp-service.js";
 import type { UserService } from "./user-service.js";
+
+/** The use cases AdminService calls. */
+export interface AdminUseCases {
+  readonly users: UserService;
+  readonly apiKeys: ApiKeyService;
+  readonly totp: TotpService;
+  readonly sessions: SessionService;
+}
 
 /** AdminService over Connect; the auth interceptor has already checked the admin token. */
 export class AdminServiceImpl implements ServiceImpl<typeof AdminService> {
-  constructor(private readonly users: UserService) {}
+  constructor(private readonly uses: AdminUseCases) {}
 
-  async createUser(req: { email: string; displayName: string; password: string; roles: string[] }) {
-    return { user: userToProto(await this.users.create(req)) };
+  async createUser(req: CreateUserRequest) {
+    return { user: userToProto(await this.uses.users.create(req)) };
   }
 
   async disableUser(req: { userId: string }) {
-    const { user, revokedSessions } = await this.users.disable(req.userId);
+    const { user, revokedSessions } = await this.uses.users.disable(req.userId);
     return { user: userToProto(user), revokedSessions };
+  }
+
+  async listUsers(req: ListUsersRequest) {
+    const page = await this.uses.users.list(req.pageSize, req.pageToken);
+    return { users: page.users.map(userToProto), nextPageToken: page.nextPageToken };
+  }
+
+  async setPassword(req: SetPasswordRequest) {
+    return { revokedSessions: await this.uses.users.setPassword(req.userId, req.password) };
+  }
+
+  async createApiKey(req: CreateApiKeyRequest) {
+    const { record, key } = await this.uses.apiKeys.create({
+      userId: req.userId,
+      name: req.name,
+      expiresAt: req.expiresAt === undefined ? 0 : timestampMs(req.expiresAt),
+      skipTotp: req.skipTotp,
+    });
+    return { apiKey: apiKeyToProto(record), key };
+  }
+
+  async listApiKeys(req: { userId: string }) {
+    return { apiKeys: (await this.uses.apiKeys.list(req.userId)).map(apiKeyToProto) };
+  }
+
+  async revokeApiKey(req: { apiKeyId: string }) {
+    const key = await this.uses.apiKeys.revoke(req.apiKeyId);
+    const revokedSessions = await this.uses.users.revokeSessionsOfKey(key.userId, key.id);
+    return { apiKey: apiKeyToProto(key), revokedSessions };
+  }
+
+  async enrollTotp(req: { userId: string }) {
+    const enrollment = await this.uses.totp.enroll(req.userId);
+    return {
+      secret: enrollment.secret,
+      otpauthUri: enrollment.uri,
+      qrCodeSvg: enrollment.qrCodeSvg,
+    };
+  }
+
+  async confirmTotp(req: ConfirmTotpRequest) {
+    return { user: userToProto(await this.uses.totp.confirm(req.userId, req.code)) };
+  }
+
+  async resetTotp(req: { userId: string }) {
+    return { user: userToProto(await this.uses.totp.reset(req.userId)) };
+  }
+
+  async listUserSessions(req: { userId: string }) {
+    await this.uses.users.existing(req.userId);
+    const sessions = await this.uses.sessions.list(req.userId);
+    return { sessions: sessions.map((session) => sessionToProto(session)) };
+  }
+
+  async revokeUserSessions(req: RevokeUserSessionsRequest) {
+    await this.uses.users.existing(req.userId);
+    const revokedCount =
+      req.sessionId === ""
+        ? await this.uses.sessions.revokeAll(req.userId)
+        : await this.uses.sessions.revoke(req.userId, req.sessionId);
+    return { revokedCount };
   }
 }

@@ -3,16 +3,17 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import {
   type AuthService,
+  type LoginRequest,
   RevokeScope,
   type ValidateResponseSchema,
 } from "../../gen/keycard/v1/auth_service_pb.js";
-import { InactiveReason } from "../../gen/keycard/v1/session_pb.js";
+import { CredentialKind, InactiveReason } from "../../gen/keycard/v1/session_pb.js";
 import type { Clock } from "../domain/clock.js";
 import { describeDuration } from "../domain/duration.js";
-import { secondsUntil, type TokenVerdict } from "../domain/session.js";
-import { clientInfoKey, presentedTokenKey, sessionCaller } from "./context.js";
+import { secondsUntil } from "../domain/session.js";
+import { clientInfoKey, presentedTokenKey, sessionCaller, userCaller } from "./context.js";
 import { sessionToProto, userToProto } from "./mappers.js";
-import type { IssuedSession, SessionService } from "./session-service.js";
+import type { Introspection, IssuedSession, SessionService } from "./session-service.js";
 
 const inactiveReasons = {
   unknown: InactiveReason.UNKNOWN,
@@ -20,6 +21,13 @@ const inactiveReasons = {
   revoked: InactiveReason.REVOKED,
   idle_timeout: InactiveReason.IDLE_TIMEOUT,
   malformed: InactiveReason.MALFORMED,
+  totp_required: InactiveReason.TOTP_REQUIRED,
+  totp_invalid: InactiveReason.TOTP_INVALID,
+} as const;
+
+const credentialKinds = {
+  session: CredentialKind.SESSION,
+  api_key: CredentialKind.API_KEY,
 } as const;
 
 /** AuthService over Connect: decode, call one use case, map the result. */
@@ -29,14 +37,11 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
     private readonly clock: Clock,
   ) {}
 
-  async login(
-    req: { email: string; password: string; durationSeconds: number },
-    ctx: HandlerContext,
-  ) {
+  async login(req: LoginRequest, ctx: HandlerContext) {
     const issued = await this.sessions.login(req, ctx.values.get(clientInfoKey));
     const lifetime = describeDuration(issued.session.expiresAt - issued.session.createdAt);
     return {
-      ...this.issuedToProto(issued),
+      ...issuedToProto(issued),
       user: issued.user.displayName,
       message: `Authenticated successfully. Use this token for ${lifetime}.`,
     };
@@ -44,7 +49,7 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
 
   async refresh(_req: unknown, ctx: HandlerContext) {
     const issued = await this.sessions.refresh(sessionCaller(ctx));
-    return { ...this.issuedToProto(issued), message: "Session refreshed. Use the new token." };
+    return { ...issuedToProto(issued), message: "Session refreshed. Use the new token." };
   }
 
   async logout(_req: unknown, ctx: HandlerContext) {
@@ -53,54 +58,67 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
   }
 
   async listSessions(_req: unknown, ctx: HandlerContext) {
-    const caller = sessionCaller(ctx);
-    const sessions = await this.sessions.list(caller);
-    return { sessions: sessions.map((session) => sessionToProto(session, caller.session.id)) };
+    const caller = userCaller(ctx);
+    const sessions = await this.sessions.list(caller.userId);
+    return { sessions: sessions.map((session) => sessionToProto(session, caller.session?.id)) };
   }
 
   async revokeSession(req: { sessionId: string; scope: RevokeScope }, ctx: HandlerContext) {
-    const caller = sessionCaller(ctx);
+    const { userId, session } = userCaller(ctx);
     const revokedCount =
       req.scope === RevokeScope.UNSPECIFIED
-        ? await this.sessions.revoke(caller, req.sessionId)
-        : await this.sessions.revokeAll(caller, req.scope === RevokeScope.OTHERS);
+        ? await this.sessions.revoke(userId, req.sessionId)
+        : await this.sessions.revokeAll(
+            userId,
+            req.scope === RevokeScope.OTHERS ? session?.id : undefined,
+          );
     return { revokedCount, message: `Revoked ${revokedCount} session(s)` };
   }
 
-  async validate(req: { token: string }, ctx: HandlerContext) {
+  async validate(req: { token: string; totpCode: string }, ctx: HandlerContext) {
     const token = req.token === "" ? ctx.values.get(presentedTokenKey) : req.token;
-    return this.verdictToProto(await this.sessions.validate(token));
+    return this.introspectionToProto(await this.sessions.introspect(token, req.totpCode));
   }
 
   async getMe(_req: unknown, ctx: HandlerContext) {
-    const caller = sessionCaller(ctx);
-    const user = await this.sessions.me(caller);
-    return { user: userToProto(user), session: sessionToProto(caller.session, caller.session.id) };
-  }
-
-  private issuedToProto({ token, session }: IssuedSession) {
+    const { userId, session } = userCaller(ctx);
+    const user = await this.sessions.me(userId);
     return {
-      sessionToken: token,
-      sessionId: session.id,
-      expiresAt: timestampFromMs(session.expiresAt),
-      expiresIn: secondsUntil(session.expiresAt, session.lastUsedAt),
+      user: userToProto(user),
+      ...(session === undefined ? {} : { session: sessionToProto(session, session.id) }),
     };
   }
 
-  private verdictToProto(verdict: TokenVerdict): MessageInitShape<typeof ValidateResponseSchema> {
-    if (!verdict.active) {
-      return { active: false, reason: inactiveReasons[verdict.reason] };
+  private introspectionToProto(
+    answer: Introspection,
+  ): MessageInitShape<typeof ValidateResponseSchema> {
+    if (!answer.active) {
+      return { active: false, reason: inactiveReasons[answer.reason] };
     }
-    const { session } = verdict;
+    const { identity } = answer;
     return {
       active: true,
-      subject: session.userId,
-      sessionId: session.id,
-      expiresAt: timestampFromMs(session.expiresAt),
-      expiresIn: secondsUntil(session.expiresAt, this.clock.now()),
-      roles: [...session.roles],
-      email: session.email,
-      displayName: session.displayName,
+      kind: credentialKinds[identity.kind],
+      subject: identity.userId,
+      sessionId: identity.sessionId,
+      ...(identity.expiresAt === 0
+        ? {}
+        : {
+            expiresAt: timestampFromMs(identity.expiresAt),
+            expiresIn: secondsUntil(identity.expiresAt, this.clock.now()),
+          }),
+      roles: [...identity.roles],
+      email: identity.email,
+      displayName: identity.displayName,
     };
   }
+}
+
+function issuedToProto({ token, session }: IssuedSession) {
+  return {
+    sessionToken: token,
+    sessionId: session.id,
+    expiresAt: timestampFromMs(session.expiresAt),
+    expiresIn: secondsUntil(session.expiresAt, session.lastUsedAt),
+  };
 }

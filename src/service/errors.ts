@@ -12,6 +12,7 @@ const codeOfKind: Record<ErrorKind, Code> = {
   "permission-denied": Code.PermissionDenied,
   "not-found": Code.NotFound,
   "already-exists": Code.AlreadyExists,
+  "failed-precondition": Code.FailedPrecondition,
   unavailable: Code.Unavailable,
 };
 

@@ -1,16 +1,19 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import {
+  type ApiKey,
+  ApiKeySchema,
   type Session,
   SessionSchema,
   type User,
   UserSchema,
 } from "../../gen/keycard/v1/session_pb.js";
+import type { ApiKeyRecord } from "../domain/api-key.js";
 import type { SessionRecord } from "../domain/session.js";
 import type { UserRecord } from "../domain/user.js";
 
 /** The API view of a session; `current` marks the one making the request. */
-export function sessionToProto(session: SessionRecord, currentSessionId: string): Session {
+export function sessionToProto(session: SessionRecord, currentSessionId?: string): Session {
   return create(SessionSchema, {
     id: session.id,
     createdAt: timestampFromMs(session.createdAt),
@@ -20,6 +23,7 @@ export function sessionToProto(session: SessionRecord, currentSessionId: string)
     userAgent: session.userAgent,
     current: session.id === currentSessionId,
     authMethods: [...session.authMethods],
+    apiKeyId: session.apiKeyId ?? "",
   });
 }
 
@@ -32,5 +36,21 @@ export function userToProto(user: UserRecord): User {
     roles: [...user.roles],
     disabled: user.disabled,
     createdAt: timestampFromMs(user.createdAt),
+    totpEnabled: user.totpSecret !== "",
+  });
+}
+
+/** The API view of an API key: never the key, never its hash. */
+export function apiKeyToProto(key: ApiKeyRecord): ApiKey {
+  return create(ApiKeySchema, {
+    id: key.id,
+    userId: key.userId,
+    name: key.name,
+    hint: key.hint,
+    createdAt: timestampFromMs(key.createdAt),
+    ...(key.lastUsedAt === 0 ? {} : { lastUsedAt: timestampFromMs(key.lastUsedAt) }),
+    ...(key.expiresAt === 0 ? {} : { expiresAt: timestampFromMs(key.expiresAt) }),
+    revoked: key.revoked,
+    skipTotp: key.skipTotp,
   });
 }

@@ -14,25 +14,33 @@ import {
   type TokenVerdict,
 } from "../domain/session.js";
 import { hashToken, isWellFormedToken, mintToken, newId } from "../domain/token.js";
-import { normalizeEmail, type UserRecord } from "../domain/user.js";
+import { normalizeEmail, requiresTotp, type UserRecord } from "../domain/user.js";
+import { ApiKeyRefused, type ApiKeyService } from "./api-key-service.js";
+import type { AuditLog } from "./audit.js";
+import type { TotpService } from "./totp-service.js";
 
 /** What the service needs from the outside world. */
 export interface SessionServiceDeps {
   readonly store: Store;
   readonly hasher: PasswordHasher;
+  readonly apiKeys: ApiKeyService;
+  readonly totp: TotpService;
   readonly clock: Clock;
   readonly policy: SessionPolicy;
   readonly tokenPrefix: string;
-  /** Told when a rotated-out token comes back after its grace: a sign of theft. */
-  readonly onTheft?: (session: SessionRecord) => void;
+  /** In hybrid mode Validate also introspects API keys. */
+  readonly hybrid: boolean;
+  readonly audit: AuditLog;
   /** Told when a background write (a throttled touch) failed; the request still succeeded. */
   readonly onBackgroundError?: (error: unknown) => void;
 }
 
-/** Email and password of a login attempt, and the lifetime the caller asked for. */
+/** The credentials of a login attempt and the lifetime the caller asked for. */
 export interface LoginInput {
   readonly email: string;
   readonly password: string;
+  readonly apiKey: string;
+  readonly totpCode: string;
   readonly durationSeconds: number;
 }
 
@@ -48,6 +56,30 @@ export interface SessionPrincipal {
   readonly tokenHash: string;
 }
 
+/** Who a credential proves, as Validate reports it. */
+export interface Identity {
+  readonly kind: "session" | "api_key";
+  readonly userId: string;
+  readonly sessionId: string;
+  /** Zero for an API key that never expires. */
+  readonly expiresAt: number;
+  readonly roles: readonly string[];
+  readonly email: string;
+  readonly displayName: string;
+}
+
+/** The answer of Validate: who, or why not. */
+export type Introspection =
+  | { readonly active: true; readonly identity: Identity }
+  | { readonly active: false; readonly reason: InactiveReason };
+
+/** A verified login before its session exists. */
+interface ProvenUser {
+  readonly user: UserRecord;
+  readonly methods: string[];
+  readonly apiKeyId?: string;
+}
+
 const maxPasswordBytes = 1024;
 
 const inactiveErrors: Record<InactiveReason, ConstructorParameters<typeof KeycardError>> = {
@@ -56,6 +88,8 @@ const inactiveErrors: Record<InactiveReason, ConstructorParameters<typeof Keycar
   expired: ["SESSION_EXPIRED", "Session token expired"],
   idle_timeout: ["SESSION_EXPIRED", "Session token expired after inactivity"],
   revoked: ["SESSION_REVOKED", "Session token revoked"],
+  totp_required: ["TOTP_REQUIRED", "TOTP code required"],
+  totp_invalid: ["TOTP_INVALID", "Invalid or already used TOTP code"],
 };
 
 /** The error a caller gets for presenting an inactive token. */
@@ -75,27 +109,32 @@ export class SessionService {
 
   constructor(private readonly deps: SessionServiceDeps) {}
 
-  /**
-   * Checks email and password and starts a session. An unknown email costs one argon2
-   * verification like a wrong password does, so the two cannot be told apart by timing.
-   */
+  /** Logs in with email + password (+ TOTP) or an API key (+ TOTP) and starts a session. */
   async login(
     input: LoginInput,
     client: ClientInfo,
   ): Promise<IssuedSession & { user: UserRecord }> {
-    const email = normalizeEmail(input.email);
-    validateLogin(email, input);
-    const user = await this.deps.store.users.findByEmail(email);
-    const passwordHash = user?.passwordHash ?? (await this.dummyPasswordHash());
-    const matches = await this.deps.hasher.verify(passwordHash, input.password);
-    if (user === undefined || !matches || user.disabled) {
-      throw invalidCredentials();
+    const credential = input.apiKey === "" ? "password" : "api_key";
+    try {
+      const proven =
+        input.apiKey === "" ? await this.byPassword(input) : await this.byApiKey(input);
+      const issued = await this.start(proven, client, input.durationSeconds);
+      this.deps.audit("login.succeeded", {
+        credential,
+        userId: proven.user.id,
+        sessionId: issued.session.id,
+        ...client,
+      });
+      return { ...issued, user: proven.user };
+    } catch (error) {
+      if (error instanceof KeycardError && error.kind !== "unavailable") {
+        this.deps.audit("login.failed", { credential, reason: error.reason, ...client });
+      }
+      throw error;
     }
-    const issued = await this.start(user, client, input.durationSeconds, ["password"]);
-    return { ...issued, user };
   }
 
-  /** Judges a token without failing for an inactive one (the Validate contract). */
+  /** Judges a session token without failing for an inactive one. */
   async validate(token: string): Promise<TokenVerdict> {
     if (!isWellFormedToken(token, this.deps.tokenPrefix, "sess")) {
       return { active: false, reason: "malformed" };
@@ -112,9 +151,39 @@ export class SessionService {
       this.touchIfDue(verdict.session, now);
     } else if (verdict.stolen !== undefined) {
       await this.deps.store.sessions.revoke(verdict.stolen.userId, verdict.stolen.id);
-      this.deps.onTheft?.(verdict.stolen);
+      this.deps.audit("session.reuse_detected", {
+        userId: verdict.stolen.userId,
+        sessionId: verdict.stolen.id,
+      });
     }
     return verdict;
+  }
+
+  /**
+   * The Validate contract: a session token, or in hybrid mode an API key (+ TOTP code,
+   * consumed), introspected without failing for an inactive credential.
+   */
+  async introspect(token: string, totpCode: string): Promise<Introspection> {
+    if (this.deps.hybrid && this.deps.apiKeys.isApiKey(token)) {
+      return this.introspectApiKey(token, totpCode);
+    }
+    const verdict = await this.validate(token);
+    if (!verdict.active) {
+      return verdict;
+    }
+    const { session } = verdict;
+    return {
+      active: true,
+      identity: {
+        kind: "session",
+        userId: session.userId,
+        sessionId: session.id,
+        expiresAt: session.expiresAt,
+        roles: session.roles,
+        email: session.email,
+        displayName: session.displayName,
+      },
+    };
   }
 
   /** Resolves a token to its caller, or fails with SESSION_INVALID/EXPIRED/REVOKED. */
@@ -144,52 +213,103 @@ export class SessionService {
         "This session token was already refreshed; use the newer token",
       );
     }
+    this.deps.audit("session.refreshed", { userId: session.userId, sessionId: session.id });
     return { token, session: next };
   }
 
   /** Ends the caller's own session. */
   async logout({ session }: SessionPrincipal): Promise<void> {
     await this.deps.store.sessions.revoke(session.userId, session.id);
+    this.deps.audit("session.revoked", { userId: session.userId, sessionId: session.id });
   }
 
-  /** The caller's live sessions, newest first; idle-timed-out ones are not live. */
-  async list({ session }: SessionPrincipal): Promise<SessionRecord[]> {
+  /** A user's live sessions, newest first; idle-timed-out ones are not live. */
+  async list(userId: string): Promise<SessionRecord[]> {
     const now = this.deps.clock.now();
-    const sessions = await this.deps.store.sessions.list(session.userId, now);
+    const sessions = await this.deps.store.sessions.list(userId, now);
     return sessions.filter((candidate) => !isIdle(candidate, now, this.deps.policy));
   }
 
-  /** Ends one of the caller's sessions; NOT_FOUND for any id that is not one of them. */
-  async revoke({ session }: SessionPrincipal, sessionId: string): Promise<number> {
+  /** Ends one of a user's sessions; NOT_FOUND for any id that is not one of them. */
+  async revoke(userId: string, sessionId: string): Promise<number> {
     if (sessionId === "") {
       throw invalidArgument("session_id", "session_id is required unless scope is all or others");
     }
-    if (!(await this.deps.store.sessions.revoke(session.userId, sessionId))) {
+    if (!(await this.deps.store.sessions.revoke(userId, sessionId))) {
       throw new KeycardError("NOT_FOUND", "No live session with this id");
     }
+    this.deps.audit("session.revoked", { userId, sessionId });
     return 1;
   }
 
-  /** Ends all the caller's sessions, or all but the current one. */
-  revokeAll({ session }: SessionPrincipal, keepCurrent: boolean): Promise<number> {
-    return this.deps.store.sessions.revokeAll(session.userId, keepCurrent ? session.id : undefined);
+  /** Ends all of a user's sessions but `keepSessionId`. */
+  async revokeAll(userId: string, keepSessionId?: string): Promise<number> {
+    const count = await this.deps.store.sessions.revokeAll(userId, keepSessionId);
+    this.deps.audit("session.revoked_all", { userId, count, kept: keepSessionId ?? "" });
+    return count;
   }
 
-  /** The caller's account as stored now. */
-  async me({ session }: SessionPrincipal): Promise<UserRecord> {
-    const user = await this.deps.store.users.findById(session.userId);
+  /** The account as stored now. */
+  async me(userId: string): Promise<UserRecord> {
+    const user = await this.deps.store.users.findById(userId);
     if (user === undefined) {
       throw inactiveError("revoked");
     }
     return user;
   }
 
+  private async byPassword(input: LoginInput): Promise<ProvenUser> {
+    const email = normalizeEmail(input.email);
+    validateLogin(email, input);
+    const user = await this.deps.store.users.findByEmail(email);
+    const passwordHash = user?.passwordHash ?? (await this.dummyPasswordHash());
+    const matches = await this.deps.hasher.verify(passwordHash, input.password);
+    if (user === undefined || !matches || user.disabled) {
+      throw invalidCredentials();
+    }
+    if (!requiresTotp(user)) {
+      return { user, methods: ["password"] };
+    }
+    await this.deps.totp.verify(user, input.totpCode);
+    return { user, methods: ["password", "totp"] };
+  }
+
+  private async byApiKey(input: LoginInput): Promise<ProvenUser> {
+    validateDuration(input.durationSeconds);
+    const { user, apiKey } = await this.deps.apiKeys.authenticate(input.apiKey, input.totpCode);
+    const methods = apiKey.skipTotp ? ["api_key"] : ["api_key", "totp"];
+    return { user, methods, apiKeyId: apiKey.id };
+  }
+
+  private async introspectApiKey(key: string, totpCode: string): Promise<Introspection> {
+    try {
+      const { user, apiKey } = await this.deps.apiKeys.authenticate(key, totpCode);
+      return {
+        active: true,
+        identity: {
+          kind: "api_key",
+          userId: user.id,
+          sessionId: "",
+          expiresAt: apiKey.expiresAt,
+          roles: user.roles,
+          email: user.email,
+          displayName: user.displayName,
+        },
+      };
+    } catch (error) {
+      if (error instanceof ApiKeyRefused) {
+        return { active: false, reason: error.inactiveReason };
+      }
+      throw error;
+    }
+  }
+
   private async start(
-    user: UserRecord,
+    proven: ProvenUser,
     client: ClientInfo,
     durationSeconds: number,
-    authMethods: string[],
   ): Promise<IssuedSession> {
+    const { user } = proven;
     const now = this.deps.clock.now();
     const token = mintToken(this.deps.tokenPrefix, "sess");
     const session: SessionRecord = {
@@ -200,7 +320,8 @@ export class SessionService {
       lastUsedAt: now,
       ip: client.ip,
       userAgent: client.userAgent,
-      authMethods,
+      authMethods: proven.methods,
+      ...(proven.apiKeyId === undefined ? {} : { apiKeyId: proven.apiKeyId }),
       roles: user.roles,
       email: user.email,
       displayName: user.displayName,
@@ -230,9 +351,15 @@ export class SessionService {
   }
 }
 
+function validateDuration(durationSeconds: number): void {
+  if (!Number.isInteger(durationSeconds) || durationSeconds < 0) {
+    throw invalidArgument("duration_seconds", "duration_seconds must not be negative");
+  }
+}
+
 function validateLogin(email: string, input: LoginInput): void {
   if (email === "") {
-    throw invalidArgument("email", "email is required");
+    throw invalidArgument("email", "email (or api_key) is required");
   }
   if (input.password === "") {
     throw invalidArgument("password", "password is required");
@@ -240,7 +367,5 @@ function validateLogin(email: string, input: LoginInput): void {
   if (Buffer.byteLength(input.password) > maxPasswordBytes) {
     throw invalidArgument("password", `password must be at most ${maxPasswordBytes} bytes`);
   }
-  if (!Number.isInteger(input.durationSeconds) || input.durationSeconds < 0) {
-    throw invalidArgument("duration_seconds", "duration_seconds must not be negative");
-  }
+  validateDuration(input.durationSeconds);
 }

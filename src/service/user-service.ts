@@ -2,7 +2,8 @@ import type { Clock } from "../domain/clock.js";
 import { invalidArgument, KeycardError } from "../domain/errors.js";
 import type { PasswordHasher, Store } from "../domain/ports.js";
 import { newId } from "../domain/token.js";
-import { normalizeEmail, type UserRecord } from "../domain/user.js";
+import { normalizeEmail, type UserPatch, type UserRecord } from "../domain/user.js";
+import type { AuditLog } from "./audit.js";
 
 /** What a new account needs. */
 export interface NewUser {
@@ -12,15 +13,24 @@ export interface NewUser {
   readonly roles: readonly string[];
 }
 
-const rolePattern = /^[A-Za-z0-9._:-]{1,64}$/;
+/** One page of users and the token of the next page (empty on the last). */
+export interface UserPage {
+  readonly users: UserRecord[];
+  readonly nextPageToken: string;
+}
 
-/** Account administration: create and disable users. */
+const rolePattern = /^[A-Za-z0-9._:-]{1,64}$/;
+const defaultPageSize = 100;
+const maxPageSize = 1000;
+
+/** Account administration: create, list, disable users and set their passwords. */
 export class UserService {
   constructor(
     private readonly deps: {
       readonly store: Store;
       readonly hasher: PasswordHasher;
       readonly clock: Clock;
+      readonly audit: AuditLog;
     },
   ) {}
 
@@ -36,24 +46,93 @@ export class UserService {
       roles: [...new Set(input.roles)],
       disabled: false,
       createdAt: this.deps.clock.now(),
+      totpSecret: "",
+      totpPending: "",
     };
     if (!(await this.deps.store.users.create(user))) {
       throw new KeycardError("USER_EXISTS", "A user with this email already exists");
     }
+    this.deps.audit("user.created", { userId: user.id });
     return user;
+  }
+
+  /** The account with this email, if any. */
+  findByEmail(email: string): Promise<UserRecord | undefined> {
+    return this.deps.store.users.findByEmail(normalizeEmail(email));
+  }
+
+  /** One page of accounts in creation order. */
+  async list(pageSize: number, pageToken: string): Promise<UserPage> {
+    if (!Number.isInteger(pageSize) || pageSize < 0 || pageSize > maxPageSize) {
+      throw invalidArgument("page_size", `page_size must be 0 to ${maxPageSize}`);
+    }
+    if (!/^\d*$/.test(pageToken)) {
+      throw invalidArgument("page_token", "page_token is not one this service returned");
+    }
+    const offset = Number(pageToken || "0");
+    const limit = pageSize || defaultPageSize;
+    const users = await this.deps.store.users.list(offset, limit + 1);
+    return {
+      users: users.slice(0, limit),
+      nextPageToken: users.length > limit ? String(offset + limit) : "",
+    };
   }
 
   /** Disables an account and revokes all its sessions at once. */
   async disable(userId: string): Promise<{ user: UserRecord; revokedSessions: number }> {
+    const user = await this.updated(userId, { disabled: true });
+    const revokedSessions = await this.deps.store.sessions.revokeAll(userId);
+    this.deps.audit("user.disabled", { userId, revokedSessions });
+    return { user, revokedSessions };
+  }
+
+  /** Replaces a password and revokes every session of the user. */
+  async setPassword(userId: string, password: string): Promise<number> {
+    validatePassword(password);
+    await this.updated(userId, { passwordHash: await this.deps.hasher.hash(password) });
+    const revokedSessions = await this.deps.store.sessions.revokeAll(userId);
+    this.deps.audit("password.changed", { userId, revokedSessions });
+    return revokedSessions;
+  }
+
+  /** Revokes the sessions a given API key opened; returns how many. */
+  async revokeSessionsOfKey(userId: string, apiKeyId: string): Promise<number> {
+    const sessions = await this.deps.store.sessions.list(userId, this.deps.clock.now());
+    let count = 0;
+    for (const session of sessions.filter((candidate) => candidate.apiKeyId === apiKeyId)) {
+      if (await this.deps.store.sessions.revoke(userId, session.id)) {
+        count += 1;
+      }
+    }
+    return count;
+  }
+
+  /** Fails with NOT_FOUND unless the account exists. */
+  async existing(userId: string): Promise<UserRecord> {
     if (userId === "") {
       throw invalidArgument("user_id", "user_id is required");
     }
-    const user = await this.deps.store.users.disable(userId);
+    const user = await this.deps.store.users.findById(userId);
     if (user === undefined) {
       throw new KeycardError("NOT_FOUND", "No user with this id");
     }
-    const revokedSessions = await this.deps.store.sessions.revokeAll(userId);
-    return { user, revokedSessions };
+    return user;
+  }
+
+  private async updated(userId: string, patch: UserPatch): Promise<UserRecord> {
+    await this.existing(userId);
+    const user = await this.deps.store.users.update(userId, patch);
+    if (user === undefined) {
+      throw new KeycardError("NOT_FOUND", "No user with this id");
+    }
+    return user;
+  }
+}
+
+function validatePassword(password: string): void {
+  const passwordBytes = Buffer.byteLength(password);
+  if (passwordBytes < 8 || passwordBytes > 1024) {
+    throw invalidArgument("password", "password must be 8 to 1024 bytes");
   }
 }
 
@@ -65,10 +144,7 @@ function validateNewUser(email: string, input: NewUser): void {
   if (name.length === 0 || name.length > 200) {
     throw invalidArgument("display_name", "display_name must be 1 to 200 characters");
   }
-  const passwordBytes = Buffer.byteLength(input.password);
-  if (passwordBytes < 8 || passwordBytes > 1024) {
-    throw invalidArgument("password", "password must be 8 to 1024 bytes");
-  }
+  validatePassword(input.password);
   const badRole = input.roles.find((role) => !rolePattern.test(role));
   if (badRole !== undefined) {
     throw invalidArgument("roles", "roles must be 1 to 64 letters, digits, '.', '_', ':' or '-'");

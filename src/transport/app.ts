@@ -5,8 +5,12 @@ import type { Clock } from "../domain/clock.js";
 import type { PasswordHasher, Store } from "../domain/ports.js";
 import type { SessionPolicy } from "../domain/session.js";
 import { AdminServiceImpl } from "../service/admin-service-impl.js";
+import { ApiKeyService } from "../service/api-key-service.js";
+import type { AuditLog } from "../service/audit.js";
 import { AuthServiceImpl } from "../service/auth-service-impl.js";
+import { SecretKeeper } from "../service/secret-keeper.js";
 import { SessionService } from "../service/session-service.js";
+import { TotpService } from "../service/totp-service.js";
 import { UserService } from "../service/user-service.js";
 import { authInterceptor } from "./interceptors/auth.js";
 import { errorsInterceptor } from "./interceptors/errors.js";
@@ -18,6 +22,10 @@ export interface ServerSettings {
   readonly policy: SessionPolicy;
   readonly tokenPrefix: string;
   readonly adminToken?: string;
+  /** `session`: requests carry session tokens; `hybrid`: API key + TOTP per request too. */
+  readonly authMode: "session" | "hybrid";
+  /** The 32-byte KEYCARD_ENCRYPTION_KEY; API keys and TOTP are refused without it. */
+  readonly encryptionKey?: Buffer;
   readonly trustedProxies: readonly string[];
   readonly maxBodyBytes: number;
   readonly shutdownTimeoutMs: number;
@@ -40,6 +48,8 @@ export interface ServerDeps {
 export interface KeycardApp {
   readonly sessions: SessionService;
   readonly users: UserService;
+  readonly apiKeys: ApiKeyService;
+  readonly totp: TotpService;
   readonly routes: (router: ConnectRouter) => void;
   readonly routerOptions: ConnectRouterOptions;
   /** Aborted when a drain takes longer than the shutdown timeout. */
@@ -49,35 +59,51 @@ export interface KeycardApp {
 /** Wires the use cases and handlers from their dependencies. */
 export function createApp(deps: ServerDeps): KeycardApp {
   const { store, hasher, clock, logger, settings } = deps;
+  const audit: AuditLog = (event, fields) => logger.info({ audit: event, ...fields }, event);
+  const secrets = new SecretKeeper(settings.encryptionKey);
+  const totp = new TotpService({ store, secrets, clock });
+  const apiKeys = new ApiKeyService({
+    store,
+    secrets,
+    totp,
+    clock,
+    tokenPrefix: settings.tokenPrefix,
+  });
   const sessions = new SessionService({
     store,
     hasher,
+    apiKeys,
+    totp,
     clock,
     policy: settings.policy,
     tokenPrefix: settings.tokenPrefix,
-    onTheft: (session) =>
-      logger.warn(
-        { sessionId: session.id, userId: session.userId },
-        "rotated token reused; session revoked",
-      ),
+    hybrid: settings.authMode === "hybrid",
+    audit,
     onBackgroundError: (error) => logger.warn({ err: error }, "background session write failed"),
   });
-  const users = new UserService({ store, hasher, clock });
+  const users = new UserService({ store, hasher, clock, audit });
   const shutdown = new AbortController();
   setMaxListeners(0, shutdown.signal);
   return {
     sessions,
     users,
+    apiKeys,
+    totp,
     shutdown,
     routes: routes({
       auth: new AuthServiceImpl(sessions, clock),
-      admin: new AdminServiceImpl(users),
+      admin: new AdminServiceImpl({ users, apiKeys, totp, sessions }),
     }),
     routerOptions: {
       interceptors: [
         loggingInterceptor(logger),
         errorsInterceptor(),
-        authInterceptor({ sessions, adminToken: settings.adminToken ?? "" }),
+        authInterceptor({
+          sessions,
+          apiKeys: settings.authMode === "hybrid" ? apiKeys : undefined,
+          adminToken: settings.adminToken ?? "",
+          audit,
+        }),
       ],
       readMaxBytes: settings.maxBodyBytes,
       shutdownSignal: shutdown.signal,

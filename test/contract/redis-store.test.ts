@@ -141,7 +141,7 @@ describe("the redis store's keys", () => {
 
   it("writes nothing for a session refused to a disabled user", async () => {
     const user = await givenUser();
-    await store.users.disable(user.id);
+    await store.users.update(user.id, { disabled: true });
     const session = makeSession(user);
     expect(await store.sessions.create(session, session.expiresAt)).toBe(false);
     expect(await allKeys()).toEqual(permanentKeysOf(user));

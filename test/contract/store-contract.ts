@@ -48,6 +48,8 @@ export function makeUser(fields: Partial<UserRecord> = {}): UserRecord {
     displayName: "Contract User",
     passwordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
     roles: ["user"],
+    totpSecret: "",
+    totpPending: "",
     disabled: false,
     createdAt: Date.now(),
     ...fields,
@@ -159,14 +161,14 @@ export function describeStoreContract(name: string, makeStore: () => Store): voi
       it("disables a user and returns the disabled record", async () => {
         const user = await givenUser();
         const disabled = { ...user, disabled: true };
-        expect(await store.users.disable(user.id)).toEqual(disabled);
+        expect(await store.users.update(user.id, { disabled: true })).toEqual(disabled);
         expect(await store.users.findById(user.id)).toEqual(disabled);
         expect(await store.users.findByEmail(user.email)).toEqual(disabled);
       });
 
       it("answers undefined when disabling an unknown user and does not create it", async () => {
         const id = newId();
-        expect(await store.users.disable(id)).toBeUndefined();
+        expect(await store.users.update(id, { disabled: true })).toBeUndefined();
         expect(await store.users.findById(id)).toBeUndefined();
       });
     });
@@ -205,7 +207,7 @@ export function describeStoreContract(name: string, makeStore: () => Store): voi
 
       it("refuses a session for a disabled user and stores nothing of it", async () => {
         const user = await givenUser();
-        await store.users.disable(user.id);
+        await store.users.update(user.id, { disabled: true });
         const session = makeSession(user);
         expect(await store.sessions.create(session, session.expiresAt + minute)).toBe(false);
         expect(await store.sessions.lookup(session.tokenHash)).toEqual({});

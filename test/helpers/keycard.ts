@@ -20,6 +20,9 @@ export const testPolicy: SessionPolicy = {
   touchInterval: 60_000,
 };
 
+/** The KEYCARD_ENCRYPTION_KEY of every test server. */
+export const testEncryptionKey = Buffer.alloc(32, 7);
+
 /** The admin token every test server accepts. */
 export const testAdminToken = "test-admin-token-0123456789abcdef";
 
@@ -32,6 +35,7 @@ export interface KeycardOptions {
   readonly maxBodyBytes?: number;
   readonly logger?: Logger;
   readonly clock?: Clock;
+  readonly authMode?: "session" | "hybrid";
 }
 
 /** A keycard server listening on an ephemeral port, with its store. */
@@ -75,6 +79,8 @@ export async function startKeycard(options: KeycardOptions = {}): Promise<TestKe
       policy: { ...testPolicy, ...options.policy },
       tokenPrefix: "kc",
       adminToken: testAdminToken,
+      authMode: options.authMode ?? "session",
+      encryptionKey: testEncryptionKey,
       trustedProxies: options.trustedProxies ?? [],
       maxBodyBytes: options.maxBodyBytes ?? 65_536,
       shutdownTimeoutMs: 2_000,

@@ -25,6 +25,7 @@ function inMemoryKeycard(policy: Partial<typeof testPolicy> = {}) {
       policy: { ...testPolicy, ...policy },
       tokenPrefix: "kc",
       adminToken: testAdminToken,
+      authMode: "session",
       trustedProxies: [],
       maxBodyBytes: 65_536,
       shutdownTimeoutMs: 1_000,

@@ -5,7 +5,9 @@
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_google_api_annotations } from "../../google/api/annotations_pb.js";
-import type { User } from "./session_pb.js";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { ApiKey, Session, User } from "./session_pb.js";
 import { file_keycard_v1_session } from "./session_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -13,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file keycard/v1/admin_service.proto.
  */
 export const file_keycard_v1_admin_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch5rZXljYXJkL3YxL2FkbWluX3NlcnZpY2UucHJvdG8SCmtleWNhcmQudjEiWQoRQ3JlYXRlVXNlclJlcXVlc3QSDQoFZW1haWwYASABKAkSFAoMZGlzcGxheV9uYW1lGAIgASgJEhAKCHBhc3N3b3JkGAMgASgJEg0KBXJvbGVzGAQgAygJIjQKEkNyZWF0ZVVzZXJSZXNwb25zZRIeCgR1c2VyGAEgASgLMhAua2V5Y2FyZC52MS5Vc2VyIiUKEkRpc2FibGVVc2VyUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJIk8KE0Rpc2FibGVVc2VyUmVzcG9uc2USHgoEdXNlchgBIAEoCzIQLmtleWNhcmQudjEuVXNlchIYChByZXZva2VkX3Nlc3Npb25zGAIgASgFMu8BCgxBZG1pblNlcnZpY2USZAoKQ3JlYXRlVXNlchIdLmtleWNhcmQudjEuQ3JlYXRlVXNlclJlcXVlc3QaHi5rZXljYXJkLnYxLkNyZWF0ZVVzZXJSZXNwb25zZSIXgtPkkwIROgEqIgwvYWRtaW4vdXNlcnMSeQoLRGlzYWJsZVVzZXISHi5rZXljYXJkLnYxLkRpc2FibGVVc2VyUmVxdWVzdBofLmtleWNhcmQudjEuRGlzYWJsZVVzZXJSZXNwb25zZSIpgtPkkwIjOgEqIh4vYWRtaW4vdXNlcnMve3VzZXJfaWR9L2Rpc2FibGViBnByb3RvMw", [file_google_api_annotations, file_keycard_v1_session]);
+  fileDesc("Ch5rZXljYXJkL3YxL2FkbWluX3NlcnZpY2UucHJvdG8SCmtleWNhcmQudjEiWQoRQ3JlYXRlVXNlclJlcXVlc3QSDQoFZW1haWwYASABKAkSFAoMZGlzcGxheV9uYW1lGAIgASgJEhAKCHBhc3N3b3JkGAMgASgJEg0KBXJvbGVzGAQgAygJIjQKEkNyZWF0ZVVzZXJSZXNwb25zZRIeCgR1c2VyGAEgASgLMhAua2V5Y2FyZC52MS5Vc2VyIiUKEkRpc2FibGVVc2VyUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJIk8KE0Rpc2FibGVVc2VyUmVzcG9uc2USHgoEdXNlchgBIAEoCzIQLmtleWNhcmQudjEuVXNlchIYChByZXZva2VkX3Nlc3Npb25zGAIgASgFIjkKEExpc3RVc2Vyc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiTQoRTGlzdFVzZXJzUmVzcG9uc2USHwoFdXNlcnMYASADKAsyEC5rZXljYXJkLnYxLlVzZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjcKElNldFBhc3N3b3JkUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJIi8KE1NldFBhc3N3b3JkUmVzcG9uc2USGAoQcmV2b2tlZF9zZXNzaW9ucxgBIAEoBSJ3ChNDcmVhdGVBcGlLZXlSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSDAoEbmFtZRgCIAEoCRIuCgpleHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglza2lwX3RvdHAYBCABKAgiSAoUQ3JlYXRlQXBpS2V5UmVzcG9uc2USIwoHYXBpX2tleRgBIAEoCzISLmtleWNhcmQudjEuQXBpS2V5EgsKA2tleRgCIAEoCSIlChJMaXN0QXBpS2V5c1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCSI7ChNMaXN0QXBpS2V5c1Jlc3BvbnNlEiQKCGFwaV9rZXlzGAEgAygLMhIua2V5Y2FyZC52MS5BcGlLZXkiKQoTUmV2b2tlQXBpS2V5UmVxdWVzdBISCgphcGlfa2V5X2lkGAEgASgJIlUKFFJldm9rZUFwaUtleVJlc3BvbnNlEiMKB2FwaV9rZXkYASABKAsyEi5rZXljYXJkLnYxLkFwaUtleRIYChByZXZva2VkX3Nlc3Npb25zGAIgASgFIiQKEUVucm9sbFRvdHBSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkiTgoSRW5yb2xsVG90cFJlc3BvbnNlEg4KBnNlY3JldBgBIAEoCRITCgtvdHBhdXRoX3VyaRgCIAEoCRITCgtxcl9jb2RlX3N2ZxgDIAEoCSIzChJDb25maXJtVG90cFJlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIMCgRjb2RlGAIgASgJIjUKE0NvbmZpcm1Ub3RwUmVzcG9uc2USHgoEdXNlchgBIAEoCzIQLmtleWNhcmQudjEuVXNlciIjChBSZXNldFRvdHBSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkiMwoRUmVzZXRUb3RwUmVzcG9uc2USHgoEdXNlchgBIAEoCzIQLmtleWNhcmQudjEuVXNlciIqChdMaXN0VXNlclNlc3Npb25zUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJIkEKGExpc3RVc2VyU2Vzc2lvbnNSZXNwb25zZRIlCghzZXNzaW9ucxgBIAMoCzITLmtleWNhcmQudjEuU2Vzc2lvbiJAChlSZXZva2VVc2VyU2Vzc2lvbnNSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSEgoKc2Vzc2lvbl9pZBgCIAEoCSIzChpSZXZva2VVc2VyU2Vzc2lvbnNSZXNwb25zZRIVCg1yZXZva2VkX2NvdW50GAEgASgFMrgLCgxBZG1pblNlcnZpY2USZAoKQ3JlYXRlVXNlchIdLmtleWNhcmQudjEuQ3JlYXRlVXNlclJlcXVlc3QaHi5rZXljYXJkLnYxLkNyZWF0ZVVzZXJSZXNwb25zZSIXgtPkkwIROgEqIgwvYWRtaW4vdXNlcnMSeQoLRGlzYWJsZVVzZXISHi5rZXljYXJkLnYxLkRpc2FibGVVc2VyUmVxdWVzdBofLmtleWNhcmQudjEuRGlzYWJsZVVzZXJSZXNwb25zZSIpgtPkkwIjOgEqIh4vYWRtaW4vdXNlcnMve3VzZXJfaWR9L2Rpc2FibGUSXgoJTGlzdFVzZXJzEhwua2V5Y2FyZC52MS5MaXN0VXNlcnNSZXF1ZXN0Gh0ua2V5Y2FyZC52MS5MaXN0VXNlcnNSZXNwb25zZSIUgtPkkwIOEgwvYWRtaW4vdXNlcnMSegoLU2V0UGFzc3dvcmQSHi5rZXljYXJkLnYxLlNldFBhc3N3b3JkUmVxdWVzdBofLmtleWNhcmQudjEuU2V0UGFzc3dvcmRSZXNwb25zZSIqgtPkkwIkOgEqIh8vYWRtaW4vdXNlcnMve3VzZXJfaWR9L3Bhc3N3b3JkEn0KDENyZWF0ZUFwaUtleRIfLmtleWNhcmQudjEuQ3JlYXRlQXBpS2V5UmVxdWVzdBogLmtleWNhcmQudjEuQ3JlYXRlQXBpS2V5UmVzcG9uc2UiKoLT5JMCJDoBKiIfL2FkbWluL3VzZXJzL3t1c2VyX2lkfS9hcGkta2V5cxJ3CgtMaXN0QXBpS2V5cxIeLmtleWNhcmQudjEuTGlzdEFwaUtleXNSZXF1ZXN0Gh8ua2V5Y2FyZC52MS5MaXN0QXBpS2V5c1Jlc3BvbnNlIieC0+STAiESHy9hZG1pbi91c2Vycy97dXNlcl9pZH0vYXBpLWtleXMSdwoMUmV2b2tlQXBpS2V5Eh8ua2V5Y2FyZC52MS5SZXZva2VBcGlLZXlSZXF1ZXN0GiAua2V5Y2FyZC52MS5SZXZva2VBcGlLZXlSZXNwb25zZSIkgtPkkwIeKhwvYWRtaW4vYXBpLWtleXMve2FwaV9rZXlfaWR9EnMKCkVucm9sbFRvdHASHS5rZXljYXJkLnYxLkVucm9sbFRvdHBSZXF1ZXN0Gh4ua2V5Y2FyZC52MS5FbnJvbGxUb3RwUmVzcG9uc2UiJoLT5JMCIDoBKiIbL2FkbWluL3VzZXJzL3t1c2VyX2lkfS90b3RwEn4KC0NvbmZpcm1Ub3RwEh4ua2V5Y2FyZC52MS5Db25maXJtVG90cFJlcXVlc3QaHy5rZXljYXJkLnYxLkNvbmZpcm1Ub3RwUmVzcG9uc2UiLoLT5JMCKDoBKiIjL2FkbWluL3VzZXJzL3t1c2VyX2lkfS90b3RwL2NvbmZpcm0SbQoJUmVzZXRUb3RwEhwua2V5Y2FyZC52MS5SZXNldFRvdHBSZXF1ZXN0Gh0ua2V5Y2FyZC52MS5SZXNldFRvdHBSZXNwb25zZSIjgtPkkwIdKhsvYWRtaW4vdXNlcnMve3VzZXJfaWR9L3RvdHAShgEKEExpc3RVc2VyU2Vzc2lvbnMSIy5rZXljYXJkLnYxLkxpc3RVc2VyU2Vzc2lvbnNSZXF1ZXN0GiQua2V5Y2FyZC52MS5MaXN0VXNlclNlc3Npb25zUmVzcG9uc2UiJ4LT5JMCIRIfL2FkbWluL3VzZXJzL3t1c2VyX2lkfS9zZXNzaW9ucxKMAQoSUmV2b2tlVXNlclNlc3Npb25zEiUua2V5Y2FyZC52MS5SZXZva2VVc2VyU2Vzc2lvbnNSZXF1ZXN0GiYua2V5Y2FyZC52MS5SZXZva2VVc2VyU2Vzc2lvbnNSZXNwb25zZSIngtPkkwIhKh8vYWRtaW4vdXNlcnMve3VzZXJfaWR9L3Nlc3Npb25zYgZwcm90bzM", [file_google_api_annotations, file_google_protobuf_timestamp, file_keycard_v1_session]);
 
 /**
  * CreateUserRequest describes the new account.
@@ -128,6 +130,511 @@ export const DisableUserResponseSchema: GenMessage<DisableUserResponse> = /*@__P
   messageDesc(file_keycard_v1_admin_service, 3);
 
 /**
+ * ListUsersRequest asks for one page of accounts.
+ *
+ * @generated from message keycard.v1.ListUsersRequest
+ */
+export type ListUsersRequest = Message<"keycard.v1.ListUsersRequest"> & {
+  /**
+   * Largest number of users to return, 1 to 1000; zero means 100.
+   *
+   * @generated from field: int32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * The `next_page_token` of the previous page; empty for the first page.
+   *
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message keycard.v1.ListUsersRequest.
+ * Use `create(ListUsersRequestSchema)` to create a new message.
+ */
+export const ListUsersRequestSchema: GenMessage<ListUsersRequest> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_admin_service, 4);
+
+/**
+ * ListUsersResponse is one page of accounts.
+ *
+ * @generated from message keycard.v1.ListUsersResponse
+ */
+export type ListUsersResponse = Message<"keycard.v1.ListUsersResponse"> & {
+  /**
+   * Accounts, oldest first.
+   *
+   * @generated from field: repeated keycard.v1.User users = 1;
+   */
+  users: User[];
+
+  /**
+   * Token for the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message keycard.v1.ListUsersResponse.
+ * Use `create(ListUsersResponseSchema)` to create a new message.
+ */
+export const ListUsersResponseSchema: GenMessage<ListUsersResponse> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_admin_service, 5);
+
+/**
+ * SetPasswordRequest names the account and its new password.
+ *
+ * @generated from message keycard.v1.SetPasswordRequest
+ */
+export type SetPasswordRequest = Message<"keycard.v1.SetPasswordRequest"> & {
+  /**
+   * Identifier of the account; an unknown id fails with NOT_FOUND.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * The new password, 8 to 1024 bytes.
+   *
+   * @generated from field: string password = 2;
+   */
+  password: string;
+};
+
+/**
+ * Describes the message keycard.v1.SetPasswordRequest.
+ * Use `create(SetPasswordRequestSchema)` to create a new message.
+ */
+export const SetPasswordRequestSchema: GenMessage<SetPasswordRequest> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_admin_service, 6);
+
+/**
+ * SetPasswordResponse says how many sessions the change ended.
+ *
+ * @generated from message keycard.v1.SetPasswordResponse
+ */
+export type SetPasswordResponse = Message<"keycard.v1.SetPasswordResponse"> & {
+  /**
+   * Number of the user's sessions that were revoked.
+   *
+   * @generated from field: int32 revoked_sessions = 1;
+   */
+  revokedSessions: number;
+};
+
+/**
+ * Describes the message keycard.v1.SetPasswordResponse.
+ * Use `create(SetPasswordResponseSchema)` to create a new message.
+ */
+export const SetPasswordResponseSchema: GenMessage<SetPasswordResponse> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_admin_service, 7);
+
+/**
+ * CreateApiKeyRequest describes the key to issue.
+ *
+ * @generated from message keycard.v1.CreateApiKeyRequest
+ */
+export type CreateApiKeyRequest = Message<"keycard.v1.CreateApiKeyRequest"> & {
+  /**
+   * Identifier of the account that will own the key.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * A name to recognise the key by, 1 to 100 characters.
+   *
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * When the key stops working; unset for a key that does not expire.
+   *
+   * @generated from field: google.protobuf.Timestamp expires_at = 3;
+   */
+  expiresAt?: Timestamp | undefined;
+
+  /**
+   * True to let the key log in without a TOTP code (for machines without an
+   * authenticator); by default a key needs its user's TOTP code.
+   *
+   * @generated from field: bool skip_totp = 4;
+   */
+  skipTotp: boolean;
+};
+
+/**
+ * Describes the message keycard.v1.CreateApiKeyRequest.
+ * Use `create(CreateApiKeyRequestSchema)` to create a new message.
+ */
+export const CreateApiKeyRequestSchema: GenMessage<CreateApiKeyRequest> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_admin_service, 8);
+
+/**
+ * CreateApiKeyResponse returns the new key, shown this once.
+ *
+ * @generated from message keycard.v1.CreateApiKeyResponse
+ */
+export type CreateApiKeyResponse = Message<"keycard.v1.CreateApiKeyResponse"> & {
+  /**
+   * The stored description of the key.
+   *
+   * @generated from field: keycard.v1.ApiKey api_key = 1;
+   */
+  apiKey?: ApiKey | undefined;
+
+  /**
+   * The secret key, `<prefix>_key_<43 base64url characters>`. It cannot be shown again.
+   *
+   * @generated from field: string key = 2;
+   */
+  key: string;
+};
+
+/**
+ * Describes the message keycard.v1.CreateApiKeyResponse.
+ * Use `create(CreateApiKeyResponseSchema)` to create a new message.
+ */
+export const CreateApiKeyResponseSchema: GenMessage<CreateApiKeyResponse> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_admin_service, 9);
+
+/**
+ * ListApiKeysRequest names the account whose keys to list.
+ *
+ * @generated from message keycard.v1.ListApiKeysRequest
+ */
+export type ListApiKeysRequest = Message<"keycard.v1.ListApiKeysRequest"> & {
+  /**
+   * Identifier of the account.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+};
+
+/**
+ * Describes the message keycard.v1.ListApiKeysRequest.
+ * Use `create(ListApiKeysRequestSchema)` to create a new message.
+ */
+export const ListApiKeysRequestSchema: GenMessage<ListApiKeysRequest> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_admin_service, 10);
+
+/**
+ * ListApiKeysResponse lists a user's keys.
+ *
+ * @generated from message keycard.v1.ListApiKeysResponse
+ */
+export type ListApiKeysResponse = Message<"keycard.v1.ListApiKeysResponse"> & {
+  /**
+   * The keys, newest first; never the secret keys themselves.
+   *
+   * @generated from field: repeated keycard.v1.ApiKey api_keys = 1;
+   */
+  apiKeys: ApiKey[];
+};
+
+/**
+ * Describes the message keycard.v1.ListApiKeysResponse.
+ * Use `create(ListApiKeysResponseSchema)` to create a new message.
+ */
+export const ListApiKeysResponseSchema: GenMessage<ListApiKeysResponse> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_admin_service, 11);
+
+/**
+ * RevokeApiKeyRequest names the key to revoke.
+ *
+ * @generated from message keycard.v1.RevokeApiKeyRequest
+ */
+export type RevokeApiKeyRequest = Message<"keycard.v1.RevokeApiKeyRequest"> & {
+  /**
+   * Identifier of the key; an unknown id fails with NOT_FOUND.
+   *
+   * @generated from field: string api_key_id = 1;
+   */
+  apiKeyId: string;
+};
+
+/**
+ * Describes the message keycard.v1.RevokeApiKeyRequest.
+ * Use `create(RevokeApiKeyRequestSchema)` to create a new message.
+ */
+export const RevokeApiKeyRequestSchema: GenMessage<RevokeApiKeyRequest> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_admin_service, 12);
+
+/**
+ * RevokeApiKeyResponse returns the revoked key and what else ended.
+ *
+ * @generated from message keycard.v1.RevokeApiKeyResponse
+ */
+export type RevokeApiKeyResponse = Message<"keycard.v1.RevokeApiKeyResponse"> & {
+  /**
+   * The key, now revoked.
+   *
+   * @generated from field: keycard.v1.ApiKey api_key = 1;
+   */
+  apiKey?: ApiKey | undefined;
+
+  /**
+   * Number of sessions opened with the key that were revoked with it.
+   *
+   * @generated from field: int32 revoked_sessions = 2;
+   */
+  revokedSessions: number;
+};
+
+/**
+ * Describes the message keycard.v1.RevokeApiKeyResponse.
+ * Use `create(RevokeApiKeyResponseSchema)` to create a new message.
+ */
+export const RevokeApiKeyResponseSchema: GenMessage<RevokeApiKeyResponse> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_admin_service, 13);
+
+/**
+ * EnrollTotpRequest names the account to enroll.
+ *
+ * @generated from message keycard.v1.EnrollTotpRequest
+ */
+export type EnrollTotpRequest = Message<"keycard.v1.EnrollTotpRequest"> & {
+  /**
+   * Identifier of the account.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+};
+
+/**
+ * Describes the message keycard.v1.EnrollTotpRequest.
+ * Use `create(EnrollTotpRequestSchema)` to create a new message.
+ */
+export const EnrollTotpRequestSchema: GenMessage<EnrollTotpRequest> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_admin_service, 14);
+
+/**
+ * EnrollTotpResponse carries the new TOTP secret in the three forms people need.
+ *
+ * @generated from message keycard.v1.EnrollTotpResponse
+ */
+export type EnrollTotpResponse = Message<"keycard.v1.EnrollTotpResponse"> & {
+  /**
+   * The shared secret in base32, for manual entry or `oathtool --totp -b`.
+   *
+   * @generated from field: string secret = 1;
+   */
+  secret: string;
+
+  /**
+   * The `otpauth://totp/...` URI (SHA1, 6 digits, 30 s) that authenticator apps import.
+   *
+   * @generated from field: string otpauth_uri = 2;
+   */
+  otpauthUri: string;
+
+  /**
+   * The URI as a QR code, an SVG document.
+   *
+   * @generated from field: string qr_code_svg = 3;
+   */
+  qrCodeSvg: string;
+};
+
+/**
+ * Describes the message keycard.v1.EnrollTotpResponse.
+ * Use `create(EnrollTotpResponseSchema)` to create a new message.
+ */
+export const EnrollTotpResponseSchema: GenMessage<EnrollTotpResponse> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_admin_service, 15);
+
+/**
+ * ConfirmTotpRequest carries the first code from the newly enrolled authenticator.
+ *
+ * @generated from message keycard.v1.ConfirmTotpRequest
+ */
+export type ConfirmTotpRequest = Message<"keycard.v1.ConfirmTotpRequest"> & {
+  /**
+   * Identifier of the account.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * The current 6-digit code.
+   *
+   * @generated from field: string code = 2;
+   */
+  code: string;
+};
+
+/**
+ * Describes the message keycard.v1.ConfirmTotpRequest.
+ * Use `create(ConfirmTotpRequestSchema)` to create a new message.
+ */
+export const ConfirmTotpRequestSchema: GenMessage<ConfirmTotpRequest> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_admin_service, 16);
+
+/**
+ * ConfirmTotpResponse returns the account with TOTP now enabled.
+ *
+ * @generated from message keycard.v1.ConfirmTotpResponse
+ */
+export type ConfirmTotpResponse = Message<"keycard.v1.ConfirmTotpResponse"> & {
+  /**
+   * The account.
+   *
+   * @generated from field: keycard.v1.User user = 1;
+   */
+  user?: User | undefined;
+};
+
+/**
+ * Describes the message keycard.v1.ConfirmTotpResponse.
+ * Use `create(ConfirmTotpResponseSchema)` to create a new message.
+ */
+export const ConfirmTotpResponseSchema: GenMessage<ConfirmTotpResponse> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_admin_service, 17);
+
+/**
+ * ResetTotpRequest names the account whose TOTP to remove.
+ *
+ * @generated from message keycard.v1.ResetTotpRequest
+ */
+export type ResetTotpRequest = Message<"keycard.v1.ResetTotpRequest"> & {
+  /**
+   * Identifier of the account.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+};
+
+/**
+ * Describes the message keycard.v1.ResetTotpRequest.
+ * Use `create(ResetTotpRequestSchema)` to create a new message.
+ */
+export const ResetTotpRequestSchema: GenMessage<ResetTotpRequest> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_admin_service, 18);
+
+/**
+ * ResetTotpResponse returns the account without TOTP.
+ *
+ * @generated from message keycard.v1.ResetTotpResponse
+ */
+export type ResetTotpResponse = Message<"keycard.v1.ResetTotpResponse"> & {
+  /**
+   * The account.
+   *
+   * @generated from field: keycard.v1.User user = 1;
+   */
+  user?: User | undefined;
+};
+
+/**
+ * Describes the message keycard.v1.ResetTotpResponse.
+ * Use `create(ResetTotpResponseSchema)` to create a new message.
+ */
+export const ResetTotpResponseSchema: GenMessage<ResetTotpResponse> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_admin_service, 19);
+
+/**
+ * ListUserSessionsRequest names the account.
+ *
+ * @generated from message keycard.v1.ListUserSessionsRequest
+ */
+export type ListUserSessionsRequest = Message<"keycard.v1.ListUserSessionsRequest"> & {
+  /**
+   * Identifier of the account.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+};
+
+/**
+ * Describes the message keycard.v1.ListUserSessionsRequest.
+ * Use `create(ListUserSessionsRequestSchema)` to create a new message.
+ */
+export const ListUserSessionsRequestSchema: GenMessage<ListUserSessionsRequest> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_admin_service, 20);
+
+/**
+ * ListUserSessionsResponse lists a user's live sessions.
+ *
+ * @generated from message keycard.v1.ListUserSessionsResponse
+ */
+export type ListUserSessionsResponse = Message<"keycard.v1.ListUserSessionsResponse"> & {
+  /**
+   * Live sessions, newest first; `current` is always false here.
+   *
+   * @generated from field: repeated keycard.v1.Session sessions = 1;
+   */
+  sessions: Session[];
+};
+
+/**
+ * Describes the message keycard.v1.ListUserSessionsResponse.
+ * Use `create(ListUserSessionsResponseSchema)` to create a new message.
+ */
+export const ListUserSessionsResponseSchema: GenMessage<ListUserSessionsResponse> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_admin_service, 21);
+
+/**
+ * RevokeUserSessionsRequest names the sessions to revoke.
+ *
+ * @generated from message keycard.v1.RevokeUserSessionsRequest
+ */
+export type RevokeUserSessionsRequest = Message<"keycard.v1.RevokeUserSessionsRequest"> & {
+  /**
+   * Identifier of the account.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * Identifier of one session to revoke; empty revokes all of the user's sessions.
+   *
+   * @generated from field: string session_id = 2;
+   */
+  sessionId: string;
+};
+
+/**
+ * Describes the message keycard.v1.RevokeUserSessionsRequest.
+ * Use `create(RevokeUserSessionsRequestSchema)` to create a new message.
+ */
+export const RevokeUserSessionsRequestSchema: GenMessage<RevokeUserSessionsRequest> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_admin_service, 22);
+
+/**
+ * RevokeUserSessionsResponse says how many sessions ended.
+ *
+ * @generated from message keycard.v1.RevokeUserSessionsResponse
+ */
+export type RevokeUserSessionsResponse = Message<"keycard.v1.RevokeUserSessionsResponse"> & {
+  /**
+   * Number of sessions revoked.
+   *
+   * @generated from field: int32 revoked_count = 1;
+   */
+  revokedCount: number;
+};
+
+/**
+ * Describes the message keycard.v1.RevokeUserSessionsResponse.
+ * Use `create(RevokeUserSessionsResponseSchema)` to create a new message.
+ */
+export const RevokeUserSessionsResponseSchema: GenMessage<RevokeUserSessionsResponse> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_admin_service, 23);
+
+/**
  * AdminService manages accounts. Every method requires the administrator token
  * (KEYCARD_ADMIN_TOKEN) as `Authorization: Bearer <token>`; without it calls fail with
  * UNAUTHENTICATED, and with a session token instead they fail with PERMISSION_DENIED.
@@ -156,6 +663,109 @@ export const AdminService: GenService<{
     methodKind: "unary";
     input: typeof DisableUserRequestSchema;
     output: typeof DisableUserResponseSchema;
+  },
+  /**
+   * ListUsers returns accounts ordered by creation, oldest first, a page at a time.
+   *
+   * @generated from rpc keycard.v1.AdminService.ListUsers
+   */
+  listUsers: {
+    methodKind: "unary";
+    input: typeof ListUsersRequestSchema;
+    output: typeof ListUsersResponseSchema;
+  },
+  /**
+   * SetPassword replaces a user's password and revokes all of that user's sessions.
+   *
+   * @generated from rpc keycard.v1.AdminService.SetPassword
+   */
+  setPassword: {
+    methodKind: "unary";
+    input: typeof SetPasswordRequestSchema;
+    output: typeof SetPasswordResponseSchema;
+  },
+  /**
+   * CreateApiKey issues a permanent API key for a user. The key is in the response only.
+   *
+   * @generated from rpc keycard.v1.AdminService.CreateApiKey
+   */
+  createApiKey: {
+    methodKind: "unary";
+    input: typeof CreateApiKeyRequestSchema;
+    output: typeof CreateApiKeyResponseSchema;
+  },
+  /**
+   * ListApiKeys returns a user's API keys, revoked ones included, newest first.
+   *
+   * @generated from rpc keycard.v1.AdminService.ListApiKeys
+   */
+  listApiKeys: {
+    methodKind: "unary";
+    input: typeof ListApiKeysRequestSchema;
+    output: typeof ListApiKeysResponseSchema;
+  },
+  /**
+   * RevokeApiKey stops a key from working and revokes the sessions it opened.
+   *
+   * @generated from rpc keycard.v1.AdminService.RevokeApiKey
+   */
+  revokeApiKey: {
+    methodKind: "unary";
+    input: typeof RevokeApiKeyRequestSchema;
+    output: typeof RevokeApiKeyResponseSchema;
+  },
+  /**
+   * EnrollTotp starts TOTP enrollment: it returns a new secret, as text, otpauth:// URI and
+   * QR code. The user's previous TOTP (if any) keeps working until ConfirmTotp succeeds.
+   *
+   * @generated from rpc keycard.v1.AdminService.EnrollTotp
+   */
+  enrollTotp: {
+    methodKind: "unary";
+    input: typeof EnrollTotpRequestSchema;
+    output: typeof EnrollTotpResponseSchema;
+  },
+  /**
+   * ConfirmTotp completes enrollment with a first valid code from the authenticator.
+   * A wrong code fails with INVALID_ARGUMENT and enrollment stays pending.
+   *
+   * @generated from rpc keycard.v1.AdminService.ConfirmTotp
+   */
+  confirmTotp: {
+    methodKind: "unary";
+    input: typeof ConfirmTotpRequestSchema;
+    output: typeof ConfirmTotpResponseSchema;
+  },
+  /**
+   * ResetTotp removes a user's TOTP, confirmed or pending (for a lost device).
+   *
+   * @generated from rpc keycard.v1.AdminService.ResetTotp
+   */
+  resetTotp: {
+    methodKind: "unary";
+    input: typeof ResetTotpRequestSchema;
+    output: typeof ResetTotpResponseSchema;
+  },
+  /**
+   * ListUserSessions returns the live sessions of any user.
+   *
+   * @generated from rpc keycard.v1.AdminService.ListUserSessions
+   */
+  listUserSessions: {
+    methodKind: "unary";
+    input: typeof ListUserSessionsRequestSchema;
+    output: typeof ListUserSessionsResponseSchema;
+  },
+  /**
+   * RevokeUserSessions revokes one session of a user by id, or all of them when
+   * `session_id` is empty.
+   *
+   * @generated from rpc keycard.v1.AdminService.RevokeUserSessions
+   */
+  revokeUserSessions: {
+    methodKind: "unary";
+    input: typeof RevokeUserSessionsRequestSchema;
+    output: typeof RevokeUserSessionsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_keycard_v1_admin_service, 0);

@@ -7,7 +7,7 @@ import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf
 import { file_google_api_annotations } from "../../google/api/annotations_pb.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
-import type { InactiveReason, Session, User } from "./session_pb.js";
+import type { CredentialKind, InactiveReason, Session, User } from "./session_pb.js";
 import { file_keycard_v1_session } from "./session_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -15,10 +15,13 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file keycard/v1/auth_service.proto.
  */
 export const file_keycard_v1_auth_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch1rZXljYXJkL3YxL2F1dGhfc2VydmljZS5wcm90bxIKa2V5Y2FyZC52MSJJCgxMb2dpblJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkSGAoQZHVyYXRpb25fc2Vjb25kcxgDIAEoBSKdAQoNTG9naW5SZXNwb25zZRIVCg1zZXNzaW9uX3Rva2VuGAEgASgJEhIKCnNlc3Npb25faWQYAiABKAkSLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKZXhwaXJlc19pbhgEIAEoBRIMCgR1c2VyGAUgASgJEg8KB21lc3NhZ2UYBiABKAkiEAoOUmVmcmVzaFJlcXVlc3QikQEKD1JlZnJlc2hSZXNwb25zZRIVCg1zZXNzaW9uX3Rva2VuGAEgASgJEhIKCnNlc3Npb25faWQYAiABKAkSLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKZXhwaXJlc19pbhgEIAEoBRIPCgdtZXNzYWdlGAUgASgJIg8KDUxvZ291dFJlcXVlc3QiIQoOTG9nb3V0UmVzcG9uc2USDwoHbWVzc2FnZRgBIAEoCSIVChNMaXN0U2Vzc2lvbnNSZXF1ZXN0Ij0KFExpc3RTZXNzaW9uc1Jlc3BvbnNlEiUKCHNlc3Npb25zGAEgAygLMhMua2V5Y2FyZC52MS5TZXNzaW9uIlIKFFJldm9rZVNlc3Npb25SZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkSJgoFc2NvcGUYAiABKA4yFy5rZXljYXJkLnYxLlJldm9rZVNjb3BlIj8KFVJldm9rZVNlc3Npb25SZXNwb25zZRIVCg1yZXZva2VkX2NvdW50GAEgASgFEg8KB21lc3NhZ2UYAiABKAkiIAoPVmFsaWRhdGVSZXF1ZXN0Eg0KBXRva2VuGAEgASgJIusBChBWYWxpZGF0ZVJlc3BvbnNlEg4KBmFjdGl2ZRgBIAEoCBIqCgZyZWFzb24YAiABKA4yGi5rZXljYXJkLnYxLkluYWN0aXZlUmVhc29uEg8KB3N1YmplY3QYAyABKAkSEgoKc2Vzc2lvbl9pZBgEIAEoCRIuCgpleHBpcmVzX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpleHBpcmVzX2luGAYgASgFEg0KBXJvbGVzGAcgAygJEg0KBWVtYWlsGAggASgJEhQKDGRpc3BsYXlfbmFtZRgJIAEoCSIOCgxHZXRNZVJlcXVlc3QiVQoNR2V0TWVSZXNwb25zZRIeCgR1c2VyGAEgASgLMhAua2V5Y2FyZC52MS5Vc2VyEiQKB3Nlc3Npb24YAiABKAsyEy5rZXljYXJkLnYxLlNlc3Npb24qWgoLUmV2b2tlU2NvcGUSHAoYUkVWT0tFX1NDT1BFX1VOU1BFQ0lGSUVEEAASFAoQUkVWT0tFX1NDT1BFX0FMTBABEhcKE1JFVk9LRV9TQ09QRV9PVEhFUlMQAjLGBQoLQXV0aFNlcnZpY2USVAoFTG9naW4SGC5rZXljYXJkLnYxLkxvZ2luUmVxdWVzdBoZLmtleWNhcmQudjEuTG9naW5SZXNwb25zZSIWgtPkkwIQOgEqIgsvYXV0aC9sb2dpbhJcCgdSZWZyZXNoEhoua2V5Y2FyZC52MS5SZWZyZXNoUmVxdWVzdBobLmtleWNhcmQudjEuUmVmcmVzaFJlc3BvbnNlIhiC0+STAhI6ASoiDS9hdXRoL3JlZnJlc2gSWAoGTG9nb3V0Ehkua2V5Y2FyZC52MS5Mb2dvdXRSZXF1ZXN0Ghoua2V5Y2FyZC52MS5Mb2dvdXRSZXNwb25zZSIXgtPkkwIROgEqIgwvYXV0aC9sb2dvdXQSaQoMTGlzdFNlc3Npb25zEh8ua2V5Y2FyZC52MS5MaXN0U2Vzc2lvbnNSZXF1ZXN0GiAua2V5Y2FyZC52MS5MaXN0U2Vzc2lvbnNSZXNwb25zZSIWgtPkkwIQEg4vYXV0aC9zZXNzaW9ucxKLAQoNUmV2b2tlU2Vzc2lvbhIgLmtleWNhcmQudjEuUmV2b2tlU2Vzc2lvblJlcXVlc3QaIS5rZXljYXJkLnYxLlJldm9rZVNlc3Npb25SZXNwb25zZSI1gtPkkwIvWhAqDi9hdXRoL3Nlc3Npb25zKhsvYXV0aC9zZXNzaW9ucy97c2Vzc2lvbl9pZH0SYAoIVmFsaWRhdGUSGy5rZXljYXJkLnYxLlZhbGlkYXRlUmVxdWVzdBocLmtleWNhcmQudjEuVmFsaWRhdGVSZXNwb25zZSIZgtPkkwITOgEqIg4vYXV0aC92YWxpZGF0ZRJOCgVHZXRNZRIYLmtleWNhcmQudjEuR2V0TWVSZXF1ZXN0Ghkua2V5Y2FyZC52MS5HZXRNZVJlc3BvbnNlIhCC0+STAgoSCC9hdXRoL21lYgZwcm90bzM", [file_google_api_annotations, file_google_protobuf_timestamp, file_keycard_v1_session]);
+  fileDesc("Ch1rZXljYXJkL3YxL2F1dGhfc2VydmljZS5wcm90bxIKa2V5Y2FyZC52MSJtCgxMb2dpblJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkSGAoQZHVyYXRpb25fc2Vjb25kcxgDIAEoBRIPCgdhcGlfa2V5GAQgASgJEhEKCXRvdHBfY29kZRgFIAEoCSKdAQoNTG9naW5SZXNwb25zZRIVCg1zZXNzaW9uX3Rva2VuGAEgASgJEhIKCnNlc3Npb25faWQYAiABKAkSLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKZXhwaXJlc19pbhgEIAEoBRIMCgR1c2VyGAUgASgJEg8KB21lc3NhZ2UYBiABKAkiEAoOUmVmcmVzaFJlcXVlc3QikQEKD1JlZnJlc2hSZXNwb25zZRIVCg1zZXNzaW9uX3Rva2VuGAEgASgJEhIKCnNlc3Npb25faWQYAiABKAkSLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKZXhwaXJlc19pbhgEIAEoBRIPCgdtZXNzYWdlGAUgASgJIg8KDUxvZ291dFJlcXVlc3QiIQoOTG9nb3V0UmVzcG9uc2USDwoHbWVzc2FnZRgBIAEoCSIVChNMaXN0U2Vzc2lvbnNSZXF1ZXN0Ij0KFExpc3RTZXNzaW9uc1Jlc3BvbnNlEiUKCHNlc3Npb25zGAEgAygLMhMua2V5Y2FyZC52MS5TZXNzaW9uIlIKFFJldm9rZVNlc3Npb25SZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkSJgoFc2NvcGUYAiABKA4yFy5rZXljYXJkLnYxLlJldm9rZVNjb3BlIj8KFVJldm9rZVNlc3Npb25SZXNwb25zZRIVCg1yZXZva2VkX2NvdW50GAEgASgFEg8KB21lc3NhZ2UYAiABKAkiMwoPVmFsaWRhdGVSZXF1ZXN0Eg0KBXRva2VuGAEgASgJEhEKCXRvdHBfY29kZRgCIAEoCSKVAgoQVmFsaWRhdGVSZXNwb25zZRIOCgZhY3RpdmUYASABKAgSKgoGcmVhc29uGAIgASgOMhoua2V5Y2FyZC52MS5JbmFjdGl2ZVJlYXNvbhIPCgdzdWJqZWN0GAMgASgJEhIKCnNlc3Npb25faWQYBCABKAkSLgoKZXhwaXJlc19hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKZXhwaXJlc19pbhgGIAEoBRINCgVyb2xlcxgHIAMoCRINCgVlbWFpbBgIIAEoCRIUCgxkaXNwbGF5X25hbWUYCSABKAkSKAoEa2luZBgKIAEoDjIaLmtleWNhcmQudjEuQ3JlZGVudGlhbEtpbmQiDgoMR2V0TWVSZXF1ZXN0IlUKDUdldE1lUmVzcG9uc2USHgoEdXNlchgBIAEoCzIQLmtleWNhcmQudjEuVXNlchIkCgdzZXNzaW9uGAIgASgLMhMua2V5Y2FyZC52MS5TZXNzaW9uKloKC1Jldm9rZVNjb3BlEhwKGFJFVk9LRV9TQ09QRV9VTlNQRUNJRklFRBAAEhQKEFJFVk9LRV9TQ09QRV9BTEwQARIXChNSRVZPS0VfU0NPUEVfT1RIRVJTEAIyxgUKC0F1dGhTZXJ2aWNlElQKBUxvZ2luEhgua2V5Y2FyZC52MS5Mb2dpblJlcXVlc3QaGS5rZXljYXJkLnYxLkxvZ2luUmVzcG9uc2UiFoLT5JMCEDoBKiILL2F1dGgvbG9naW4SXAoHUmVmcmVzaBIaLmtleWNhcmQudjEuUmVmcmVzaFJlcXVlc3QaGy5rZXljYXJkLnYxLlJlZnJlc2hSZXNwb25zZSIYgtPkkwISOgEqIg0vYXV0aC9yZWZyZXNoElgKBkxvZ291dBIZLmtleWNhcmQudjEuTG9nb3V0UmVxdWVzdBoaLmtleWNhcmQudjEuTG9nb3V0UmVzcG9uc2UiF4LT5JMCEToBKiIML2F1dGgvbG9nb3V0EmkKDExpc3RTZXNzaW9ucxIfLmtleWNhcmQudjEuTGlzdFNlc3Npb25zUmVxdWVzdBogLmtleWNhcmQudjEuTGlzdFNlc3Npb25zUmVzcG9uc2UiFoLT5JMCEBIOL2F1dGgvc2Vzc2lvbnMSiwEKDVJldm9rZVNlc3Npb24SIC5rZXljYXJkLnYxLlJldm9rZVNlc3Npb25SZXF1ZXN0GiEua2V5Y2FyZC52MS5SZXZva2VTZXNzaW9uUmVzcG9uc2UiNYLT5JMCL1oQKg4vYXV0aC9zZXNzaW9ucyobL2F1dGgvc2Vzc2lvbnMve3Nlc3Npb25faWR9EmAKCFZhbGlkYXRlEhsua2V5Y2FyZC52MS5WYWxpZGF0ZVJlcXVlc3QaHC5rZXljYXJkLnYxLlZhbGlkYXRlUmVzcG9uc2UiGYLT5JMCEzoBKiIOL2F1dGgvdmFsaWRhdGUSTgoFR2V0TWUSGC5rZXljYXJkLnYxLkdldE1lUmVxdWVzdBoZLmtleWNhcmQudjEuR2V0TWVSZXNwb25zZSIQgtPkkwIKEggvYXV0aC9tZWIGcHJvdG8z", [file_google_api_annotations, file_google_protobuf_timestamp, file_keycard_v1_session]);
 
 /**
- * LoginRequest carries the credentials of a person or program logging in.
+ * LoginRequest carries the credentials of a person or program logging in: either
+ * `email` + `password` (+ `totp_code` for accounts with TOTP), or `api_key` (+ `totp_code`
+ * unless the key skips TOTP). A user with TOTP who sends no code gets UNAUTHENTICATED with
+ * reason TOTP_REQUIRED, distinct from wrong credentials.
  *
  * @generated from message keycard.v1.LoginRequest
  */
@@ -45,6 +48,22 @@ export type LoginRequest = Message<"keycard.v1.LoginRequest"> & {
    * @generated from field: int32 duration_seconds = 3;
    */
   durationSeconds: number;
+
+  /**
+   * An API key, `<prefix>_key_...`, instead of email and password.
+   *
+   * @generated from field: string api_key = 4;
+   */
+  apiKey: string;
+
+  /**
+   * The current 6-digit TOTP code of the user (RFC 6238, 30 s steps, one step of drift
+   * either way). Each code is accepted once: a wrong, stale or replayed code fails with
+   * UNAUTHENTICATED and reason TOTP_INVALID.
+   *
+   * @generated from field: string totp_code = 5;
+   */
+  totpCode: string;
 };
 
 /**
@@ -311,17 +330,25 @@ export const RevokeSessionResponseSchema: GenMessage<RevokeSessionResponse> = /*
   messageDesc(file_keycard_v1_auth_service, 9);
 
 /**
- * ValidateRequest carries the token to introspect.
+ * ValidateRequest carries the credential to introspect.
  *
  * @generated from message keycard.v1.ValidateRequest
  */
 export type ValidateRequest = Message<"keycard.v1.ValidateRequest"> & {
   /**
-   * The session token to check. When empty, the token in the request headers is checked.
+   * The session token to check, or (in hybrid mode) an API key. When empty, the credential
+   * in the request headers is checked.
    *
    * @generated from field: string token = 1;
    */
   token: string;
+
+  /**
+   * The TOTP code that must accompany an API key that requires one; it is consumed.
+   *
+   * @generated from field: string totp_code = 2;
+   */
+  totpCode: string;
 };
 
 /**
@@ -400,6 +427,13 @@ export type ValidateResponse = Message<"keycard.v1.ValidateResponse"> & {
    * @generated from field: string display_name = 9;
    */
   displayName: string;
+
+  /**
+   * Which kind of credential was introspected.
+   *
+   * @generated from field: keycard.v1.CredentialKind kind = 10;
+   */
+  kind: CredentialKind;
 };
 
 /**

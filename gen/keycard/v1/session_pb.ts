@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file keycard/v1/session.proto.
  */
 export const file_keycard_v1_session: GenFile = /*@__PURE__*/
-  fileDesc("ChhrZXljYXJkL3YxL3Nlc3Npb24ucHJvdG8SCmtleWNhcmQudjEi9gEKB1Nlc3Npb24SCgoCaWQYASABKAkSLgoKY3JlYXRlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMbGFzdF91c2VkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgppcF9hZGRyZXNzGAUgASgJEhIKCnVzZXJfYWdlbnQYBiABKAkSDwoHY3VycmVudBgHIAEoCBIUCgxhdXRoX21ldGhvZHMYCCADKAkiiAEKBFVzZXISCgoCaWQYASABKAkSDQoFZW1haWwYAiABKAkSFAoMZGlzcGxheV9uYW1lGAMgASgJEg0KBXJvbGVzGAQgAygJEhAKCGRpc2FibGVkGAUgASgIEi4KCmNyZWF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wKskBCg5JbmFjdGl2ZVJlYXNvbhIfChtJTkFDVElWRV9SRUFTT05fVU5TUEVDSUZJRUQQABIbChdJTkFDVElWRV9SRUFTT05fVU5LTk9XThABEhsKF0lOQUNUSVZFX1JFQVNPTl9FWFBJUkVEEAISGwoXSU5BQ1RJVkVfUkVBU09OX1JFVk9LRUQQAxIgChxJTkFDVElWRV9SRUFTT05fSURMRV9USU1FT1VUEAQSHQoZSU5BQ1RJVkVfUkVBU09OX01BTEZPUk1FRBAFYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("ChhrZXljYXJkL3YxL3Nlc3Npb24ucHJvdG8SCmtleWNhcmQudjEiigIKB1Nlc3Npb24SCgoCaWQYASABKAkSLgoKY3JlYXRlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMbGFzdF91c2VkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgppcF9hZGRyZXNzGAUgASgJEhIKCnVzZXJfYWdlbnQYBiABKAkSDwoHY3VycmVudBgHIAEoCBIUCgxhdXRoX21ldGhvZHMYCCADKAkSEgoKYXBpX2tleV9pZBgJIAEoCSKeAQoEVXNlchIKCgJpZBgBIAEoCRINCgVlbWFpbBgCIAEoCRIUCgxkaXNwbGF5X25hbWUYAyABKAkSDQoFcm9sZXMYBCADKAkSEAoIZGlzYWJsZWQYBSABKAgSLgoKY3JlYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFAoMdG90cF9lbmFibGVkGAcgASgIIvcBCgZBcGlLZXkSCgoCaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIMCgRuYW1lGAMgASgJEgwKBGhpbnQYBCABKAkSLgoKY3JlYXRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMbGFzdF91c2VkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpleHBpcmVzX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdyZXZva2VkGAggASgIEhEKCXNraXBfdG90cBgJIAEoCCprCg5DcmVkZW50aWFsS2luZBIfChtDUkVERU5USUFMX0tJTkRfVU5TUEVDSUZJRUQQABIbChdDUkVERU5USUFMX0tJTkRfU0VTU0lPThABEhsKF0NSRURFTlRJQUxfS0lORF9BUElfS0VZEAIqjgIKDkluYWN0aXZlUmVhc29uEh8KG0lOQUNUSVZFX1JFQVNPTl9VTlNQRUNJRklFRBAAEhsKF0lOQUNUSVZFX1JFQVNPTl9VTktOT1dOEAESGwoXSU5BQ1RJVkVfUkVBU09OX0VYUElSRUQQAhIbChdJTkFDVElWRV9SRUFTT05fUkVWT0tFRBADEiAKHElOQUNUSVZFX1JFQVNPTl9JRExFX1RJTUVPVVQQBBIdChlJTkFDVElWRV9SRUFTT05fTUFMRk9STUVEEAUSIQodSU5BQ1RJVkVfUkVBU09OX1RPVFBfUkVRVUlSRUQQBhIgChxJTkFDVElWRV9SRUFTT05fVE9UUF9JTlZBTElEEAdiBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * Session describes one live login of a user, as shown to that user or an administrator.
@@ -72,11 +72,19 @@ export type Session = Message<"keycard.v1.Session"> & {
   current: boolean;
 
   /**
-   * How the user proved their identity for this session, for example "password".
+   * How the user proved their identity for this session: "password", "api_key", "totp".
    *
    * @generated from field: repeated string auth_methods = 8;
    */
   authMethods: string[];
+
+  /**
+   * Identifier of the API key that opened the session; empty for a password login.
+   * Revoking the key revokes the session.
+   *
+   * @generated from field: string api_key_id = 9;
+   */
+  apiKeyId: string;
 };
 
 /**
@@ -133,6 +141,13 @@ export type User = Message<"keycard.v1.User"> & {
    * @generated from field: google.protobuf.Timestamp created_at = 6;
    */
   createdAt?: Timestamp | undefined;
+
+  /**
+   * True once the user confirmed TOTP enrollment: password logins then need a TOTP code.
+   *
+   * @generated from field: bool totp_enabled = 7;
+   */
+  totpEnabled: boolean;
 };
 
 /**
@@ -141,6 +156,119 @@ export type User = Message<"keycard.v1.User"> & {
  */
 export const UserSchema: GenMessage<User> = /*@__PURE__*/
   messageDesc(file_keycard_v1_session, 1);
+
+/**
+ * ApiKey describes a permanent credential of a user. The key itself is shown only once,
+ * at creation; keycard keeps only a keyed hash of it.
+ *
+ * @generated from message keycard.v1.ApiKey
+ */
+export type ApiKey = Message<"keycard.v1.ApiKey"> & {
+  /**
+   * Stable, non-secret identifier of the key, used to list and revoke it.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * Identifier of the user the key belongs to.
+   *
+   * @generated from field: string user_id = 2;
+   */
+  userId: string;
+
+  /**
+   * Name given at creation, for example "ci-pipeline".
+   *
+   * @generated from field: string name = 3;
+   */
+  name: string;
+
+  /**
+   * The first characters of the key, enough to recognise it, for example "kc_key_Xy3f".
+   *
+   * @generated from field: string hint = 4;
+   */
+  hint: string;
+
+  /**
+   * When the key was created.
+   *
+   * @generated from field: google.protobuf.Timestamp created_at = 5;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * When the key was last used to log in or call keycard; unset if never.
+   *
+   * @generated from field: google.protobuf.Timestamp last_used_at = 6;
+   */
+  lastUsedAt?: Timestamp | undefined;
+
+  /**
+   * When the key stops working; unset for a key that does not expire.
+   *
+   * @generated from field: google.protobuf.Timestamp expires_at = 7;
+   */
+  expiresAt?: Timestamp | undefined;
+
+  /**
+   * True once the key was revoked; a revoked key never works again.
+   *
+   * @generated from field: bool revoked = 8;
+   */
+  revoked: boolean;
+
+  /**
+   * True when the key alone logs in; false (the default) when a TOTP code of the key's
+   * user must accompany it.
+   *
+   * @generated from field: bool skip_totp = 9;
+   */
+  skipTotp: boolean;
+};
+
+/**
+ * Describes the message keycard.v1.ApiKey.
+ * Use `create(ApiKeySchema)` to create a new message.
+ */
+export const ApiKeySchema: GenMessage<ApiKey> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_session, 2);
+
+/**
+ * CredentialKind says which kind of credential a request presented.
+ *
+ * @generated from enum keycard.v1.CredentialKind
+ */
+export enum CredentialKind {
+  /**
+   * No credential, or not known.
+   *
+   * @generated from enum value: CREDENTIAL_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * A temporary session token, `<prefix>_sess_...`.
+   *
+   * @generated from enum value: CREDENTIAL_KIND_SESSION = 1;
+   */
+  SESSION = 1,
+
+  /**
+   * A permanent API key, `<prefix>_key_...`, with a TOTP code when the key requires one.
+   *
+   * @generated from enum value: CREDENTIAL_KIND_API_KEY = 2;
+   */
+  API_KEY = 2,
+}
+
+/**
+ * Describes the enum keycard.v1.CredentialKind.
+ */
+export const CredentialKindSchema: GenEnum<CredentialKind> = /*@__PURE__*/
+  enumDesc(file_keycard_v1_session, 0);
 
 /**
  * InactiveReason says why Validate found a token not active.
@@ -189,11 +317,25 @@ export enum InactiveReason {
    * @generated from enum value: INACTIVE_REASON_MALFORMED = 5;
    */
   MALFORMED = 5,
+
+  /**
+   * An API key that requires a TOTP code was presented without one.
+   *
+   * @generated from enum value: INACTIVE_REASON_TOTP_REQUIRED = 6;
+   */
+  TOTP_REQUIRED = 6,
+
+  /**
+   * The TOTP code that came with an API key was wrong, stale or already used.
+   *
+   * @generated from enum value: INACTIVE_REASON_TOTP_INVALID = 7;
+   */
+  TOTP_INVALID = 7,
 }
 
 /**
  * Describes the enum keycard.v1.InactiveReason.
  */
 export const InactiveReasonSchema: GenEnum<InactiveReason> = /*@__PURE__*/
-  enumDesc(file_keycard_v1_session, 0);
+  enumDesc(file_keycard_v1_session, 1);
 

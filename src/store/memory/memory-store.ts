@@ -1,7 +1,8 @@
+import type { ApiKeyPatch, ApiKeyRecord } from "../../domain/api-key.js";
 import type { Clock } from "../../domain/clock.js";
-import type { SessionStore, Store, UserStore } from "../../domain/ports.js";
+import type { ApiKeyStore, SessionStore, Store, UserStore } from "../../domain/ports.js";
 import type { SessionRecord, TokenLookup, TokenPointer } from "../../domain/session.js";
-import type { UserRecord } from "../../domain/user.js";
+import type { UserPatch, UserRecord } from "../../domain/user.js";
 import { ExpiringMap } from "./expiring-map.js";
 
 const sweepIntervalMs = 60_000;
@@ -10,6 +11,7 @@ const sweepIntervalMs = 60_000;
 class MemoryUserStore implements UserStore {
   readonly byId = new Map<string, UserRecord>();
   private readonly idByEmail = new Map<string, string>();
+  private readonly lastTotpStep = new Map<string, number>();
 
   async create(user: UserRecord): Promise<boolean> {
     if (this.idByEmail.has(user.email)) {
@@ -29,14 +31,62 @@ class MemoryUserStore implements UserStore {
     return this.byId.get(id);
   }
 
-  async disable(id: string): Promise<UserRecord | undefined> {
+  async update(id: string, patch: UserPatch): Promise<UserRecord | undefined> {
     const user = this.byId.get(id);
     if (user === undefined) {
       return undefined;
     }
-    const disabled = { ...user, disabled: true };
-    this.byId.set(id, disabled);
-    return disabled;
+    const updated = { ...user, ...patch };
+    this.byId.set(id, updated);
+    return updated;
+  }
+
+  async list(offset: number, limit: number): Promise<UserRecord[]> {
+    return [...this.byId.values()].slice(offset, offset + limit);
+  }
+
+  async claimTotpStep(id: string, step: number): Promise<boolean> {
+    if ((this.lastTotpStep.get(id) ?? -1) >= step) {
+      return false;
+    }
+    this.lastTotpStep.set(id, step);
+    return true;
+  }
+}
+
+/** API keys of the embedded store. */
+class MemoryApiKeyStore implements ApiKeyStore {
+  private readonly byId = new Map<string, ApiKeyRecord>();
+  private readonly idByHash = new Map<string, string>();
+
+  async create(key: ApiKeyRecord): Promise<void> {
+    this.byId.set(key.id, key);
+    this.idByHash.set(key.keyHash, key.id);
+  }
+
+  async findByHash(keyHash: string): Promise<ApiKeyRecord | undefined> {
+    const id = this.idByHash.get(keyHash);
+    return id === undefined ? undefined : this.byId.get(id);
+  }
+
+  async findById(id: string): Promise<ApiKeyRecord | undefined> {
+    return this.byId.get(id);
+  }
+
+  async listByUser(userId: string): Promise<ApiKeyRecord[]> {
+    return [...this.byId.values()]
+      .filter((key) => key.userId === userId)
+      .sort((a, b) => b.createdAt - a.createdAt);
+  }
+
+  async update(id: string, patch: ApiKeyPatch): Promise<ApiKeyRecord | undefined> {
+    const key = this.byId.get(id);
+    if (key === undefined) {
+      return undefined;
+    }
+    const updated = { ...key, ...patch };
+    this.byId.set(id, updated);
+    return updated;
   }
 }
 
@@ -167,6 +217,7 @@ export function createMemoryStore(clock: Clock): Store {
   return {
     users,
     sessions,
+    apiKeys: new MemoryApiKeyStore(),
     ping: async () => {},
     close: async () => clearInterval(sweeper),
   };

@@ -1,38 +1,50 @@
+import type { ApiKeyRecord } from "../../domain/api-key.js";
 import type { SessionRecord, TokenPointer } from "../../domain/session.js";
 import type { UserRecord } from "../../domain/user.js";
 
+/** A field name map from a record's properties to short Redis hash field names. */
+type FieldNames<T> = Record<keyof T, string>;
+
+/** Any record's fields as hash field/value pairs; a partial record gives only its fields. */
+function encodeFields<T extends object>(names: FieldNames<T>, record: Partial<T>): string[] {
+  return Object.entries(record).flatMap(([name, value]) => {
+    const field = names[name as keyof T];
+    if (value === undefined || field === undefined) {
+      return [];
+    }
+    const text =
+      typeof value === "boolean"
+        ? value
+          ? "1"
+          : "0"
+        : typeof value === "object"
+          ? JSON.stringify(value)
+          : String(value);
+    return [field, text];
+  });
+}
+
+const sessionFields: FieldNames<SessionRecord> = {
+  id: "sid",
+  userId: "uid",
+  createdAt: "ca",
+  expiresAt: "ea",
+  lastUsedAt: "lu",
+  ip: "ip",
+  userAgent: "ua",
+  authMethods: "am",
+  apiKeyId: "ak",
+  roles: "ro",
+  email: "em",
+  displayName: "dn",
+  tokenHash: "tk",
+  previousTokenHash: "pv",
+  graceUntil: "gu",
+};
+
 /** Session fields as flat hash field/value pairs, with short names to save memory. */
 export function encodeSession(session: SessionRecord): string[] {
-  const fields = [
-    "uid",
-    session.userId,
-    "sid",
-    session.id,
-    "ca",
-    String(session.createdAt),
-    "ea",
-    String(session.expiresAt),
-    "lu",
-    String(session.lastUsedAt),
-    "ip",
-    session.ip,
-    "ua",
-    session.userAgent,
-    "am",
-    session.authMethods.join(","),
-    "ro",
-    JSON.stringify(session.roles),
-    "em",
-    session.email,
-    "dn",
-    session.displayName,
-    "tk",
-    session.tokenHash,
-  ];
-  if (session.previousTokenHash !== undefined && session.graceUntil !== undefined) {
-    fields.push("pv", session.previousTokenHash, "gu", String(session.graceUntil));
-  }
-  return fields;
+  return encodeFields(sessionFields, session);
 }
 
 /** Reads a session hash back; undefined for a missing (empty) hash. */
@@ -40,7 +52,7 @@ export function decodeSession(hash: Record<string, string>): SessionRecord | und
   if (hash.sid === undefined || hash.uid === undefined || hash.tk === undefined) {
     return undefined;
   }
-  const base: SessionRecord = {
+  return {
     id: hash.sid,
     userId: hash.uid,
     createdAt: Number(hash.ca),
@@ -48,16 +60,14 @@ export function decodeSession(hash: Record<string, string>): SessionRecord | und
     lastUsedAt: Number(hash.lu),
     ip: hash.ip ?? "",
     userAgent: hash.ua ?? "",
-    authMethods: hash.am ? hash.am.split(",") : [],
+    authMethods: JSON.parse(hash.am ?? "[]") as string[],
     roles: JSON.parse(hash.ro ?? "[]") as string[],
     email: hash.em ?? "",
     displayName: hash.dn ?? "",
     tokenHash: hash.tk,
+    ...(hash.ak === undefined ? {} : { apiKeyId: hash.ak }),
+    ...(hash.pv === undefined ? {} : { previousTokenHash: hash.pv, graceUntil: Number(hash.gu) }),
   };
-  if (hash.pv === undefined) {
-    return base;
-  }
-  return { ...base, previousTokenHash: hash.pv, graceUntil: Number(hash.gu) };
 }
 
 /** A token pointer as one short string: "<userId> <sessionId> <expiresAt>". */
@@ -74,24 +84,21 @@ export function decodePointer(text: string | null): TokenPointer | undefined {
   return { userId, sessionId, expiresAt: Number(expiresAt) };
 }
 
-/** User fields as hash field/value pairs. */
-export function encodeUser(user: UserRecord): string[] {
-  return [
-    "id",
-    user.id,
-    "em",
-    user.email,
-    "dn",
-    user.displayName,
-    "ph",
-    user.passwordHash,
-    "ro",
-    JSON.stringify(user.roles),
-    "di",
-    user.disabled ? "1" : "0",
-    "ca",
-    String(user.createdAt),
-  ];
+const userFields: FieldNames<UserRecord> = {
+  id: "id",
+  email: "em",
+  displayName: "dn",
+  passwordHash: "ph",
+  roles: "ro",
+  disabled: "di",
+  createdAt: "ca",
+  totpSecret: "ts",
+  totpPending: "tp",
+};
+
+/** User fields as hash field/value pairs; a patch gives only the fields it changes. */
+export function encodeUser(user: Partial<UserRecord>): string[] {
+  return encodeFields(userFields, user);
 }
 
 /** Reads a user hash back; undefined for a missing (empty) hash. */
@@ -107,5 +114,44 @@ export function decodeUser(hash: Record<string, string>): UserRecord | undefined
     roles: JSON.parse(hash.ro ?? "[]") as string[],
     disabled: hash.di === "1",
     createdAt: Number(hash.ca),
+    totpSecret: hash.ts ?? "",
+    totpPending: hash.tp ?? "",
+  };
+}
+
+const apiKeyFields: FieldNames<ApiKeyRecord> = {
+  id: "id",
+  userId: "uid",
+  name: "nm",
+  keyHash: "kh",
+  hint: "hi",
+  createdAt: "ca",
+  lastUsedAt: "lu",
+  expiresAt: "ea",
+  revoked: "rv",
+  skipTotp: "st",
+};
+
+/** API key fields as hash field/value pairs; a patch gives only the fields it changes. */
+export function encodeApiKey(key: Partial<ApiKeyRecord>): string[] {
+  return encodeFields(apiKeyFields, key);
+}
+
+/** Reads an API key hash back; undefined for a missing (empty) hash. */
+export function decodeApiKey(hash: Record<string, string>): ApiKeyRecord | undefined {
+  if (hash.id === undefined || hash.uid === undefined || hash.kh === undefined) {
+    return undefined;
+  }
+  return {
+    id: hash.id,
+    userId: hash.uid,
+    name: hash.nm ?? "",
+    keyHash: hash.kh,
+    hint: hash.hi ?? "",
+    createdAt: Number(hash.ca),
+    lastUsedAt: Number(hash.lu ?? 0),
+    expiresAt: Number(hash.ea ?? 0),
+    revoked: hash.rv === "1",
+    skipTotp: hash.st === "1",
   };
 }

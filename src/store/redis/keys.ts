@@ -9,6 +9,10 @@ export interface RedisKeys {
   readonly session: (userId: string, sessionId: string) => string;
   readonly sessionPrefix: (userId: string) => string;
   readonly index: (userId: string) => string;
+  readonly users: () => string;
+  readonly apiKey: (id: string) => string;
+  readonly apiKeyHash: (keyHash: string) => string;
+  readonly userApiKeys: (userId: string) => string;
 }
 
 /** Builds the key names under a namespace (default "keycard"). */
@@ -21,5 +25,9 @@ export function redisKeys(namespace: string): RedisKeys {
     session: (userId, sessionId) => `${userTag(userId)}:sess:${sessionId}`,
     sessionPrefix: (userId) => `${userTag(userId)}:sess:`,
     index: (userId) => `${userTag(userId)}:sessions`,
+    users: () => `${namespace}:users`,
+    apiKey: (id) => `${namespace}:apikey:${id}`,
+    apiKeyHash: (keyHash) => `${namespace}:apikey-hash:${keyHash}`,
+    userApiKeys: (userId) => `${userTag(userId)}:apikeys`,
   };
 }

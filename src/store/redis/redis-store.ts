@@ -1,12 +1,15 @@
 import { Redis, type RedisOptions } from "ioredis";
+import type { ApiKeyPatch, ApiKeyRecord } from "../../domain/api-key.js";
 import { StoreUnavailableError } from "../../domain/errors.js";
-import type { SessionStore, Store, UserStore } from "../../domain/ports.js";
+import type { ApiKeyStore, SessionStore, Store, UserStore } from "../../domain/ports.js";
 import type { SessionRecord, TokenLookup } from "../../domain/session.js";
-import type { UserRecord } from "../../domain/user.js";
+import type { UserPatch, UserRecord } from "../../domain/user.js";
 import {
+  decodeApiKey,
   decodePointer,
   decodeSession,
   decodeUser,
+  encodeApiKey,
   encodePointer,
   encodeSession,
   encodeUser,
@@ -40,6 +43,7 @@ class RedisUserStore implements UserStore {
         await this.redis.del(this.keys.user(user.id));
         return false;
       }
+      await this.redis.zadd(this.keys.users(), user.createdAt, user.id);
       return true;
     });
   }
@@ -55,16 +59,96 @@ class RedisUserStore implements UserStore {
     return guarded(() => this.read(id));
   }
 
-  disable(id: string): Promise<UserRecord | undefined> {
+  update(id: string, patch: UserPatch): Promise<UserRecord | undefined> {
     return guarded(async () => {
-      const found = await this.redis.kcDisableUser(this.keys.user(id));
+      const found = await this.redis.kcUpdateExisting(this.keys.user(id), ...encodeUser(patch));
       return found === 1 ? this.read(id) : undefined;
     });
+  }
+
+  list(offset: number, limit: number): Promise<UserRecord[]> {
+    return guarded(async () => {
+      const ids = await this.redis.zrange(
+        this.keys.users(),
+        String(offset),
+        String(offset + limit - 1),
+      );
+      const hashes = await readHashes(this.redis, ids.map(this.keys.user));
+      return hashes.map(decodeUser).filter((user): user is UserRecord => user !== undefined);
+    });
+  }
+
+  claimTotpStep(id: string, step: number): Promise<boolean> {
+    return guarded(async () => (await this.redis.kcClaimStep(this.keys.user(id), step)) === 1);
   }
 
   private async read(id: string): Promise<UserRecord | undefined> {
     return decodeUser(await this.redis.hgetall(this.keys.user(id)));
   }
+}
+
+class RedisApiKeyStore implements ApiKeyStore {
+  constructor(
+    private readonly redis: ScriptedRedis,
+    private readonly keys: RedisKeys,
+  ) {}
+
+  create(key: ApiKeyRecord): Promise<void> {
+    return guarded(async () => {
+      await this.redis
+        .multi()
+        .hset(this.keys.apiKey(key.id), ...encodeApiKey(key))
+        .set(this.keys.apiKeyHash(key.keyHash), key.id)
+        .sadd(this.keys.userApiKeys(key.userId), key.id)
+        .exec();
+    });
+  }
+
+  findByHash(keyHash: string): Promise<ApiKeyRecord | undefined> {
+    return guarded(async () => {
+      const id = await this.redis.get(this.keys.apiKeyHash(keyHash));
+      return id === null ? undefined : this.read(id);
+    });
+  }
+
+  findById(id: string): Promise<ApiKeyRecord | undefined> {
+    return guarded(() => this.read(id));
+  }
+
+  listByUser(userId: string): Promise<ApiKeyRecord[]> {
+    return guarded(async () => {
+      const ids = await this.redis.smembers(this.keys.userApiKeys(userId));
+      const hashes = await readHashes(this.redis, ids.map(this.keys.apiKey));
+      return hashes
+        .map(decodeApiKey)
+        .filter((key): key is ApiKeyRecord => key !== undefined)
+        .sort((a, b) => b.createdAt - a.createdAt);
+    });
+  }
+
+  update(id: string, patch: ApiKeyPatch): Promise<ApiKeyRecord | undefined> {
+    return guarded(async () => {
+      const found = await this.redis.kcUpdateExisting(this.keys.apiKey(id), ...encodeApiKey(patch));
+      return found === 1 ? this.read(id) : undefined;
+    });
+  }
+
+  private async read(id: string): Promise<ApiKeyRecord | undefined> {
+    return decodeApiKey(await this.redis.hgetall(this.keys.apiKey(id)));
+  }
+}
+
+/** HGETALL of several keys in one round trip. */
+async function readHashes(redis: ScriptedRedis, keys: string[]): Promise<Record<string, string>[]> {
+  if (keys.length === 0) {
+    return [];
+  }
+  const pipeline = redis.pipeline();
+  for (const key of keys) {
+    pipeline.hgetall(key);
+  }
+  const replies = (await pipeline.exec()) ?? [];
+  return replies.map(([, hash]) => (hash ?? {}) as Record<string, string>);
 }
 
 class RedisSessionStore implements SessionStore {
@@ -107,15 +191,13 @@ class RedisSessionStore implements SessionStore {
     return guarded(async () => {
       const index = this.keys.index(userId);
       const ids = await this.redis.zrevrangebyscore(index, "+inf", `(${now}`);
-      const pipeline = this.redis.pipeline();
-      pipeline.zremrangebyscore(index, "-inf", now);
-      for (const id of ids) {
-        pipeline.hgetall(this.keys.session(userId, id));
-      }
-      const replies = (await pipeline.exec()) ?? [];
-      return replies
-        .slice(1)
-        .map(([, hash]) => decodeSession(hash as Record<string, string>))
+      await this.redis.zremrangebyscore(index, "-inf", now);
+      const hashes = await readHashes(
+        this.redis,
+        ids.map((id) => this.keys.session(userId, id)),
+      );
+      return hashes
+        .map(decodeSession)
         .filter((session): session is SessionRecord => session !== undefined)
         .sort((a, b) => b.createdAt - a.createdAt);
     });
@@ -209,6 +291,7 @@ export function createRedisStore(options: RedisStoreOptions): Store & { readonly
     redis,
     users: new RedisUserStore(redis, keys),
     sessions: new RedisSessionStore(redis, keys),
+    apiKeys: new RedisApiKeyStore(redis, keys),
     ping: () =>
       guarded(async () => {
         await redis.ping();

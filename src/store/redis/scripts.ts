@@ -66,11 +66,20 @@ return n`,
 if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'lu', ARGV[1]) end
 return 0`,
   },
-  kcDisableUser: {
+  kcUpdateExisting: {
     numberOfKeys: 1,
     lua: `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], 'di', '1')
+redis.call('HSET', KEYS[1], unpack(ARGV))
+return 1`,
+  },
+  kcClaimStep: {
+    numberOfKeys: 1,
+    lua: `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local last = tonumber(redis.call('HGET', KEYS[1], 'lt') or '-1')
+if last >= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'lt', ARGV[1])
 return 1`,
   },
 } as const;

@@ -25,7 +25,8 @@ export async function serveHealth(
   if (request.method !== "GET") {
     throw new RestError(405, "METHOD_NOT_ALLOWED", "Use GET for /health", { allow: "GET" });
   }
-  if (presentedToken(headersOf(request)) === "") {
+  const headers = headersOf(request);
+  if (presentedToken(headers) === "" && !headers.has("x-api-key")) {
     sendJson(response, 200, { status: "ok" });
     return;
   }

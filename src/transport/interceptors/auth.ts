@@ -3,7 +3,9 @@ import type { Interceptor } from "@connectrpc/connect";
 import { AdminService } from "../../../gen/keycard/v1/admin_service_pb.js";
 import { AuthService } from "../../../gen/keycard/v1/auth_service_pb.js";
 import { KeycardError } from "../../domain/errors.js";
-import { presentedTokenKey, principalKey } from "../../service/context.js";
+import type { ApiKeyService } from "../../service/api-key-service.js";
+import type { AuditLog } from "../../service/audit.js";
+import { type Principal, presentedTokenKey, principalKey } from "../../service/context.js";
 import type { SessionService } from "../../service/session-service.js";
 import { presentedToken } from "../credentials.js";
 
@@ -12,6 +14,32 @@ const publicMethods = new Set([AuthService.method.login.name, AuthService.method
 
 function digest(text: string): Buffer {
   return createHash("sha256").update(text).digest();
+}
+
+/** The caller of a user method: a session token, or in hybrid mode an API key + TOTP code. */
+async function userPrincipal(
+  deps: Parameters<typeof authInterceptor>[0],
+  token: string,
+  headers: Headers,
+): Promise<Principal> {
+  const apiKey = headers.get("x-api-key")?.trim() ?? "";
+  if (token === "" && apiKey !== "" && deps.apiKeys !== undefined) {
+    const identity = await deps.apiKeys.authenticate(
+      apiKey,
+      headers.get("x-totp-code")?.trim() ?? "",
+    );
+    deps.audit("credential.used", { credential: "api_key", userId: identity.user.id });
+    return { kind: "api_key", ...identity };
+  }
+  if (token === "") {
+    throw new KeycardError(
+      "SESSION_INVALID",
+      deps.apiKeys === undefined
+        ? "A session token is required (Authorization: Bearer or X-Session-Token)"
+        : "A session token, or X-API-Key with X-TOTP-Code, is required",
+    );
+  }
+  return { kind: "session", ...(await deps.sessions.authenticate(token)) };
 }
 
 /**
@@ -37,7 +65,10 @@ async function refusedAdmin(sessions: SessionService, token: string): Promise<Ke
  */
 export function authInterceptor(deps: {
   readonly sessions: SessionService;
+  /** Set in hybrid mode: X-API-Key + X-TOTP-Code then authenticate a request too. */
+  readonly apiKeys: ApiKeyService | undefined;
   readonly adminToken: string;
+  readonly audit: AuditLog;
 }): Interceptor {
   const adminDigest = digest(deps.adminToken);
   const isAdminToken = (token: string): boolean => timingSafeEqual(digest(token), adminDigest);
@@ -51,14 +82,7 @@ export function authInterceptor(deps: {
       }
       req.contextValues.set(principalKey, { kind: "admin" });
     } else if (!publicMethods.has(req.method.name)) {
-      if (token === "") {
-        throw new KeycardError(
-          "SESSION_INVALID",
-          "A session token is required (Authorization: Bearer or X-Session-Token)",
-        );
-      }
-      const principal = await deps.sessions.authenticate(token);
-      req.contextValues.set(principalKey, { kind: "session", ...principal });
+      req.contextValues.set(principalKey, await userPrincipal(deps, token, req.header));
     }
     return next(req);
   };

@@ -1,0 +1,159 @@
+import { type ApiKeyRecord, apiKeyProblem, keyHint } from "../domain/api-key.js";
+import type { Clock } from "../domain/clock.js";
+import { type ErrorReason, invalidArgument, KeycardError } from "../domain/errors.js";
+import type { Store } from "../domain/ports.js";
+import type { InactiveReason } from "../domain/session.js";
+import { isWellFormedToken, mintToken, newId } from "../domain/token.js";
+import { requiresTotp, type UserRecord } from "../domain/user.js";
+import type { SecretKeeper } from "./secret-keeper.js";
+import type { TotpService } from "./totp-service.js";
+
+/** What a new key needs. */
+export interface NewApiKey {
+  readonly userId: string;
+  readonly name: string;
+  /** Epoch ms; zero for a key that does not expire. */
+  readonly expiresAt: number;
+  readonly skipTotp: boolean;
+  /** A key to import (bootstrap); a new one is minted when absent. */
+  readonly key?: string;
+}
+
+/** An API key together with the user it proves, after every check passed. */
+export interface ApiKeyIdentity {
+  readonly user: UserRecord;
+  readonly apiKey: ApiKeyRecord;
+}
+
+const lastUsedWriteInterval = 60_000;
+
+/** API keys: issue, list, revoke, and check a presented key (+ TOTP code). */
+export class ApiKeyService {
+  constructor(
+    private readonly deps: {
+      readonly store: Store;
+      readonly secrets: SecretKeeper;
+      readonly totp: TotpService;
+      readonly clock: Clock;
+      readonly tokenPrefix: string;
+    },
+  ) {}
+
+  /** Issues a key; returns its record and the secret key, which is never stored. */
+  async create(input: NewApiKey): Promise<{ record: ApiKeyRecord; key: string }> {
+    const name = input.name.trim();
+    if (name.length === 0 || name.length > 100) {
+      throw invalidArgument("name", "name must be 1 to 100 characters");
+    }
+    const now = this.deps.clock.now();
+    if (input.expiresAt !== 0 && input.expiresAt <= now) {
+      throw invalidArgument("expires_at", "expires_at must be in the future");
+    }
+    if ((await this.deps.store.users.findById(input.userId)) === undefined) {
+      throw new KeycardError("NOT_FOUND", "No user with this id");
+    }
+    const key = input.key ?? mintToken(this.deps.tokenPrefix, "key");
+    const record: ApiKeyRecord = {
+      id: newId(),
+      userId: input.userId,
+      name,
+      keyHash: this.deps.secrets.hashApiKey(key),
+      hint: keyHint(key),
+      createdAt: now,
+      lastUsedAt: 0,
+      expiresAt: input.expiresAt,
+      revoked: false,
+      skipTotp: input.skipTotp,
+    };
+    await this.deps.store.apiKeys.create(record);
+    return { record, key };
+  }
+
+  /** The user's keys, newest first. */
+  async list(userId: string): Promise<ApiKeyRecord[]> {
+    if ((await this.deps.store.users.findById(userId)) === undefined) {
+      throw new KeycardError("NOT_FOUND", "No user with this id");
+    }
+    return this.deps.store.apiKeys.listByUser(userId);
+  }
+
+  /** Revokes a key for good; the sessions it opened are revoked by the caller. */
+  async revoke(id: string): Promise<ApiKeyRecord> {
+    const key = await this.deps.store.apiKeys.update(id, { revoked: true });
+    if (key === undefined) {
+      throw new KeycardError("NOT_FOUND", "No API key with this id");
+    }
+    return key;
+  }
+
+  /** Whether text has the shape of one of our API keys. */
+  isApiKey(text: string): boolean {
+    return isWellFormedToken(text, this.deps.tokenPrefix, "key");
+  }
+
+  /**
+   * Checks a presented key and, unless the key skips TOTP, the user's code (consumed).
+   * Unknown, revoked and expired keys, and disabled users, fail with INVALID_CREDENTIALS.
+   */
+  async authenticate(key: string, totpCode: string): Promise<ApiKeyIdentity> {
+    const now = this.deps.clock.now();
+    const found = this.isApiKey(key)
+      ? await this.deps.store.apiKeys.findByHash(this.deps.secrets.hashApiKey(key))
+      : undefined;
+    const problem = apiKeyProblem(found, now);
+    if (found === undefined || problem !== undefined) {
+      throw new ApiKeyRefused(
+        problem ?? "unknown",
+        "INVALID_CREDENTIALS",
+        keyMessages[problem ?? "unknown"],
+      );
+    }
+    const user = await this.deps.store.users.findById(found.userId);
+    if (user === undefined || user.disabled) {
+      throw new ApiKeyRefused("revoked", "INVALID_CREDENTIALS", keyMessages.unknown);
+    }
+    if (!found.skipTotp) {
+      if (!requiresTotp(user)) {
+        throw new ApiKeyRefused(
+          "totp_required",
+          "TOTP_NOT_ENROLLED",
+          "This API key needs a TOTP code, but its user has not enrolled TOTP",
+        );
+      }
+      await this.verifyTotp(user, totpCode);
+    }
+    if (now - found.lastUsedAt >= lastUsedWriteInterval) {
+      await this.deps.store.apiKeys.update(found.id, { lastUsedAt: now });
+    }
+    return { user, apiKey: found };
+  }
+
+  private async verifyTotp(user: UserRecord, code: string): Promise<void> {
+    try {
+      await this.deps.totp.verify(user, code);
+    } catch (error) {
+      if (error instanceof KeycardError && error.kind === "unauthenticated") {
+        const reason = code === "" ? "totp_required" : "totp_invalid";
+        throw new ApiKeyRefused(reason, error.reason, error.message);
+      }
+      throw error;
+    }
+  }
+}
+
+const keyMessages = {
+  unknown: "Invalid API key",
+  revoked: "API key revoked",
+  expired: "API key expired",
+} as const;
+
+/** A refused API key, with the inactive reason Validate reports for it. */
+export class ApiKeyRefused extends KeycardError {
+  constructor(
+    readonly inactiveReason: InactiveReason,
+    reason: ErrorReason,
+    message: string,
+  ) {
+    super(reason, message);
+  }
+}

@@ -1,0 +1,95 @@
+import QRCode from "qrcode";
+import type { Clock } from "../domain/clock.js";
+import { invalidArgument, KeycardError } from "../domain/errors.js";
+import type { Store } from "../domain/ports.js";
+import { matchingTotpStep, newTotpSecret, otpauthUri } from "../domain/totp.js";
+import type { UserRecord } from "../domain/user.js";
+import type { SecretKeeper } from "./secret-keeper.js";
+
+/** A freshly generated TOTP secret in the forms a person needs to enroll. */
+export interface TotpEnrollment {
+  readonly secret: string;
+  readonly uri: string;
+  readonly qrCodeSvg: string;
+}
+
+const issuer = "keycard";
+
+/**
+ * TOTP enrollment and checking. Secrets are stored encrypted; each code is accepted once
+ * per user, across replicas (the store claims its time step atomically).
+ */
+export class TotpService {
+  constructor(
+    private readonly deps: {
+      readonly store: Store;
+      readonly secrets: SecretKeeper;
+      readonly clock: Clock;
+    },
+  ) {}
+
+  /** Starts enrollment with a new pending secret; the confirmed one (if any) stays. */
+  async enroll(userId: string): Promise<TotpEnrollment> {
+    const user = await this.existing(userId);
+    const secret = newTotpSecret();
+    await this.deps.store.users.update(userId, { totpPending: this.deps.secrets.encrypt(secret) });
+    const uri = otpauthUri(issuer, user.email, secret);
+    return { secret, uri, qrCodeSvg: await QRCode.toString(uri, { type: "svg", margin: 2 }) };
+  }
+
+  /** Confirms the pending secret with a first valid code; TOTP is then required. */
+  async confirm(userId: string, code: string): Promise<UserRecord> {
+    const user = await this.existing(userId);
+    if (user.totpPending === "") {
+      throw invalidArgument("user_id", "No TOTP enrollment is pending for this user; enroll first");
+    }
+    const secret = this.deps.secrets.decrypt(user.totpPending);
+    if (!(await this.claim(user, secret, code))) {
+      throw invalidArgument("code", "The code does not match the new TOTP secret");
+    }
+    return this.updated(userId, { totpSecret: user.totpPending, totpPending: "" });
+  }
+
+  /** Removes the user's TOTP, confirmed or pending. */
+  reset(userId: string): Promise<UserRecord> {
+    return this.updated(userId, { totpSecret: "", totpPending: "" });
+  }
+
+  /**
+   * Checks a login or per-request code against the user's confirmed secret. Throws
+   * TOTP_REQUIRED without a code and TOTP_INVALID for a wrong, stale or replayed one.
+   */
+  async verify(user: UserRecord, code: string): Promise<void> {
+    if (code === "") {
+      throw new KeycardError("TOTP_REQUIRED", "TOTP code required");
+    }
+    const secret = this.deps.secrets.decrypt(user.totpSecret);
+    if (!(await this.claim(user, secret, code))) {
+      throw new KeycardError("TOTP_INVALID", "Invalid or already used TOTP code");
+    }
+  }
+
+  private async claim(user: UserRecord, secret: string, code: string): Promise<boolean> {
+    const step = await matchingTotpStep(secret, code, this.deps.clock.now());
+    return step !== undefined && (await this.deps.store.users.claimTotpStep(user.id, step));
+  }
+
+  private async existing(userId: string): Promise<UserRecord> {
+    const user = await this.deps.store.users.findById(userId);
+    if (user === undefined) {
+      throw new KeycardError("NOT_FOUND", "No user with this id");
+    }
+    return user;
+  }
+
+  private async updated(
+    userId: string,
+    patch: Parameters<Store["users"]["update"]>[1],
+  ): Promise<UserRecord> {
+    const user = await this.deps.store.users.update(userId, patch);
+    if (user === undefined) {
+      throw new KeycardError("NOT_FOUND", "No user with this id");
+    }
+    return user;
+  }
+}
