@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
 import type { Store } from "../../src/domain/ports.js";
+import { newId } from "../../src/domain/token.js";
 import type { UserRecord } from "../../src/domain/user.js";
 import { createRedisStore } from "../../src/store/redis/redis-store.js";
 import { testStore } from "../helpers/keycard.js";
@@ -49,23 +50,33 @@ describe("the redis store's keys", () => {
     return (await allKeys()).filter((key) => !key.startsWith(`${namespace}:tok:`));
   }
 
-  /** The keys a user keeps for good: the record and the email claim. */
-  function permanentKeysOf(user: UserRecord): string[] {
-    return [`${namespace}:email:${user.email}`, `${namespace}:{u:${user.id}}:user`].sort();
+  /** The index of every user of this namespace, by creation time. */
+  function usersIndex(): string {
+    return `${namespace}:users`;
   }
 
-  async function givenUser(): Promise<UserRecord> {
-    const user = makeUser();
+  /** The keys kept for good once a user exists: the record, the email claim, the users index. */
+  function permanentKeysOf(user: UserRecord): string[] {
+    return [
+      `${namespace}:email:${user.email}`,
+      `${namespace}:{u:${user.id}}:user`,
+      usersIndex(),
+    ].sort();
+  }
+
+  async function givenUser(fields: Partial<UserRecord> = {}): Promise<UserRecord> {
+    const user = makeUser(fields);
     expect(await store.users.create(user)).toBe(true);
     return user;
   }
 
-  it("gives every key but the user's record and email claim a deadline", async () => {
+  it("gives every key but the user's record, email claim and the users index a deadline", async () => {
     const user = await givenUser();
     const session = makeSession(user);
     expect(await store.sessions.create(session, session.expiresAt + 60_000)).toBe(true);
     const permanent = permanentKeysOf(user);
     const keys = await allKeys();
+    expect(keys).toEqual(expect.arrayContaining(permanent));
     expect(keys.length).toBeGreaterThan(permanent.length);
     for (const key of keys) {
       const ttl = await redis.pttl(key);
@@ -77,7 +88,7 @@ describe("the redis store's keys", () => {
     }
   });
 
-  it("leaves only the user's record and email claim once every session and pointer has expired", async () => {
+  it("leaves only the user's record, email claim and the users index once every session and pointer has expired", async () => {
     const user = await givenUser();
     const start = Date.now();
     const plain = makeSession(user, { expiresAt: start + 300 });
@@ -157,10 +168,41 @@ describe("the redis store's keys", () => {
     expect(await allKeys()).toEqual(before);
   });
 
+  it("keeps the users index as a sorted set of user ids by creation time", async () => {
+    const first = await givenUser();
+    const second = await givenUser({ createdAt: first.createdAt + 1 });
+    expect(await redis.type(usersIndex())).toBe("zset");
+    expect(await redis.zrange(usersIndex(), "0", "-1", "WITHSCORES")).toEqual([
+      first.id,
+      String(first.createdAt),
+      second.id,
+      String(second.createdAt),
+    ]);
+  });
+
   it("leaves no key of a user refused for a taken email", async () => {
     const first = await givenUser();
     const second = makeUser({ email: first.email });
     expect(await store.users.create(second)).toBe(false);
     expect(await allKeys()).toEqual(permanentKeysOf(first));
+    expect(await redis.zrange(usersIndex(), "0", "-1")).toEqual([first.id]);
+  });
+
+  it("writes nothing for an update, a list or a TOTP claim of a user that does not exist", async () => {
+    const id = newId();
+    expect(await store.users.update(id, { disabled: true, roles: ["admin"] })).toBeUndefined();
+    expect(await store.users.claimTotpStep(id, 1_000)).toBe(false);
+    expect(await store.users.list(0, 10)).toEqual([]);
+    expect(await allKeys()).toEqual([]);
+  });
+
+  it("keeps a TOTP claim and an update within the user's own keys", async () => {
+    const user = await givenUser();
+    expect(await store.users.claimTotpStep(user.id, 1_000)).toBe(true);
+    expect(await store.users.update(user.id, { totpSecret: "sealed" })).toBeDefined();
+    expect(await allKeys()).toEqual(permanentKeysOf(user));
+    for (const key of await allKeys()) {
+      expect(await redis.pttl(key), key).toBe(-1);
+    }
   });
 });

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ApiKeyRecord } from "../../src/domain/api-key.js";
 import type { Store } from "../../src/domain/ports.js";
 import type { SessionRecord } from "../../src/domain/session.js";
 import { hashToken, mintToken, newId } from "../../src/domain/token.js";
@@ -72,6 +73,24 @@ export function makeSession(user: UserRecord, fields: Partial<SessionRecord> = {
     email: user.email,
     displayName: user.displayName,
     tokenHash: newTokenHash(),
+    ...fields,
+  };
+}
+
+/** An API key of `user` that never expires and was never used, not yet stored. */
+export function makeApiKey(user: UserRecord, fields: Partial<ApiKeyRecord> = {}): ApiKeyRecord {
+  const key = mintToken("kc", "key");
+  return {
+    id: newId(),
+    userId: user.id,
+    name: "contract key",
+    keyHash: hashToken(key),
+    hint: key.slice(0, 11),
+    createdAt: Date.now(),
+    lastUsedAt: 0,
+    expiresAt: 0,
+    revoked: false,
+    skipTotp: false,
     ...fields,
   };
 }
@@ -171,6 +190,271 @@ export function describeStoreContract(name: string, makeStore: () => Store): voi
         expect(await store.users.update(id, { disabled: true })).toBeUndefined();
         expect(await store.users.findById(id)).toBeUndefined();
       });
+
+      it("keeps the TOTP fields of a created user as they were given", async () => {
+        const user = await givenUser({ totpSecret: "v1.sealed-secret", totpPending: "v1.pending" });
+        expect(await store.users.findById(user.id)).toEqual(user);
+        expect(await store.users.findByEmail(user.email)).toEqual(user);
+      });
+
+      it("changes only the fields of a patch and returns the whole updated record", async () => {
+        const user = await givenUser({ roles: ["user"] });
+        const patch = {
+          passwordHash: "$argon2id$v=19$m=19456,t=2,p=1$bmV3$bmV3aGFzaA",
+          totpSecret: "v1.sealed-secret",
+          totpPending: "v1.pending",
+          roles: ["admin", "user"],
+        };
+        const updated = { ...user, ...patch };
+        expect(await store.users.update(user.id, patch)).toEqual(updated);
+        expect(await store.users.findById(user.id)).toEqual(updated);
+        expect(await store.users.findByEmail(user.email)).toEqual(updated);
+      });
+
+      it("clears fields with empty values and applies patches one after another", async () => {
+        const user = await givenUser({ totpSecret: "v1.sealed-secret", roles: ["admin"] });
+        expect(await store.users.update(user.id, { totpPending: "v1.pending" })).toEqual({
+          ...user,
+          totpPending: "v1.pending",
+        });
+        const cleared = { ...user, totpSecret: "", totpPending: "", roles: [] };
+        expect(
+          await store.users.update(user.id, { totpSecret: "", totpPending: "", roles: [] }),
+        ).toEqual(cleared);
+        expect(await store.users.findById(user.id)).toEqual(cleared);
+      });
+
+      it("re-enables a disabled user, who may then open sessions again", async () => {
+        const user = await givenUser();
+        await store.users.update(user.id, { disabled: true });
+        expect(await store.users.update(user.id, { disabled: false })).toEqual(user);
+        await givenSession(user);
+      });
+
+      it("answers undefined when patching an unknown user and creates nobody", async () => {
+        const id = newId();
+        expect(
+          await store.users.update(id, { passwordHash: "x", totpSecret: "y", roles: ["admin"] }),
+        ).toBeUndefined();
+        expect(await store.users.findById(id)).toBeUndefined();
+      });
+
+      it("changes only the patched user", async () => {
+        const patched = await givenUser();
+        const other = await givenUser();
+        await store.users.update(patched.id, { disabled: true, roles: [] });
+        expect(await store.users.findById(other.id)).toEqual(other);
+      });
+    });
+
+    describe("listing users", () => {
+      /** A store of its own, so that no other test's users are listed. */
+      async function withOwnStore(run: (own: Store) => Promise<void>): Promise<void> {
+        const own = makeStore();
+        try {
+          await untilReady(own);
+          await run(own);
+        } finally {
+          await own.close();
+        }
+      }
+
+      /** Creates users in order, one millisecond apart, and returns them. */
+      async function createUsers(own: Store, count: number): Promise<UserRecord[]> {
+        const start = Date.now();
+        const users: UserRecord[] = [];
+        for (let index = 0; index < count; index++) {
+          const user = makeUser({ createdAt: start + index, displayName: `User ${index}` });
+          expect(await own.users.create(user)).toBe(true);
+          users.push(user);
+        }
+        return users;
+      }
+
+      it("lists nobody in an empty store", async () => {
+        await withOwnStore(async (own) => {
+          expect(await own.users.list(0, 10)).toEqual([]);
+        });
+      });
+
+      it("lists users in creation order", async () => {
+        await withOwnStore(async (own) => {
+          const users = await createUsers(own, 5);
+          expect(await own.users.list(0, 10)).toEqual(users);
+          expect(await own.users.list(0, 5)).toEqual(users);
+        });
+      });
+
+      it("pages through users with offset and limit, each user exactly once", async () => {
+        await withOwnStore(async (own) => {
+          const users = await createUsers(own, 5);
+          expect(await own.users.list(0, 2)).toEqual(users.slice(0, 2));
+          expect(await own.users.list(2, 2)).toEqual(users.slice(2, 4));
+          expect(await own.users.list(4, 2)).toEqual(users.slice(4));
+          expect(await own.users.list(5, 2)).toEqual([]);
+          expect(await own.users.list(7, 2)).toEqual([]);
+          expect(await own.users.list(1, 1)).toEqual([users[1]]);
+        });
+      });
+
+      it("lists the current records, and not a user refused for a taken email", async () => {
+        await withOwnStore(async (own) => {
+          const [first, second] = await createUsers(own, 2);
+          if (first === undefined || second === undefined) {
+            throw new Error("expected two users");
+          }
+          expect(await own.users.create(makeUser({ email: first.email }))).toBe(false);
+          const disabled = await own.users.update(second.id, { disabled: true });
+          expect(await own.users.list(0, 10)).toEqual([first, disabled]);
+        });
+      });
+    });
+
+    describe("claiming TOTP steps", () => {
+      it("accepts the first claim of a step and refuses it the second time", async () => {
+        const user = await givenUser();
+        expect(await store.users.claimTotpStep(user.id, 1_000)).toBe(true);
+        expect(await store.users.claimTotpStep(user.id, 1_000)).toBe(false);
+      });
+
+      it("refuses an earlier step once a later one was claimed", async () => {
+        const user = await givenUser();
+        expect(await store.users.claimTotpStep(user.id, 1_000)).toBe(true);
+        expect(await store.users.claimTotpStep(user.id, 999)).toBe(false);
+        expect(await store.users.claimTotpStep(user.id, 0)).toBe(false);
+      });
+
+      it("accepts each later step once", async () => {
+        const user = await givenUser();
+        expect(await store.users.claimTotpStep(user.id, 1_000)).toBe(true);
+        expect(await store.users.claimTotpStep(user.id, 1_001)).toBe(true);
+        expect(await store.users.claimTotpStep(user.id, 1_003)).toBe(true);
+        expect(await store.users.claimTotpStep(user.id, 1_002)).toBe(false);
+        expect(await store.users.claimTotpStep(user.id, 1_003)).toBe(false);
+      });
+
+      it("accepts a real-time step (tens of millions) and step zero", async () => {
+        const step = Math.floor(Date.now() / 30_000);
+        const user = await givenUser();
+        expect(await store.users.claimTotpStep(user.id, step)).toBe(true);
+        expect(await store.users.claimTotpStep(user.id, step)).toBe(false);
+        const other = await givenUser();
+        expect(await store.users.claimTotpStep(other.id, 0)).toBe(true);
+        expect(await store.users.claimTotpStep(other.id, 0)).toBe(false);
+      });
+
+      it("keeps each user's claims apart", async () => {
+        const alice = await givenUser();
+        const bob = await givenUser();
+        expect(await store.users.claimTotpStep(alice.id, 1_000)).toBe(true);
+        expect(await store.users.claimTotpStep(bob.id, 1_000)).toBe(true);
+        expect(await store.users.claimTotpStep(bob.id, 999)).toBe(false);
+        expect(await store.users.claimTotpStep(alice.id, 1_001)).toBe(true);
+        expect(await store.users.claimTotpStep(bob.id, 1_001)).toBe(true);
+      });
+
+      it("leaves the user's record as it was", async () => {
+        const user = await givenUser({ totpSecret: "v1.sealed-secret" });
+        expect(await store.users.claimTotpStep(user.id, 1_000)).toBe(true);
+        expect(await store.users.findById(user.id)).toEqual(user);
+      });
+
+      it("refuses a claim for a user that does not exist and creates nobody", async () => {
+        const id = newId();
+        expect(await store.users.claimTotpStep(id, 1_000)).toBe(false);
+        expect(await store.users.findById(id)).toBeUndefined();
+      });
+    });
+
+    describe("api keys", () => {
+      async function givenApiKey(
+        user: UserRecord,
+        fields: Partial<ApiKeyRecord> = {},
+      ): Promise<ApiKeyRecord> {
+        const key = makeApiKey(user, fields);
+        await expect(store.apiKeys.create(key)).resolves.toBeUndefined();
+        return key;
+      }
+
+      it("finds a created key by id and by hash", async () => {
+        const user = await givenUser();
+        const key = await givenApiKey(user);
+        expect(await store.apiKeys.findById(key.id)).toEqual(key);
+        expect(await store.apiKeys.findByHash(key.keyHash)).toEqual(key);
+      });
+
+      it("keeps every field of a key as it was given", async () => {
+        const user = await givenUser();
+        const now = Date.now();
+        const key = await givenApiKey(user, {
+          name: 'CI deploy, "prod" Zoë\'s',
+          createdAt: now - 5_000,
+          lastUsedAt: now - 1_000,
+          expiresAt: now + 60 * minute,
+          revoked: true,
+          skipTotp: true,
+        });
+        expect(await store.apiKeys.findById(key.id)).toEqual(key);
+        expect(await store.apiKeys.findByHash(key.keyHash)).toEqual(key);
+        expect(await store.apiKeys.listByUser(user.id)).toEqual([key]);
+      });
+
+      it("finds nothing for an unknown id or hash", async () => {
+        expect(await store.apiKeys.findById(newId())).toBeUndefined();
+        expect(await store.apiKeys.findByHash(newTokenHash())).toBeUndefined();
+      });
+
+      it("lists a user's keys newest first, revoked ones included", async () => {
+        const user = await givenUser();
+        const now = Date.now();
+        const oldest = await givenApiKey(user, { createdAt: now - 3_000 });
+        const newest = await givenApiKey(user, { createdAt: now - 1_000 });
+        const middle = await givenApiKey(user, { createdAt: now - 2_000, revoked: true });
+        expect(await store.apiKeys.listByUser(user.id)).toEqual([newest, middle, oldest]);
+      });
+
+      it("lists only the keys of the given user, and none for a user without keys", async () => {
+        const alice = await givenUser();
+        const bob = await givenUser();
+        const ofAlice = await givenApiKey(alice);
+        const ofBob = await givenApiKey(bob);
+        expect(await store.apiKeys.listByUser(alice.id)).toEqual([ofAlice]);
+        expect(await store.apiKeys.listByUser(bob.id)).toEqual([ofBob]);
+        expect(await store.apiKeys.listByUser((await givenUser()).id)).toEqual([]);
+        expect(await store.apiKeys.listByUser(newId())).toEqual([]);
+      });
+
+      it("revokes a key and returns it; it is still found and listed, revoked", async () => {
+        const user = await givenUser();
+        const key = await givenApiKey(user);
+        const revoked = { ...key, revoked: true };
+        expect(await store.apiKeys.update(key.id, { revoked: true })).toEqual(revoked);
+        expect(await store.apiKeys.findById(key.id)).toEqual(revoked);
+        expect(await store.apiKeys.findByHash(key.keyHash)).toEqual(revoked);
+        expect(await store.apiKeys.listByUser(user.id)).toEqual([revoked]);
+      });
+
+      it("records the last use of a key and nothing else", async () => {
+        const user = await givenUser();
+        const key = await givenApiKey(user);
+        const other = await givenApiKey(user, { createdAt: key.createdAt - 1_000 });
+        const used = { ...key, lastUsedAt: key.createdAt + 5_000 };
+        expect(await store.apiKeys.update(key.id, { lastUsedAt: used.lastUsedAt })).toEqual(used);
+        expect(await store.apiKeys.findByHash(key.keyHash)).toEqual(used);
+        const later = { ...used, lastUsedAt: used.lastUsedAt + 5_000, revoked: true };
+        expect(
+          await store.apiKeys.update(key.id, { lastUsedAt: later.lastUsedAt, revoked: true }),
+        ).toEqual(later);
+        expect(await store.apiKeys.listByUser(user.id)).toEqual([later, other]);
+      });
+
+      it("answers undefined when updating an unknown key and creates none", async () => {
+        const user = await givenUser();
+        const id = newId();
+        expect(await store.apiKeys.update(id, { revoked: true, lastUsedAt: 1 })).toBeUndefined();
+        expect(await store.apiKeys.findById(id)).toBeUndefined();
+        expect(await store.apiKeys.listByUser(user.id)).toEqual([]);
+      });
     });
 
     describe("creating and looking up sessions", () => {
@@ -193,6 +477,28 @@ export function describeStoreContract(name: string, makeStore: () => Store): voi
         });
         const found = await store.sessions.lookup(session.tokenHash);
         expect(found.session).toEqual(session);
+      });
+
+      it("keeps the API key id of a session opened with a key, also across a rotation", async () => {
+        const user = await givenUser();
+        const key = makeApiKey(user);
+        const session = await givenSession(user, { authMethods: ["api_key"], apiKeyId: key.id });
+        expect(await store.sessions.lookup(session.tokenHash)).toEqual({
+          pointer: pointerOf(session),
+          session,
+        });
+        expect(await store.sessions.list(user.id, Date.now())).toEqual([session]);
+        const next = rotated(session);
+        expect(await store.sessions.rotate(next, session.tokenHash, next.expiresAt)).toBe(true);
+        expect((await store.sessions.lookup(next.tokenHash)).session?.apiKeyId).toBe(key.id);
+      });
+
+      it("keeps no API key id for a session opened without a key", async () => {
+        const user = await givenUser();
+        const session = await givenSession(user);
+        expect((await store.sessions.lookup(session.tokenHash)).session).not.toHaveProperty(
+          "apiKeyId",
+        );
       });
 
       it("keeps a session that has no auth methods and no roles", async () => {

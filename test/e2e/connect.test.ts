@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { AdminService } from "../../gen/keycard/v1/admin_service_pb.js";
 import { AuthService, RevokeScope } from "../../gen/keycard/v1/auth_service_pb.js";
-import { InactiveReason } from "../../gen/keycard/v1/session_pb.js";
+import { CredentialKind, InactiveReason } from "../../gen/keycard/v1/session_pb.js";
 import {
   createTestUser,
   startKeycard,
@@ -166,6 +166,7 @@ describe("Validate over Connect JSON", () => {
       roles: ["user", "billing"],
       email: user.email,
       displayName: user.displayName,
+      kind: CredentialKind.SESSION,
     });
     expect(response.expiresIn).toBeGreaterThan(12 * hour - 5);
     expect(msOf(response.expiresAt)).toBeGreaterThan(Date.now() + (12 * hour - 5) * 1000);
@@ -196,6 +197,9 @@ describe("Validate over Connect JSON", () => {
     expect(unknown).toMatchObject({ active: false, reason: InactiveReason.UNKNOWN, subject: "" });
     expect(revoked).toMatchObject({ active: false, reason: InactiveReason.REVOKED, subject: "" });
     expect(missing).toMatchObject({ active: false, reason: InactiveReason.MALFORMED });
+    for (const inactive of [malformed, unknown, revoked, missing]) {
+      expect(inactive.kind).toBe(CredentialKind.UNSPECIFIED);
+    }
     expect(revoked.expiresAt).toBeUndefined();
   });
 });
@@ -206,8 +210,13 @@ describe("session methods over Connect JSON", () => {
 
     const response = await auth.getMe({}, bearer(token));
 
-    expect(response.user).toMatchObject({ id: user.id, email: user.email, disabled: false });
-    expect(response.session).toMatchObject({ id: sessionId, current: true });
+    expect(response.user).toMatchObject({
+      id: user.id,
+      email: user.email,
+      disabled: false,
+      totpEnabled: false,
+    });
+    expect(response.session).toMatchObject({ id: sessionId, current: true, apiKeyId: "" });
   });
 
   it("refuses GetMe without a token with Unauthenticated and SESSION_INVALID", async () => {
@@ -451,6 +460,7 @@ describe("one port, every protocol", () => {
       roles: [],
       email: "",
       displayName: "",
+      kind: "CREDENTIAL_KIND_UNSPECIFIED",
     });
   });
 

@@ -167,6 +167,7 @@ describe("Validate over gRPC", () => {
       roles: ["user", "ops:read"],
       email: user.email,
       display_name: user.displayName,
+      kind: "CREDENTIAL_KIND_SESSION",
     });
     expect(response.expires_in).toBeGreaterThan(12 * hour - 5);
     expect(secondsOf(response.expires_at)).toBeGreaterThan(nowSeconds() + 12 * hour - 5);
@@ -198,6 +199,7 @@ describe("Validate over gRPC", () => {
         session_id: "",
         expires_at: null,
         roles: [],
+        kind: "CREDENTIAL_KIND_UNSPECIFIED",
       });
     }
   });
@@ -205,7 +207,11 @@ describe("Validate over gRPC", () => {
   it("answers active=false with UNKNOWN for a well-formed token keycard never issued", async () => {
     const response = await grpc.call("Validate", { token: wellFormedUnknownToken });
 
-    expect(response).toMatchObject({ active: false, reason: "INACTIVE_REASON_UNKNOWN" });
+    expect(response).toMatchObject({
+      active: false,
+      reason: "INACTIVE_REASON_UNKNOWN",
+      kind: "CREDENTIAL_KIND_UNSPECIFIED",
+    });
   });
 
   it("answers active=false with REVOKED for the token of a logged-out session", async () => {
@@ -234,12 +240,14 @@ describe("GetMe over gRPC", () => {
       display_name: user.displayName,
       roles: ["user", "admin"],
       disabled: false,
+      totp_enabled: false,
     });
     expect(response.session).toMatchObject({
       id: sessionId,
       current: true,
       ip_address: "127.0.0.1",
       auth_methods: ["password"],
+      api_key_id: "",
     });
   });
 

@@ -259,6 +259,7 @@ describe("the REST API of keycard", () => {
       expect(sessions).toHaveLength(2);
       for (const session of sessions) {
         expect(Object.keys(session).sort()).toEqual([
+          "api_key_id",
           "auth_methods",
           "created_at",
           "current",
@@ -273,6 +274,7 @@ describe("the REST API of keycard", () => {
         expect(session.last_used_at).toMatch(rfc3339);
         expect(session.ip_address).toBe("127.0.0.1");
         expect(session.auth_methods).toEqual(["password"]);
+        expect(session.api_key_id).toBe("");
       }
       expect(sessions[0]).toMatchObject({
         id: second.body.session_id,
@@ -400,6 +402,7 @@ describe("the REST API of keycard", () => {
           roles: ["user", "ops"],
           disabled: false,
           created_at: expect.stringMatching(rfc3339),
+          totp_enabled: false,
         },
         session: {
           id: login.session_id,
@@ -410,6 +413,7 @@ describe("the REST API of keycard", () => {
           user_agent: expect.any(String),
           current: true,
           auth_methods: ["password"],
+          api_key_id: "",
         },
       });
       expect(reply.text).not.toContain(login.session_token);
@@ -437,6 +441,7 @@ describe("the REST API of keycard", () => {
         roles: ["reader"],
         email: user.email,
         display_name: "Val",
+        kind: "CREDENTIAL_KIND_SESSION",
       });
       expect(reply.body.expires_in).toBeGreaterThanOrEqual(43_198);
     });
@@ -488,6 +493,7 @@ describe("the REST API of keycard", () => {
         roles: [],
         email: "",
         display_name: "",
+        kind: "CREDENTIAL_KIND_UNSPECIFIED",
       });
     });
 
@@ -559,6 +565,7 @@ describe("the REST API of keycard", () => {
           roles: ["user", "ops"],
           disabled: false,
           created_at: expect.stringMatching(rfc3339),
+          totp_enabled: false,
         },
       });
       expect(reply.text).not.toContain("long enough pw");
@@ -723,7 +730,8 @@ describe("the REST API of keycard", () => {
       ["GET", "/auth/login", "POST"],
       ["PUT", "/auth/validate", "POST"],
       ["GET", "/auth/sessions/abc", "DELETE"],
-      ["GET", "/admin/users", "POST"],
+      ["GET", "/admin/users/abc/disable", "POST"],
+      ["PUT", "/admin/api-keys/abc", "DELETE"],
       ["POST", "/health", "GET"],
     ])("answers 405 for %s %s with Allow: %s", async (method, path, allow) => {
       const reply = await send(url(path), { method });
@@ -731,12 +739,19 @@ describe("the REST API of keycard", () => {
       expect(reply.headers.get("allow")).toBe(allow);
     });
 
-    it("lists every allowed method in the Allow header of a 405", async () => {
-      const reply = await send(url("/auth/sessions"), { method: "PUT" });
-      expectCleanError(reply, 405, "METHOD_NOT_ALLOWED");
-      const allowed = (reply.headers.get("allow") ?? "").split(/,\s*/).sort();
-      expect(allowed).toEqual(["DELETE", "GET"]);
-    });
+    it.each([
+      ["PUT", "/auth/sessions", ["DELETE", "GET"]],
+      ["PUT", "/admin/users", ["GET", "POST"]],
+      ["GET", "/admin/users/abc/totp", ["DELETE", "POST"]],
+    ])(
+      "lists every allowed method in the Allow header of a 405 for %s %s",
+      async (method, path, allow) => {
+        const reply = await send(url(path), { method });
+        expectCleanError(reply, 405, "METHOD_NOT_ALLOWED");
+        const allowed = (reply.headers.get("allow") ?? "").split(/,\s*/).sort();
+        expect(allowed).toEqual(allow);
+      },
+    );
   });
 
   describe("with a small maxBodyBytes", () => {

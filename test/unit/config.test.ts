@@ -5,6 +5,11 @@ const second = 1_000;
 const hour = 3_600_000;
 const day = 24 * hour;
 
+/** A 32-byte encryption key, and the same key as 64 hex digits and as base64. */
+const keyBytes = Buffer.from(Array.from({ length: 32 }, (_, index) => index * 7 + 3));
+const keyHex = keyBytes.toString("hex");
+const keyBase64 = keyBytes.toString("base64");
+
 /** The problems loadConfig reports for an environment; fails the test if it reports none. */
 function problemsOf(env: Record<string, string>): readonly string[] {
   try {
@@ -33,16 +38,24 @@ describe("loadConfig", () => {
       },
       tokenPrefix: "kc",
       trustedProxies: [],
+      authMode: "session",
       logLevel: "info",
       maxBodyBytes: 65_536,
       shutdownTimeoutMs: 10 * second,
     });
   });
 
-  it("leaves REDIS_URL and KEYCARD_ADMIN_TOKEN out when they are unset or blank", () => {
-    const config = loadConfig({ REDIS_URL: "  ", KEYCARD_ADMIN_TOKEN: "" });
+  it("leaves REDIS_URL, KEYCARD_ADMIN_TOKEN, KEYCARD_ENCRYPTION_KEY and KEYCARD_BOOTSTRAP out when they are unset or blank", () => {
+    const config = loadConfig({
+      REDIS_URL: "  ",
+      KEYCARD_ADMIN_TOKEN: "",
+      KEYCARD_ENCRYPTION_KEY: " ",
+      KEYCARD_BOOTSTRAP: "",
+    });
     expect(config).not.toHaveProperty("redisUrl");
     expect(config).not.toHaveProperty("adminToken");
+    expect(config).not.toHaveProperty("encryptionKey");
+    expect(config).not.toHaveProperty("bootstrapFile");
   });
 
   it("returns a frozen config", () => {
@@ -65,6 +78,9 @@ describe("loadConfig", () => {
       TOKEN_PREFIX: "acme",
       KEYCARD_ADMIN_TOKEN: "a".repeat(24),
       TRUSTED_PROXIES: "10.0.0.0/8, 192.0.2.1 ,fd00::/8,::1",
+      AUTH_MODE: "hybrid",
+      KEYCARD_ENCRYPTION_KEY: keyHex,
+      KEYCARD_BOOTSTRAP: "/etc/keycard/bootstrap.yaml",
       LOG_LEVEL: "debug",
       MAX_BODY_BYTES: "1024",
       SHUTDOWN_TIMEOUT: "30s",
@@ -86,6 +102,9 @@ describe("loadConfig", () => {
       tokenPrefix: "acme",
       adminToken: "a".repeat(24),
       trustedProxies: ["10.0.0.0/8", "192.0.2.1", "fd00::/8", "::1"],
+      authMode: "hybrid",
+      encryptionKey: keyBytes,
+      bootstrapFile: "/etc/keycard/bootstrap.yaml",
       logLevel: "debug",
       maxBodyBytes: 1024,
       shutdownTimeoutMs: 30 * second,
@@ -113,6 +132,13 @@ describe("loadConfig", () => {
     ["TOKEN_PREFIX", "a".repeat(17)],
     ["KEYCARD_ADMIN_TOKEN", "a".repeat(23)],
     ["TRUSTED_PROXIES", "proxy.internal"],
+    ["AUTH_MODE", "jwt"],
+    ["AUTH_MODE", "api-key"],
+    ["KEYCARD_ENCRYPTION_KEY", "not a key"],
+    ["KEYCARD_ENCRYPTION_KEY", keyHex.slice(2)],
+    ["KEYCARD_ENCRYPTION_KEY", `${keyHex}00`],
+    ["KEYCARD_ENCRYPTION_KEY", keyBytes.subarray(1).toString("base64")],
+    ["KEYCARD_ENCRYPTION_KEY", Buffer.concat([keyBytes, Buffer.from([0])]).toString("base64")],
     ["LOG_LEVEL", "verbose"],
     ["MAX_BODY_BYTES", "1023"],
     ["MAX_BODY_BYTES", "lots"],
@@ -121,6 +147,33 @@ describe("loadConfig", () => {
     const problems = problemsOf({ [name]: value });
     expect(problems).toHaveLength(1);
     expect(problems[0]).toContain(name);
+  });
+
+  it.each([
+    ["session", "session"],
+    ["hybrid", "hybrid"],
+    [" hybrid ", "hybrid"],
+  ])("reads AUTH_MODE=%j as %s", (value, authMode) => {
+    expect(loadConfig({ AUTH_MODE: value }).authMode).toBe(authMode);
+  });
+
+  it.each([
+    ["64 lower-case hex digits", keyHex],
+    ["64 upper-case hex digits", keyHex.toUpperCase()],
+    ["base64", keyBase64],
+    ["base64 with surrounding blanks", `  ${keyBase64}\n`],
+  ])("reads a KEYCARD_ENCRYPTION_KEY given as %s", (_name, value) => {
+    const { encryptionKey } = loadConfig({ KEYCARD_ENCRYPTION_KEY: value });
+    expect(encryptionKey).toBeInstanceOf(Buffer);
+    expect(encryptionKey?.length).toBe(32);
+    expect(encryptionKey?.equals(keyBytes)).toBe(true);
+  });
+
+  it("does not echo a refused KEYCARD_ENCRYPTION_KEY in its problem", () => {
+    const secret = keyBytes.subarray(1).toString("base64");
+    const [problem] = problemsOf({ KEYCARD_ENCRYPTION_KEY: secret });
+    expect(problem).toContain("KEYCARD_ENCRYPTION_KEY");
+    expect(problem).not.toContain(secret);
   });
 
   it("reports every problem together instead of stopping at the first", () => {

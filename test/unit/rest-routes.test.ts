@@ -57,20 +57,36 @@ describe("restRoutes", () => {
         ["GET", "/auth/me", "GetMe"],
         ["POST", "/admin/users", "CreateUser"],
         ["POST", "/admin/users/{user_id}/disable", "DisableUser"],
+        ["GET", "/admin/users", "ListUsers"],
+        ["POST", "/admin/users/{user_id}/password", "SetPassword"],
+        ["POST", "/admin/users/{user_id}/api-keys", "CreateApiKey"],
+        ["GET", "/admin/users/{user_id}/api-keys", "ListApiKeys"],
+        ["DELETE", "/admin/api-keys/{api_key_id}", "RevokeApiKey"],
+        ["POST", "/admin/users/{user_id}/totp", "EnrollTotp"],
+        ["POST", "/admin/users/{user_id}/totp/confirm", "ConfirmTotp"],
+        ["DELETE", "/admin/users/{user_id}/totp", "ResetTotp"],
+        ["GET", "/admin/users/{user_id}/sessions", "ListUserSessions"],
+        ["DELETE", "/admin/users/{user_id}/sessions", "RevokeUserSessions"],
       ]),
     );
-    expect(table).toHaveLength(10);
+    expect(table).toHaveLength(20);
   });
 
   it("maps the whole body onto the request only for routes annotated with body *", () => {
-    const withBody = routes.filter((route) => route.bodyIsMessage).map((route) => route.template);
+    const withBody = routes
+      .filter((route) => route.bodyIsMessage)
+      .map((route) => `${route.httpMethod} ${route.template}`);
     expect(withBody.sort()).toEqual([
-      "/admin/users",
-      "/admin/users/{user_id}/disable",
-      "/auth/login",
-      "/auth/logout",
-      "/auth/refresh",
-      "/auth/validate",
+      "POST /admin/users",
+      "POST /admin/users/{user_id}/api-keys",
+      "POST /admin/users/{user_id}/disable",
+      "POST /admin/users/{user_id}/password",
+      "POST /admin/users/{user_id}/totp",
+      "POST /admin/users/{user_id}/totp/confirm",
+      "POST /auth/login",
+      "POST /auth/logout",
+      "POST /auth/refresh",
+      "POST /auth/validate",
     ]);
   });
 });
@@ -94,6 +110,21 @@ describe("matchRoute", () => {
     expect(match.pathValues).toEqual({ user_id: "u_42" });
   });
 
+  it("tells apart the routes that share a path prefix or a path", () => {
+    expect(matched("GET", "/admin/users").route.method.name).toBe("ListUsers");
+    expect(matched("POST", "/admin/users").route.method.name).toBe("CreateUser");
+    expect(matched("POST", "/admin/users/u_42/totp").route.method.name).toBe("EnrollTotp");
+    expect(matched("DELETE", "/admin/users/u_42/totp").route.method.name).toBe("ResetTotp");
+    const confirm = matched("POST", "/admin/users/u_42/totp/confirm");
+    expect(confirm.route.method.name).toBe("ConfirmTotp");
+    expect(confirm.pathValues).toEqual({ user_id: "u_42" });
+    expect(matched("GET", "/admin/users/u_42/api-keys").route.method.name).toBe("ListApiKeys");
+    expect(matched("POST", "/admin/users/u_42/api-keys").route.method.name).toBe("CreateApiKey");
+    const revoke = matched("DELETE", "/admin/api-keys/k_7");
+    expect(revoke.route.method.name).toBe("RevokeApiKey");
+    expect(revoke.pathValues).toEqual({ api_key_id: "k_7" });
+  });
+
   it("percent-decodes path variables", () => {
     expect(matched("POST", "/admin/users/a%2Fb%20c%C3%A9/disable").pathValues).toEqual({
       user_id: "a/b cé",
@@ -108,6 +139,9 @@ describe("matchRoute", () => {
       "DELETE",
       "GET",
     ]);
+    const onUsers = matchRoute(routes, "PUT", "/admin/users");
+    expect(onUsers).toHaveProperty("allowed");
+    expect([...((onUsers as { allowed: string[] }).allowed ?? [])].sort()).toEqual(["GET", "POST"]);
   });
 
   it.each([

@@ -46,7 +46,7 @@ class MemoryUserStore implements UserStore {
   }
 
   async claimTotpStep(id: string, step: number): Promise<boolean> {
-    if ((this.lastTotpStep.get(id) ?? -1) >= step) {
+    if (!this.byId.has(id) || (this.lastTotpStep.get(id) ?? -1) >= step) {
       return false;
     }
     this.lastTotpStep.set(id, step);

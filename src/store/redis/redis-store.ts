@@ -67,6 +67,9 @@ class RedisUserStore implements UserStore {
   }
 
   list(offset: number, limit: number): Promise<UserRecord[]> {
+    if (limit <= 0) {
+      return Promise.resolve([]);
+    }
     return guarded(async () => {
       const ids = await this.redis.zrange(
         this.keys.users(),
