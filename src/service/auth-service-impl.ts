@@ -76,8 +76,11 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
   }
 
   async validate(req: { token: string; totpCode: string }, ctx: HandlerContext) {
-    const token = req.token === "" ? ctx.values.get(presentedTokenKey) : req.token;
-    return this.introspectionToProto(await this.sessions.introspect(token, req.totpCode));
+    const headerToken =
+      ctx.values.get(presentedTokenKey) || (ctx.requestHeader.get("x-api-key")?.trim() ?? "");
+    const token = req.token === "" ? headerToken : req.token;
+    const totpCode = req.totpCode || (ctx.requestHeader.get("x-totp-code")?.trim() ?? "");
+    return this.introspectionToProto(await this.sessions.introspect(token, totpCode));
   }
 
   async getMe(_req: unknown, ctx: HandlerContext) {

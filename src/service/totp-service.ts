@@ -56,6 +56,23 @@ export class TotpService {
   }
 
   /**
+   * Stores a known base32 secret (from a bootstrap file) as the user's confirmed TOTP,
+   * replacing any pending enrollment. Spaces, padding and case are ignored; a secret the
+   * TOTP library cannot use (not base32, under 128 or over 512 bits) fails with
+   * INVALID_ARGUMENT instead of breaking every later login.
+   */
+  async importSecret(userId: string, base32Secret: string): Promise<UserRecord> {
+    const secret = base32Secret.replace(/[\s=]/g, "").toUpperCase();
+    try {
+      // Checking any code decodes the secret the way every login will, and throws if it can't.
+      await matchingTotpStep(secret, "000000", this.deps.clock.now());
+    } catch {
+      throw invalidArgument("totp_secret", "totp_secret must be base32 of 16 to 64 bytes");
+    }
+    return this.updated(userId, { totpSecret: this.deps.secrets.encrypt(secret), totpPending: "" });
+  }
+
+  /**
    * Checks a login or per-request code against the user's confirmed secret. Throws
    * TOTP_REQUIRED without a code and TOTP_INVALID for a wrong, stale or replayed one.
    */

@@ -1,0 +1,25 @@
+import type { Command, CommandGroup } from "../command.js";
+import { apiKeyCommands } from "./apikey.js";
+import { loginCommand } from "./login.js";
+import { logoutCommand } from "./logout.js";
+import { serveCommand } from "./serve.js";
+import { sessionCommands } from "./sessions.js";
+import { totpCommands } from "./totp.js";
+import { userCommands } from "./user.js";
+import { whoamiCommand } from "./whoami.js";
+
+/** Commands of one word: `keycard login`. */
+export const topCommands: readonly Command[] = [
+  serveCommand,
+  loginCommand,
+  whoamiCommand,
+  logoutCommand,
+];
+
+/** Commands of two words: `keycard user add`. */
+export const commandGroups: readonly CommandGroup[] = [
+  userCommands,
+  apiKeyCommands,
+  totpCommands,
+  sessionCommands,
+];

@@ -1,0 +1,117 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { ErrorInfoSchema } from "../../../gen/google/rpc/error_details_pb.js";
+import {
+  type LoginRequestSchema,
+  LoginResponseSchema,
+} from "../../../gen/keycard/v1/auth_service_pb.js";
+import { parseDuration } from "../../domain/duration.js";
+import type { Command, CommandContext } from "../command.js";
+import { UsageError } from "../errors.js";
+import { formatFromNow, formatTime } from "../output.js";
+import { passwordOptions, readPassword } from "../password.js";
+import { isInteractive, promptLine } from "../terminal.js";
+import { saveToken, tokenFileOption, tokenFilePath } from "../token-file.js";
+
+type LoginInit = MessageInitShape<typeof LoginRequestSchema>;
+
+function needsTotpCode(error: unknown): boolean {
+  return (
+    error instanceof ConnectError &&
+    error.code === Code.Unauthenticated &&
+    error.findDetails(ErrorInfoSchema)[0]?.reason === "TOTP_REQUIRED"
+  );
+}
+
+function durationSeconds(text: string | undefined): number {
+  if (text === undefined) {
+    return 0;
+  }
+  const ms = parseDuration(text);
+  if (ms === undefined || ms < 1000) {
+    throw new UsageError(`--duration "${text}" is not a duration like 15m, 12h or 7d`);
+  }
+  return Math.min(Math.floor(ms / 1000), 2_147_483_647);
+}
+
+async function credentials({ args, io }: CommandContext): Promise<LoginInit> {
+  const email = args.string("email");
+  const apiKey = args.string("api-key");
+  if (email !== undefined && apiKey !== undefined) {
+    throw new UsageError("use either --email or --api-key, not both");
+  }
+  if (email === undefined && apiKey === undefined) {
+    throw new UsageError("missing --email or --api-key (see keycard login --help)");
+  }
+  const common = {
+    totpCode: args.string("totp-code") ?? "",
+    durationSeconds: durationSeconds(args.string("duration")),
+  };
+  if (apiKey !== undefined) {
+    return { ...common, apiKey };
+  }
+  const password = await readPassword(args, io, { confirm: false, command: "login" });
+  return { ...common, email: email ?? "", password };
+}
+
+/**
+ * Logs in; a person at a terminal whose account turns out to need TOTP is asked for the
+ * code once instead of having to start over.
+ */
+async function login(context: CommandContext, request: LoginInit) {
+  const client = context.auth();
+  try {
+    return await client.login(request);
+  } catch (error) {
+    if (!needsTotpCode(error) || request.totpCode !== "" || !isInteractive(context.io)) {
+      throw error;
+    }
+    const totpCode = await promptLine(context.io, "TOTP code: ");
+    return client.login({ ...request, totpCode });
+  }
+}
+
+/** `keycard login`: start a session and keep its token for whoami, logout and scripts. */
+export const loginCommand: Command = {
+  name: "login",
+  summary: "Log in and save the session token (for whoami, logout and scripts)",
+  description:
+    "Log in with email and password, or with an API key, and save the session token to\na file only you can read (mode 0600, in a 0700 directory). A TOTP code is needed when\nthe account has TOTP, and with an API key unless the key skips TOTP; on a terminal it\nis asked for when needed.",
+  usage: "login (--email <email> | --api-key <key>) [--totp-code <code>] [options]",
+  arguments: [],
+  options: {
+    email: { type: "string", value: "<email>", help: "email address of the account" },
+    ...passwordOptions,
+    "api-key": {
+      type: "string",
+      value: "<key>",
+      help: "log in with an API key (kc_key_...) instead of email and password",
+    },
+    "totp-code": { type: "string", value: "<code>", help: "the current 6-digit TOTP code" },
+    duration: {
+      type: "string",
+      value: "<duration>",
+      help: "requested session lifetime (15m, 12h, 7d); default: the server's",
+    },
+    ...tokenFileOption,
+  },
+  admin: false,
+  examples: [
+    "keycard login --email alice@example.com",
+    'keycard login --api-key "$KEYCARD_API_KEY" --totp-code "$(oathtool --totp -b "$SECRET")"',
+    'curl -H "Authorization: Bearer $(cat ~/.keycard/session)" $KEYCARD_URL/auth/me',
+  ],
+  async run(context) {
+    const { args, io, out } = context;
+    const path = tokenFilePath(args.string("token-file"), io.env);
+    const response = await login(context, await credentials(context));
+    await saveToken(path, response.sessionToken);
+    out.result(LoginResponseSchema, response, () => {
+      out.line(`Logged in as ${response.user} (session ${response.sessionId}).`);
+      out.line(
+        `The session expires ${formatTime(response.expiresAt)} (${formatFromNow(response.expiresAt)}).`,
+      );
+    });
+    out.note(`Session token saved to ${path}`);
+  },
+};

@@ -1,0 +1,66 @@
+import {
+  ListUserSessionsResponseSchema,
+  RevokeUserSessionsResponseSchema,
+} from "../../../gen/keycard/v1/admin_service_pb.js";
+import type { Command, CommandGroup } from "../command.js";
+import { formatTime } from "../output.js";
+import { resolveUserId } from "../users.js";
+
+const list: Command = {
+  name: "sessions list",
+  summary: "List the live sessions of a user, newest first",
+  arguments: ["<user-id|email>"],
+  options: {},
+  admin: true,
+  examples: ["keycard sessions list alice@example.com"],
+  async run({ args, out, admin }) {
+    const client = admin();
+    const userId = await resolveUserId(client, args.arg(0) ?? "");
+    const response = await client.listUserSessions({ userId });
+    out.result(ListUserSessionsResponseSchema, response, () =>
+      out.table(
+        ["ID", "CREATED", "LAST USED", "EXPIRES", "IP", "METHODS", "USER AGENT"],
+        response.sessions.map((session) => [
+          session.id,
+          formatTime(session.createdAt),
+          formatTime(session.lastUsedAt),
+          formatTime(session.expiresAt),
+          session.ipAddress || "-",
+          session.authMethods.join("+") || "-",
+          session.userAgent || "-",
+        ]),
+        "No live sessions.",
+      ),
+    );
+  },
+};
+
+const revoke: Command = {
+  name: "sessions revoke",
+  summary: "End one session of a user by id, or all of them",
+  description:
+    'End one session of a user by id or, without a session id, every session of the\nuser. The user can log in again (use "keycard user disable" to prevent that).',
+  arguments: ["<user-id|email>", "[session-id]"],
+  options: {},
+  admin: true,
+  examples: [
+    "keycard sessions revoke alice@example.com",
+    "keycard sessions revoke alice@example.com 8c1bEXAMPLEsessionId",
+  ],
+  async run({ args, out, admin }) {
+    const client = admin();
+    const userId = await resolveUserId(client, args.arg(0) ?? "");
+    const sessionId = args.arg(1) ?? "";
+    const response = await client.revokeUserSessions({ userId, sessionId });
+    out.result(RevokeUserSessionsResponseSchema, response, () =>
+      out.line(`Ended ${response.revokedCount} session(s)`),
+    );
+  },
+};
+
+/** `keycard sessions ...`: forced revocation by an administrator. */
+export const sessionCommands: CommandGroup = {
+  name: "sessions",
+  summary: "list and revoke the sessions of a user (admin)",
+  commands: [list, revoke],
+};

@@ -1,0 +1,98 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
+
+/** The exit codes scripts can rely on. */
+export const ExitCode = {
+  ok: 0,
+  /** The server answered and refused: bad credentials, not found, already exists... */
+  refused: 1,
+  /** The command line is wrong: unknown command or flag, missing argument. */
+  usage: 2,
+  /** No answer from the server: connection refused, unknown host, timeout. */
+  unreachable: 3,
+  /** The user pressed Ctrl-C at a prompt (128 + SIGINT, as shells report it). */
+  interrupted: 130,
+} as const;
+
+/** A wrong command line; the message says what is wrong and where to find help. */
+export class UsageError extends Error {
+  override readonly name = "UsageError";
+}
+
+/** A failure found by the CLI itself (not logged in, no such email...), with its exit code. */
+export class CliError extends Error {
+  override readonly name = "CliError";
+
+  constructor(
+    message: string,
+    readonly exitCode: number = ExitCode.refused,
+  ) {
+    super(message);
+  }
+}
+
+/** Node error codes that mean the request never reached a keycard server. */
+const unreachableCodes = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EPIPE",
+]);
+
+function nodeErrorCodes(error: unknown): string[] {
+  const codes: string[] = [];
+  const seen = new Set<unknown>();
+  for (let cause = error; cause instanceof Error && !seen.has(cause); cause = cause.cause) {
+    seen.add(cause);
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (typeof code === "string") {
+      codes.push(code);
+    }
+  }
+  return codes;
+}
+
+/** The `google.rpc.ErrorInfo` reason and field keycard attaches to each expected failure. */
+function errorInfoOf(error: ConnectError): { reason?: string; field?: string } {
+  const info = error.findDetails(ErrorInfoSchema)[0];
+  if (info === undefined) {
+    return {};
+  }
+  const field = info.metadata.field;
+  return { reason: info.reason, ...(field === undefined ? {} : { field }) };
+}
+
+/**
+ * Turns any failure into the one line printed after `keycard: ` and the exit code. Server
+ * answers keep the server's message and add the ErrorInfo reason; transport failures say
+ * which URL could not be reached. Never a stack trace.
+ */
+export function describeFailure(error: unknown, url: string): { message: string; code: number } {
+  if (error instanceof UsageError) {
+    return { message: error.message, code: ExitCode.usage };
+  }
+  if (error instanceof CliError) {
+    return { message: error.message, code: error.exitCode };
+  }
+  if (error instanceof ConnectError) {
+    const { reason, field } = errorInfoOf(error);
+    const causes = nodeErrorCodes(error.cause);
+    const unreachable =
+      reason === undefined &&
+      (causes.some((code) => unreachableCodes.has(code)) ||
+        error.code === Code.Unavailable ||
+        error.code === Code.DeadlineExceeded);
+    if (unreachable) {
+      const detail = causes[0] ?? error.rawMessage;
+      return { message: `cannot reach keycard at ${url} (${detail})`, code: ExitCode.unreachable };
+    }
+    const tags = [reason ?? Code[error.code], ...(field === undefined ? [] : [`field ${field}`])];
+    return { message: `${error.rawMessage} (${tags.join(", ")})`, code: ExitCode.refused };
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return { message, code: ExitCode.refused };
+}

@@ -1,0 +1,45 @@
+import type { Options, ParsedArgs } from "./args.js";
+import { CliError, UsageError } from "./errors.js";
+import { type Io, isInteractive, promptSecret, readStdin } from "./terminal.js";
+
+/** The options of every command that takes a password. */
+export const passwordOptions = {
+  password: {
+    type: "string",
+    value: "<password>",
+    help: "the password (visible in the process list: prefer the prompt or --password-stdin)",
+  },
+  "password-stdin": { type: "boolean", help: "read the password from stdin" },
+} as const satisfies Options;
+
+/**
+ * The password of a command: --password, else all of stdin with --password-stdin, else a
+ * prompt without echo (typed twice when `confirm`). Without a terminal to prompt on, a
+ * missing password is a usage error rather than a hang.
+ */
+export async function readPassword(
+  args: ParsedArgs,
+  io: Io,
+  options: { readonly confirm: boolean; readonly command: string },
+): Promise<string> {
+  const given = args.string("password");
+  if (given !== undefined && args.flag("password-stdin")) {
+    throw new UsageError("use either --password or --password-stdin, not both");
+  }
+  if (given !== undefined) {
+    return given;
+  }
+  if (args.flag("password-stdin")) {
+    return readStdin(io);
+  }
+  if (!isInteractive(io)) {
+    throw new UsageError(
+      `missing password: pass --password-stdin or --password (see keycard ${options.command} --help)`,
+    );
+  }
+  const password = await promptSecret(io, "Password: ");
+  if (options.confirm && (await promptSecret(io, "Password again: ")) !== password) {
+    throw new CliError("the passwords do not match", 2);
+  }
+  return password;
+}

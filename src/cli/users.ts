@@ -1,0 +1,35 @@
+import type { Client } from "@connectrpc/connect";
+import type { AdminService } from "../../gen/keycard/v1/admin_service_pb.js";
+import type { User } from "../../gen/keycard/v1/session_pb.js";
+import { CliError } from "./errors.js";
+
+/** Every account, following ListUsers pages to the end. */
+export async function listAllUsers(admin: Client<typeof AdminService>): Promise<User[]> {
+  const users: User[] = [];
+  let pageToken = "";
+  do {
+    const page = await admin.listUsers({ pageSize: 1000, pageToken });
+    users.push(...page.users);
+    pageToken = page.nextPageToken;
+  } while (pageToken !== "");
+  return users;
+}
+
+/**
+ * The user id a `<user>` argument names: an argument with "@" is an email, looked up with
+ * ListUsers (case-insensitively, as keycard stores emails); anything else is an id.
+ */
+export async function resolveUserId(
+  admin: Client<typeof AdminService>,
+  reference: string,
+): Promise<string> {
+  if (!reference.includes("@")) {
+    return reference;
+  }
+  const email = reference.trim().toLowerCase();
+  const user = (await listAllUsers(admin)).find((candidate) => candidate.email === email);
+  if (user === undefined) {
+    throw new CliError(`no user with email ${email} (NOT_FOUND)`);
+  }
+  return user.id;
+}

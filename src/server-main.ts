@@ -1,0 +1,158 @@
+import { randomBytes } from "node:crypto";
+import type { Logger } from "pino";
+import {
+  applyBootstrap,
+  BootstrapError,
+  type BootstrapFile,
+  loadBootstrapFile,
+} from "./bootstrap.js";
+import { type Config, ConfigError, loadConfig } from "./config.js";
+import { createDemoAccount, devBanner, randomSecret } from "./dev-mode.js";
+import { systemClock } from "./domain/clock.js";
+import type { Store } from "./domain/ports.js";
+import { createLogger } from "./logger.js";
+import { createArgon2Hasher } from "./service/password-hasher.js";
+import { createMemoryStore } from "./store/memory/memory-store.js";
+import { waitUntilReachable } from "./store/reachable.js";
+import { createRedisStore } from "./store/redis/redis-store.js";
+import { createApp, type ServerDeps } from "./transport/app.js";
+import { createServer } from "./transport/server.js";
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function readConfig(env: Env): Config {
+  try {
+    return loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`keycard: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+}
+
+function openStore(config: Config, logger: Logger): Store {
+  if (config.redisUrl === undefined) {
+    logger.warn("REDIS_URL is not set: DEV MODE on the embedded in-memory store");
+    return createMemoryStore(systemClock);
+  }
+  let lastReport = 0;
+  return createRedisStore({
+    url: config.redisUrl,
+    namespace: config.redisKeyPrefix,
+    commandTimeoutMs: config.redisCommandTimeoutMs,
+    onError: (error) => {
+      if (Date.now() - lastReport > 5_000) {
+        lastReport = Date.now();
+        logger.error({ err: { message: error.message } }, "redis connection error");
+      }
+    },
+  });
+}
+
+/**
+ * Runs keycard as a process: reads the environment, opens the store, applies the bootstrap
+ * file, listens, and stops gracefully on SIGTERM/SIGINT. Resolves once listening; invalid
+ * settings or bootstrap file exit the process with code 2. Shared by `src/main.ts` (npm
+ * start, the container) and `keycard serve`.
+ */
+export async function runServer(env: Env = process.env): Promise<void> {
+  const config = readConfig(env);
+  const bootstrap = readBootstrap(config);
+  const logger = createLogger(config.logLevel);
+  const store = openStore(config, logger);
+  if (!(await waitUntilReachable(store, 5_000))) {
+    logger.error("the store is unreachable; serving 503 until it answers");
+  }
+  const devMode = config.redisUrl === undefined;
+  const adminToken = config.adminToken ?? (devMode ? randomSecret() : undefined);
+  if (adminToken === undefined) {
+    logger.warn("KEYCARD_ADMIN_TOKEN is not set: every AdminService call will be refused");
+  }
+  const encryptionKey = config.encryptionKey ?? (devMode ? randomBytes(32) : undefined);
+  if (encryptionKey === undefined) {
+    logger.warn("KEYCARD_ENCRYPTION_KEY is not set: API keys and TOTP are unavailable");
+  }
+  const deps: ServerDeps = {
+    store,
+    hasher: createArgon2Hasher(),
+    clock: systemClock,
+    logger,
+    settings: {
+      ...config,
+      ...(adminToken === undefined ? {} : { adminToken }),
+      ...(encryptionKey === undefined ? {} : { encryptionKey }),
+    },
+  };
+  if (bootstrap !== undefined) {
+    await runBootstrap(bootstrap, deps);
+  }
+  const server = createServer(deps);
+  const demo = devMode ? await createDemoAccount(server.users) : undefined;
+  const port = await server.listen(config.port, config.host);
+  logger.info(
+    { port, store: devMode ? "memory" : "redis", authMode: config.authMode },
+    `keycard listening in ${config.authMode} mode (${
+      config.authMode === "hybrid"
+        ? "session tokens, or X-API-Key + X-TOTP-Code on each request"
+        : "session tokens"
+    })`,
+  );
+  if (demo !== undefined && adminToken !== undefined && encryptionKey !== undefined) {
+    process.stdout.write(`${devBanner(port, adminToken, encryptionKey, demo)}\n`);
+  }
+  const stop = async (signal: string): Promise<void> => {
+    logger.info({ signal }, "shutting down: draining in-flight requests");
+    await server.close();
+    await store.close();
+    logger.info("stopped");
+    logger.flush();
+    process.exit(0);
+  };
+  process.once("SIGTERM", () => void stop("SIGTERM"));
+  process.once("SIGINT", () => void stop("SIGINT"));
+}
+
+/** Prints what is wrong with the bootstrap file and exits with code 2, like bad settings. */
+function exitOnBootstrapError(error: BootstrapError): never {
+  process.stderr.write(`keycard: ${error.message}\n`);
+  process.exit(2);
+}
+
+function readBootstrap(config: Config): BootstrapFile | undefined {
+  if (config.bootstrapFile === undefined) {
+    return undefined;
+  }
+  try {
+    return loadBootstrapFile(config.bootstrapFile, { tokenPrefix: config.tokenPrefix });
+  } catch (error) {
+    if (error instanceof BootstrapError) {
+      exitOnBootstrapError(error);
+    }
+    throw error;
+  }
+}
+
+/**
+ * Applies the bootstrap file before listening, so that a server that answers already has
+ * its accounts. A store that cannot be written to stops the process (exit 1): starting
+ * without the configured accounts would fail later in a more confusing way.
+ */
+async function runBootstrap(file: BootstrapFile, deps: ServerDeps): Promise<void> {
+  const { logger, store, clock } = deps;
+  try {
+    const { users, apiKeys, totp } = createApp(deps);
+    const encryptionKey = deps.settings.encryptionKey;
+    await applyBootstrap(file, { users, apiKeys, totp, store, clock, logger, encryptionKey });
+  } catch (error) {
+    if (error instanceof BootstrapError) {
+      exitOnBootstrapError(error);
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    logger.error({ err: { message } }, `bootstrap from ${file.path} failed; exiting`);
+    logger.flush();
+    await store.close();
+    process.exit(1);
+  }
+}
