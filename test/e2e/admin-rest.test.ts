@@ -1,94 +1,21 @@
-import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startKeycard, type TestKeycard, testAdminToken } from "../helpers/keycard.js";
+import { describe, expect, it } from "vitest";
+import {
+  createUserOverRest,
+  type RestUser,
+  restKeycardForSuite,
+  testAdminToken,
+} from "../helpers/keycard.js";
+import { bearer, expectError, type Json, rfc3339, stackTrace } from "../helpers/rest.js";
 import { enrollTotpOverRest, totpCode } from "../helpers/totp-codes.js";
 
-type Json = Record<string, unknown>;
-
-/** One HTTP exchange: status, headers, the raw body text and the body parsed as JSON. */
-interface Reply {
-  readonly status: number;
-  readonly headers: Headers;
-  readonly text: string;
-  readonly body: Json;
-}
-
-/** A REST client for one server. */
-interface Rest {
-  readonly baseUrl: string;
-  get(path: string, headers?: Record<string, string>): Promise<Reply>;
-  post(path: string, body?: unknown, headers?: Record<string, string>): Promise<Reply>;
-  del(path: string, headers?: Record<string, string>): Promise<Reply>;
-}
-
-async function send(url: string, init: RequestInit): Promise<Reply> {
-  const response = await fetch(url, init);
-  const text = await response.text();
-  const body = (text === "" ? {} : JSON.parse(text)) as Json;
-  return { status: response.status, headers: response.headers, text, body };
-}
-
-function restClient(baseUrl: string): Rest {
-  return {
-    baseUrl,
-    get: (path, headers = {}) => send(`${baseUrl}${path}`, { headers }),
-    post: (path, body, headers = {}) =>
-      send(`${baseUrl}${path}`, {
-        method: "POST",
-        ...(body === undefined
-          ? { headers }
-          : {
-              headers: { "content-type": "application/json", ...headers },
-              body: JSON.stringify(body),
-            }),
-      }),
-    del: (path, headers = {}) => send(`${baseUrl}${path}`, { method: "DELETE", headers }),
-  };
-}
-
 const admin = { authorization: `Bearer ${testAdminToken}` };
-const stackTrace = /Error:|\n\s*at |\bat \S+ \(\S+:\d+:\d+\)|node:internal|\/src\//;
-const rfc3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
-
-/** A refusal in the REST error shape `{error, message}`, never a 500 or a stack trace. */
-function expectError(reply: Reply, status: number, error: string, message?: string): void {
-  expect(reply.status).toBe(status);
-  expect(reply.body).toEqual({ error, message: message ?? expect.any(String) });
-  expect(reply.text).not.toMatch(stackTrace);
-}
-
-function bearer(token: string): Record<string, string> {
-  return { authorization: `Bearer ${token}` };
-}
-
-interface RestUser {
-  readonly id: string;
-  readonly email: string;
-  readonly password: string;
-  readonly displayName: string;
-}
 
 describe("AdminService over REST", () => {
-  let keycard: TestKeycard;
-  let rest: Rest;
+  const rest = restKeycardForSuite();
 
-  beforeAll(async () => {
-    keycard = await startKeycard();
-    rest = restClient(keycard.baseUrl);
-  });
-  afterAll(() => keycard.close());
-
-  async function createUser(displayName = "Dana"): Promise<RestUser> {
-    const email = `${displayName.toLowerCase()}-${randomUUID().slice(0, 8)}@example.com`;
-    const password = "correct horse battery staple";
-    const reply = await rest.post(
-      "/admin/users",
-      { email, display_name: displayName, password },
-      admin,
-    );
-    expect(reply.status).toBe(200);
-    return { id: String((reply.body.user as Json).id), email, password, displayName };
+  function createUser(displayName = "Dana"): Promise<RestUser> {
+    return createUserOverRest(rest, displayName);
   }
 
   async function createKey(

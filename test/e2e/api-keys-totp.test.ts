@@ -11,12 +11,26 @@ import { createRedisStore } from "../../src/store/redis/redis-store.js";
 import { createServer } from "../../src/transport/server.js";
 import { FakeClock } from "../helpers/fake-clock.js";
 import {
+  createUserOverRest,
+  type RestUser,
+  restKeycardForSuite,
   startKeycard,
   type TestKeycard,
   testAdminToken,
   testEncryptionKey,
   testPolicy,
 } from "../helpers/keycard.js";
+import { dumpNamespace, scanKeys } from "../helpers/redis-scan.js";
+import {
+  bearer,
+  expectJsonError,
+  type Json,
+  loginReplyFields,
+  type Rest,
+  restClient,
+  rfc3339,
+  stackTrace,
+} from "../helpers/rest.js";
 import {
   clearOfStepEdge,
   enrollTotpOverRest,
@@ -25,86 +39,11 @@ import {
   totpStepSeconds,
 } from "../helpers/totp-codes.js";
 
-type Json = Record<string, unknown>;
-
-/** One HTTP exchange: status, headers, the raw body text and the body parsed as JSON. */
-interface Reply {
-  readonly status: number;
-  readonly headers: Headers;
-  readonly text: string;
-  readonly body: Json;
-}
-
-/** A REST client for one server; `post` without a body sends none, like reference 000's curl. */
-interface Rest {
-  readonly baseUrl: string;
-  get(path: string, headers?: Record<string, string>): Promise<Reply>;
-  post(path: string, body?: unknown, headers?: Record<string, string>): Promise<Reply>;
-  del(path: string, headers?: Record<string, string>): Promise<Reply>;
-}
-
-async function send(url: string, init: RequestInit): Promise<Reply> {
-  const response = await fetch(url, init);
-  const text = await response.text();
-  const body = (text === "" ? {} : JSON.parse(text)) as Json;
-  return { status: response.status, headers: response.headers, text, body };
-}
-
-function restClient(baseUrl: string): Rest {
-  return {
-    baseUrl,
-    get: (path, headers = {}) => send(`${baseUrl}${path}`, { headers }),
-    post: (path, body, headers = {}) =>
-      send(`${baseUrl}${path}`, {
-        method: "POST",
-        ...(body === undefined
-          ? { headers }
-          : {
-              headers: { "content-type": "application/json", ...headers },
-              body: JSON.stringify(body),
-            }),
-      }),
-    del: (path, headers = {}) => send(`${baseUrl}${path}`, { method: "DELETE", headers }),
-  };
-}
-
 const admin = { authorization: `Bearer ${testAdminToken}` };
 const apiKeyPattern = /^kc_key_[A-Za-z0-9_-]{43}$/;
 const sessionTokenPattern = /^kc_sess_[A-Za-z0-9_-]{43}$/;
-const rfc3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
-/** What a leaked stack trace or exception text would look like in a body. */
-const stackTrace = /Error:|\n\s*at |\bat \S+ \(\S+:\d+:\d+\)|node:internal|\/src\//;
 /** The stored form of an encrypted secret: `v1.<iv>.<tag>.<ciphertext>`, base64url parts. */
 const encryptedForm = /^v1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
-
-/** A refusal in the REST error shape `{error, message}`, never a 500 or a stack trace. */
-function expectError(reply: Reply, status: number, error: string, message?: string): void {
-  expect(reply.status).toBe(status);
-  expect(reply.headers.get("content-type")).toMatch(/^application\/json/);
-  expect(reply.body).toEqual({ error, message: message ?? expect.any(String) });
-  expect(reply.text).not.toMatch(stackTrace);
-}
-
-interface RestUser {
-  readonly id: string;
-  readonly email: string;
-  readonly password: string;
-  readonly displayName: string;
-}
-
-/** Creates an account through POST /admin/users, as reference 000's administrator would. */
-async function createUser(rest: Rest, displayName = "Alice"): Promise<RestUser> {
-  const email = `${displayName.toLowerCase()}-${randomUUID().slice(0, 8)}@example.com`;
-  const password = "correct horse battery staple";
-  const reply = await rest.post(
-    "/admin/users",
-    { email, display_name: displayName, password },
-    admin,
-  );
-  expect(reply.status).toBe(200);
-  const user = reply.body.user as Json;
-  return { id: String(user.id), email, password, displayName };
-}
 
 /** Issues an API key through POST /admin/users/{id}/api-keys; returns its id and the key. */
 async function createKey(
@@ -127,7 +66,7 @@ async function totpKeyHolder(
   rest: Rest,
   displayName = "Alice",
 ): Promise<RestUser & { secret: string; key: string; keyId: string }> {
-  const user = await createUser(rest, displayName);
+  const user = await createUserOverRest(rest, displayName);
   const { secret } = await enrollTotpOverRest(rest.baseUrl, user.id, testAdminToken);
   const { id, key } = await createKey(rest, user.id);
   return { ...user, secret, key, keyId: id };
@@ -137,19 +76,8 @@ function sessionHeader(token: string): Record<string, string> {
   return { "x-session-token": token };
 }
 
-function bearer(token: string): Record<string, string> {
-  return { authorization: `Bearer ${token}` };
-}
-
 describe("API keys and TOTP over REST", () => {
-  let keycard: TestKeycard;
-  let rest: Rest;
-
-  beforeAll(async () => {
-    keycard = await startKeycard();
-    rest = restClient(keycard.baseUrl);
-  });
-  afterAll(() => keycard.close());
+  const rest = restKeycardForSuite();
 
   describe("the reference 000 flow", () => {
     it("runs end to end: admin setup, login with api_key + an oathtool code, both headers, refresh, logout", async () => {
@@ -222,14 +150,7 @@ describe("API keys and TOTP over REST", () => {
       const code = await totpCode(secret);
       const login = await rest.post("/auth/login", { api_key: apiKey, totp_code: code });
       expect(login.status).toBe(200);
-      expect(Object.keys(login.body).sort()).toEqual([
-        "expires_at",
-        "expires_in",
-        "message",
-        "session_id",
-        "session_token",
-        "user",
-      ]);
+      expect(Object.keys(login.body).sort()).toEqual(loginReplyFields);
       expect(login.body).toEqual({
         session_token: expect.stringMatching(sessionTokenPattern),
         session_id: expect.any(String),
@@ -281,7 +202,7 @@ describe("API keys and TOTP over REST", () => {
       const logout = await rest.post("/auth/logout", undefined, sessionHeader(newToken));
       expect(logout.status).toBe(200);
       expect(logout.body).toEqual({ message: "Logged out successfully" });
-      expectError(await rest.get("/health", sessionHeader(newToken)), 401, "SESSION_REVOKED");
+      expectJsonError(await rest.get("/health", sessionHeader(newToken)), 401, "SESSION_REVOKED");
     });
   });
 
@@ -293,7 +214,7 @@ describe("API keys and TOTP over REST", () => {
       const first = await rest.post("/auth/login", { api_key: holder.key, totp_code: code });
       expect(first.status).toBe(200);
       const replay = await rest.post("/auth/login", { api_key: holder.key, totp_code: code });
-      expectError(replay, 401, "TOTP_INVALID", "Invalid or already used TOTP code");
+      expectJsonError(replay, 401, "TOTP_INVALID", "Invalid or already used TOTP code");
 
       // The key itself is fine: the next step's code still logs in.
       const next = await rest.post("/auth/login", {
@@ -314,7 +235,7 @@ describe("API keys and TOTP over REST", () => {
         password: holder.password,
         totp_code: code,
       });
-      expectError(byPassword, 401, "TOTP_INVALID");
+      expectJsonError(byPassword, 401, "TOTP_INVALID");
     });
 
     it("refuses codes two steps ahead or behind with 401 TOTP_INVALID and accepts the current one", async () => {
@@ -325,12 +246,12 @@ describe("API keys and TOTP over REST", () => {
       const behind = await totpCodeAtStep(holder.secret, -2, now);
 
       const aheadReply = await rest.post("/auth/login", { api_key: holder.key, totp_code: ahead });
-      expectError(aheadReply, 401, "TOTP_INVALID");
+      expectJsonError(aheadReply, 401, "TOTP_INVALID");
       const behindReply = await rest.post("/auth/login", {
         api_key: holder.key,
         totp_code: behind,
       });
-      expectError(behindReply, 401, "TOTP_INVALID");
+      expectJsonError(behindReply, 401, "TOTP_INVALID");
 
       const current = await rest.post("/auth/login", {
         api_key: holder.key,
@@ -376,7 +297,7 @@ describe("API keys and TOTP over REST", () => {
 
       // A code of the wrong JSON type is a malformed request, not a server error.
       const numeric = await rest.post("/auth/login", { api_key: holder.key, totp_code: 123456 });
-      expectError(numeric, 400, "INVALID_ARGUMENT");
+      expectJsonError(numeric, 400, "INVALID_ARGUMENT");
 
       // None of that spent a step: the current code still logs in.
       const good = await rest.post("/auth/login", {
@@ -387,7 +308,7 @@ describe("API keys and TOTP over REST", () => {
     });
 
     it("asks a password user with TOTP for a code: TOTP_REQUIRED without one, INVALID_CREDENTIALS for a wrong password, 200 with a good code", async () => {
-      const user = await createUser(rest, "Bob");
+      const user = await createUserOverRest(rest, "Bob");
       const { secret } = await enrollTotpOverRest(rest.baseUrl, user.id, testAdminToken);
 
       const noCode = await rest.post("/auth/login", { email: user.email, password: user.password });
@@ -398,7 +319,7 @@ describe("API keys and TOTP over REST", () => {
         email: user.email,
         password: "not the password",
       });
-      expectError(wrongPassword, 401, "INVALID_CREDENTIALS");
+      expectJsonError(wrongPassword, 401, "INVALID_CREDENTIALS");
       expect(wrongPassword.body.message).not.toBe(noCode.body.message);
 
       // A wrong password with a good code is refused before the code is looked at...
@@ -408,7 +329,7 @@ describe("API keys and TOTP over REST", () => {
         password: "not the password",
         totp_code: code,
       });
-      expectError(wrongPasswordGoodCode, 401, "INVALID_CREDENTIALS");
+      expectJsonError(wrongPasswordGoodCode, 401, "INVALID_CREDENTIALS");
 
       // ...so the same code still works with the right password.
       const good = await rest.post("/auth/login", {
@@ -425,13 +346,13 @@ describe("API keys and TOTP over REST", () => {
     });
 
     it("confirms enrollment only with a valid code: a wrong one answers 400 and leaves TOTP off", async () => {
-      const user = await createUser(rest);
+      const user = await createUserOverRest(rest);
       const pendingConfirm = await rest.post(
         `/admin/users/${user.id}/totp/confirm`,
         { code: "123456" },
         admin,
       );
-      expectError(pendingConfirm, 400, "INVALID_ARGUMENT");
+      expectJsonError(pendingConfirm, 400, "INVALID_ARGUMENT");
 
       const enrolled = await rest.post(`/admin/users/${user.id}/totp`, {}, admin);
       const secret = String(enrolled.body.secret);
@@ -440,7 +361,7 @@ describe("API keys and TOTP over REST", () => {
         { code: await totpCodeAtStep(secret, 10) },
         admin,
       );
-      expectError(wrong, 400, "INVALID_ARGUMENT");
+      expectJsonError(wrong, 400, "INVALID_ARGUMENT");
 
       // Still pending: a password login needs no code yet.
       const before = await rest.post("/auth/login", { email: user.email, password: user.password });
@@ -455,10 +376,10 @@ describe("API keys and TOTP over REST", () => {
       expect(right.status).toBe(200);
       expect(right.body.user).toMatchObject({ totp_enabled: true });
       const after = await rest.post("/auth/login", { email: user.email, password: user.password });
-      expectError(after, 401, "TOTP_REQUIRED", "TOTP code required");
+      expectJsonError(after, 401, "TOTP_REQUIRED", "TOTP code required");
     });
     it("spends the code that confirmed enrollment: logging in with it answers TOTP_INVALID", async () => {
-      const user = await createUser(rest);
+      const user = await createUserOverRest(rest);
       const enrolled = await rest.post(`/admin/users/${user.id}/totp`, {}, admin);
       const secret = String(enrolled.body.secret);
       const code = await totpCode(secret);
@@ -467,19 +388,19 @@ describe("API keys and TOTP over REST", () => {
       const { key } = await createKey(rest, user.id);
 
       const login = await rest.post("/auth/login", { api_key: key, totp_code: code });
-      expectError(login, 401, "TOTP_INVALID");
+      expectJsonError(login, 401, "TOTP_INVALID");
       const byPassword = await rest.post("/auth/login", {
         email: user.email,
         password: user.password,
         totp_code: code,
       });
-      expectError(byPassword, 401, "TOTP_INVALID");
+      expectJsonError(byPassword, 401, "TOTP_INVALID");
     });
   });
 
   describe("API keys", () => {
     it("logs in with a skip_totp key and no code; the session's only method is api_key", async () => {
-      const user = await createUser(rest);
+      const user = await createUserOverRest(rest);
       const { id, key, apiKey } = await createKey(rest, user.id, { skip_totp: true });
       expect(apiKey.skip_totp).toBe(true);
 
@@ -493,17 +414,17 @@ describe("API keys and TOTP over REST", () => {
     });
 
     it("refuses a TOTP key of a user who never enrolled TOTP with 400 TOTP_NOT_ENROLLED", async () => {
-      const user = await createUser(rest);
+      const user = await createUserOverRest(rest);
       const { key } = await createKey(rest, user.id);
 
       const login = await rest.post("/auth/login", { api_key: key, totp_code: "123456" });
-      expectError(login, 400, "TOTP_NOT_ENROLLED");
+      expectJsonError(login, 400, "TOTP_NOT_ENROLLED");
       const noCode = await rest.post("/auth/login", { api_key: key });
-      expectError(noCode, 400, "TOTP_NOT_ENROLLED");
+      expectJsonError(noCode, 400, "TOTP_NOT_ENROLLED");
     });
 
     it("refuses an expired key with 401 'API key expired'", async () => {
-      const user = await createUser(rest);
+      const user = await createUserOverRest(rest);
       const expiresAt = new Date(Date.now() + 1_500).toISOString();
       const { key, apiKey } = await createKey(rest, user.id, {
         skip_totp: true,
@@ -519,25 +440,25 @@ describe("API keys and TOTP over REST", () => {
       await sleep(Math.max(0, wait));
 
       const after = await rest.post("/auth/login", { api_key: key });
-      expectError(after, 401, "INVALID_CREDENTIALS", "API key expired");
+      expectJsonError(after, 401, "INVALID_CREDENTIALS", "API key expired");
     });
 
     it("refuses creating a key that has already expired or has no name with 400", async () => {
-      const user = await createUser(rest);
+      const user = await createUserOverRest(rest);
       const past = await rest.post(
         `/admin/users/${user.id}/api-keys`,
         { name: "old", expires_at: new Date(Date.now() - 1_000).toISOString() },
         admin,
       );
-      expectError(past, 400, "INVALID_ARGUMENT");
+      expectJsonError(past, 400, "INVALID_ARGUMENT");
       const unnamed = await rest.post(`/admin/users/${user.id}/api-keys`, { name: " " }, admin);
-      expectError(unnamed, 400, "INVALID_ARGUMENT");
+      expectJsonError(unnamed, 400, "INVALID_ARGUMENT");
       const nobody = await rest.post("/admin/users/nobody/api-keys", { name: "x" }, admin);
-      expectError(nobody, 404, "NOT_FOUND");
+      expectJsonError(nobody, 404, "NOT_FOUND");
     });
 
     it("revokes the sessions a key opened when the key is revoked, not the user's other sessions", async () => {
-      const user = await createUser(rest);
+      const user = await createUserOverRest(rest);
       const revoked = await createKey(rest, user.id, { name: "stolen", skip_totp: true });
       const kept = await createKey(rest, user.id, { name: "kept", skip_totp: true });
       const tokensOf = async (key: string, count: number): Promise<string[]> => {
@@ -566,14 +487,14 @@ describe("API keys and TOTP over REST", () => {
       });
 
       for (const token of revokedTokens) {
-        expectError(await rest.get("/auth/me", bearer(token)), 401, "SESSION_REVOKED");
+        expectJsonError(await rest.get("/auth/me", bearer(token)), 401, "SESSION_REVOKED");
       }
       for (const token of [String(keptToken), passwordToken]) {
         await expect(rest.get("/auth/me", bearer(token))).resolves.toMatchObject({ status: 200 });
       }
 
       const again = await rest.post("/auth/login", { api_key: revoked.key });
-      expectError(again, 401, "INVALID_CREDENTIALS", "API key revoked");
+      expectJsonError(again, 401, "INVALID_CREDENTIALS", "API key revoked");
       const listed = await rest.get(`/admin/users/${user.id}/api-keys`, admin);
       expect(listed.body.api_keys).toEqual(
         expect.arrayContaining([
@@ -584,7 +505,7 @@ describe("API keys and TOTP over REST", () => {
     });
 
     it("revokes a key's session even after it was refreshed", async () => {
-      const user = await createUser(rest);
+      const user = await createUserOverRest(rest);
       const { id, key } = await createKey(rest, user.id, { skip_totp: true });
       const login = await rest.post("/auth/login", { api_key: key });
       const refreshed = await rest.post(
@@ -597,7 +518,7 @@ describe("API keys and TOTP over REST", () => {
       const revoke = await rest.del(`/admin/api-keys/${id}`, admin);
       expect(revoke.body.revoked_sessions).toBe(1);
       for (const token of [login.body.session_token, refreshed.body.session_token]) {
-        expectError(await rest.get("/auth/me", bearer(String(token))), 401, "SESSION_REVOKED");
+        expectJsonError(await rest.get("/auth/me", bearer(String(token))), 401, "SESSION_REVOKED");
       }
     });
 
@@ -605,13 +526,13 @@ describe("API keys and TOTP over REST", () => {
       const unknown = `kc_key_${"A".repeat(43)}`;
       for (const key of [unknown, "kc_key_short", "bdrk_abc123", "x".repeat(5_000)]) {
         const reply = await rest.post("/auth/login", { api_key: key, totp_code: "123456" });
-        expectError(reply, 401, "INVALID_CREDENTIALS", "Invalid API key");
+        expectJsonError(reply, 401, "INVALID_CREDENTIALS", "Invalid API key");
       }
-      expectError(await rest.del("/admin/api-keys/no-such-key", admin), 404, "NOT_FOUND");
+      expectJsonError(await rest.del("/admin/api-keys/no-such-key", admin), 404, "NOT_FOUND");
     });
 
     it("refuses the key of a disabled user", async () => {
-      const user = await createUser(rest);
+      const user = await createUserOverRest(rest);
       const { key } = await createKey(rest, user.id, { skip_totp: true });
       const login = await rest.post("/auth/login", { api_key: key });
       expect(login.status).toBe(200);
@@ -619,13 +540,13 @@ describe("API keys and TOTP over REST", () => {
       const disabled = await rest.post(`/admin/users/${user.id}/disable`, {}, admin);
       expect(disabled.status).toBe(200);
       expect(disabled.body.revoked_sessions).toBe(1);
-      expectError(await rest.post("/auth/login", { api_key: key }), 401, "INVALID_CREDENTIALS");
+      expectJsonError(await rest.post("/auth/login", { api_key: key }), 401, "INVALID_CREDENTIALS");
     });
   });
 
   describe("encryption at rest", () => {
     it("stores the TOTP secret only encrypted and the API key only as a keyed hash", async () => {
-      const user = await createUser(rest);
+      const user = await createUserOverRest(rest);
       const enrolled = await rest.post(`/admin/users/${user.id}/totp`, {}, admin);
       const secret = String(enrolled.body.secret);
       const { key } = await createKey(rest, user.id);
@@ -697,7 +618,7 @@ describe("API keys and TOTP over REST", () => {
       const accepted = await one.post("/auth/login", { api_key: holder.key, totp_code: code });
       expect(accepted.status).toBe(200);
       const replayed = await two.post("/auth/login", { api_key: holder.key, totp_code: code });
-      expectError(replayed, 401, "TOTP_INVALID");
+      expectJsonError(replayed, 401, "TOTP_INVALID");
 
       // The second server knows this user and key: a fresh code logs in there.
       const fresh = await two.post("/auth/login", {
@@ -735,19 +656,19 @@ describe("API keys and TOTP over REST", () => {
 
     it("refuses API keys and TOTP with 400 ENCRYPTION_KEY_MISSING but still logs in with a password", async () => {
       const bareRest = restClient(bare.baseUrl);
-      const user = await createUser(bareRest);
+      const user = await createUserOverRest(bareRest);
 
-      expectError(
+      expectJsonError(
         await bareRest.post(`/admin/users/${user.id}/api-keys`, { name: "k" }, admin),
         400,
         "ENCRYPTION_KEY_MISSING",
       );
-      expectError(
+      expectJsonError(
         await bareRest.post(`/admin/users/${user.id}/totp`, {}, admin),
         400,
         "ENCRYPTION_KEY_MISSING",
       );
-      expectError(
+      expectJsonError(
         await bareRest.post("/auth/login", { api_key: `kc_key_${"D".repeat(43)}` }),
         400,
         "ENCRYPTION_KEY_MISSING",
@@ -779,7 +700,7 @@ describe("API keys and TOTP over REST", () => {
     }
 
     async function fakeHolder(): Promise<{ secret: string; key: string }> {
-      const user = await createUser(fakeRest);
+      const user = await createUserOverRest(fakeRest);
       const { secret } = await enrollTotpOverRest(
         fake.baseUrl,
         user.id,
@@ -805,8 +726,8 @@ describe("API keys and TOTP over REST", () => {
             fakeRest.post("/auth/login", { api_key: holder.key, totp_code: code }),
           );
 
-        expectError(await loginAt(-2), 401, "TOTP_INVALID");
-        expectError(await loginAt(2), 401, "TOTP_INVALID");
+        expectJsonError(await loginAt(-2), 401, "TOTP_INVALID");
+        expectJsonError(await loginAt(2), 401, "TOTP_INVALID");
         expect((await loginAt(-1)).status).toBe(200);
         expect((await loginAt(0)).status).toBe(200);
         expect((await loginAt(1)).status).toBe(200);
@@ -826,12 +747,12 @@ describe("API keys and TOTP over REST", () => {
         api_key: holder.key,
         totp_code: previous,
       });
-      expectError(older, 401, "TOTP_INVALID");
+      expectJsonError(older, 401, "TOTP_INVALID");
     });
 
     it("keeps the old TOTP secret working until a new enrollment is confirmed, then only the new one", async () => {
       moveClock(15_000);
-      const user = await createUser(fakeRest);
+      const user = await createUserOverRest(fakeRest);
       const old = await enrollTotpOverRest(fake.baseUrl, user.id, testAdminToken, clock.now());
       const { key } = await createKey(fakeRest, user.id);
 
@@ -859,7 +780,7 @@ describe("API keys and TOTP over REST", () => {
         api_key: key,
         totp_code: await totpCode(old.secret, clock.now()),
       });
-      expectError(oldAfter, 401, "TOTP_INVALID");
+      expectJsonError(oldAfter, 401, "TOTP_INVALID");
       const newAfter = await fakeRest.post("/auth/login", {
         api_key: key,
         totp_code: await totpCode(newSecret, clock.now()),
@@ -909,35 +830,6 @@ async function startTwin(
   };
 }
 
-async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor = "0";
-  do {
-    const [next, batch] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
-    keys.push(...batch);
-    cursor = next;
-  } while (cursor !== "0");
-  return keys;
-}
-
-async function valuesOf(redis: Redis, key: string): Promise<string[]> {
-  const type = await redis.type(key);
-  switch (type) {
-    case "string":
-      return [String(await redis.get(key))];
-    case "hash":
-      return Object.entries(await redis.hgetall(key)).flat();
-    case "zset":
-      return redis.zrange(key, "0", "-1", "WITHSCORES");
-    case "set":
-      return redis.smembers(key);
-    case "list":
-      return redis.lrange(key, 0, -1);
-    default:
-      return [];
-  }
-}
-
 /**
  * Dumps every key and value of the namespace and checks that neither the TOTP secret (in
  * any letter case) nor the API key (whole, its random part, or its unkeyed SHA-256) is in
@@ -949,12 +841,7 @@ async function expectAbsent(
   secret: string,
   key: string,
 ): Promise<string> {
-  const keys = await scanKeys(redis, `${namespace}:*`);
-  const dump: string[] = [];
-  for (const name of keys) {
-    dump.push(name, ...(await valuesOf(redis, name)));
-  }
-  const text = dump.join("\n");
+  const { text } = await dumpNamespace(redis, namespace);
   // The dump really holds the records: the key's hint is stored next to its hash.
   expect(text).toContain(key.slice(0, "kc_key_".length + 4));
   expect(text.toUpperCase()).not.toContain(secret.toUpperCase());

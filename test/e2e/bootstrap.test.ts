@@ -1,6 +1,5 @@
-import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
-import { once } from "node:events";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,76 +8,29 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { AdminService } from "../../gen/keycard/v1/admin_service_pb.js";
 import { AuthService } from "../../gen/keycard/v1/auth_service_pb.js";
+import { exitCodeOf, killStarted, type Started, startMain, waitFor } from "../helpers/process.js";
 
 /*
  * KEYCARD_BOOTSTRAP through the real process: the same file applied at every start must
  * create its accounts once, and what it imports (a key, a TOTP secret) must log in.
  */
 
-const tsx = "node_modules/.bin/tsx";
 const adminToken = "bootstrap-test-admin-token-0123456789";
 const totpSecret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 
-interface Started {
-  readonly child: ChildProcessWithoutNullStreams;
-  readonly output: () => string;
-}
-
-const running: ChildProcessWithoutNullStreams[] = [];
 let directory: string;
 
 beforeAll(async () => {
   directory = await mkdtemp(join(tmpdir(), "keycard-bootstrap-"));
 });
 
-afterEach(() => {
-  for (const child of running.splice(0)) {
-    child.kill("SIGKILL");
-  }
-});
+afterEach(killStarted);
 
 afterAll(async () => {
   if (directory !== undefined) {
     await rm(directory, { recursive: true, force: true });
   }
 });
-
-function startMain(env: Record<string, string>): Started {
-  const child = spawn(tsx, ["src/main.ts"], {
-    env: { PATH: process.env.PATH ?? "", PORT: "0", HOST: "127.0.0.1", ...env },
-  });
-  running.push(child);
-  let output = "";
-  const append = (chunk: Buffer): void => {
-    output += chunk.toString();
-  };
-  child.stdout.on("data", append);
-  child.stderr.on("data", append);
-  return { child, output: () => output };
-}
-
-async function waitFor(started: Started, pattern: RegExp): Promise<RegExpExecArray> {
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    const match = pattern.exec(started.output());
-    if (match !== null) {
-      return match;
-    }
-    if (started.child.exitCode !== null) {
-      break;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`no ${pattern} in output:\n${started.output()}`);
-}
-
-async function exitCodeOf(child: ChildProcessWithoutNullStreams): Promise<number | null> {
-  if (child.exitCode !== null) {
-    return child.exitCode;
-  }
-  const [code] = (await once(child, "exit")) as [number | null];
-  return code;
-}
 
 /** Starts keycard, waits until it listens, and returns its URL. */
 async function startListening(started: Started): Promise<string> {

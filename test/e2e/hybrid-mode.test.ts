@@ -1,8 +1,14 @@
-import { randomUUID } from "node:crypto";
 import { Writable } from "node:stream";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startKeycard, type TestKeycard, testAdminToken } from "../helpers/keycard.js";
+import {
+  createUserOverRest,
+  restKeycardForSuite,
+  startKeycard,
+  type TestKeycard,
+  testAdminToken,
+} from "../helpers/keycard.js";
+import { expectError, type Json, type Rest, restClient } from "../helpers/rest.js";
 import {
   clearOfStepEdge,
   enrollTotpOverRest,
@@ -10,58 +16,7 @@ import {
   totpCodeAtStep,
 } from "../helpers/totp-codes.js";
 
-type Json = Record<string, unknown>;
-
-/** One HTTP exchange: status, headers, the raw body text and the body parsed as JSON. */
-interface Reply {
-  readonly status: number;
-  readonly headers: Headers;
-  readonly text: string;
-  readonly body: Json;
-}
-
-/** A REST client for one server. */
-interface Rest {
-  readonly baseUrl: string;
-  get(path: string, headers?: Record<string, string>): Promise<Reply>;
-  post(path: string, body?: unknown, headers?: Record<string, string>): Promise<Reply>;
-  del(path: string, headers?: Record<string, string>): Promise<Reply>;
-}
-
-async function send(url: string, init: RequestInit): Promise<Reply> {
-  const response = await fetch(url, init);
-  const text = await response.text();
-  const body = (text === "" ? {} : JSON.parse(text)) as Json;
-  return { status: response.status, headers: response.headers, text, body };
-}
-
-function restClient(baseUrl: string): Rest {
-  return {
-    baseUrl,
-    get: (path, headers = {}) => send(`${baseUrl}${path}`, { headers }),
-    post: (path, body, headers = {}) =>
-      send(`${baseUrl}${path}`, {
-        method: "POST",
-        ...(body === undefined
-          ? { headers }
-          : {
-              headers: { "content-type": "application/json", ...headers },
-              body: JSON.stringify(body),
-            }),
-      }),
-    del: (path, headers = {}) => send(`${baseUrl}${path}`, { method: "DELETE", headers }),
-  };
-}
-
 const admin = { authorization: `Bearer ${testAdminToken}` };
-const stackTrace = /Error:|\n\s*at |\bat \S+ \(\S+:\d+:\d+\)|node:internal|\/src\//;
-
-/** A refusal in the REST error shape `{error, message}`, never a 500 or a stack trace. */
-function expectError(reply: Reply, status: number, error: string, message?: string): void {
-  expect(reply.status).toBe(status);
-  expect(reply.body).toEqual({ error, message: message ?? expect.any(String) });
-  expect(reply.text).not.toMatch(stackTrace);
-}
 
 interface Holder {
   readonly id: string;
@@ -80,15 +35,9 @@ interface Holder {
  * and the key needs a code; without it the key skips TOTP.
  */
 async function keyHolder(rest: Rest, totp: boolean, displayName = "Alice"): Promise<Holder> {
-  const email = `${displayName.toLowerCase()}-${randomUUID().slice(0, 8)}@example.com`;
-  const password = "correct horse battery staple";
-  const created = await rest.post(
-    "/admin/users",
-    { email, display_name: displayName, password, roles: ["reader"] },
-    admin,
-  );
-  expect(created.status).toBe(200);
-  const id = String((created.body.user as Json).id);
+  const { id, email, password } = await createUserOverRest(rest, displayName, {
+    roles: ["reader"],
+  });
   const secret = totp ? (await enrollTotpOverRest(rest.baseUrl, id, testAdminToken)).secret : "";
   const issued = await rest.post(
     `/admin/users/${id}/api-keys`,
@@ -371,14 +320,7 @@ describe("hybrid mode (AUTH_MODE=hybrid)", () => {
 });
 
 describe("session mode (AUTH_MODE=session)", () => {
-  let keycard: TestKeycard;
-  let rest: Rest;
-
-  beforeAll(async () => {
-    keycard = await startKeycard({ authMode: "session" });
-    rest = restClient(keycard.baseUrl);
-  });
-  afterAll(() => keycard.close());
+  const rest = restKeycardForSuite({ authMode: "session" });
 
   it("does not accept X-API-Key and X-TOTP-Code on /auth/me or /health, and spends no code", async () => {
     const holder = await keyHolder(rest, true);

@@ -1,60 +1,9 @@
-import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { once } from "node:events";
 import http from "node:http";
 import { afterEach, describe, expect, inject, it } from "vitest";
+import { exitCodeOf, killStarted, startMain, waitFor } from "../helpers/process.js";
 
-const tsx = "node_modules/.bin/tsx";
-
-interface Started {
-  readonly child: ChildProcessWithoutNullStreams;
-  readonly output: () => string;
-}
-
-const running: ChildProcessWithoutNullStreams[] = [];
-
-function startMain(env: Record<string, string>): Started {
-  const child = spawn(tsx, ["src/main.ts"], {
-    env: { PATH: process.env.PATH ?? "", PORT: "0", HOST: "127.0.0.1", ...env },
-  });
-  running.push(child);
-  let output = "";
-  child.stdout.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  return { child, output: () => output };
-}
-
-async function waitFor(started: Started, pattern: RegExp): Promise<RegExpExecArray> {
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    const match = pattern.exec(started.output());
-    if (match !== null) {
-      return match;
-    }
-    if (started.child.exitCode !== null) {
-      break;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`no ${pattern} in output:\n${started.output()}`);
-}
-
-async function exitCodeOf(child: ChildProcessWithoutNullStreams): Promise<number | null> {
-  if (child.exitCode !== null) {
-    return child.exitCode;
-  }
-  const [code] = (await once(child, "exit")) as [number | null];
-  return code;
-}
-
-afterEach(() => {
-  for (const child of running.splice(0)) {
-    child.kill("SIGKILL");
-  }
-});
+afterEach(killStarted);
 
 describe("the keycard process", () => {
   it("starts in dev mode with a printed admin token and demo user that work as printed", async () => {

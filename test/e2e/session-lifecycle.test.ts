@@ -11,6 +11,7 @@ import {
   type TestKeycard,
   testAdminToken,
 } from "../helpers/keycard.js";
+import { dumpNamespace, scanKeys } from "../helpers/redis-scan.js";
 
 type Json = Record<string, unknown>;
 
@@ -234,12 +235,7 @@ describe("session lifecycle", () => {
         const namespace = String(sessionKey).slice(0, String(sessionKey).indexOf(":{u:"));
         expect(namespace).not.toBe("");
 
-        const keys = await scanKeys(redis, `${namespace}:*`);
-        const dump: string[] = [];
-        for (const key of keys) {
-          dump.push(key, ...(await valuesOf(redis, key)));
-        }
-        const text = dump.join("\n");
+        const { keys, text } = await dumpNamespace(redis, namespace);
         // The dump really holds the values: session fields, the index and both pointers.
         expect(text).toContain(user.email);
         expect(text).toContain(hashToken(tokens[1] ?? ""));
@@ -454,32 +450,3 @@ describe("session lifecycle", () => {
     });
   });
 });
-
-async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor = "0";
-  do {
-    const [next, batch] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
-    cursor = next;
-    keys.push(...batch);
-  } while (cursor !== "0");
-  return keys;
-}
-
-async function valuesOf(redis: Redis, key: string): Promise<string[]> {
-  const type = await redis.type(key);
-  switch (type) {
-    case "string":
-      return [String(await redis.get(key))];
-    case "hash":
-      return Object.entries(await redis.hgetall(key)).flat();
-    case "zset":
-      return redis.zrange(key, "0", "-1", "WITHSCORES");
-    case "set":
-      return redis.smembers(key);
-    case "list":
-      return redis.lrange(key, 0, -1);
-    default:
-      return [];
-  }
-}

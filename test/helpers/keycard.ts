@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import pino, { type Logger } from "pino";
-import { inject } from "vitest";
+import { afterAll, beforeAll, expect, inject } from "vitest";
 import { type Clock, systemClock } from "../../src/domain/clock.js";
 import type { Store } from "../../src/domain/ports.js";
 import type { SessionPolicy } from "../../src/domain/session.js";
@@ -9,6 +9,7 @@ import { createMemoryStore } from "../../src/store/memory/memory-store.js";
 import { waitUntilReachable } from "../../src/store/reachable.js";
 import { createRedisStore } from "../../src/store/redis/redis-store.js";
 import { createServer, type KeycardServer } from "../../src/transport/server.js";
+import { type Json, jsonPost, type Rest, restClient, send } from "./rest.js";
 
 /** The session policy tests start from: production defaults, short grace. */
 export const testPolicy: SessionPolicy = {
@@ -99,6 +100,32 @@ export async function startKeycard(options: KeycardOptions = {}): Promise<TestKe
   };
 }
 
+/**
+ * Starts keycard for the enclosing suite (in beforeAll, closed in afterAll) and returns a
+ * REST client that talks to it once the suite's tests run.
+ */
+export function restKeycardForSuite(options: KeycardOptions = {}): Rest {
+  let keycard: TestKeycard | undefined;
+  beforeAll(async () => {
+    keycard = await startKeycard(options);
+  });
+  afterAll(() => keycard?.close());
+  const client = (): Rest => {
+    if (keycard === undefined) {
+      throw new Error("the suite's keycard is not running");
+    }
+    return restClient(keycard.baseUrl);
+  };
+  return {
+    get baseUrl() {
+      return client().baseUrl;
+    },
+    get: (path, headers) => client().get(path, headers),
+    post: (path, body, headers) => client().post(path, body, headers),
+    del: (path, headers) => client().del(path, headers),
+  };
+}
+
 let userCounter = 0;
 
 /** A new account with a unique email; returns its credentials and id. */
@@ -119,34 +146,50 @@ export async function createTestUser(
   return { id: user.id, email, password, displayName };
 }
 
+/** An account created over REST, with the credentials it was created with. */
+export interface RestUser {
+  readonly id: string;
+  readonly email: string;
+  readonly password: string;
+  readonly displayName: string;
+}
+
+/** Creates an account through POST /admin/users, as reference 000's administrator would. */
+export async function createUserOverRest(
+  rest: Rest,
+  displayName = "Alice",
+  fields: Json = {},
+): Promise<RestUser> {
+  const email = `${displayName.toLowerCase()}-${randomUUID().slice(0, 8)}@example.com`;
+  const password = "correct horse battery staple";
+  const reply = await rest.post(
+    "/admin/users",
+    { email, display_name: displayName, password, ...fields },
+    { authorization: `Bearer ${testAdminToken}` },
+  );
+  expect(reply.status).toBe(200);
+  return { id: String((reply.body.user as Json).id), email, password, displayName };
+}
+
 /** POSTs JSON over HTTP/1.1 (fetch) and returns status, headers and parsed body. */
-export async function postJson(
+export function postJson(
   url: string,
   body: unknown,
   headers: Record<string, string> = {},
 ): Promise<{ status: number; headers: Headers; body: Record<string, unknown> }> {
-  const response = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...headers },
-    body: typeof body === "string" ? body : JSON.stringify(body),
-  });
-  return {
-    status: response.status,
-    headers: response.headers,
-    body: (await response.json()) as Record<string, unknown>,
-  };
+  return requestJson(url, jsonPost(body, headers));
 }
 
-/** Sends any request and returns status, headers and parsed JSON body. */
+/** Sends any request and returns status, headers and parsed JSON body; an empty body throws. */
 export async function requestJson(
   url: string,
   init: RequestInit = {},
 ): Promise<{ status: number; headers: Headers; body: Record<string, unknown> }> {
-  const response = await fetch(url, init);
+  const reply = await send(url, init);
   return {
-    status: response.status,
-    headers: response.headers,
-    body: (await response.json()) as Record<string, unknown>,
+    status: reply.status,
+    headers: reply.headers,
+    body: JSON.parse(reply.text) as Record<string, unknown>,
   };
 }
 

@@ -1,0 +1,59 @@
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { once } from "node:events";
+
+const tsx = "node_modules/.bin/tsx";
+
+/** A keycard process started by {@link startMain}, with everything it printed so far. */
+export interface Started {
+  readonly child: ChildProcessWithoutNullStreams;
+  readonly output: () => string;
+}
+
+const running: ChildProcessWithoutNullStreams[] = [];
+
+/** Starts `src/main.ts` on port 0 with only PATH and `env` in its environment. */
+export function startMain(env: Record<string, string>): Started {
+  const child = spawn(tsx, ["src/main.ts"], {
+    env: { PATH: process.env.PATH ?? "", PORT: "0", HOST: "127.0.0.1", ...env },
+  });
+  running.push(child);
+  let output = "";
+  const append = (chunk: Buffer): void => {
+    output += chunk.toString();
+  };
+  child.stdout.on("data", append);
+  child.stderr.on("data", append);
+  return { child, output: () => output };
+}
+
+/** Kills every process {@link startMain} started and has not killed yet; for `afterEach`. */
+export function killStarted(): void {
+  for (const child of running.splice(0)) {
+    child.kill("SIGKILL");
+  }
+}
+
+/** Waits up to 15 s for `pattern` in the output; throws with the output if it never comes. */
+export async function waitFor(started: Started, pattern: RegExp): Promise<RegExpExecArray> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    const match = pattern.exec(started.output());
+    if (match !== null) {
+      return match;
+    }
+    if (started.child.exitCode !== null) {
+      break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`no ${pattern} in output:\n${started.output()}`);
+}
+
+/** The exit code of `child`, waiting for the exit if it has not come yet. */
+export async function exitCodeOf(child: ChildProcessWithoutNullStreams): Promise<number | null> {
+  if (child.exitCode !== null) {
+    return child.exitCode;
+  }
+  const [code] = (await once(child, "exit")) as [number | null];
+  return code;
+}
