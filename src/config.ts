@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
 import { parseDuration } from "./domain/duration.js";
 import type { SessionPolicy } from "./domain/session.js";
+import { knownProfiles } from "./transport/http/profiles/index.js";
 
 /** Everything keycard reads from the environment, validated and typed. */
 export interface Config {
@@ -21,9 +22,23 @@ export interface Config {
   readonly encryptionKey?: Buffer;
   /** Path of a JSON or YAML file of users and keys applied at start. */
   readonly bootstrapFile?: string;
+  /** ADMIN_PASSWORD: the password of the built-in administrator account (reference 003). */
+  readonly adminPassword?: string;
+  /** SESSION_DURATION_DAYS: lifetime of reference 003's admin-panel sessions, in ms. */
+  readonly adminPanelSessionMs?: number;
+  /** HTTP_PROFILES: the compatibility profiles served (all by default). */
+  readonly httpProfiles: readonly string[];
+  /** ALLOWED_ORIGINS: serialized origins whose pages may call keycard with credentials. */
+  readonly allowedOrigins: readonly string[];
+  /** COOKIE_SECURE: false only for plain-HTTP development, where a Secure cookie is never sent back. */
+  readonly cookieSecure: boolean;
   readonly logLevel: string;
   readonly maxBodyBytes: number;
   readonly shutdownTimeoutMs: number;
+  /** LOGIN_RATE_LIMIT: Login calls per minute per client IP; 0 turns the limit off. */
+  readonly loginRatePerMinute: number;
+  /** AUTH_RATE_LIMIT: other AuthService calls (not Validate) per minute per IP; 0 is off. */
+  readonly authRatePerMinute: number;
 }
 
 /** Invalid settings, each described in one line naming the variable. */
@@ -108,6 +123,36 @@ function readPolicy(read: EnvReader): SessionPolicy {
   };
 }
 
+/**
+ * ALLOWED_ORIGINS: comma-separated origins (scheme, host, optional port, no path), each
+ * stored serialized the way browsers send Origin, so comparisons are exact.
+ */
+function readAllowedOrigins(read: EnvReader): readonly string[] {
+  const origins: string[] = [];
+  for (const entry of read.text("ALLOWED_ORIGINS", "").split(",")) {
+    const text = entry.trim();
+    if (text === "") {
+      continue;
+    }
+    // The pattern refuses paths, queries and credentials; URL checks the host and port.
+    if (!/^https?:\/\/[^/?#@\\]+$/i.test(text) || !URL.canParse(text)) {
+      read.problems.push(
+        `ALLOWED_ORIGINS entry "${text}" is not an origin like https://app.example.com or http://localhost:5173 (scheme and host, optional port, no path)`,
+      );
+      continue;
+    }
+    origins.push(new URL(text).origin);
+  }
+  return [...new Set(origins)];
+}
+
+/** COOKIE_SECURE: true unless set to false. */
+function readCookieSecure(read: EnvReader): boolean {
+  const text = read.text("COOKIE_SECURE", "true").toLowerCase();
+  read.check(text === "true" || text === "false", `COOKIE_SECURE="${text}" must be true or false`);
+  return text !== "false";
+}
+
 /** A 32-byte key from hex or base64; undefined when unset, null when malformed. */
 function parseKey(text: string | undefined): Buffer | undefined | null {
   if (text === undefined) {
@@ -156,6 +201,20 @@ export function loadConfig(env: Env): Config {
     "KEYCARD_ENCRYPTION_KEY must be 32 bytes as 64 hex digits or base64 (try: openssl rand -base64 32)",
   );
   const bootstrapFile = read.optional("KEYCARD_BOOTSTRAP");
+  const adminPassword = read.optional("ADMIN_PASSWORD");
+  const panelDays = read.optional("SESSION_DURATION_DAYS");
+  const adminPanelDays =
+    panelDays === undefined ? undefined : read.integer("SESSION_DURATION_DAYS", 30, 1, 3650);
+  const httpProfiles = read
+    .text("HTTP_PROFILES", knownProfiles.join(","))
+    .split(",")
+    .map((name) => name.trim())
+    .filter((name) => name !== "" && name !== "none");
+  for (const name of httpProfiles.filter(
+    (candidate) => !(knownProfiles as readonly string[]).includes(candidate),
+  )) {
+    read.problems.push(`HTTP_PROFILES entry "${name}" is not one of ${knownProfiles.join(", ")}`);
+  }
   const logLevel = read.text("LOG_LEVEL", "info");
   read.check(logLevels.includes(logLevel), `LOG_LEVEL must be one of ${logLevels.join(", ")}`);
   const config: Config = {
@@ -171,9 +230,16 @@ export function loadConfig(env: Env): Config {
     authMode: authMode === "hybrid" ? "hybrid" : "session",
     ...(encryptionKey ? { encryptionKey } : {}),
     ...(bootstrapFile === undefined ? {} : { bootstrapFile }),
+    ...(adminPassword === undefined ? {} : { adminPassword }),
+    ...(adminPanelDays === undefined ? {} : { adminPanelSessionMs: adminPanelDays * 86_400_000 }),
+    httpProfiles,
+    allowedOrigins: readAllowedOrigins(read),
+    cookieSecure: readCookieSecure(read),
     logLevel,
     maxBodyBytes: read.integer("MAX_BODY_BYTES", 65_536, 1024, 16 * 1024 * 1024),
     shutdownTimeoutMs: read.duration("SHUTDOWN_TIMEOUT", "10s"),
+    loginRatePerMinute: read.integer("LOGIN_RATE_LIMIT", 5, 0, 1_000_000),
+    authRatePerMinute: read.integer("AUTH_RATE_LIMIT", 30, 0, 1_000_000),
   };
   if (read.problems.length > 0) {
     throw new ConfigError(read.problems);

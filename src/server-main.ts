@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import {
   applyBootstrap,
@@ -14,8 +15,10 @@ import { createLogger } from "./logger.js";
 import { createArgon2Hasher } from "./service/password-hasher.js";
 import { createMemoryStore } from "./store/memory/memory-store.js";
 import { waitUntilReachable } from "./store/reachable.js";
+import { redisKeys } from "./store/redis/keys.js";
 import { createRedisStore } from "./store/redis/redis-store.js";
 import { createApp, type ServerDeps } from "./transport/app.js";
+import { createRateLimits } from "./transport/rate-limit.js";
 import { createServer } from "./transport/server.js";
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -32,7 +35,7 @@ function readConfig(env: Env): Config {
   }
 }
 
-function openStore(config: Config, logger: Logger): Store {
+function openStore(config: Config, logger: Logger): Store & { readonly redis?: Redis } {
   if (config.redisUrl === undefined) {
     logger.warn("REDIS_URL is not set: DEV MODE on the embedded in-memory store");
     return createMemoryStore(systemClock);
@@ -74,8 +77,16 @@ export async function runServer(env: Env = process.env): Promise<void> {
   if (encryptionKey === undefined) {
     logger.warn("KEYCARD_ENCRYPTION_KEY is not set: API keys and TOTP are unavailable");
   }
+  const rateLimits = createRateLimits({
+    ...(store.redis === undefined ? {} : { redis: store.redis }),
+    keyPrefix: redisKeys(config.redisKeyPrefix).rateLimits(),
+    loginPerMinute: config.loginRatePerMinute,
+    otherPerMinute: config.authRatePerMinute,
+    onError: (error) => logger.warn({ err: error }, "rate limiter unavailable; call let through"),
+  });
   const deps: ServerDeps = {
     store,
+    rateLimits,
     hasher: createArgon2Hasher(),
     clock: systemClock,
     logger,

@@ -19,6 +19,7 @@ export const errorCatalogue = {
   NOT_FOUND: "not-found",
   USER_EXISTS: "already-exists",
   STORE_UNAVAILABLE: "unavailable",
+  RATE_LIMITED: "resource-exhausted",
 } as const;
 
 /** One reason of the catalogue. */
@@ -38,6 +39,8 @@ export class KeycardError extends Error {
     readonly reason: ErrorReason,
     message: string,
     readonly field?: string,
+    /** Set on a throttled request: whole seconds before the same request may succeed. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
   }

@@ -116,15 +116,17 @@ export function sessionExpiry(
 }
 
 /**
- * The expiry after a refresh: one more default duration from now, never past the
- * absolute maximum counted from the session's creation.
+ * The expiry after a refresh: the requested lifetime (or the default) from now, never
+ * past the absolute maximum counted from the session's creation.
  */
 export function refreshedExpiry(
   session: SessionRecord,
   now: number,
   policy: SessionPolicy,
+  requestedSeconds = 0,
 ): number {
-  return Math.min(now + policy.defaultDuration, session.createdAt + policy.maxDuration);
+  const wanted = requestedSeconds > 0 ? requestedSeconds * 1000 : policy.defaultDuration;
+  return Math.min(now + wanted, session.createdAt + policy.maxDuration);
 }
 
 /** Whether a use of the session should be written back, given the write throttle. */

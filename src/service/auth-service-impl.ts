@@ -47,9 +47,18 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
     };
   }
 
-  async refresh(_req: unknown, ctx: HandlerContext) {
-    const issued = await this.sessions.refresh(sessionCaller(ctx));
+  async refresh(req: { durationSeconds: number }, ctx: HandlerContext) {
+    const issued = await this.sessions.refresh(sessionCaller(ctx), req.durationSeconds);
     return { ...issuedToProto(issued), message: "Session refreshed. Use the new token." };
+  }
+
+  async issueToken(req: { durationSeconds: number }, ctx: HandlerContext) {
+    const issued = await this.sessions.issueToken(
+      sessionCaller(ctx),
+      ctx.values.get(clientInfoKey),
+      req.durationSeconds,
+    );
+    return issuedToProto(issued);
   }
 
   async logout(_req: unknown, ctx: HandlerContext) {

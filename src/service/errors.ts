@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
+import { ErrorInfoSchema, RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { type ErrorKind, KeycardError } from "../domain/errors.js";
 
 /** The ErrorInfo domain of every keycard error. */
@@ -14,6 +14,7 @@ const codeOfKind: Record<ErrorKind, Code> = {
   "already-exists": Code.AlreadyExists,
   "failed-precondition": Code.FailedPrecondition,
   unavailable: Code.Unavailable,
+  "resource-exhausted": Code.ResourceExhausted,
 };
 
 /** Builds the one typed error a client sees: a closed code plus an ErrorInfo reason. */
@@ -27,13 +28,20 @@ export function connectErrorOf(
   return new ConnectError(message, code, undefined, [{ desc: ErrorInfoSchema, value: info }]);
 }
 
-/** Maps an expected domain failure to its Connect error; anything else is passed through. */
+/**
+ * Maps an expected domain failure to its Connect error (plus google.rpc.RetryInfo when it
+ * says when to retry); anything else is passed through.
+ */
 export function toConnectError(error: unknown): unknown {
   if (!(error instanceof KeycardError)) {
     return error;
   }
   const metadata: Record<string, string> = error.field === undefined ? {} : { field: error.field };
   const mapped = connectErrorOf(codeOfKind[error.kind], error.reason, error.message, metadata);
+  if (error.retryAfterSeconds !== undefined) {
+    const retryDelay = { seconds: BigInt(Math.ceil(error.retryAfterSeconds)) };
+    mapped.details.push({ desc: RetryInfoSchema, value: create(RetryInfoSchema, { retryDelay }) });
+  }
   mapped.cause = error.cause ?? error;
   return mapped;
 }

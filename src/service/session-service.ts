@@ -30,6 +30,8 @@ export interface SessionServiceDeps {
   readonly tokenPrefix: string;
   /** In hybrid mode Validate also introspects API keys. */
   readonly hybrid: boolean;
+  /** ADMIN_PASSWORD: `password` alone logs in the built-in administrator account. */
+  readonly adminPassword?: string;
   readonly audit: AuditLog;
   /** Told when a background write (a throttled touch) failed; the request still succeeded. */
   readonly onBackgroundError?: (error: unknown) => void;
@@ -82,6 +84,9 @@ interface ProvenUser {
 
 const maxPasswordBytes = 1024;
 
+/** The email of the built-in administrator account that ADMIN_PASSWORD logs in. */
+export const builtInAdminEmail = "admin@keycard.local";
+
 const inactiveErrors: Record<InactiveReason, ConstructorParameters<typeof KeycardError>> = {
   malformed: ["SESSION_INVALID", "Invalid session token"],
   unknown: ["SESSION_INVALID", "Invalid session token"],
@@ -106,6 +111,7 @@ const invalidCredentials = (): KeycardError =>
  */
 export class SessionService {
   private dummyHash: Promise<string> | undefined;
+  private adminHash: Promise<string> | undefined;
 
   constructor(private readonly deps: SessionServiceDeps) {}
 
@@ -116,8 +122,7 @@ export class SessionService {
   ): Promise<IssuedSession & { user: UserRecord }> {
     const credential = input.apiKey === "" ? "password" : "api_key";
     try {
-      const proven =
-        input.apiKey === "" ? await this.byPassword(input) : await this.byApiKey(input);
+      const proven = await this.prove(input);
       const issued = await this.start(proven, client, input.durationSeconds);
       this.deps.audit("login.succeeded", {
         credential,
@@ -196,7 +201,11 @@ export class SessionService {
   }
 
   /** Rotates the caller's token and extends the session up to the absolute maximum. */
-  async refresh({ session, tokenHash }: SessionPrincipal): Promise<IssuedSession> {
+  async refresh(
+    { session, tokenHash }: SessionPrincipal,
+    durationSeconds = 0,
+  ): Promise<IssuedSession> {
+    validateDuration(durationSeconds);
     const now = this.deps.clock.now();
     const token = mintToken(this.deps.tokenPrefix, "sess");
     const next: SessionRecord = {
@@ -204,7 +213,7 @@ export class SessionService {
       tokenHash: hashToken(token),
       previousTokenHash: tokenHash,
       graceUntil: now + this.deps.policy.refreshGrace,
-      expiresAt: refreshedExpiry(session, now, this.deps.policy),
+      expiresAt: refreshedExpiry(session, now, this.deps.policy, durationSeconds),
       lastUsedAt: now,
     };
     if (!(await this.deps.store.sessions.rotate(next, tokenHash, this.retainUntil(next)))) {
@@ -215,6 +224,32 @@ export class SessionService {
     }
     this.deps.audit("session.refreshed", { userId: session.userId, sessionId: session.id });
     return { token, session: next };
+  }
+
+  /**
+   * Starts an additional session for the caller (a bearer token for scripts from a
+   * browser's cookie session); the caller's session is unchanged.
+   */
+  async issueToken(
+    { session }: SessionPrincipal,
+    client: ClientInfo,
+    durationSeconds: number,
+  ): Promise<IssuedSession> {
+    validateDuration(durationSeconds);
+    const user = await this.me(session.userId);
+    const proven = {
+      user,
+      methods: [...session.authMethods],
+      ...(session.apiKeyId === undefined ? {} : { apiKeyId: session.apiKeyId }),
+    };
+    const issued = await this.start(proven, client, durationSeconds);
+    this.deps.audit("session.created", {
+      userId: user.id,
+      sessionId: issued.session.id,
+      from: session.id,
+      ...client,
+    });
+    return issued;
   }
 
   /** Ends the caller's own session. */
@@ -256,6 +291,52 @@ export class SessionService {
       throw inactiveError("revoked");
     }
     return user;
+  }
+
+  private prove(input: LoginInput): Promise<ProvenUser> {
+    if (input.apiKey !== "") {
+      return this.byApiKey(input);
+    }
+    if (input.email.trim() === "" && this.deps.adminPassword !== undefined) {
+      return this.byAdminPassword(input);
+    }
+    return this.byPassword(input);
+  }
+
+  /** The built-in administrator: ADMIN_PASSWORD, hashed in memory only, never stored. */
+  private async byAdminPassword(input: LoginInput): Promise<ProvenUser> {
+    validateDuration(input.durationSeconds);
+    if (input.password === "" || Buffer.byteLength(input.password) > maxPasswordBytes) {
+      throw invalidArgument("password", "password is required");
+    }
+    this.adminHash ??= this.deps.hasher.hash(this.deps.adminPassword ?? "");
+    if (!(await this.deps.hasher.verify(await this.adminHash, input.password))) {
+      throw new KeycardError("INVALID_CREDENTIALS", "Invalid password");
+    }
+    return { user: await this.adminAccount(), methods: ["password"] };
+  }
+
+  /** The administrator's account record, created on first use; it has no password of its own. */
+  private async adminAccount(): Promise<UserRecord> {
+    const account: UserRecord = {
+      id: newId(),
+      email: builtInAdminEmail,
+      displayName: "Administrator",
+      passwordHash: "",
+      roles: ["admin"],
+      disabled: false,
+      createdAt: this.deps.clock.now(),
+      totpSecret: "",
+      totpPending: "",
+    };
+    if (await this.deps.store.users.create(account)) {
+      return account;
+    }
+    const existing = await this.deps.store.users.findByEmail(builtInAdminEmail);
+    if (existing === undefined || existing.disabled) {
+      throw new KeycardError("INVALID_CREDENTIALS", "Invalid password");
+    }
+    return existing;
   }
 
   private async byPassword(input: LoginInput): Promise<ProvenUser> {

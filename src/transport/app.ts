@@ -15,6 +15,7 @@ import { UserService } from "../service/user-service.js";
 import { authInterceptor } from "./interceptors/auth.js";
 import { errorsInterceptor } from "./interceptors/errors.js";
 import { loggingInterceptor } from "./interceptors/logging.js";
+import { type RateLimits, rateLimitInterceptor } from "./rate-limit.js";
 import { routes } from "./routes.js";
 
 /** The settings the server itself uses (a subset of Config, so tests can pass their own). */
@@ -26,7 +27,17 @@ export interface ServerSettings {
   readonly authMode: "session" | "hybrid";
   /** The 32-byte KEYCARD_ENCRYPTION_KEY; API keys and TOTP are refused without it. */
   readonly encryptionKey?: Buffer;
+  /** ADMIN_PASSWORD: the built-in administrator account's password (reference 003). */
+  readonly adminPassword?: string;
   readonly trustedProxies: readonly string[];
+  /** HTTP_PROFILES: the compatibility profiles to serve; all when absent. */
+  readonly httpProfiles?: readonly string[];
+  /** SESSION_DURATION_DAYS as ms: lifetime of reference 003's admin-panel sessions. */
+  readonly adminPanelSessionMs?: number;
+  /** COOKIE_SECURE: the Secure flag of session cookies (default true). */
+  readonly cookieSecure?: boolean;
+  /** ALLOWED_ORIGINS: browser origins allowed to make credentialed cross-origin calls. */
+  readonly allowedOrigins?: readonly string[];
   readonly maxBodyBytes: number;
   readonly shutdownTimeoutMs: number;
 }
@@ -38,6 +49,8 @@ export interface ServerDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly settings: ServerSettings;
+  /** Per-IP limits on AuthService calls (reference 002); none when absent. */
+  readonly rateLimits?: RateLimits;
 }
 
 /**
@@ -78,6 +91,7 @@ export function createApp(deps: ServerDeps): KeycardApp {
     policy: settings.policy,
     tokenPrefix: settings.tokenPrefix,
     hybrid: settings.authMode === "hybrid",
+    ...(settings.adminPassword === undefined ? {} : { adminPassword: settings.adminPassword }),
     audit,
     onBackgroundError: (error) => logger.warn({ err: error }, "background session write failed"),
   });
@@ -98,6 +112,7 @@ export function createApp(deps: ServerDeps): KeycardApp {
       interceptors: [
         loggingInterceptor(logger),
         errorsInterceptor(),
+        ...(deps.rateLimits === undefined ? [] : [rateLimitInterceptor(deps.rateLimits)]),
         authInterceptor({
           sessions,
           apiKeys: settings.authMode === "hybrid" ? apiKeys : undefined,

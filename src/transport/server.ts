@@ -10,6 +10,13 @@ import { createApp, type KeycardApp, type ServerDeps } from "./app.js";
 import { clientInfoOf, trustedProxyList } from "./client-info.js";
 import { serveHealth } from "./http/health.js";
 import { InProcessCaller } from "./http/in-process.js";
+import { checkCookieOrigin } from "./http/origin-check.js";
+import { enabledProfiles, knownProfiles } from "./http/profiles/index.js";
+import {
+  matchProfileRoute,
+  type ProfileSettings,
+  serveProfileRoute,
+} from "./http/profiles/profile.js";
 import {
   type NodeRequest,
   type NodeResponse,
@@ -49,10 +56,27 @@ export function createServer(deps: ServerDeps): KeycardServer {
     contextValuesOf,
     logger,
   };
+  const profiles = enabledProfiles(
+    settings.httpProfiles ?? knownProfiles,
+    settings.adminPanelSessionMs,
+  );
+  const profileSettings: ProfileSettings = {
+    cookieSecure: settings.cookieSecure ?? true,
+    checkCookieOrigin: (request) => checkCookieOrigin(request, settings.allowedOrigins ?? []),
+    now: () => deps.clock.now(),
+  };
+  const serveHttpRoute = async (request: NodeRequest, response: NodeResponse): Promise<void> => {
+    if (request.url?.split("?")[0] === "/health") {
+      return serveHealth(rest, request, response);
+    }
+    const match = matchProfileRoute(profiles, request);
+    if (match !== undefined) {
+      return serveProfileRoute(rest, profileSettings, match, request, response);
+    }
+    return serveRest(rest, request, response);
+  };
   const serveHttp = (request: NodeRequest, response: NodeResponse): void => {
-    const path = request.url?.split("?")[0];
-    const serve = path === "/health" ? serveHealth : serveRest;
-    serve(rest, request, response).catch((error: unknown) => sendError(response, error, logger));
+    serveHttpRoute(request, response).catch((error: unknown) => sendError(response, error, logger));
   };
   const handler = connectNodeAdapter({
     ...app.routerOptions,

@@ -37,6 +37,11 @@ export interface KeycardOptions {
   readonly logger?: Logger;
   readonly clock?: Clock;
   readonly authMode?: "session" | "hybrid";
+  readonly adminPassword?: string;
+  readonly adminPanelSessionMs?: number;
+  readonly allowedOrigins?: readonly string[];
+  readonly cookieSecure?: boolean;
+  readonly httpProfiles?: readonly string[];
 }
 
 /** A keycard server listening on an ephemeral port, with its store. */
@@ -81,6 +86,13 @@ export async function startKeycard(options: KeycardOptions = {}): Promise<TestKe
       tokenPrefix: "kc",
       adminToken: testAdminToken,
       authMode: options.authMode ?? "session",
+      ...(options.adminPassword === undefined ? {} : { adminPassword: options.adminPassword }),
+      ...(options.adminPanelSessionMs === undefined
+        ? {}
+        : { adminPanelSessionMs: options.adminPanelSessionMs }),
+      ...(options.allowedOrigins === undefined ? {} : { allowedOrigins: options.allowedOrigins }),
+      ...(options.cookieSecure === undefined ? {} : { cookieSecure: options.cookieSecure }),
+      ...(options.httpProfiles === undefined ? {} : { httpProfiles: options.httpProfiles }),
       encryptionKey: testEncryptionKey,
       trustedProxies: options.trustedProxies ?? [],
       maxBodyBytes: options.maxBodyBytes ?? 65_536,

@@ -42,6 +42,11 @@ describe("loadConfig", () => {
       logLevel: "info",
       maxBodyBytes: 65_536,
       shutdownTimeoutMs: 10 * second,
+      loginRatePerMinute: 5,
+      authRatePerMinute: 30,
+      httpProfiles: ["api-v1-auth", "admin-panel"],
+      allowedOrigins: [],
+      cookieSecure: true,
     });
   });
 
@@ -84,6 +89,13 @@ describe("loadConfig", () => {
       LOG_LEVEL: "debug",
       MAX_BODY_BYTES: "1024",
       SHUTDOWN_TIMEOUT: "30s",
+      LOGIN_RATE_LIMIT: "10",
+      AUTH_RATE_LIMIT: "0",
+      ALLOWED_ORIGINS: "https://app.example.com, http://localhost:5173",
+      COOKIE_SECURE: "false",
+      HTTP_PROFILES: "admin-panel",
+      ADMIN_PASSWORD: "the invariant editorial system",
+      SESSION_DURATION_DAYS: "2",
     });
     expect(config).toEqual({
       port: 9000,
@@ -108,11 +120,21 @@ describe("loadConfig", () => {
       logLevel: "debug",
       maxBodyBytes: 1024,
       shutdownTimeoutMs: 30 * second,
+      loginRatePerMinute: 10,
+      authRatePerMinute: 0,
+      allowedOrigins: ["https://app.example.com", "http://localhost:5173"],
+      cookieSecure: false,
+      httpProfiles: ["admin-panel"],
+      adminPassword: "the invariant editorial system",
+      adminPanelSessionMs: 2 * day,
     });
   });
 
   it.each([
     ["PORT", "http"],
+    ["HTTP_PROFILES", "snapshots"],
+    ["SESSION_DURATION_DAYS", "0"],
+    ["SESSION_DURATION_DAYS", "1.5"],
     ["PORT", "65536"],
     ["PORT", "-1"],
     ["PORT", "80.5"],

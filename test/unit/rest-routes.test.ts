@@ -55,6 +55,7 @@ describe("restRoutes", () => {
         ["DELETE", "/auth/sessions", "RevokeSession"],
         ["POST", "/auth/validate", "Validate"],
         ["GET", "/auth/me", "GetMe"],
+        ["POST", "/auth/token", "IssueToken"],
         ["POST", "/admin/users", "CreateUser"],
         ["POST", "/admin/users/{user_id}/disable", "DisableUser"],
         ["GET", "/admin/users", "ListUsers"],
@@ -69,7 +70,7 @@ describe("restRoutes", () => {
         ["DELETE", "/admin/users/{user_id}/sessions", "RevokeUserSessions"],
       ]),
     );
-    expect(table).toHaveLength(20);
+    expect(table).toHaveLength(21);
   });
 
   it("maps the whole body onto the request only for routes annotated with body *", () => {
@@ -86,6 +87,7 @@ describe("restRoutes", () => {
       "POST /auth/login",
       "POST /auth/logout",
       "POST /auth/refresh",
+      "POST /auth/token",
       "POST /auth/validate",
     ]);
   });

@@ -15,12 +15,13 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file keycard/v1/auth_service.proto.
  */
 export const file_keycard_v1_auth_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch1rZXljYXJkL3YxL2F1dGhfc2VydmljZS5wcm90bxIKa2V5Y2FyZC52MSJtCgxMb2dpblJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkSGAoQZHVyYXRpb25fc2Vjb25kcxgDIAEoBRIPCgdhcGlfa2V5GAQgASgJEhEKCXRvdHBfY29kZRgFIAEoCSKdAQoNTG9naW5SZXNwb25zZRIVCg1zZXNzaW9uX3Rva2VuGAEgASgJEhIKCnNlc3Npb25faWQYAiABKAkSLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKZXhwaXJlc19pbhgEIAEoBRIMCgR1c2VyGAUgASgJEg8KB21lc3NhZ2UYBiABKAkiEAoOUmVmcmVzaFJlcXVlc3QikQEKD1JlZnJlc2hSZXNwb25zZRIVCg1zZXNzaW9uX3Rva2VuGAEgASgJEhIKCnNlc3Npb25faWQYAiABKAkSLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKZXhwaXJlc19pbhgEIAEoBRIPCgdtZXNzYWdlGAUgASgJIg8KDUxvZ291dFJlcXVlc3QiIQoOTG9nb3V0UmVzcG9uc2USDwoHbWVzc2FnZRgBIAEoCSIVChNMaXN0U2Vzc2lvbnNSZXF1ZXN0Ij0KFExpc3RTZXNzaW9uc1Jlc3BvbnNlEiUKCHNlc3Npb25zGAEgAygLMhMua2V5Y2FyZC52MS5TZXNzaW9uIlIKFFJldm9rZVNlc3Npb25SZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkSJgoFc2NvcGUYAiABKA4yFy5rZXljYXJkLnYxLlJldm9rZVNjb3BlIj8KFVJldm9rZVNlc3Npb25SZXNwb25zZRIVCg1yZXZva2VkX2NvdW50GAEgASgFEg8KB21lc3NhZ2UYAiABKAkiMwoPVmFsaWRhdGVSZXF1ZXN0Eg0KBXRva2VuGAEgASgJEhEKCXRvdHBfY29kZRgCIAEoCSKVAgoQVmFsaWRhdGVSZXNwb25zZRIOCgZhY3RpdmUYASABKAgSKgoGcmVhc29uGAIgASgOMhoua2V5Y2FyZC52MS5JbmFjdGl2ZVJlYXNvbhIPCgdzdWJqZWN0GAMgASgJEhIKCnNlc3Npb25faWQYBCABKAkSLgoKZXhwaXJlc19hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKZXhwaXJlc19pbhgGIAEoBRINCgVyb2xlcxgHIAMoCRINCgVlbWFpbBgIIAEoCRIUCgxkaXNwbGF5X25hbWUYCSABKAkSKAoEa2luZBgKIAEoDjIaLmtleWNhcmQudjEuQ3JlZGVudGlhbEtpbmQiDgoMR2V0TWVSZXF1ZXN0IlUKDUdldE1lUmVzcG9uc2USHgoEdXNlchgBIAEoCzIQLmtleWNhcmQudjEuVXNlchIkCgdzZXNzaW9uGAIgASgLMhMua2V5Y2FyZC52MS5TZXNzaW9uKloKC1Jldm9rZVNjb3BlEhwKGFJFVk9LRV9TQ09QRV9VTlNQRUNJRklFRBAAEhQKEFJFVk9LRV9TQ09QRV9BTEwQARIXChNSRVZPS0VfU0NPUEVfT1RIRVJTEAIyxgUKC0F1dGhTZXJ2aWNlElQKBUxvZ2luEhgua2V5Y2FyZC52MS5Mb2dpblJlcXVlc3QaGS5rZXljYXJkLnYxLkxvZ2luUmVzcG9uc2UiFoLT5JMCEDoBKiILL2F1dGgvbG9naW4SXAoHUmVmcmVzaBIaLmtleWNhcmQudjEuUmVmcmVzaFJlcXVlc3QaGy5rZXljYXJkLnYxLlJlZnJlc2hSZXNwb25zZSIYgtPkkwISOgEqIg0vYXV0aC9yZWZyZXNoElgKBkxvZ291dBIZLmtleWNhcmQudjEuTG9nb3V0UmVxdWVzdBoaLmtleWNhcmQudjEuTG9nb3V0UmVzcG9uc2UiF4LT5JMCEToBKiIML2F1dGgvbG9nb3V0EmkKDExpc3RTZXNzaW9ucxIfLmtleWNhcmQudjEuTGlzdFNlc3Npb25zUmVxdWVzdBogLmtleWNhcmQudjEuTGlzdFNlc3Npb25zUmVzcG9uc2UiFoLT5JMCEBIOL2F1dGgvc2Vzc2lvbnMSiwEKDVJldm9rZVNlc3Npb24SIC5rZXljYXJkLnYxLlJldm9rZVNlc3Npb25SZXF1ZXN0GiEua2V5Y2FyZC52MS5SZXZva2VTZXNzaW9uUmVzcG9uc2UiNYLT5JMCL1oQKg4vYXV0aC9zZXNzaW9ucyobL2F1dGgvc2Vzc2lvbnMve3Nlc3Npb25faWR9EmAKCFZhbGlkYXRlEhsua2V5Y2FyZC52MS5WYWxpZGF0ZVJlcXVlc3QaHC5rZXljYXJkLnYxLlZhbGlkYXRlUmVzcG9uc2UiGYLT5JMCEzoBKiIOL2F1dGgvdmFsaWRhdGUSTgoFR2V0TWUSGC5rZXljYXJkLnYxLkdldE1lUmVxdWVzdBoZLmtleWNhcmQudjEuR2V0TWVSZXNwb25zZSIQgtPkkwIKEggvYXV0aC9tZWIGcHJvdG8z", [file_google_api_annotations, file_google_protobuf_timestamp, file_keycard_v1_session]);
+  fileDesc("Ch1rZXljYXJkL3YxL2F1dGhfc2VydmljZS5wcm90bxIKa2V5Y2FyZC52MSJtCgxMb2dpblJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkSGAoQZHVyYXRpb25fc2Vjb25kcxgDIAEoBRIPCgdhcGlfa2V5GAQgASgJEhEKCXRvdHBfY29kZRgFIAEoCSKdAQoNTG9naW5SZXNwb25zZRIVCg1zZXNzaW9uX3Rva2VuGAEgASgJEhIKCnNlc3Npb25faWQYAiABKAkSLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKZXhwaXJlc19pbhgEIAEoBRIMCgR1c2VyGAUgASgJEg8KB21lc3NhZ2UYBiABKAkiKgoOUmVmcmVzaFJlcXVlc3QSGAoQZHVyYXRpb25fc2Vjb25kcxgBIAEoBSKRAQoPUmVmcmVzaFJlc3BvbnNlEhUKDXNlc3Npb25fdG9rZW4YASABKAkSEgoKc2Vzc2lvbl9pZBgCIAEoCRIuCgpleHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpleHBpcmVzX2luGAQgASgFEg8KB21lc3NhZ2UYBSABKAkiDwoNTG9nb3V0UmVxdWVzdCIhCg5Mb2dvdXRSZXNwb25zZRIPCgdtZXNzYWdlGAEgASgJIhUKE0xpc3RTZXNzaW9uc1JlcXVlc3QiPQoUTGlzdFNlc3Npb25zUmVzcG9uc2USJQoIc2Vzc2lvbnMYASADKAsyEy5rZXljYXJkLnYxLlNlc3Npb24iUgoUUmV2b2tlU2Vzc2lvblJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRImCgVzY29wZRgCIAEoDjIXLmtleWNhcmQudjEuUmV2b2tlU2NvcGUiPwoVUmV2b2tlU2Vzc2lvblJlc3BvbnNlEhUKDXJldm9rZWRfY291bnQYASABKAUSDwoHbWVzc2FnZRgCIAEoCSIzCg9WYWxpZGF0ZVJlcXVlc3QSDQoFdG9rZW4YASABKAkSEQoJdG90cF9jb2RlGAIgASgJIpUCChBWYWxpZGF0ZVJlc3BvbnNlEg4KBmFjdGl2ZRgBIAEoCBIqCgZyZWFzb24YAiABKA4yGi5rZXljYXJkLnYxLkluYWN0aXZlUmVhc29uEg8KB3N1YmplY3QYAyABKAkSEgoKc2Vzc2lvbl9pZBgEIAEoCRIuCgpleHBpcmVzX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpleHBpcmVzX2luGAYgASgFEg0KBXJvbGVzGAcgAygJEg0KBWVtYWlsGAggASgJEhQKDGRpc3BsYXlfbmFtZRgJIAEoCRIoCgRraW5kGAogASgOMhoua2V5Y2FyZC52MS5DcmVkZW50aWFsS2luZCIOCgxHZXRNZVJlcXVlc3QiVQoNR2V0TWVSZXNwb25zZRIeCgR1c2VyGAEgASgLMhAua2V5Y2FyZC52MS5Vc2VyEiQKB3Nlc3Npb24YAiABKAsyEy5rZXljYXJkLnYxLlNlc3Npb24iLQoRSXNzdWVUb2tlblJlcXVlc3QSGAoQZHVyYXRpb25fc2Vjb25kcxgBIAEoBSKDAQoSSXNzdWVUb2tlblJlc3BvbnNlEhUKDXNlc3Npb25fdG9rZW4YASABKAkSEgoKc2Vzc2lvbl9pZBgCIAEoCRIuCgpleHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpleHBpcmVzX2luGAQgASgFKloKC1Jldm9rZVNjb3BlEhwKGFJFVk9LRV9TQ09QRV9VTlNQRUNJRklFRBAAEhQKEFJFVk9LRV9TQ09QRV9BTEwQARIXChNSRVZPS0VfU0NPUEVfT1RIRVJTEAIyqwYKC0F1dGhTZXJ2aWNlElQKBUxvZ2luEhgua2V5Y2FyZC52MS5Mb2dpblJlcXVlc3QaGS5rZXljYXJkLnYxLkxvZ2luUmVzcG9uc2UiFoLT5JMCEDoBKiILL2F1dGgvbG9naW4SXAoHUmVmcmVzaBIaLmtleWNhcmQudjEuUmVmcmVzaFJlcXVlc3QaGy5rZXljYXJkLnYxLlJlZnJlc2hSZXNwb25zZSIYgtPkkwISOgEqIg0vYXV0aC9yZWZyZXNoElgKBkxvZ291dBIZLmtleWNhcmQudjEuTG9nb3V0UmVxdWVzdBoaLmtleWNhcmQudjEuTG9nb3V0UmVzcG9uc2UiF4LT5JMCEToBKiIML2F1dGgvbG9nb3V0EmkKDExpc3RTZXNzaW9ucxIfLmtleWNhcmQudjEuTGlzdFNlc3Npb25zUmVxdWVzdBogLmtleWNhcmQudjEuTGlzdFNlc3Npb25zUmVzcG9uc2UiFoLT5JMCEBIOL2F1dGgvc2Vzc2lvbnMSiwEKDVJldm9rZVNlc3Npb24SIC5rZXljYXJkLnYxLlJldm9rZVNlc3Npb25SZXF1ZXN0GiEua2V5Y2FyZC52MS5SZXZva2VTZXNzaW9uUmVzcG9uc2UiNYLT5JMCL1oQKg4vYXV0aC9zZXNzaW9ucyobL2F1dGgvc2Vzc2lvbnMve3Nlc3Npb25faWR9EmAKCFZhbGlkYXRlEhsua2V5Y2FyZC52MS5WYWxpZGF0ZVJlcXVlc3QaHC5rZXljYXJkLnYxLlZhbGlkYXRlUmVzcG9uc2UiGYLT5JMCEzoBKiIOL2F1dGgvdmFsaWRhdGUSYwoKSXNzdWVUb2tlbhIdLmtleWNhcmQudjEuSXNzdWVUb2tlblJlcXVlc3QaHi5rZXljYXJkLnYxLklzc3VlVG9rZW5SZXNwb25zZSIWgtPkkwIQOgEqIgsvYXV0aC90b2tlbhJOCgVHZXRNZRIYLmtleWNhcmQudjEuR2V0TWVSZXF1ZXN0Ghkua2V5Y2FyZC52MS5HZXRNZVJlc3BvbnNlIhCC0+STAgoSCC9hdXRoL21lYgZwcm90bzM", [file_google_api_annotations, file_google_protobuf_timestamp, file_keycard_v1_session]);
 
 /**
  * LoginRequest carries the credentials of a person or program logging in: either
  * `email` + `password` (+ `totp_code` for accounts with TOTP), or `api_key` (+ `totp_code`
- * unless the key skips TOTP). A user with TOTP who sends no code gets UNAUTHENTICATED with
+ * unless the key skips TOTP), or `password` alone for the built-in administrator account
+ * when the server has ADMIN_PASSWORD set. A user with TOTP who sends no code gets UNAUTHENTICATED with
  * reason TOTP_REQUIRED, distinct from wrong credentials.
  *
  * @generated from message keycard.v1.LoginRequest
@@ -132,12 +133,18 @@ export const LoginResponseSchema: GenMessage<LoginResponse> = /*@__PURE__*/
   messageDesc(file_keycard_v1_auth_service, 1);
 
 /**
- * RefreshRequest has no fields: the session to refresh is the one whose token is in the
- * request headers.
+ * RefreshRequest asks to refresh the session whose token is in the request headers.
  *
  * @generated from message keycard.v1.RefreshRequest
  */
 export type RefreshRequest = Message<"keycard.v1.RefreshRequest"> & {
+  /**
+   * The new lifetime in seconds from now. Zero means the configured default
+   * (SESSION_DURATION); the session never outlives SESSION_MAX_DURATION from its login.
+   *
+   * @generated from field: int32 duration_seconds = 1;
+   */
+  durationSeconds: number;
 };
 
 /**
@@ -487,6 +494,69 @@ export const GetMeResponseSchema: GenMessage<GetMeResponse> = /*@__PURE__*/
   messageDesc(file_keycard_v1_auth_service, 13);
 
 /**
+ * IssueTokenRequest asks for an additional session of the caller.
+ *
+ * @generated from message keycard.v1.IssueTokenRequest
+ */
+export type IssueTokenRequest = Message<"keycard.v1.IssueTokenRequest"> & {
+  /**
+   * Lifetime in seconds; zero means the configured default, capped at the maximum.
+   *
+   * @generated from field: int32 duration_seconds = 1;
+   */
+  durationSeconds: number;
+};
+
+/**
+ * Describes the message keycard.v1.IssueTokenRequest.
+ * Use `create(IssueTokenRequestSchema)` to create a new message.
+ */
+export const IssueTokenRequestSchema: GenMessage<IssueTokenRequest> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_auth_service, 14);
+
+/**
+ * IssueTokenResponse hands over the new session's token, shown only this once.
+ *
+ * @generated from message keycard.v1.IssueTokenResponse
+ */
+export type IssueTokenResponse = Message<"keycard.v1.IssueTokenResponse"> & {
+  /**
+   * The new secret session token.
+   *
+   * @generated from field: string session_token = 1;
+   */
+  sessionToken: string;
+
+  /**
+   * Identifier of the new session.
+   *
+   * @generated from field: string session_id = 2;
+   */
+  sessionId: string;
+
+  /**
+   * When the new session ends unless refreshed.
+   *
+   * @generated from field: google.protobuf.Timestamp expires_at = 3;
+   */
+  expiresAt?: Timestamp | undefined;
+
+  /**
+   * Seconds from now until `expires_at`.
+   *
+   * @generated from field: int32 expires_in = 4;
+   */
+  expiresIn: number;
+};
+
+/**
+ * Describes the message keycard.v1.IssueTokenResponse.
+ * Use `create(IssueTokenResponseSchema)` to create a new message.
+ */
+export const IssueTokenResponseSchema: GenMessage<IssueTokenResponse> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_auth_service, 15);
+
+/**
  * RevokeScope selects which of the caller's sessions RevokeSession ends.
  *
  * @generated from enum keycard.v1.RevokeScope
@@ -599,6 +669,18 @@ export const AuthService: GenService<{
     methodKind: "unary";
     input: typeof ValidateRequestSchema;
     output: typeof ValidateResponseSchema;
+  },
+  /**
+   * IssueToken starts an additional session for the caller with a token of its own, for
+   * example a bearer token for scripts from a browser's cookie session. The caller's
+   * session is unchanged.
+   *
+   * @generated from rpc keycard.v1.AuthService.IssueToken
+   */
+  issueToken: {
+    methodKind: "unary";
+    input: typeof IssueTokenRequestSchema;
+    output: typeof IssueTokenResponseSchema;
   },
   /**
    * GetMe returns the account and session behind the caller's token.

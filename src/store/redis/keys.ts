@@ -13,6 +13,7 @@ export interface RedisKeys {
   readonly apiKey: (id: string) => string;
   readonly apiKeyHash: (keyHash: string) => string;
   readonly userApiKeys: (userId: string) => string;
+  readonly rateLimits: () => string;
 }
 
 /** Builds the key names under a namespace (default "keycard"). */
@@ -29,5 +30,6 @@ export function redisKeys(namespace: string): RedisKeys {
     apiKey: (id) => `${namespace}:apikey:${id}`,
     apiKeyHash: (keyHash) => `${namespace}:apikey-hash:${keyHash}`,
     userApiKeys: (userId) => `${userTag(userId)}:apikeys`,
+    rateLimits: () => `${namespace}:ratelimit`,
   };
 }

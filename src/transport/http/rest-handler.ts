@@ -10,6 +10,7 @@ import { ConnectError, type ContextValues } from "@connectrpc/connect";
 import type { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
 import { reasonOf, toConnectError } from "../../service/errors.js";
+import { rateLimitHeadersFromError } from "../rate-limit.js";
 import { parseJsonObject, readBody } from "./body.js";
 import type { InProcessCaller } from "./in-process.js";
 import { RestError } from "./rest-error.js";
@@ -68,7 +69,7 @@ export function sendError(response: NodeResponse, error: unknown, logger: Logger
     error: reasonOf(mapped) ?? codeName(mapped.code),
     message: mapped.rawMessage,
   };
-  sendJson(response, httpStatusOf(mapped.code), body);
+  sendJson(response, httpStatusOf(mapped.code), body, rateLimitHeadersFromError(mapped));
 }
 
 /** The request headers an RPC may read, as a Headers object. */

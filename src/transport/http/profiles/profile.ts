@@ -1,0 +1,281 @@
+import { STATUS_CODES } from "node:http";
+import type {
+  DescMessage,
+  DescMethodUnary,
+  JsonValue,
+  MessageInitShape,
+  MessageShape,
+} from "@bufbuild/protobuf";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { ConnectError } from "@connectrpc/connect";
+import { parseCookie, stringifySetCookie } from "cookie";
+import { AuthService } from "../../../../gen/keycard/v1/auth_service_pb.js";
+import { reasonOf, toConnectError } from "../../../service/errors.js";
+import { rateLimitHeadersFromError } from "../../rate-limit.js";
+import { parseJsonObject, readBody } from "../body.js";
+import { RestError } from "../rest-error.js";
+import { type NodeRequest, type NodeResponse, type RestDeps, sendJson } from "../rest-handler.js";
+import { httpStatusOf } from "../status.js";
+
+/** Where a profile route reads the session token from. */
+export type Carrier = "none" | "bearer" | "cookie-or-bearer" | "cookie";
+
+/** What a route's `run` works with: the request JSON, the token, and in-process RPCs. */
+export interface ProfileCall {
+  readonly body: Readonly<Record<string, JsonValue>>;
+  /** The session token the carrier found; empty when none. */
+  readonly token: string;
+  /** True when the token came from the profile's cookie. */
+  readonly viaCookie: boolean;
+  /** Calls an RPC in process, as the given token (or as nobody). */
+  rpc<I extends DescMessage, O extends DescMessage>(
+    method: DescMethodUnary<I, O>,
+    input: MessageInitShape<I>,
+    token?: string,
+  ): Promise<MessageShape<O>>;
+}
+
+/** A route's answer: JSON body, status (200 by default), and what to do with the cookie. */
+export interface ProfileReply {
+  readonly status?: number;
+  readonly body: JsonValue;
+  readonly cookie?: { readonly token: string; readonly maxAgeSeconds: number } | "clear";
+}
+
+/**
+ * One REST path of a compatibility profile: the path and method, which credential carrier
+ * it reads, which fields must be present, and how it maps onto RPCs and back.
+ */
+export interface ProfileRoute {
+  readonly method: "GET" | "POST";
+  readonly path: string;
+  readonly carrier: Carrier;
+  /** Body fields that must be present and non-empty; otherwise 400 with `requiredMessage`. */
+  readonly required?: readonly string[];
+  readonly requiredMessage?: string;
+  /** Replaces the message of a 401, where the reference documents its own. */
+  readonly unauthenticatedMessage?: string;
+  /** Renews a cookie session on this activity once half of its lifetime has passed. */
+  readonly renews?: boolean;
+  readonly run: (call: ProfileCall) => Promise<ProfileReply>;
+}
+
+/** A compatibility profile: a table of routes and the shape of its error bodies. */
+export interface Profile {
+  readonly name: string;
+  readonly routes: readonly ProfileRoute[];
+  /** The session cookie's name, for profiles that use one. */
+  readonly cookieName?: string;
+  /** Lifetime of sessions this profile starts, in seconds (0: the server default). */
+  readonly sessionSeconds: number;
+  /** The error body for a status, e.g. `{success: false, error: "Unauthorized", message}`. */
+  errorBody(status: number, message: string, reason: string): JsonValue;
+}
+
+/** Settings the profile runner needs besides the REST layer's. */
+export interface ProfileSettings {
+  readonly cookieSecure: boolean;
+  /** Answers "forbidden" for a state-changing cookie request from a foreign origin. */
+  readonly checkCookieOrigin: (request: NodeRequest) => "ok" | "forbidden";
+  readonly now: () => number;
+}
+
+/** The phrase of an HTTP status, as references use it in their `error` fields. */
+export function statusPhrase(status: number): string {
+  return STATUS_CODES[status] ?? "Error";
+}
+
+function bearerOf(request: NodeRequest): string {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? "");
+  return match?.[1] ?? "";
+}
+
+function cookieOf(request: NodeRequest, name: string | undefined): string {
+  if (name === undefined || request.headers.cookie === undefined) {
+    return "";
+  }
+  return parseCookie(request.headers.cookie)[name] ?? "";
+}
+
+/** The token a route's carrier finds, and whether it came from the cookie. */
+function carried(route: ProfileRoute, profile: Profile, request: NodeRequest) {
+  const bearer = route.carrier === "cookie" ? "" : bearerOf(request);
+  const cookie =
+    route.carrier === "bearer" || route.carrier === "none"
+      ? ""
+      : cookieOf(request, profile.cookieName);
+  if (route.carrier === "none") {
+    return { token: "", viaCookie: false };
+  }
+  return bearer !== ""
+    ? { token: bearer, viaCookie: false }
+    : { token: cookie, viaCookie: cookie !== "" };
+}
+
+function setCookieHeader(
+  profile: Profile,
+  settings: ProfileSettings,
+  reply: ProfileReply,
+): string | undefined {
+  if (profile.cookieName === undefined || reply.cookie === undefined) {
+    return undefined;
+  }
+  const clear = reply.cookie === "clear";
+  return stringifySetCookie(profile.cookieName, clear ? "" : reply.cookie.token, {
+    httpOnly: true,
+    secure: settings.cookieSecure,
+    sameSite: "lax",
+    path: "/",
+    maxAge: clear ? 0 : reply.cookie.maxAgeSeconds,
+  });
+}
+
+/** Finds the route of any enabled profile for a request. */
+export function matchProfileRoute(
+  profiles: readonly Profile[],
+  request: NodeRequest,
+): { profile: Profile; route: ProfileRoute } | undefined {
+  const path = (request.url ?? "/").split("?")[0];
+  for (const profile of profiles) {
+    const route = profile.routes.find((candidate) => candidate.path === path);
+    if (route !== undefined) {
+      if (route.method !== request.method) {
+        const allow = profile.routes
+          .filter((r) => r.path === path)
+          .map((r) => r.method)
+          .join(", ");
+        throw new RestError(405, "METHOD_NOT_ALLOWED", `Use ${allow} for ${path}`, { allow });
+      }
+      return { profile, route };
+    }
+  }
+  return undefined;
+}
+
+function missingField(route: ProfileRoute, body: Readonly<Record<string, JsonValue>>): boolean {
+  return (route.required ?? []).some((field) => {
+    const value = body[field];
+    return value === undefined || value === null || value === "";
+  });
+}
+
+/**
+ * Serves one profile route: reads the carrier's token, checks required fields and the
+ * origin of cookie requests, runs the route's RPCs in process, renews a cookie session on
+ * activity, and shapes every failure the way the profile's reference documents.
+ */
+export async function serveProfileRoute(
+  deps: RestDeps,
+  settings: ProfileSettings,
+  match: { profile: Profile; route: ProfileRoute },
+  request: NodeRequest,
+  response: NodeResponse,
+): Promise<void> {
+  const { profile, route } = match;
+  try {
+    const body =
+      route.method === "POST" ? parseJsonObject(await readBody(request, deps.maxBodyBytes)) : {};
+    const { token, viaCookie } = carried(route, profile, request);
+    if (viaCookie && settings.checkCookieOrigin(request) === "forbidden") {
+      throw new RestError(
+        403,
+        "ORIGIN_NOT_ALLOWED",
+        "Cross-site request refused: origin not allowed",
+      );
+    }
+    if (missingField(route, body)) {
+      throw new RestError(
+        400,
+        "INVALID_ARGUMENT",
+        route.requiredMessage ?? "Missing required fields",
+      );
+    }
+    const call: ProfileCall = {
+      body,
+      token,
+      viaCookie,
+      rpc: (method, input, as = "") =>
+        deps.caller.call(method, input, {
+          header: new Headers(as === "" ? {} : { authorization: `Bearer ${as}` }),
+          contextValues: deps.contextValuesOf(request),
+          signal: new AbortController().signal,
+        }),
+    };
+    const reply = await route.run(call);
+    const renewed =
+      viaCookie && route.renews ? await renewIfDue(call, profile, settings.now()) : undefined;
+    const cookie = setCookieHeader(profile, settings, renewed ?? reply);
+    sendJson(
+      response,
+      reply.status ?? 200,
+      reply.body,
+      cookie === undefined ? {} : { "set-cookie": cookie },
+    );
+  } catch (error) {
+    sendProfileError(profile, route, response, error, deps);
+  }
+}
+
+function sendProfileError(
+  profile: Profile,
+  route: ProfileRoute,
+  response: NodeResponse,
+  error: unknown,
+  deps: RestDeps,
+): void {
+  if (error instanceof RestError) {
+    sendJson(
+      response,
+      error.status,
+      profile.errorBody(error.status, error.message, error.code),
+      error.headers,
+    );
+    return;
+  }
+  const mapped = toConnectError(error);
+  if (!(mapped instanceof ConnectError)) {
+    deps.logger.error({ err: error }, "profile route failed");
+    sendJson(response, 500, profile.errorBody(500, "Internal error", "INTERNAL"));
+    return;
+  }
+  const status = httpStatusOf(mapped.code);
+  const message =
+    status === 401 && route.unauthenticatedMessage !== undefined
+      ? route.unauthenticatedMessage
+      : mapped.rawMessage;
+  sendJson(
+    response,
+    status,
+    profile.errorBody(status, message, reasonOf(mapped) ?? ""),
+    rateLimitHeadersFromError(mapped),
+  );
+}
+
+/**
+ * Sliding renewal: once half of a cookie session's lifetime has passed, refresh it (a new
+ * token, the old one dies after the grace) and send the renewed cookie back.
+ */
+async function renewIfDue(
+  call: ProfileCall,
+  profile: Profile,
+  now: number,
+): Promise<ProfileReply | undefined> {
+  const me = await call.rpc(AuthService.method.getMe, {}, call.token);
+  const session = me.session;
+  if (session?.createdAt === undefined || session.expiresAt === undefined) {
+    return undefined;
+  }
+  const lifetime = timestampMs(session.expiresAt) - timestampMs(session.createdAt);
+  if (timestampMs(session.expiresAt) - now > lifetime / 2) {
+    return undefined;
+  }
+  const refreshed = await call.rpc(
+    AuthService.method.refresh,
+    { durationSeconds: profile.sessionSeconds },
+    call.token,
+  );
+  return {
+    body: null,
+    cookie: { token: refreshed.sessionToken, maxAgeSeconds: refreshed.expiresIn },
+  };
+}
