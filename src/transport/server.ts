@@ -8,6 +8,7 @@ import type { SessionService } from "../service/session-service.js";
 import type { UserService } from "../service/user-service.js";
 import { createApp, type KeycardApp, type ServerDeps } from "./app.js";
 import { clientInfoOf, trustedProxyList } from "./client-info.js";
+import { corsPolicy } from "./http/cors.js";
 import { serveHealth } from "./http/health.js";
 import { InProcessCaller } from "./http/in-process.js";
 import { checkCookieOrigin } from "./http/origin-check.js";
@@ -78,12 +79,18 @@ export function createServer(deps: ServerDeps): KeycardServer {
   const serveHttp = (request: NodeRequest, response: NodeResponse): void => {
     serveHttpRoute(request, response).catch((error: unknown) => sendError(response, error, logger));
   };
-  const handler = connectNodeAdapter({
+  const serveConnect = connectNodeAdapter({
     ...app.routerOptions,
     routes: app.routes,
     contextValues: contextValuesOf,
     fallback: serveHttp,
   });
+  const applyCors = corsPolicy(settings.allowedOrigins ?? []);
+  const handler = (request: NodeRequest, response: NodeResponse): void => {
+    if (!applyCors(request, response)) {
+      serveConnect(request, response);
+    }
+  };
   return new DualProtocolServer(handler, app, settings.shutdownTimeoutMs);
 }
 
