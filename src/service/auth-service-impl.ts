@@ -47,8 +47,9 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
     };
   }
 
-  async refresh(req: { durationSeconds: number }, ctx: HandlerContext) {
-    const issued = await this.sessions.refresh(sessionCaller(ctx), req.durationSeconds);
+  async refresh(req: { durationSeconds: number; keepToken: boolean }, ctx: HandlerContext) {
+    const kept = req.keepToken ? ctx.values.get(presentedTokenKey) : undefined;
+    const issued = await this.sessions.refresh(sessionCaller(ctx), req.durationSeconds, kept);
     return { ...issuedToProto(issued), message: "Session refreshed. Use the new token." };
   }
 

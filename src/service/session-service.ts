@@ -200,22 +200,32 @@ export class SessionService {
     return { session: verdict.session, tokenHash: hashToken(token) };
   }
 
-  /** Rotates the caller's token and extends the session up to the absolute maximum. */
+  /**
+   * Rotates the caller's token and extends the session up to the absolute maximum. Given
+   * the presented token, extends the session and keeps that token instead of rotating it.
+   */
   async refresh(
     { session, tokenHash }: SessionPrincipal,
     durationSeconds = 0,
+    presentedToken?: string,
   ): Promise<IssuedSession> {
     validateDuration(durationSeconds);
     const now = this.deps.clock.now();
-    const token = mintToken(this.deps.tokenPrefix, "sess");
-    const next: SessionRecord = {
+    const extended = {
       ...session,
-      tokenHash: hashToken(token),
-      previousTokenHash: tokenHash,
-      graceUntil: now + this.deps.policy.refreshGrace,
       expiresAt: refreshedExpiry(session, now, this.deps.policy, durationSeconds),
       lastUsedAt: now,
     };
+    const token = presentedToken ?? mintToken(this.deps.tokenPrefix, "sess");
+    const next: SessionRecord =
+      presentedToken === undefined
+        ? {
+            ...extended,
+            tokenHash: hashToken(token),
+            previousTokenHash: tokenHash,
+            graceUntil: now + this.deps.policy.refreshGrace,
+          }
+        : extended;
     if (!(await this.deps.store.sessions.rotate(next, tokenHash, this.retainUntil(next)))) {
       throw new KeycardError(
         "SESSION_INVALID",

@@ -252,8 +252,10 @@ function sendProfileError(
 }
 
 /**
- * Sliding renewal: once half of a cookie session's lifetime has passed, refresh it (a new
- * token, the old one dies after the grace) and send the renewed cookie back.
+ * Sliding renewal: once half of a cookie session's lifetime has passed, extend it and send
+ * the renewed cookie back. The token is kept, not rotated: clients that never store a
+ * renewed cookie (`curl -b`) must not look like token thieves, and parallel requests must
+ * not race to rotate. A renewal that fails leaves the request's own answer alone.
  */
 async function renewIfDue(
   call: ProfileCall,
@@ -269,11 +271,16 @@ async function renewIfDue(
   if (timestampMs(session.expiresAt) - now > lifetime / 2) {
     return undefined;
   }
-  const refreshed = await call.rpc(
-    AuthService.method.refresh,
-    { durationSeconds: profile.sessionSeconds },
-    call.token,
-  );
+  const refreshed = await call
+    .rpc(
+      AuthService.method.refresh,
+      { durationSeconds: profile.sessionSeconds, keepToken: true },
+      call.token,
+    )
+    .catch(() => undefined);
+  if (refreshed === undefined) {
+    return undefined;
+  }
   return {
     body: null,
     cookie: { token: refreshed.sessionToken, maxAgeSeconds: refreshed.expiresIn },
