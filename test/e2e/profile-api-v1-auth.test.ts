@@ -676,6 +676,18 @@ describe("reference 002's CSRF protection with ALLOWED_ORIGINS", () => {
     await expect(sessionCount(user.id)).resolves.toBe(1);
   });
 
+  it("refuses a login from a foreign Origin (login CSRF) and starts no session", async () => {
+    const user = await johnDoe(keycard);
+    const body = { email: user.email, password: user.password };
+    const refused = await rest.post("/api/v1/auth/login", body, { origin: evil });
+    expect(refused.status).toBe(403);
+    expect(refused.headers.getSetCookie()).toEqual([]);
+    await expect(sessionCount(user.id)).resolves.toBe(0);
+    const listed = await rest.post("/api/v1/auth/login", body, { origin: allowed });
+    expect(listed.status).toBe(200);
+    await expect(sessionCount(user.id)).resolves.toBe(1);
+  });
+
   it("lets a safe GET with the cookie through from a foreign Origin", async () => {
     const user = await johnDoe(keycard);
     const token = await cookieLogin(rest, user);

@@ -152,6 +152,15 @@ export function matchProfileRoute(
   return undefined;
 }
 
+/**
+ * Whether a request is subject to the origin check: it is authenticated by the cookie, or
+ * it is a login that would set one (a foreign page must not sign a browser in as someone
+ * else: login CSRF).
+ */
+function setsOrUsesCookie(profile: Profile, route: ProfileRoute, viaCookie: boolean): boolean {
+  return viaCookie || (profile.cookieName !== undefined && route.carrier === "none");
+}
+
 function missingField(route: ProfileRoute, body: Readonly<Record<string, JsonValue>>): boolean {
   return (route.required ?? []).some((field) => {
     const value = body[field];
@@ -176,7 +185,10 @@ export async function serveProfileRoute(
     const body =
       route.method === "POST" ? parseJsonObject(await readBody(request, deps.maxBodyBytes)) : {};
     const { token, viaCookie } = carried(route, profile, request);
-    if (viaCookie && settings.checkCookieOrigin(request) === "forbidden") {
+    if (
+      setsOrUsesCookie(profile, route, viaCookie) &&
+      settings.checkCookieOrigin(request) === "forbidden"
+    ) {
       throw new RestError(
         403,
         "ORIGIN_NOT_ALLOWED",
