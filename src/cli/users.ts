@@ -1,6 +1,7 @@
 import type { Client } from "@connectrpc/connect";
 import type { AdminService } from "../../gen/keycard/v1/admin_service_pb.js";
 import type { User } from "../../gen/keycard/v1/session_pb.js";
+import type { CommandContext } from "./command.js";
 import { CliError } from "./errors.js";
 
 /** Every account, following ListUsers pages to the end. */
@@ -32,4 +33,21 @@ export async function resolveUserId(
     throw new CliError(`no user with email ${email} (NOT_FOUND)`);
   }
   return user.id;
+}
+
+/**
+ * For a command whose first argument is a `<user>`: the AdminService client, the argument
+ * as given, and the user id it names (see {@link resolveUserId}).
+ */
+export async function adminWithUserArgument({
+  args,
+  admin,
+}: Pick<CommandContext, "args" | "admin">): Promise<{
+  client: Client<typeof AdminService>;
+  reference: string;
+  userId: string;
+}> {
+  const client = admin();
+  const reference = args.arg(0) ?? "";
+  return { client, reference, userId: await resolveUserId(client, reference) };
 }

@@ -18,7 +18,7 @@ import {
   type TestKeycard,
   testAdminToken,
   testEncryptionKey,
-  testPolicy,
+  testSettings,
 } from "../helpers/keycard.js";
 import { dumpNamespace, scanKeys } from "../helpers/redis-scan.js";
 import {
@@ -809,16 +809,9 @@ async function startTwin(
     hasher: createArgon2Hasher(),
     clock: systemClock,
     logger: pino({ level: "silent" }),
-    settings: {
-      policy: testPolicy,
-      tokenPrefix: "kc",
-      adminToken: testAdminToken,
-      authMode: "session",
-      ...(options.encryptionKey === undefined ? {} : { encryptionKey: options.encryptionKey }),
-      trustedProxies: [],
-      maxBodyBytes: 65_536,
-      shutdownTimeoutMs: 2_000,
-    },
+    settings: testSettings(
+      options.encryptionKey === undefined ? {} : { encryptionKey: options.encryptionKey },
+    ),
   });
   const port = await server.listen(0, "127.0.0.1");
   return {

@@ -5,6 +5,7 @@ import { startKeycard, type TestKeycard, testAdminToken } from "../helpers/keyca
 import { dumpNamespace, scanKeys } from "../helpers/redis-scan.js";
 import {
   bearer,
+  expectEnvelopeError,
   type Json,
   type Reply,
   type Rest,
@@ -81,12 +82,7 @@ describe("reference 003's /api/admin on keycard (SESSION_DURATION_DAYS=30)", () 
     it("refuses a wrong password with 401", async () => {
       for (const password of ["the invariant editorial System", "wrong", `${adminPassword} `]) {
         const reply = await rest.post("/api/admin/login", { password });
-        expect(reply.status).toBe(401);
-        expect(reply.body).toEqual({
-          success: false,
-          error: "Unauthorized",
-          message: expect.any(String),
-        });
+        expectEnvelopeError(reply, 401, "Unauthorized");
         expect(reply.text).not.toContain(adminPassword);
         expect(reply.text).not.toMatch(stackTrace);
       }
@@ -98,12 +94,7 @@ describe("reference 003's /api/admin on keycard (SESSION_DURATION_DAYS=30)", () 
         await rest.post("/api/admin/login", { password: "" }),
         await rest.post("/api/admin/login"),
       ]) {
-        expect(reply.status).toBe(400);
-        expect(reply.body).toEqual({
-          success: false,
-          error: "Bad Request",
-          message: "Password is required",
-        });
+        expectEnvelopeError(reply, 400, "Bad Request", "Password is required");
       }
     });
 
@@ -156,12 +147,7 @@ describe("reference 003's /api/admin on keycard (SESSION_DURATION_DAYS=30)", () 
 
     it("answers 401 without a token", async () => {
       const reply = await rest.post("/api/admin/logout");
-      expect(reply.status).toBe(401);
-      expect(reply.body).toEqual({
-        success: false,
-        error: "Unauthorized",
-        message: expect.any(String),
-      });
+      expectEnvelopeError(reply, 401, "Unauthorized");
     });
   });
 
@@ -205,12 +191,7 @@ describe("reference 003's /api/admin on keycard (SESSION_DURATION_DAYS=30)", () 
           email: "admin@keycard.local",
           password,
         });
-        expect(reply.status).toBe(401);
-        expect(reply.body).toEqual({
-          success: false,
-          error: "Unauthorized",
-          message: "Invalid email or password",
-        });
+        expectEnvelopeError(reply, 401, "Unauthorized", "Invalid email or password");
       }
     });
 
@@ -319,12 +300,7 @@ describe("reference 003 without ADMIN_PASSWORD", () => {
 
   it("answers a password-only login with 400 email required and creates no admin account", async () => {
     const reply = await rest.post("/api/admin/login", { password: adminPassword });
-    expect(reply.status).toBe(400);
-    expect(reply.body).toEqual({
-      success: false,
-      error: "Bad Request",
-      message: "email (or api_key) is required",
-    });
+    expectEnvelopeError(reply, 400, "Bad Request", "email (or api_key) is required");
     await expect(builtInAdmin(rest)).resolves.toBeUndefined();
   });
 });

@@ -13,6 +13,7 @@ import {
 } from "../helpers/keycard.js";
 import {
   bearer,
+  expectEnvelopeError,
   type Json,
   jsonPost,
   type Reply,
@@ -103,23 +104,29 @@ function userObject(user: { id: string; email: string }): Json {
   return { id: user.id, email: user.email, name: "John Doe", role: "premium", tier: "premium" };
 }
 
+/** POSTs a login for `user` to /api/v1/auth/login, with any extra body fields. */
+function postLogin(rest: Rest, user: { email: string; password: string }, extra: Json = {}) {
+  return rest.post("/api/v1/auth/login", { email: user.email, password: user.password, ...extra });
+}
+
+/** The reference's /api/v1/auth/me answer for an account made by {@link johnDoe}. */
+function meBody(user: { id: string; email: string }): Json {
+  return {
+    success: true,
+    data: { ...userObject(user), createdAt: expect.stringMatching(rfc3339) },
+  };
+}
+
 /** Logs in with the cookie variant and returns the session token from the cookie. */
 async function cookieLogin(rest: Rest, user: { email: string; password: string }) {
-  const reply = await rest.post("/api/v1/auth/login", {
-    email: user.email,
-    password: user.password,
-  });
+  const reply = await postLogin(rest, user);
   expect(reply.status).toBe(200);
   return theCookie(reply).value;
 }
 
 /** Logs in with the bearer variant (`return_token: true`) and returns the access token. */
 async function bearerLogin(rest: Rest, user: { email: string; password: string }) {
-  const reply = await rest.post("/api/v1/auth/login", {
-    email: user.email,
-    password: user.password,
-    return_token: true,
-  });
+  const reply = await postLogin(rest, user, { return_token: true });
   expect(reply.status).toBe(200);
   return String(((reply.body.data as Json).token as Json).access_token);
 }
@@ -136,11 +143,7 @@ describe("reference 002's /api/v1/auth on keycard", () => {
   describe("POST /api/v1/auth/login", () => {
     it("answers the cookie variant with the documented envelope and an auth-token cookie", async () => {
       const user = await johnDoe(keycard);
-      const reply = await rest.post("/api/v1/auth/login", {
-        email: user.email,
-        password: user.password,
-        return_token: false,
-      });
+      const reply = await postLogin(rest, user, { return_token: false });
 
       expect(reply.status).toBe(200);
       expect(reply.headers.get("content-type")).toMatch(/^application\/json/);
@@ -168,10 +171,7 @@ describe("reference 002's /api/v1/auth on keycard", () => {
 
     it("sets the cookie when return_token is left out, as the reference's clients do", async () => {
       const user = await johnDoe(keycard);
-      const reply = await rest.post("/api/v1/auth/login", {
-        email: user.email,
-        password: user.password,
-      });
+      const reply = await postLogin(rest, user);
       expect(reply.status).toBe(200);
       expect(reply.body.data).toEqual(userObject(user));
       expect(theCookie(reply).attributes).toEqual(cookieAttributes(weekSeconds));
@@ -179,11 +179,7 @@ describe("reference 002's /api/v1/auth on keycard", () => {
 
     it("answers the bearer variant with data.user and data.token, and sets no cookie", async () => {
       const user = await johnDoe(keycard);
-      const reply = await rest.post("/api/v1/auth/login", {
-        email: user.email,
-        password: user.password,
-        return_token: true,
-      });
+      const reply = await postLogin(rest, user, { return_token: true });
 
       expect(reply.status).toBe(200);
       expect(reply.body).toEqual({
@@ -224,35 +220,20 @@ describe("reference 002's /api/v1/auth on keycard", () => {
       ["the password is empty", { email: "user@example.com", password: "" }],
     ])("answers 400 Email and password are required when %s", async (_case, body) => {
       const reply = await rest.post("/api/v1/auth/login", body);
-      expect(reply.status).toBe(400);
-      expect(reply.body).toEqual({
-        success: false,
-        error: "Bad Request",
-        message: "Email and password are required",
-      });
+      expectEnvelopeError(reply, 400, "Bad Request", "Email and password are required");
       expect(keyPaths(reply.body)).toEqual(["success", "error", "message"]);
       expect(reply.headers.getSetCookie()).toEqual([]);
     });
 
     it("answers 400 Email and password are required for a request with no body at all", async () => {
       const reply = await rest.post("/api/v1/auth/login");
-      expect(reply.status).toBe(400);
-      expect(reply.body).toEqual({
-        success: false,
-        error: "Bad Request",
-        message: "Email and password are required",
-      });
+      expectEnvelopeError(reply, 400, "Bad Request", "Email and password are required");
     });
 
     it("answers 400 in the same envelope for a body that is not a JSON object", async () => {
       for (const body of ["{not json", "[1, 2]"]) {
         const reply = await send(`${rest.baseUrl}/api/v1/auth/login`, jsonPost(body));
-        expect(reply.status).toBe(400);
-        expect(reply.body).toEqual({
-          success: false,
-          error: "Bad Request",
-          message: expect.any(String),
-        });
+        expectEnvelopeError(reply, 400, "Bad Request");
         expect(reply.text).not.toMatch(stackTrace);
       }
     });
@@ -269,12 +250,7 @@ describe("reference 002's /api/v1/auth on keycard", () => {
         return_token: true,
       });
       for (const reply of [wrongPassword, unknownEmail]) {
-        expect(reply.status).toBe(401);
-        expect(reply.body).toEqual({
-          success: false,
-          error: "Unauthorized",
-          message: "Invalid email or password",
-        });
+        expectEnvelopeError(reply, 401, "Unauthorized", "Invalid email or password");
         expect(keyPaths(reply.body)).toEqual(["success", "error", "message"]);
         expect(reply.headers.getSetCookie()).toEqual([]);
       }
@@ -288,10 +264,7 @@ describe("reference 002's /api/v1/auth on keycard", () => {
       const reply = await rest.get("/api/v1/auth/me", cookie(token));
 
       expect(reply.status).toBe(200);
-      expect(reply.body).toEqual({
-        success: true,
-        data: { ...userObject(user), createdAt: expect.stringMatching(rfc3339) },
-      });
+      expect(reply.body).toEqual(meBody(user));
       expect(keyPaths(reply.body)).toEqual([
         "success",
         "data",
@@ -313,10 +286,7 @@ describe("reference 002's /api/v1/auth on keycard", () => {
       const token = await bearerLogin(rest, user);
       const reply = await rest.get("/api/v1/auth/me", bearer(token));
       expect(reply.status).toBe(200);
-      expect(reply.body).toEqual({
-        success: true,
-        data: { ...userObject(user), createdAt: expect.stringMatching(rfc3339) },
-      });
+      expect(reply.body).toEqual(meBody(user));
     });
 
     it("answers 401 No valid session found without a cookie, with an unknown one and with a bad bearer", async () => {
@@ -472,10 +442,7 @@ describe("reference 002's session cookie with COOKIE_SECURE=false", () => {
   it("leaves out Secure on login and logout and keeps the other attributes", async () => {
     const rest = restClient(keycard.baseUrl);
     const user = await johnDoe(keycard);
-    const login = await rest.post("/api/v1/auth/login", {
-      email: user.email,
-      password: user.password,
-    });
+    const login = await postLogin(rest, user);
     expect(login.status).toBe(200);
     const set = theCookie(login);
     expect(set.attributes).toEqual(cookieAttributes(weekSeconds, false));
@@ -508,10 +475,7 @@ describe("reference 002's sliding sessions, on a fake clock", () => {
     clock.advance(dayMs / 2 + 60_000);
     const due = await rest.get("/api/v1/auth/me", cookie(first));
     expect(due.status).toBe(200);
-    expect(due.body).toEqual({
-      success: true,
-      data: { ...userObject(user), createdAt: expect.stringMatching(rfc3339) },
-    });
+    expect(due.body).toEqual(meBody(user));
     const renewed = theCookie(due);
     expect(renewed.name).toBe("auth-token");
     // Renewal extends the session and keeps its token (no rotation): clients that never
@@ -653,12 +617,7 @@ describe("reference 002's CSRF protection with ALLOWED_ORIGINS", () => {
       ...cookie(token),
       origin: evil,
     });
-    expect(reply.status).toBe(403);
-    expect(reply.body).toEqual({
-      success: false,
-      error: "Forbidden",
-      message: expect.any(String),
-    });
+    expectEnvelopeError(reply, 403, "Forbidden");
     expect(reply.headers.getSetCookie()).toEqual([]);
     await expect(rest.get("/api/v1/auth/me", cookie(token))).resolves.toMatchObject({
       status: 200,
@@ -830,10 +789,7 @@ describe("reference 002's own client examples, with only the base URL changed", 
     expect(extra).toEqual([]);
     const user = { id: userId, email: "user@example.com" };
     expect(login).toEqual({ success: true, data: userObject(user), message: "Login successful" });
-    expect(me).toEqual({
-      success: true,
-      data: { ...userObject(user), createdAt: expect.stringMatching(rfc3339) },
-    });
+    expect(me).toEqual(meBody(user));
     expect(logout).toEqual({ success: true, message: "Logged out successfully" });
     expect(bearerMe).toEqual(me);
 

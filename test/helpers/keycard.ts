@@ -8,6 +8,7 @@ import { createArgon2Hasher } from "../../src/service/password-hasher.js";
 import { createMemoryStore } from "../../src/store/memory/memory-store.js";
 import { waitUntilReachable } from "../../src/store/reachable.js";
 import { createRedisStore } from "../../src/store/redis/redis-store.js";
+import { createApp, type KeycardApp, type ServerSettings } from "../../src/transport/app.js";
 import { createServer, type KeycardServer } from "../../src/transport/server.js";
 import { type Json, jsonPost, type Rest, restClient, send } from "./rest.js";
 
@@ -44,6 +45,34 @@ export interface KeycardOptions {
   readonly httpProfiles?: readonly string[];
 }
 
+/**
+ * The server settings of a test keycard: the test policy and admin token, session mode, no
+ * trusted proxies, a 64 KiB body limit and a 2 s shutdown; `overrides` replace any of them.
+ */
+export function testSettings(overrides: Partial<ServerSettings> = {}): ServerSettings {
+  return {
+    policy: testPolicy,
+    tokenPrefix: "kc",
+    adminToken: testAdminToken,
+    authMode: "session",
+    trustedProxies: [],
+    maxBodyBytes: 65_536,
+    shutdownTimeoutMs: 2_000,
+    ...overrides,
+  };
+}
+
+/** The app (no listener) on the embedded store, silent, with the given clock and settings. */
+export function inMemoryApp(clock: Clock, settings: ServerSettings = testSettings()): KeycardApp {
+  return createApp({
+    store: createMemoryStore(clock),
+    hasher: createArgon2Hasher(),
+    clock,
+    logger: pino({ level: "silent" }),
+    settings,
+  });
+}
+
 /** A keycard server listening on an ephemeral port, with its store. */
 export interface TestKeycard {
   readonly port: number;
@@ -76,28 +105,17 @@ export async function startKeycard(options: KeycardOptions = {}): Promise<TestKe
   if (!(await waitUntilReachable(store, 10_000))) {
     throw new Error("the test store did not become reachable");
   }
+  const { store: _kind, redisUrl: _url, logger, clock: _clock, policy, ...settings } = options;
   const server = createServer({
     store,
     hasher: createArgon2Hasher(),
     clock,
-    logger: options.logger ?? pino({ level: "silent" }),
-    settings: {
-      policy: { ...testPolicy, ...options.policy },
-      tokenPrefix: "kc",
-      adminToken: testAdminToken,
-      authMode: options.authMode ?? "session",
-      ...(options.adminPassword === undefined ? {} : { adminPassword: options.adminPassword }),
-      ...(options.adminPanelSessionMs === undefined
-        ? {}
-        : { adminPanelSessionMs: options.adminPanelSessionMs }),
-      ...(options.allowedOrigins === undefined ? {} : { allowedOrigins: options.allowedOrigins }),
-      ...(options.cookieSecure === undefined ? {} : { cookieSecure: options.cookieSecure }),
-      ...(options.httpProfiles === undefined ? {} : { httpProfiles: options.httpProfiles }),
+    logger: logger ?? pino({ level: "silent" }),
+    settings: testSettings({
+      ...settings,
+      policy: { ...testPolicy, ...policy },
       encryptionKey: testEncryptionKey,
-      trustedProxies: options.trustedProxies ?? [],
-      maxBodyBytes: options.maxBodyBytes ?? 65_536,
-      shutdownTimeoutMs: 2_000,
-    },
+    }),
   });
   const port = await server.listen(0, "127.0.0.1");
   return {

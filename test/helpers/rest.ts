@@ -107,3 +107,17 @@ export function expectJsonError(
 ): void {
   expectRefusal(reply, status, error, message, true);
 }
+
+/**
+ * A refusal in the compatibility profiles' envelope `{success: false, error, message}`
+ * (references 002 and 003); any message string when `message` is left out.
+ */
+export function expectEnvelopeError(
+  reply: Reply,
+  status: number,
+  error: string,
+  message?: string,
+): void {
+  expect(reply.status).toBe(status);
+  expect(reply.body).toEqual({ success: false, error, message: message ?? expect.any(String) });
+}

@@ -1,36 +1,18 @@
 import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
-import pino from "pino";
 import { beforeEach, describe, expect, it } from "vitest";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { AdminService } from "../../gen/keycard/v1/admin_service_pb.js";
 import { AuthService, RevokeScope } from "../../gen/keycard/v1/auth_service_pb.js";
 import { InactiveReason } from "../../gen/keycard/v1/session_pb.js";
-import { createArgon2Hasher } from "../../src/service/password-hasher.js";
-import { createMemoryStore } from "../../src/store/memory/memory-store.js";
-import { createApp } from "../../src/transport/app.js";
 import { FakeClock } from "../helpers/fake-clock.js";
-import { testAdminToken, testPolicy } from "../helpers/keycard.js";
+import { inMemoryApp, testAdminToken, testPolicy, testSettings } from "../helpers/keycard.js";
 
 const hour = 3_600_000;
 const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
 
 function inMemoryKeycard(policy: Partial<typeof testPolicy> = {}) {
   const clock = new FakeClock();
-  const app = createApp({
-    store: createMemoryStore(clock),
-    hasher: createArgon2Hasher(),
-    clock,
-    logger: pino({ level: "silent" }),
-    settings: {
-      policy: { ...testPolicy, ...policy },
-      tokenPrefix: "kc",
-      adminToken: testAdminToken,
-      authMode: "session",
-      trustedProxies: [],
-      maxBodyBytes: 65_536,
-      shutdownTimeoutMs: 1_000,
-    },
-  });
+  const app = inMemoryApp(clock, testSettings({ policy: { ...testPolicy, ...policy } }));
   const transport = createRouterTransport(app.routes, { router: app.routerOptions });
   return {
     clock,

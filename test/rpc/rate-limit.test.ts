@@ -7,15 +7,11 @@ import {
   createRouterTransport,
   type Interceptor,
 } from "@connectrpc/connect";
-import pino from "pino";
 import { beforeEach, describe, expect, it } from "vitest";
 import { ErrorInfoSchema, RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { AdminService } from "../../gen/keycard/v1/admin_service_pb.js";
 import { AuthService } from "../../gen/keycard/v1/auth_service_pb.js";
 import { clientInfoKey } from "../../src/service/context.js";
-import { createArgon2Hasher } from "../../src/service/password-hasher.js";
-import { createMemoryStore } from "../../src/store/memory/memory-store.js";
-import { createApp } from "../../src/transport/app.js";
 import { InProcessCaller } from "../../src/transport/http/in-process.js";
 import {
   createRateLimits,
@@ -23,7 +19,7 @@ import {
   rateLimitInterceptor,
 } from "../../src/transport/rate-limit.js";
 import { FakeClock } from "../helpers/fake-clock.js";
-import { testAdminToken, testPolicy } from "../helpers/keycard.js";
+import { inMemoryApp, testAdminToken } from "../helpers/keycard.js";
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const from = (ip: string) => ({ headers: { "x-test-ip": ip } });
@@ -38,21 +34,7 @@ const clientAddressFromHeader: Interceptor = (next) => (req) => {
 /** The real app with the limiter wired as `[logging, errors, rateLimit, auth]`. */
 function rateLimitedKeycard() {
   const clock = new FakeClock();
-  const app = createApp({
-    store: createMemoryStore(clock),
-    hasher: createArgon2Hasher(),
-    clock,
-    logger: pino({ level: "silent" }),
-    settings: {
-      policy: testPolicy,
-      tokenPrefix: "kc",
-      adminToken: testAdminToken,
-      authMode: "session",
-      trustedProxies: [],
-      maxBodyBytes: 65_536,
-      shutdownTimeoutMs: 1_000,
-    },
-  });
+  const app = inMemoryApp(clock);
   const limits = createRateLimits({ keyPrefix: "rl", loginPerMinute: 5, otherPerMinute: 30 });
   const [logging, errors, ...rest] = app.routerOptions.interceptors ?? [];
   if (logging === undefined || errors === undefined) {

@@ -1,16 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../../src/config.js";
-
-/** The problems loadConfig reports for an environment; fails the test if it reports none. */
-function problemsOf(env: Record<string, string>): readonly string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
-}
+import { loadConfig } from "../../src/config.js";
+import { problemsOf } from "../helpers/config.js";
 
 describe("ALLOWED_ORIGINS", () => {
   it("allows no cross-origin browser page when unset or blank", () => {

@@ -1,15 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../../src/config.js";
-
-function problemsOf(env: Record<string, string>): readonly string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
-}
+import { loadConfig } from "../../src/config.js";
+import { problemsOf } from "../helpers/config.js";
 
 describe("loadConfig rate limits", () => {
   it("allows 5 logins and 30 other auth calls per minute per IP by default, as reference 002", () => {

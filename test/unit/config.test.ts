@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../../src/config.js";
+import { loadConfig } from "../../src/config.js";
+import { problemsOf } from "../helpers/config.js";
 
 const second = 1_000;
 const hour = 3_600_000;
@@ -9,17 +10,6 @@ const day = 24 * hour;
 const keyBytes = Buffer.from(Array.from({ length: 32 }, (_, index) => index * 7 + 3));
 const keyHex = keyBytes.toString("hex");
 const keyBase64 = keyBytes.toString("base64");
-
-/** The problems loadConfig reports for an environment; fails the test if it reports none. */
-function problemsOf(env: Record<string, string>): readonly string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
-}
 
 describe("loadConfig", () => {
   it("runs on defaults when the environment is empty", () => {

@@ -9,7 +9,7 @@ import { parseDuration } from "../../domain/duration.js";
 import type { Command, CommandGroup } from "../command.js";
 import { UsageError } from "../errors.js";
 import { formatTime } from "../output.js";
-import { resolveUserId } from "../users.js";
+import { adminWithUserArgument } from "../users.js";
 
 /** The expiry of --expires: a duration from now (30d, 12h) or an RFC 3339 time. */
 function expiryOf(text: string, now = Date.now()): number {
@@ -58,8 +58,7 @@ const createKey: Command = {
     const name = args.required("name");
     const expires = args.string("expires");
     const expiresAt = expires === undefined ? undefined : timestampFromMs(expiryOf(expires));
-    const client = admin();
-    const userId = await resolveUserId(client, args.arg(0) ?? "");
+    const { client, userId } = await adminWithUserArgument({ args, admin });
     const response = await client.createApiKey({
       userId,
       name,
@@ -89,8 +88,7 @@ const listKeys: Command = {
   admin: true,
   examples: ["keycard apikey list alice@example.com"],
   async run({ args, out, admin }) {
-    const client = admin();
-    const userId = await resolveUserId(client, args.arg(0) ?? "");
+    const { client, userId } = await adminWithUserArgument({ args, admin });
     const response = await client.listApiKeys({ userId });
     out.result(ListApiKeysResponseSchema, response, () =>
       out.table(

@@ -4,7 +4,7 @@ import {
 } from "../../../gen/keycard/v1/admin_service_pb.js";
 import type { Command, CommandGroup } from "../command.js";
 import { formatTime } from "../output.js";
-import { resolveUserId } from "../users.js";
+import { adminWithUserArgument } from "../users.js";
 
 const list: Command = {
   name: "sessions list",
@@ -14,8 +14,7 @@ const list: Command = {
   admin: true,
   examples: ["keycard sessions list alice@example.com"],
   async run({ args, out, admin }) {
-    const client = admin();
-    const userId = await resolveUserId(client, args.arg(0) ?? "");
+    const { client, userId } = await adminWithUserArgument({ args, admin });
     const response = await client.listUserSessions({ userId });
     out.result(ListUserSessionsResponseSchema, response, () =>
       out.table(
@@ -48,8 +47,7 @@ const revoke: Command = {
     "keycard sessions revoke alice@example.com 8c1bEXAMPLEsessionId",
   ],
   async run({ args, out, admin }) {
-    const client = admin();
-    const userId = await resolveUserId(client, args.arg(0) ?? "");
+    const { client, userId } = await adminWithUserArgument({ args, admin });
     const sessionId = args.arg(1) ?? "";
     const response = await client.revokeUserSessions({ userId, sessionId });
     out.result(RevokeUserSessionsResponseSchema, response, () =>

@@ -6,7 +6,7 @@ import {
 } from "../../../gen/keycard/v1/admin_service_pb.js";
 import type { Command, CommandGroup } from "../command.js";
 import { isInteractive, promptLine } from "../terminal.js";
-import { resolveUserId } from "../users.js";
+import { adminWithUserArgument } from "../users.js";
 
 const enroll: Command = {
   name: "totp enroll",
@@ -21,9 +21,7 @@ const enroll: Command = {
     "keycard totp enroll alice@example.com --json | jq -r .secret",
   ],
   async run({ args, io, out, admin }) {
-    const client = admin();
-    const reference = args.arg(0) ?? "";
-    const userId = await resolveUserId(client, reference);
+    const { client, reference, userId } = await adminWithUserArgument({ args, admin });
     const response = await client.enrollTotp({ userId });
     out.result(EnrollTotpResponseSchema, response, () => undefined);
     if (out.json) {
@@ -57,8 +55,7 @@ const confirm: Command = {
   admin: true,
   examples: ["keycard totp confirm alice@example.com 123456"],
   async run({ args, out, admin }) {
-    const client = admin();
-    const userId = await resolveUserId(client, args.arg(0) ?? "");
+    const { client, userId } = await adminWithUserArgument({ args, admin });
     const response = await client.confirmTotp({ userId, code: args.arg(1) ?? "" });
     out.result(ConfirmTotpResponseSchema, response, () =>
       out.line(`TOTP enabled for ${response.user?.email ?? userId}`),
@@ -74,8 +71,7 @@ const reset: Command = {
   admin: true,
   examples: ["keycard totp reset alice@example.com"],
   async run({ args, out, admin }) {
-    const client = admin();
-    const userId = await resolveUserId(client, args.arg(0) ?? "");
+    const { client, userId } = await adminWithUserArgument({ args, admin });
     const response = await client.resetTotp({ userId });
     out.result(ResetTotpResponseSchema, response, () =>
       out.line(`TOTP removed for ${response.user?.email ?? userId}`),

@@ -9,7 +9,7 @@ import type { User } from "../../../gen/keycard/v1/session_pb.js";
 import type { Command, CommandGroup } from "../command.js";
 import { formatTime, type Output } from "../output.js";
 import { passwordOptions, readPassword } from "../password.js";
-import { listAllUsers, resolveUserId } from "../users.js";
+import { adminWithUserArgument, listAllUsers } from "../users.js";
 
 /** One line describing an account, for confirmations. */
 function describeUser(user: User | undefined): string {
@@ -94,8 +94,7 @@ const disable: Command = {
   admin: true,
   examples: ["keycard user disable alice@example.com"],
   async run({ args, out, admin }) {
-    const client = admin();
-    const userId = await resolveUserId(client, args.arg(0) ?? "");
+    const { client, userId } = await adminWithUserArgument({ args, admin });
     const response = await client.disableUser({ userId });
     out.result(DisableUserResponseSchema, response, () =>
       out.line(
@@ -118,8 +117,7 @@ const passwd: Command = {
     "printf '%s' \"$NEW_PASSWORD\" | keycard user passwd alice@example.com --password-stdin",
   ],
   async run({ args, io, out, admin }) {
-    const client = admin();
-    const userId = await resolveUserId(client, args.arg(0) ?? "");
+    const { client, userId } = await adminWithUserArgument({ args, admin });
     const password = await readPassword(args, io, { confirm: true, command: "user passwd" });
     const response = await client.setPassword({ userId, password });
     out.result(SetPasswordResponseSchema, response, () =>

@@ -247,7 +247,7 @@ function sendProfileError(
   const mapped = toConnectError(error);
   if (!(mapped instanceof ConnectError)) {
     deps.logger.error({ err: error }, "profile route failed");
-    sendJson(response, 500, profile.errorBody(500, "Internal error", "INTERNAL"));
+    sendJson(response, 500, profile.errorBody(500, "An unexpected error occurred", "INTERNAL"));
     return;
   }
   const status = httpStatusOf(mapped.code);
