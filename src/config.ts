@@ -39,6 +39,8 @@ export interface Config {
   readonly loginRatePerMinute: number;
   /** AUTH_RATE_LIMIT: other AuthService calls (not Validate) per minute per IP; 0 is off. */
   readonly authRatePerMinute: number;
+  /** INTROSPECTION_SECRET: what RFC 7662 callers present; absent means introspection answers 401. */
+  readonly introspectionSecret?: string;
 }
 
 /** Invalid settings, each described in one line naming the variable. */
@@ -215,6 +217,11 @@ export function loadConfig(env: Env): Config {
   )) {
     read.problems.push(`HTTP_PROFILES entry "${name}" is not one of ${knownProfiles.join(", ")}`);
   }
+  const introspectionSecret = read.optional("INTROSPECTION_SECRET");
+  read.check(
+    introspectionSecret === undefined || introspectionSecret.length >= 24,
+    "INTROSPECTION_SECRET must be at least 24 characters (try: openssl rand -base64 32)",
+  );
   const logLevel = read.text("LOG_LEVEL", "info");
   read.check(logLevels.includes(logLevel), `LOG_LEVEL must be one of ${logLevels.join(", ")}`);
   const config: Config = {
@@ -240,6 +247,7 @@ export function loadConfig(env: Env): Config {
     shutdownTimeoutMs: read.duration("SHUTDOWN_TIMEOUT", "10s"),
     loginRatePerMinute: read.integer("LOGIN_RATE_LIMIT", 5, 0, 1_000_000),
     authRatePerMinute: read.integer("AUTH_RATE_LIMIT", 30, 0, 1_000_000),
+    ...(introspectionSecret === undefined ? {} : { introspectionSecret }),
   };
   if (read.problems.length > 0) {
     throw new ConfigError(read.problems);

@@ -8,6 +8,7 @@ import { AdminServiceImpl } from "../service/admin-service-impl.js";
 import { ApiKeyService } from "../service/api-key-service.js";
 import type { AuditLog } from "../service/audit.js";
 import { AuthServiceImpl } from "../service/auth-service-impl.js";
+import { HealthServiceImpl } from "../service/health-service-impl.js";
 import { SecretKeeper } from "../service/secret-keeper.js";
 import { SessionService } from "../service/session-service.js";
 import { TotpService } from "../service/totp-service.js";
@@ -38,6 +39,8 @@ export interface ServerSettings {
   readonly cookieSecure?: boolean;
   /** ALLOWED_ORIGINS: browser origins allowed to make credentialed cross-origin calls. */
   readonly allowedOrigins?: readonly string[];
+  /** INTROSPECTION_SECRET: the credential of `POST /oauth2/introspect` callers; none accepted when absent. */
+  readonly introspectionSecret?: string;
   readonly maxBodyBytes: number;
   readonly shutdownTimeoutMs: number;
 }
@@ -107,6 +110,7 @@ export function createApp(deps: ServerDeps): KeycardApp {
     routes: routes({
       auth: new AuthServiceImpl(sessions, clock),
       admin: new AdminServiceImpl({ users, apiKeys, totp, sessions }),
+      health: new HealthServiceImpl(store),
     }),
     routerOptions: {
       interceptors: [

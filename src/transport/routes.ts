@@ -1,13 +1,16 @@
 import type { ConnectRouter } from "@connectrpc/connect";
+import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { AdminService } from "../../gen/keycard/v1/admin_service_pb.js";
 import { AuthService } from "../../gen/keycard/v1/auth_service_pb.js";
 import type { AdminServiceImpl } from "../service/admin-service-impl.js";
 import type { AuthServiceImpl } from "../service/auth-service-impl.js";
+import type { HealthServiceImpl } from "../service/health-service-impl.js";
 
 /** The service implementations the server exposes. */
 export interface ServiceImpls {
   readonly auth: AuthServiceImpl;
   readonly admin: AdminServiceImpl;
+  readonly health: HealthServiceImpl;
 }
 
 /** The services keycard serves, registered on a router. */
@@ -15,6 +18,7 @@ export function routes(impls: ServiceImpls): (router: ConnectRouter) => void {
   return (router) => {
     router.service(AuthService, impls.auth);
     router.service(AdminService, impls.admin);
+    router.service(Health, impls.health);
   };
 }
 

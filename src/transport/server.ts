@@ -9,9 +9,12 @@ import type { UserService } from "../service/user-service.js";
 import { createApp, type KeycardApp, type ServerDeps } from "./app.js";
 import { clientInfoOf, trustedProxyList } from "./client-info.js";
 import { corsPolicy } from "./http/cors.js";
+import { serveForwardAuth } from "./http/forward-auth.js";
 import { serveHealth } from "./http/health.js";
 import { InProcessCaller } from "./http/in-process.js";
+import { serveIntrospection } from "./http/introspection.js";
 import { checkCookieOrigin } from "./http/origin-check.js";
+import { serveProbe } from "./http/probes.js";
 import { enabledProfiles, knownProfiles } from "./http/profiles/index.js";
 import {
   matchProfileRoute,
@@ -67,8 +70,18 @@ export function createServer(deps: ServerDeps): KeycardServer {
     now: () => deps.clock.now(),
   };
   const serveHttpRoute = async (request: NodeRequest, response: NodeResponse): Promise<void> => {
-    if (request.url?.split("?")[0] === "/health") {
+    const path = request.url?.split("?")[0] ?? "";
+    if (path === "/health") {
       return serveHealth(rest, request, response);
+    }
+    if (path === "/oauth2/introspect") {
+      return serveIntrospection(rest, settings.introspectionSecret, request, response);
+    }
+    if (path === "/auth/verify") {
+      return serveForwardAuth(rest, request, response);
+    }
+    if (await serveProbe(deps.store, path, request, response)) {
+      return;
     }
     const match = matchProfileRoute(profiles, request);
     if (match !== undefined) {

@@ -43,6 +43,7 @@ export interface KeycardOptions {
   readonly allowedOrigins?: readonly string[];
   readonly cookieSecure?: boolean;
   readonly httpProfiles?: readonly string[];
+  readonly introspectionSecret?: string;
 }
 
 /**

@@ -85,6 +85,7 @@ describe("loadConfig", () => {
       COOKIE_SECURE: "false",
       HTTP_PROFILES: "admin-panel",
       ADMIN_PASSWORD: "the invariant editorial system",
+      INTROSPECTION_SECRET: "i".repeat(24),
       SESSION_DURATION_DAYS: "2",
     });
     expect(config).toEqual({
@@ -117,6 +118,7 @@ describe("loadConfig", () => {
       httpProfiles: ["admin-panel"],
       adminPassword: "the invariant editorial system",
       adminPanelSessionMs: 2 * day,
+      introspectionSecret: "i".repeat(24),
     });
   });
 
@@ -143,6 +145,7 @@ describe("loadConfig", () => {
     ["TOKEN_PREFIX", "kc_"],
     ["TOKEN_PREFIX", "a".repeat(17)],
     ["KEYCARD_ADMIN_TOKEN", "a".repeat(23)],
+    ["INTROSPECTION_SECRET", "i".repeat(23)],
     ["TRUSTED_PROXIES", "proxy.internal"],
     ["AUTH_MODE", "jwt"],
     ["AUTH_MODE", "api-key"],

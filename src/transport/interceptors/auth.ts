@@ -61,7 +61,8 @@ async function refusedAdmin(sessions: SessionService, token: string): Promise<Ke
 
 /**
  * Decides who is calling before any handler runs: AdminService needs the admin token,
- * AuthService methods other than Login and Validate need a live session token.
+ * AuthService methods other than Login and Validate need a live session token; other
+ * services (grpc.health.v1) are public.
  */
 export function authInterceptor(deps: {
   readonly sessions: SessionService;
@@ -81,7 +82,10 @@ export function authInterceptor(deps: {
         throw await refusedAdmin(deps.sessions, token);
       }
       req.contextValues.set(principalKey, { kind: "admin" });
-    } else if (!publicMethods.has(req.method.name)) {
+    } else if (
+      req.service.typeName === AuthService.typeName &&
+      !publicMethods.has(req.method.name)
+    ) {
       req.contextValues.set(principalKey, await userPrincipal(deps, token, req.header));
     }
     return next(req);

@@ -1,0 +1,188 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { JsonValue } from "@bufbuild/protobuf";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { AuthService } from "../../../gen/keycard/v1/auth_service_pb.js";
+import { CredentialKind } from "../../../gen/keycard/v1/session_pb.js";
+import { readBody } from "./body.js";
+import { type NodeRequest, type NodeResponse, type RestDeps, sendJson } from "./rest-handler.js";
+
+/** The `client_id` introspection answers carry: every token is issued by keycard itself. */
+const clientId = "keycard";
+
+/** An OAuth 2.0 error answer (RFC 6749 section 5.2), as RFC 7662 uses it. */
+class OAuthError extends Error {
+  constructor(
+    readonly status: number,
+    readonly error: string,
+    readonly description: string,
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(description);
+  }
+}
+
+/** Compares two secrets in time that depends on neither (both are hashed to one length). */
+function sameSecret(presented: string, expected: string): boolean {
+  const digest = (text: string): Buffer => createHash("sha256").update(text, "utf8").digest();
+  return timingSafeEqual(digest(presented), digest(expected));
+}
+
+/** The secret an introspection caller presents, and the scheme it used. */
+function presentedSecret(request: NodeRequest): { scheme: "Bearer" | "Basic"; secret: string } {
+  const authorization = request.headers.authorization ?? "";
+  const basic = /^Basic\s+(\S+)\s*$/i.exec(authorization);
+  if (basic?.[1] !== undefined) {
+    const decoded = Buffer.from(basic[1], "base64").toString("utf8");
+    const colon = decoded.indexOf(":");
+    return { scheme: "Basic", secret: colon === -1 ? "" : decoded.slice(colon + 1) };
+  }
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+  return { scheme: "Bearer", secret: bearer?.[1] ?? "" };
+}
+
+/** Refuses callers without INTROSPECTION_SECRET; none are accepted when it is not configured. */
+function authenticateCaller(request: NodeRequest, expected: string | undefined): void {
+  const { scheme, secret } = presentedSecret(request);
+  if (expected === undefined || secret === "" || !sameSecret(secret, expected)) {
+    throw new OAuthError(401, "invalid_client", "Client authentication failed", {
+      "www-authenticate": `${scheme} realm="keycard"`,
+    });
+  }
+}
+
+/**
+ * Parses an `application/x-www-form-urlencoded` body strictly: a malformed percent escape
+ * or a repeated parameter is an error (RFC 6749 section 3.2), not a silent guess.
+ */
+function parseForm(request: NodeRequest, body: Buffer): Map<string, string> {
+  const type = (request.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
+  if (type !== "application/x-www-form-urlencoded") {
+    throw new OAuthError(
+      400,
+      "invalid_request",
+      "The body must be application/x-www-form-urlencoded",
+    );
+  }
+  const form = new Map<string, string>();
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(body);
+  } catch {
+    throw new OAuthError(400, "invalid_request", "The body is not valid UTF-8");
+  }
+  for (const pair of text.split("&")) {
+    if (pair === "") {
+      continue;
+    }
+    const equals = pair.indexOf("=");
+    const decode = (part: string): string => decodeURIComponent(part.replaceAll("+", " "));
+    let name: string;
+    let value: string;
+    try {
+      name = decode(equals === -1 ? pair : pair.slice(0, equals));
+      value = equals === -1 ? "" : decode(pair.slice(equals + 1));
+    } catch {
+      throw new OAuthError(400, "invalid_request", "The body is not a valid form");
+    }
+    if (form.has(name)) {
+      throw new OAuthError(400, "invalid_request", `Parameter ${name} is repeated`);
+    }
+    form.set(name, value);
+  }
+  return form;
+}
+
+/** Seconds since the epoch, as RFC 7662 writes `exp` and `iat`. */
+function epochSeconds(ms: number): number {
+  return Math.floor(ms / 1000);
+}
+
+/** Runs one RPC in process as the token under test, never with the caller's own credentials. */
+function callAs(deps: RestDeps, request: NodeRequest, token: string) {
+  const contextValues = deps.contextValuesOf(request);
+  const signal = new AbortController().signal;
+  return {
+    validate: () =>
+      deps.caller.call(
+        AuthService.method.validate,
+        { token },
+        { header: new Headers(), contextValues, signal },
+      ),
+    /** The session's creation time, or undefined when it cannot be read (never guessed). */
+    createdAt: async (): Promise<number | undefined> => {
+      const me = await deps.caller
+        .call(
+          AuthService.method.getMe,
+          {},
+          { header: new Headers({ authorization: `Bearer ${token}` }), contextValues, signal },
+        )
+        .catch(() => undefined);
+      const created = me?.session?.createdAt;
+      return created === undefined ? undefined : timestampMs(created);
+    },
+  };
+}
+
+/** The RFC 7662 answer for one token: its claims when active, exactly `{active: false}` otherwise. */
+async function introspect(deps: RestDeps, request: NodeRequest, token: string): Promise<JsonValue> {
+  const rpc = callAs(deps, request, token);
+  const answer = await rpc.validate();
+  if (!answer.active) {
+    return { active: false };
+  }
+  const isSession = answer.kind === CredentialKind.SESSION;
+  const createdAt = isSession ? await rpc.createdAt() : undefined;
+  const claims: Record<string, JsonValue> = {
+    active: true,
+    sub: answer.subject,
+    ...(answer.expiresAt === undefined ? {} : { exp: epochSeconds(timestampMs(answer.expiresAt)) }),
+    ...(createdAt === undefined ? {} : { iat: epochSeconds(createdAt) }),
+    scope: answer.roles.join(" "),
+    client_id: clientId,
+    username: answer.email,
+    token_type: isSession ? "session" : "api_key",
+  };
+  if (answer.sessionId !== "") {
+    claims.sid = answer.sessionId;
+  }
+  return claims;
+}
+
+/**
+ * `POST /oauth2/introspect` (RFC 7662): resource servers send a form-encoded `token`
+ * (`token_type_hint` is accepted and ignored: keycard tells its token kinds apart itself)
+ * and authenticate with INTROSPECTION_SECRET, as a bearer token or as the HTTP Basic
+ * password. Active tokens answer their claims; every inactive one answers exactly
+ * `{"active": false}`, so the answer never says why.
+ */
+export async function serveIntrospection(
+  deps: RestDeps,
+  secret: string | undefined,
+  request: NodeRequest,
+  response: NodeResponse,
+): Promise<void> {
+  try {
+    if (request.method !== "POST") {
+      throw new OAuthError(405, "invalid_request", "Use POST for /oauth2/introspect", {
+        allow: "POST",
+      });
+    }
+    authenticateCaller(request, secret);
+    const form = parseForm(request, await readBody(request, deps.maxBodyBytes));
+    const token = form.get("token") ?? "";
+    if (token === "") {
+      throw new OAuthError(400, "invalid_request", "The token parameter is required");
+    }
+    sendJson(response, 200, await introspect(deps, request, token), { pragma: "no-cache" });
+  } catch (error) {
+    if (!(error instanceof OAuthError)) {
+      throw error;
+    }
+    sendJson(
+      response,
+      error.status,
+      { error: error.error, error_description: error.description },
+      error.headers,
+    );
+  }
+}
