@@ -8,6 +8,7 @@ import { AdminServiceImpl } from "../service/admin-service-impl.js";
 import { ApiKeyService } from "../service/api-key-service.js";
 import type { AuditLog } from "../service/audit.js";
 import { AuthServiceImpl } from "../service/auth-service-impl.js";
+import { ExtAuthzImpl } from "../service/ext-authz-impl.js";
 import { HealthServiceImpl } from "../service/health-service-impl.js";
 import { SecretKeeper } from "../service/secret-keeper.js";
 import { SessionService } from "../service/session-service.js";
@@ -111,6 +112,7 @@ export function createApp(deps: ServerDeps): KeycardApp {
       auth: new AuthServiceImpl(sessions, clock),
       admin: new AdminServiceImpl({ users, apiKeys, totp, sessions }),
       health: new HealthServiceImpl(store),
+      extAuthz: new ExtAuthzImpl(sessions),
     }),
     routerOptions: {
       interceptors: [

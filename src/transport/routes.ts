@@ -1,16 +1,20 @@
 import type { ConnectRouter } from "@connectrpc/connect";
+import { Authorization } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { AdminService } from "../../gen/keycard/v1/admin_service_pb.js";
 import { AuthService } from "../../gen/keycard/v1/auth_service_pb.js";
 import type { AdminServiceImpl } from "../service/admin-service-impl.js";
 import type { AuthServiceImpl } from "../service/auth-service-impl.js";
+import type { ExtAuthzImpl } from "../service/ext-authz-impl.js";
 import type { HealthServiceImpl } from "../service/health-service-impl.js";
+import { reflectionServices, ServerReflectionImpl } from "../service/reflection-impl.js";
 
 /** The service implementations the server exposes. */
 export interface ServiceImpls {
   readonly auth: AuthServiceImpl;
   readonly admin: AdminServiceImpl;
   readonly health: HealthServiceImpl;
+  readonly extAuthz: ExtAuthzImpl;
 }
 
 /** The services keycard serves, registered on a router. */
@@ -19,6 +23,12 @@ export function routes(impls: ServiceImpls): (router: ConnectRouter) => void {
     router.service(AuthService, impls.auth);
     router.service(AdminService, impls.admin);
     router.service(Health, impls.health);
+    router.service(Authorization, impls.extAuthz);
+    // Reflection describes every service registered above, and itself.
+    const reflection = new ServerReflectionImpl([AuthService, AdminService, Health, Authorization]);
+    const [v1, v1alpha] = reflectionServices;
+    router.service(v1, reflection.v1);
+    router.service(v1alpha, reflection.v1alpha);
   };
 }
 

@@ -62,7 +62,7 @@ async function refusedAdmin(sessions: SessionService, token: string): Promise<Ke
 /**
  * Decides who is calling before any handler runs: AdminService needs the admin token,
  * AuthService methods other than Login and Validate need a live session token; other
- * services (grpc.health.v1) are public.
+ * services (grpc.health.v1, envoy.service.auth.v3) are public.
  */
 export function authInterceptor(deps: {
   readonly sessions: SessionService;
