@@ -1,12 +1,19 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
-import net from "node:net";
+import net, { type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestUser, loginRest, startKeycard, type TestKeycard } from "../helpers/keycard.js";
+import { FakeClock } from "../helpers/fake-clock.js";
+import {
+  createTestUser,
+  loginRest,
+  startKeycard,
+  type TestKeycard,
+  testAdminToken,
+} from "../helpers/keycard.js";
+import { freePort } from "../helpers/redis-server.js";
 import { bearer, jsonPost, type Reply, send } from "../helpers/rest.js";
 
 const nginxBinary = "/usr/sbin/nginx";
@@ -82,16 +89,39 @@ describe("GET /auth/verify", () => {
   });
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
+describe("GET /auth/verify with expired tokens and credentials of the wrong kind", () => {
+  const clock = new FakeClock(Date.now());
+  let keycard: TestKeycard;
+  beforeAll(async () => {
+    keycard = await startKeycard({ store: "memory", clock });
   });
-}
+  afterAll(() => keycard.close());
+
+  it("answers 401 SESSION_EXPIRED once the session has expired", async () => {
+    const { login } = await signedIn(keycard);
+    const verify = () =>
+      send(`${keycard.baseUrl}/auth/verify`, { headers: bearer(login.session_token) });
+    expect((await verify()).status).toBe(200);
+    clock.advance(13 * 3_600_000);
+    const reply = await verify();
+    expect(reply.status).toBe(401);
+    expect(reply.body).toEqual({ error: "SESSION_EXPIRED", message: "Session token expired" });
+  });
+
+  it("answers 401 to an API key presented as a session token in session mode", async () => {
+    const { user } = await signedIn(keycard);
+    const created = await send(
+      `${keycard.baseUrl}/admin/users/${user.id}/api-keys`,
+      jsonPost({ name: "not-a-session", skip_totp: true }, bearer(testAdminToken)),
+    );
+    expect(created.status).toBe(200);
+    const reply = await send(`${keycard.baseUrl}/auth/verify`, {
+      headers: bearer(String(created.body.key)),
+    });
+    expect(reply.status).toBe(401);
+    expect(reply.headers.get("x-auth-user")).toBeNull();
+  });
+});
 
 async function waitForPort(port: number, deadlineMs: number): Promise<void> {
   const until = Date.now() + deadlineMs;

@@ -180,6 +180,24 @@ describe("POST /oauth2/introspect with an expired token", () => {
   });
 });
 
+describe("POST /oauth2/introspect in session mode with an API key", () => {
+  let keycard: TestKeycard;
+  beforeAll(async () => {
+    keycard = await startKeycard({ introspectionSecret: secret });
+  });
+  afterAll(() => keycard.close());
+
+  it("answers exactly {active: false}: an API key is not a session token here", async () => {
+    const user = await createTestUser(keycard);
+    const created = await send(
+      `${keycard.baseUrl}/admin/users/${user.id}/api-keys`,
+      jsonPost({ name: "wrong-kind", skip_totp: true }, bearer(testAdminToken)),
+    );
+    expect(created.status).toBe(200);
+    expectInactive(await introspect(keycard, tokenForm(String(created.body.key))));
+  });
+});
+
 describe("POST /oauth2/introspect in hybrid mode", () => {
   let keycard: TestKeycard;
   let user: Awaited<ReturnType<typeof createTestUser>>;
