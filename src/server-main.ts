@@ -87,6 +87,7 @@ export async function runServer(env: Env = process.env): Promise<void> {
   const deps: ServerDeps = {
     store,
     rateLimits,
+    processMetrics: true,
     hasher: createArgon2Hasher(),
     clock: systemClock,
     logger,

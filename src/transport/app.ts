@@ -17,6 +17,12 @@ import { UserService } from "../service/user-service.js";
 import { authInterceptor } from "./interceptors/auth.js";
 import { errorsInterceptor } from "./interceptors/errors.js";
 import { loggingInterceptor } from "./interceptors/logging.js";
+import {
+  countingAudit,
+  createMetrics,
+  type KeycardMetrics,
+  metricsInterceptor,
+} from "./metrics.js";
 import { type RateLimits, rateLimitInterceptor } from "./rate-limit.js";
 import { routes } from "./routes.js";
 
@@ -55,18 +61,22 @@ export interface ServerDeps {
   readonly settings: ServerSettings;
   /** Per-IP limits on AuthService calls (reference 002); none when absent. */
   readonly rateLimits?: RateLimits;
+  /** Adds Node's default process metrics to `/metrics`; main turns it on, tests leave it off. */
+  readonly processMetrics?: boolean;
 }
 
 /**
  * The protocol-independent heart of the server: use cases, Connect handlers and the
- * interceptor chain `[logging, errors, auth]`. The HTTP server mounts it; tests can mount
- * it on `createRouterTransport` to call it in memory.
+ * interceptor chain `[metrics, logging, errors, rate limit, auth]`. The HTTP server
+ * mounts it; tests can mount it on `createRouterTransport` to call it in memory.
  */
 export interface KeycardApp {
   readonly sessions: SessionService;
   readonly users: UserService;
   readonly apiKeys: ApiKeyService;
   readonly totp: TotpService;
+  /** This server's Prometheus registry and instruments, served at `/metrics`. */
+  readonly metrics: KeycardMetrics;
   readonly routes: (router: ConnectRouter) => void;
   readonly routerOptions: ConnectRouterOptions;
   /** Aborted when a drain takes longer than the shutdown timeout. */
@@ -76,7 +86,10 @@ export interface KeycardApp {
 /** Wires the use cases and handlers from their dependencies. */
 export function createApp(deps: ServerDeps): KeycardApp {
   const { store, hasher, clock, logger, settings } = deps;
-  const audit: AuditLog = (event, fields) => logger.info({ audit: event, ...fields }, event);
+  const metrics = createMetrics({ processMetrics: deps.processMetrics ?? false });
+  const audit: AuditLog = countingAudit(metrics, (event, fields) =>
+    logger.info({ audit: event, ...fields }, event),
+  );
   const secrets = new SecretKeeper(settings.encryptionKey);
   const totp = new TotpService({ store, secrets, clock });
   const apiKeys = new ApiKeyService({
@@ -107,6 +120,7 @@ export function createApp(deps: ServerDeps): KeycardApp {
     users,
     apiKeys,
     totp,
+    metrics,
     shutdown,
     routes: routes({
       auth: new AuthServiceImpl(sessions, clock),
@@ -116,6 +130,7 @@ export function createApp(deps: ServerDeps): KeycardApp {
     }),
     routerOptions: {
       interceptors: [
+        metricsInterceptor(metrics),
         loggingInterceptor(logger),
         errorsInterceptor(),
         ...(deps.rateLimits === undefined ? [] : [rateLimitInterceptor(deps.rateLimits)]),

@@ -29,6 +29,7 @@ import {
   serveRest,
 } from "./http/rest-handler.js";
 import { restRoutes } from "./http/rest-routes.js";
+import { requestIdHeader, requestIdOf } from "./request-id.js";
 import { services } from "./routes.js";
 
 /** A built, not yet listening, keycard server. */
@@ -71,6 +72,11 @@ export function createServer(deps: ServerDeps): KeycardServer {
   };
   const serveHttpRoute = async (request: NodeRequest, response: NodeResponse): Promise<void> => {
     const path = request.url?.split("?")[0] ?? "";
+    if (path === "/metrics" && request.method === "GET") {
+      response.writeHead(200, { "content-type": app.metrics.registry.contentType });
+      response.end(await app.metrics.registry.metrics());
+      return;
+    }
     if (path === "/health") {
       return serveHealth(rest, request, response);
     }
@@ -90,6 +96,10 @@ export function createServer(deps: ServerDeps): KeycardServer {
     return serveRest(rest, request, response);
   };
   const serveHttp = (request: NodeRequest, response: NodeResponse): void => {
+    // One id per REST request: the in-process RPC logs it, and every response carries it.
+    const requestId = requestIdOf(request.headers[requestIdHeader]);
+    request.headers[requestIdHeader] = requestId;
+    response.setHeader(requestIdHeader, requestId);
     serveHttpRoute(request, response).catch((error: unknown) => sendError(response, error, logger));
   };
   const serveConnect = connectNodeAdapter({

@@ -25,7 +25,13 @@ export type NodeRequest = Parameters<NodeHandler>[0];
 export type NodeResponse = Parameters<NodeHandler>[1];
 
 /** The request headers an RPC may read; everything else stays in the REST layer. */
-const forwardedHeaders = ["authorization", "x-session-token", "x-api-key", "x-totp-code"];
+const forwardedHeaders = [
+  "authorization",
+  "x-session-token",
+  "x-api-key",
+  "x-totp-code",
+  "x-request-id",
+];
 
 /** What the REST layer needs to serve a call. */
 export interface RestDeps {
