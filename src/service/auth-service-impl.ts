@@ -10,7 +10,7 @@ import {
 import { CredentialKind, InactiveReason } from "../../gen/keycard/v1/session_pb.js";
 import type { Clock } from "../domain/clock.js";
 import { describeDuration } from "../domain/duration.js";
-import { secondsUntil } from "../domain/session.js";
+import { type InactiveReason as DomainInactiveReason, secondsUntil } from "../domain/session.js";
 import { clientInfoKey, presentedTokenKey, sessionCaller, userCaller } from "./context.js";
 import { sessionToProto, userToProto } from "./mappers.js";
 import type { Introspection, IssuedSession, SessionService } from "./session-service.js";
@@ -24,6 +24,12 @@ const inactiveReasons = {
   totp_required: InactiveReason.TOTP_REQUIRED,
   totp_invalid: InactiveReason.TOTP_INVALID,
 } as const;
+
+/** The domain reason of an API InactiveReason (UNSPECIFIED reads as unknown). */
+export function domainReasonOf(reason: InactiveReason): DomainInactiveReason {
+  const found = Object.entries(inactiveReasons).find(([, value]) => value === reason);
+  return (found?.[0] as DomainInactiveReason | undefined) ?? "unknown";
+}
 
 const credentialKinds = {
   session: CredentialKind.SESSION,

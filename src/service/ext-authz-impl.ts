@@ -1,6 +1,5 @@
 import { create } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
-import { parseCookie } from "cookie";
 import type { HeaderValueOption } from "../../gen/envoy/config/core/v3/base_pb.js";
 import {
   type Authorization,
@@ -9,43 +8,18 @@ import {
   CheckResponseSchema,
 } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { StatusCode } from "../../gen/envoy/type/v3/http_status_pb.js";
-import type { InactiveReason } from "../domain/session.js";
-import { presentedToken } from "../transport/credentials.js";
-import type { SessionService } from "./session-service.js";
-
-/** The session cookie of reference 002, which a proxy in front of browsers also sees. */
-const sessionCookie = "auth-token";
+import { carriedToken } from "../transport/credentials.js";
+import { inactiveRefusal, type SessionService } from "./session-service.js";
 
 /** google.rpc.Code values of the Check status. */
 const grpcOk = 0;
 const grpcUnauthenticated = 16;
-
-/** The `{error, message}` body of each reason a token is not active. */
-const refusals: Readonly<Record<InactiveReason, readonly [string, string]>> = {
-  unknown: ["SESSION_INVALID", "Invalid session token"],
-  malformed: ["SESSION_INVALID", "Invalid session token"],
-  expired: ["SESSION_EXPIRED", "Session token expired"],
-  idle_timeout: ["SESSION_EXPIRED", "Session token expired after inactivity"],
-  revoked: ["SESSION_REVOKED", "Session token revoked"],
-  totp_required: ["TOTP_REQUIRED", "TOTP code required"],
-  totp_invalid: ["TOTP_INVALID", "Invalid or already used TOTP code"],
-};
 
 function header(key: string, value: string): HeaderValueOption {
   return {
     $typeName: "envoy.config.core.v3.HeaderValueOption",
     header: { $typeName: "envoy.config.core.v3.HeaderValue", key, value },
   };
-}
-
-/** The token the proxied request carries: Bearer, then X-Session-Token, then the session cookie. */
-function carriedToken(headers: Headers): string {
-  const fromHeaders = presentedToken(headers);
-  const cookie = headers.get("cookie");
-  if (fromHeaders !== "" || cookie === null) {
-    return fromHeaders;
-  }
-  return parseCookie(cookie)[sessionCookie] ?? "";
 }
 
 /** UNAUTHENTICATED with a 401 the proxy sends to the client as JSON `{error, message}`. */
@@ -89,13 +63,13 @@ export class ExtAuthzImpl implements ServiceImpl<typeof Authorization> {
         // A header the Fetch API cannot hold carries no credential keycard reads.
       }
     }
-    const token = carriedToken(headers);
+    const token = carriedToken(headers, headers.get("cookie") ?? undefined);
     if (token === "") {
       return denied("UNAUTHENTICATED", "Missing session token", false);
     }
     const verdict = await this.sessions.introspect(token, headers.get("x-totp-code")?.trim() ?? "");
     if (!verdict.active) {
-      const [error, message] = refusals[verdict.reason];
+      const [error, message] = inactiveRefusal(verdict.reason);
       return denied(error, message, true);
     }
     const { identity } = verdict;

@@ -1,5 +1,5 @@
 import type { Clock } from "../domain/clock.js";
-import { invalidArgument, KeycardError } from "../domain/errors.js";
+import { type ErrorReason, invalidArgument, KeycardError } from "../domain/errors.js";
 import type { PasswordHasher, Store } from "../domain/ports.js";
 import {
   type ClientInfo,
@@ -96,6 +96,12 @@ const inactiveErrors: Record<InactiveReason, ConstructorParameters<typeof Keycar
   totp_required: ["TOTP_REQUIRED", "TOTP code required"],
   totp_invalid: ["TOTP_INVALID", "Invalid or already used TOTP code"],
 };
+
+/** The `[reason, message]` a caller is refused with for an inactive token, on any surface. */
+export function inactiveRefusal(reason: InactiveReason): readonly [ErrorReason, string] {
+  const [error, message] = inactiveErrors[reason];
+  return [error, message];
+}
 
 /** The error a caller gets for presenting an inactive token. */
 function inactiveError(reason: InactiveReason): KeycardError {

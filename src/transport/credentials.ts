@@ -1,3 +1,8 @@
+import { parseCookie } from "cookie";
+
+/** The session cookie of reference 002 (the `api-v1-auth` profile), which proxies also see. */
+export const sessionCookieName = "auth-token";
+
 /**
  * The session token a request presents: `Authorization: Bearer <token>` first, then
  * `X-Session-Token`. Empty when there is none.
@@ -9,4 +14,16 @@ export function presentedToken(headers: Headers): string {
     return match[1];
   }
   return headers.get("x-session-token")?.trim() ?? "";
+}
+
+/**
+ * The token a request proxied to keycard carries (forward auth, Envoy ext_authz): Bearer,
+ * then X-Session-Token, then the session cookie in `cookieHeader`.
+ */
+export function carriedToken(headers: Headers, cookieHeader: string | undefined): string {
+  const fromHeaders = presentedToken(headers);
+  if (fromHeaders !== "" || cookieHeader === undefined) {
+    return fromHeaders;
+  }
+  return parseCookie(cookieHeader)[sessionCookieName] ?? "";
 }

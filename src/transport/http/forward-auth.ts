@@ -1,33 +1,9 @@
-import { parseCookie } from "cookie";
 import { AuthService } from "../../../gen/keycard/v1/auth_service_pb.js";
-import { InactiveReason } from "../../../gen/keycard/v1/session_pb.js";
-import { presentedToken } from "../credentials.js";
+import { domainReasonOf } from "../../service/auth-service-impl.js";
+import { inactiveRefusal } from "../../service/session-service.js";
+import { carriedToken } from "../credentials.js";
 import { RestError } from "./rest-error.js";
 import { headersOf, type NodeRequest, type NodeResponse, type RestDeps } from "./rest-handler.js";
-
-/** The session cookie of reference 002 (the `api-v1-auth` profile), which proxies also see. */
-const sessionCookie = "auth-token";
-
-/** The REST `{error, message}` of each reason a token is not active. */
-const refusals: Readonly<Record<InactiveReason, readonly [string, string]>> = {
-  [InactiveReason.UNSPECIFIED]: ["SESSION_INVALID", "Invalid session token"],
-  [InactiveReason.UNKNOWN]: ["SESSION_INVALID", "Invalid session token"],
-  [InactiveReason.MALFORMED]: ["SESSION_INVALID", "Invalid session token"],
-  [InactiveReason.EXPIRED]: ["SESSION_EXPIRED", "Session token expired"],
-  [InactiveReason.IDLE_TIMEOUT]: ["SESSION_EXPIRED", "Session token expired after inactivity"],
-  [InactiveReason.REVOKED]: ["SESSION_REVOKED", "Session token revoked"],
-  [InactiveReason.TOTP_REQUIRED]: ["TOTP_REQUIRED", "TOTP code required"],
-  [InactiveReason.TOTP_INVALID]: ["TOTP_INVALID", "Invalid or already used TOTP code"],
-};
-
-/** The token a proxied request carries: Bearer, then X-Session-Token, then the session cookie. */
-function carriedToken(request: NodeRequest): string {
-  const fromHeaders = presentedToken(headersOf(request));
-  if (fromHeaders !== "" || request.headers.cookie === undefined) {
-    return fromHeaders;
-  }
-  return parseCookie(request.headers.cookie)[sessionCookie] ?? "";
-}
 
 /** A header value Node will send: anything outside visible ASCII is percent-encoded. */
 function headerValue(text: string): string {
@@ -46,8 +22,8 @@ export async function serveForwardAuth(
   request: NodeRequest,
   response: NodeResponse,
 ): Promise<void> {
-  const token = carriedToken(request);
   const headers = headersOf(request);
+  const token = carriedToken(headers, request.headers.cookie);
   if (token === "" && !headers.has("x-api-key")) {
     throw new RestError(401, "UNAUTHENTICATED", "Missing session token", {
       "www-authenticate": 'Bearer realm="keycard"',
@@ -63,7 +39,7 @@ export async function serveForwardAuth(
     },
   );
   if (!answer.active) {
-    const [error, message] = refusals[answer.reason];
+    const [error, message] = inactiveRefusal(domainReasonOf(answer.reason));
     throw new RestError(401, error, message, {
       "www-authenticate": 'Bearer realm="keycard", error="invalid_token"',
     });

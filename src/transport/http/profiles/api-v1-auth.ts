@@ -2,6 +2,7 @@ import type { JsonValue } from "@bufbuild/protobuf";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { AuthService } from "../../../../gen/keycard/v1/auth_service_pb.js";
 import type { User } from "../../../../gen/keycard/v1/session_pb.js";
+import { sessionCookieName } from "../../credentials.js";
 import { type Profile, type ProfileCall, statusPhrase } from "./profile.js";
 
 /** Reference 002's default session lifetime: 7 days. */
@@ -30,7 +31,7 @@ async function currentUser(call: ProfileCall, token: string): Promise<User | und
  */
 export const apiV1AuthProfile: Profile = {
   name: "api-v1-auth",
-  cookieName: "auth-token",
+  cookieName: sessionCookieName,
   sessionSeconds,
   errorBody: (status, message) => ({ success: false, error: statusPhrase(status), message }),
   routes: [
