@@ -1,6 +1,9 @@
+import { accessSync, constants } from "node:fs";
 import { isIP } from "node:net";
 import { parseDuration } from "./domain/duration.js";
+import { defaultLoginThrottle, type LoginThrottlePolicy } from "./domain/login-throttle.js";
 import type { SessionPolicy } from "./domain/session.js";
+import { parseRedisUrl } from "./store/redis/connection.js";
 import { knownProfiles } from "./transport/http/profiles/index.js";
 
 /** Everything keycard reads from the environment, validated and typed. */
@@ -11,6 +14,8 @@ export interface Config {
   readonly redisUrl?: string;
   readonly redisKeyPrefix: string;
   readonly redisCommandTimeoutMs: number;
+  /** REDIS_TLS_CA_FILE: PEM file of the CA that signed Redis's certificates (rediss schemes). */
+  readonly redisTlsCaFile?: string;
   readonly policy: SessionPolicy;
   readonly tokenPrefix: string;
   /** Absent means the AdminService refuses every call (or, in dev mode, one is generated). */
@@ -39,6 +44,8 @@ export interface Config {
   readonly loginRatePerMinute: number;
   /** AUTH_RATE_LIMIT: other AuthService calls (not Validate) per minute per IP; 0 is off. */
   readonly authRatePerMinute: number;
+  /** LOGIN_FAILURE_DELAY_AFTER, LOGIN_LOCKOUT_* ...: brute-force protection of Login. */
+  readonly loginThrottle: LoginThrottlePolicy;
   /** INTROSPECTION_SECRET: what RFC 7662 callers present; absent means introspection answers 401. */
   readonly introspectionSecret?: string;
 }
@@ -92,6 +99,18 @@ class EnvReader {
     return value;
   }
 
+  /** A share written as a percentage, `80%` or `80`; 0 to 100. */
+  percent(name: string, fallback: number): number {
+    const text = this.text(name, `${fallback}%`);
+    const match = /^(\d{1,3})%?$/.exec(text);
+    const value = Number(match?.[1] ?? Number.NaN);
+    if (!(value >= 0 && value <= 100)) {
+      this.problems.push(`${name}="${text}" must be a percentage from 0% to 100%`);
+      return fallback;
+    }
+    return value;
+  }
+
   check(ok: boolean, problem: string): void {
     if (!ok) {
       this.problems.push(problem);
@@ -122,6 +141,10 @@ function readPolicy(read: EnvReader): SessionPolicy {
     refreshGrace: read.duration("REFRESH_GRACE", "10s", true),
     retention: read.duration("EXPIRED_TOKEN_RETENTION", "7d", true),
     touchInterval: read.duration("SESSION_TOUCH_INTERVAL", "60s", true),
+    renewAfter: read.percent("SESSION_RENEW_AFTER", 80) / 100,
+    rememberDuration: read.duration("SESSION_REMEMBER_DURATION", "30d"),
+    apiSessionDuration: read.duration("API_SESSION_DURATION", "0", true),
+    maxSessionsPerUser: read.integer("SESSION_MAX_PER_USER", 100, 0, 100_000),
   };
 }
 
@@ -155,6 +178,22 @@ function readCookieSecure(read: EnvReader): boolean {
   return text !== "false";
 }
 
+/**
+ * The brute-force policy of Login (README, "Brute-force protection"). The lockout threshold
+ * is at most 100, the NIST SP 800-63B cap on consecutive failures; 0 turns a rule off.
+ */
+function readLoginThrottle(read: EnvReader): LoginThrottlePolicy {
+  return {
+    pairDelayAfter: read.integer("LOGIN_FAILURE_DELAY_AFTER", 5, 0, 1_000),
+    ipDelayAfter: read.integer("LOGIN_IP_FAILURE_DELAY_AFTER", 50, 0, 1_000_000),
+    lockoutThreshold: read.integer("LOGIN_LOCKOUT_THRESHOLD", 100, 0, 100),
+    lockoutDuration: read.duration("LOGIN_LOCKOUT_DURATION", "15m"),
+    baseDelay: defaultLoginThrottle.baseDelay,
+    maxDelay: read.duration("LOGIN_MAX_DELAY", "15m"),
+    window: read.duration("LOGIN_FAILURE_WINDOW", "1h"),
+  };
+}
+
 /** A 32-byte key from hex or base64; undefined when unset, null when malformed. */
 function parseKey(text: string | undefined): Buffer | undefined | null {
   if (text === undefined) {
@@ -166,13 +205,39 @@ function parseKey(text: string | undefined): Buffer | undefined | null {
   return key.length === 32 ? key : null;
 }
 
+/** REDIS_URL parsed, or the message saying why it cannot be used. */
+function redisUrlOrProblem(url: string): { readonly tls: boolean } | string {
+  try {
+    return parseRedisUrl(url);
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+/** Whether this process may read the file at `path`. */
+function isReadable(path: string): boolean {
+  try {
+    accessSync(path, constants.R_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Turns the environment into a frozen Config, or throws ConfigError listing every problem. */
 export function loadConfig(env: Env): Config {
   const read = new EnvReader(env);
   const redisUrl = read.optional("REDIS_URL");
+  const redisTarget = redisUrl === undefined ? undefined : redisUrlOrProblem(redisUrl);
+  read.check(typeof redisTarget !== "string", String(redisTarget));
+  const redisTlsCaFile = read.optional("REDIS_TLS_CA_FILE");
   read.check(
-    redisUrl === undefined || /^rediss?:\/\/[^\s]+$/.test(redisUrl),
-    "REDIS_URL must start with redis:// or rediss://",
+    redisTlsCaFile === undefined || (typeof redisTarget === "object" && redisTarget.tls),
+    "REDIS_TLS_CA_FILE needs a TLS REDIS_URL (rediss://, rediss+sentinel:// or rediss+cluster://)",
+  );
+  read.check(
+    redisTlsCaFile === undefined || isReadable(redisTlsCaFile),
+    `REDIS_TLS_CA_FILE "${redisTlsCaFile}" cannot be read`,
   );
   const tokenPrefix = read.text("TOKEN_PREFIX", "kc");
   read.check(
@@ -230,6 +295,7 @@ export function loadConfig(env: Env): Config {
     ...(redisUrl === undefined ? {} : { redisUrl }),
     redisKeyPrefix: read.text("REDIS_KEY_PREFIX", "keycard"),
     redisCommandTimeoutMs: read.duration("REDIS_COMMAND_TIMEOUT", "1s"),
+    ...(redisTlsCaFile === undefined ? {} : { redisTlsCaFile }),
     policy: readPolicy(read),
     tokenPrefix,
     ...(adminToken === undefined ? {} : { adminToken }),
@@ -247,6 +313,7 @@ export function loadConfig(env: Env): Config {
     shutdownTimeoutMs: read.duration("SHUTDOWN_TIMEOUT", "10s"),
     loginRatePerMinute: read.integer("LOGIN_RATE_LIMIT", 5, 0, 1_000_000),
     authRatePerMinute: read.integer("AUTH_RATE_LIMIT", 30, 0, 1_000_000),
+    loginThrottle: readLoginThrottle(read),
     ...(introspectionSecret === undefined ? {} : { introspectionSecret }),
   };
   if (read.problems.length > 0) {

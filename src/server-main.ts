@@ -45,6 +45,7 @@ function openStore(config: Config, logger: Logger): Store & { readonly redis?: R
     url: config.redisUrl,
     namespace: config.redisKeyPrefix,
     commandTimeoutMs: config.redisCommandTimeoutMs,
+    ...(config.redisTlsCaFile === undefined ? {} : { tlsCaFile: config.redisTlsCaFile }),
     onError: (error) => {
       if (Date.now() - lastReport > 5_000) {
         lastReport = Date.now();
@@ -115,7 +116,7 @@ export async function runServer(env: Env = process.env): Promise<void> {
     process.stdout.write(`${devBanner(port, adminToken, encryptionKey, demo)}\n`);
   }
   const stop = async (signal: string): Promise<void> => {
-    logger.info({ signal }, "shutting down: draining in-flight requests");
+    logger.info({ signal }, "shutting down: readiness is 503, draining in-flight requests");
     await server.close();
     await store.close();
     logger.info("stopped");

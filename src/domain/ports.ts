@@ -1,4 +1,5 @@
 import type { ApiKeyPatch, ApiKeyRecord } from "./api-key.js";
+import type { FailureCount, LoginCounterKey } from "./login-throttle.js";
 import type { SessionRecord, TokenLookup } from "./session.js";
 import type { UserPatch, UserRecord } from "./user.js";
 
@@ -59,6 +60,45 @@ export interface SessionStore {
   revokeAll(userId: string, keepSessionId?: string): Promise<number>;
   /** Records a use of a live session; does nothing if it has ended meanwhile. */
   touch(userId: string, sessionId: string, at: number): Promise<void>;
+  /**
+   * Ends the user's oldest sessions (by creation) until at most `keep` are live; returns
+   * the ids of those it ended. Atomic per user, so racing logins never leave more.
+   */
+  trim(userId: string, keep: number, now: number): Promise<string[]>;
+  /** How many sessions of all users are live at `now` (not expired, not revoked). */
+  countLive(now: number): Promise<number>;
+  /**
+   * Takes up to `limit` sessions that reached their expiry by `now` (not revoked ones) off
+   * the live list and returns them; each expired session is returned once, to one caller.
+   */
+  sweepExpired(now: number, limit: number): Promise<ExpiredSession[]>;
+}
+
+/** A session that ended by reaching its expiry. */
+export interface ExpiredSession {
+  readonly userId: string;
+  readonly sessionId: string;
+  readonly expiresAt: number;
+}
+
+/**
+ * Counters of failed logins (see login-throttle.ts), shared by every replica. Each counter
+ * is its own key with a TTL; updates of one counter are atomic.
+ */
+export interface LoginAttemptStore {
+  /**
+   * Adds a failure at `at` to each counter and returns their states after it. A counter is
+   * dropped `retainMs` after its last failure.
+   */
+  recordFailure(
+    keys: readonly LoginCounterKey[],
+    at: number,
+    retainMs: number,
+  ): Promise<FailureCount[]>;
+  /** The counters' states, in the order asked; `noFailures` for a counter that is absent. */
+  read(keys: readonly LoginCounterKey[]): Promise<FailureCount[]>;
+  /** Resets the counters. */
+  clear(keys: readonly LoginCounterKey[]): Promise<void>;
 }
 
 /** The whole store: every port plus its own health and lifecycle. */
@@ -66,6 +106,7 @@ export interface Store {
   readonly users: UserStore;
   readonly sessions: SessionStore;
   readonly apiKeys: ApiKeyStore;
+  readonly loginAttempts: LoginAttemptStore;
   /** Resolves when the store answers; throws StoreUnavailableError otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;

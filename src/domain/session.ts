@@ -5,6 +5,13 @@ export interface ClientInfo {
 }
 
 /**
+ * The lifetime policy a session follows: `standard` (SESSION_DURATION, idle timeout,
+ * renewed in use), `remember_me` (SESSION_REMEMBER_DURATION, no idle timeout, renewed in
+ * use) or `api` (API_SESSION_DURATION, never renewed by use: the client refreshes).
+ */
+export type SessionKind = "standard" | "remember_me" | "api";
+
+/**
  * A live session as the store keeps it. Only hashes of its tokens are here: the current
  * one, and after a refresh the previous one with the end of its grace period.
  */
@@ -20,6 +27,11 @@ export interface SessionRecord extends ClientInfo {
   readonly roles: readonly string[];
   readonly email: string;
   readonly displayName: string;
+  readonly kind: SessionKind;
+  /** The lifetime granted at login (ms): a renewal grants it again, from the time of use. */
+  readonly lifetime: number;
+  /** "Firefox 128 on Linux", "curl 8.5": the client, as its User-Agent described it. */
+  readonly deviceLabel: string;
   readonly tokenHash: string;
   readonly previousTokenHash?: string;
   readonly graceUntil?: number;
@@ -63,6 +75,59 @@ export interface SessionPolicy {
   readonly refreshGrace: number;
   readonly retention: number;
   readonly touchInterval: number;
+  /**
+   * The share of its lifetime (0 to 1) after which a session in use is renewed for another
+   * lifetime, never past `maxDuration` from login; 0 turns automatic renewal off.
+   */
+  readonly renewAfter: number;
+  /** Lifetime of a remember-me session. */
+  readonly rememberDuration: number;
+  /** Lifetime of a session opened with an API key; 0 gives those standard sessions. */
+  readonly apiSessionDuration: number;
+  /** Live sessions a user may hold; the oldest ends when a login exceeds it. 0: no cap. */
+  readonly maxSessionsPerUser: number;
+}
+
+/** What a login asks for: its credential, remember-me, and a lifetime in seconds (0: the default). */
+export interface SessionRequest {
+  readonly apiKey: boolean;
+  readonly rememberMe: boolean;
+  readonly durationSeconds: number;
+}
+
+/** The kind, lifetime and expiry of a new session. */
+export interface SessionTerms {
+  readonly kind: SessionKind;
+  readonly lifetime: number;
+  readonly expiresAt: number;
+}
+
+/**
+ * The terms of a new session: its kind decides the default lifetime; a requested lifetime
+ * replaces it (for an API session only a shorter one), and nothing passes the maximum.
+ */
+export function sessionTerms(
+  request: SessionRequest,
+  now: number,
+  policy: SessionPolicy,
+): SessionTerms {
+  const requested = request.durationSeconds * 1000;
+  const kind = kindOf(request, policy);
+  const fallback = {
+    standard: policy.defaultDuration,
+    remember_me: policy.rememberDuration,
+    api: policy.apiSessionDuration,
+  }[kind];
+  const wanted = requested > 0 && (kind !== "api" || requested < fallback) ? requested : fallback;
+  const lifetime = Math.min(wanted, policy.maxDuration);
+  return { kind, lifetime, expiresAt: now + lifetime };
+}
+
+function kindOf(request: SessionRequest, policy: SessionPolicy): SessionKind {
+  if (request.apiKey) {
+    return policy.apiSessionDuration > 0 ? "api" : "standard";
+  }
+  return request.rememberMe ? "remember_me" : "standard";
 }
 
 /**
@@ -97,27 +162,21 @@ export function judgeToken(
   return { active: false, reason: "revoked", stolen: session };
 }
 
-/** Whether the session went unused for longer than the idle timeout (if one is set). */
-export function isIdle(session: SessionRecord, now: number, policy: SessionPolicy): boolean {
-  return policy.idleTimeout > 0 && now - session.lastUsedAt > policy.idleTimeout;
-}
-
 /**
- * The expiry of a new session: the requested duration (or the default), capped at the
- * maximum. `requestedSeconds` of zero means the default.
+ * Whether the session went unused for longer than the idle timeout (if one is set).
+ * Remember-me sessions have none: surviving days without use is their purpose.
  */
-export function sessionExpiry(
-  now: number,
-  requestedSeconds: number,
-  policy: SessionPolicy,
-): number {
-  const wanted = requestedSeconds > 0 ? requestedSeconds * 1000 : policy.defaultDuration;
-  return now + Math.min(wanted, policy.maxDuration);
+export function isIdle(session: SessionRecord, now: number, policy: SessionPolicy): boolean {
+  return (
+    policy.idleTimeout > 0 &&
+    session.kind !== "remember_me" &&
+    now - session.lastUsedAt > policy.idleTimeout
+  );
 }
 
 /**
- * The expiry after a refresh: the requested lifetime (or the default) from now, never
- * past the absolute maximum counted from the session's creation.
+ * The expiry after a refresh: the requested lifetime (or the session's own) from now,
+ * never past the absolute maximum counted from the session's creation.
  */
 export function refreshedExpiry(
   session: SessionRecord,
@@ -125,8 +184,24 @@ export function refreshedExpiry(
   policy: SessionPolicy,
   requestedSeconds = 0,
 ): number {
-  const wanted = requestedSeconds > 0 ? requestedSeconds * 1000 : policy.defaultDuration;
+  const wanted = requestedSeconds > 0 ? requestedSeconds * 1000 : session.lifetime;
   return Math.min(now + wanted, session.createdAt + policy.maxDuration);
+}
+
+/**
+ * Whether a use of the session should renew it: automatic renewal is on, the session is
+ * not an API session, the configured share of its lifetime has passed, and a renewal
+ * would move its expiry (it cannot pass the absolute maximum).
+ */
+export function isRenewalDue(session: SessionRecord, now: number, policy: SessionPolicy): boolean {
+  if (policy.renewAfter <= 0 || session.kind === "api") {
+    return false;
+  }
+  const elapsed = session.lifetime - (session.expiresAt - now);
+  return (
+    elapsed >= session.lifetime * policy.renewAfter &&
+    refreshedExpiry(session, now, policy) > session.expiresAt
+  );
 }
 
 /** Whether a use of the session should be written back, given the write throttle. */

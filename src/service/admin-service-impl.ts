@@ -1,5 +1,5 @@
 import { timestampMs } from "@bufbuild/protobuf/wkt";
-import type { ServiceImpl } from "@connectrpc/connect";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type {
   AdminService,
   ConfirmTotpRequest,
@@ -8,12 +8,20 @@ import type {
   ListUsersRequest,
   RevokeUserSessionsRequest,
   SetPasswordRequest,
+  SetRolesRequest,
 } from "../../gen/keycard/v1/admin_service_pb.js";
+import type { ClientInfo } from "../domain/session.js";
 import type { ApiKeyService } from "./api-key-service.js";
+import { clientInfoKey } from "./context.js";
 import { apiKeyToProto, sessionToProto, userToProto } from "./mappers.js";
 import type { SessionService } from "./session-service.js";
 import type { TotpService } from "./totp-service.js";
 import type { UserService } from "./user-service.js";
+
+/** The administrator's client, named in the audit log of what they ended. */
+function by(ctx: HandlerContext): ClientInfo & { credential: string } {
+  return { ...ctx.values.get(clientInfoKey), credential: "admin_token" };
+}
 
 /** The use cases AdminService calls. */
 export interface AdminUseCases {
@@ -45,6 +53,14 @@ export class AdminServiceImpl implements ServiceImpl<typeof AdminService> {
     return { revokedSessions: await this.uses.users.setPassword(req.userId, req.password) };
   }
 
+  async setRoles(req: SetRolesRequest, ctx: HandlerContext) {
+    const { user, changed } = await this.uses.users.setRoles(req.userId, req.roles);
+    const revokedSessions = changed
+      ? await this.uses.sessions.revokeAll(user.id, { reason: "privilege_change", by: by(ctx) })
+      : 0;
+    return { user: userToProto(user), revokedSessions };
+  }
+
   async createApiKey(req: CreateApiKeyRequest) {
     const { record, key } = await this.uses.apiKeys.create({
       userId: req.userId,
@@ -74,8 +90,13 @@ export class AdminServiceImpl implements ServiceImpl<typeof AdminService> {
     };
   }
 
-  async confirmTotp(req: ConfirmTotpRequest) {
-    return { user: userToProto(await this.uses.totp.confirm(req.userId, req.code)) };
+  async confirmTotp(req: ConfirmTotpRequest, ctx: HandlerContext) {
+    const user = await this.uses.totp.confirm(req.userId, req.code);
+    const revokedSessions = await this.uses.sessions.revokeAll(user.id, {
+      reason: "totp_enrolled",
+      by: by(ctx),
+    });
+    return { user: userToProto(user), revokedSessions };
   }
 
   async resetTotp(req: { userId: string }) {
@@ -88,12 +109,12 @@ export class AdminServiceImpl implements ServiceImpl<typeof AdminService> {
     return { sessions: sessions.map((session) => sessionToProto(session)) };
   }
 
-  async revokeUserSessions(req: RevokeUserSessionsRequest) {
+  async revokeUserSessions(req: RevokeUserSessionsRequest, ctx: HandlerContext) {
     await this.uses.users.existing(req.userId);
     const revokedCount =
       req.sessionId === ""
-        ? await this.uses.sessions.revokeAll(req.userId)
-        : await this.uses.sessions.revoke(req.userId, req.sessionId);
+        ? await this.uses.sessions.revokeAll(req.userId, { by: by(ctx) })
+        : await this.uses.sessions.revoke(req.userId, req.sessionId, by(ctx));
     return { revokedCount };
   }
 }

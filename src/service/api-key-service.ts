@@ -5,6 +5,7 @@ import type { Store } from "../domain/ports.js";
 import type { InactiveReason } from "../domain/session.js";
 import { isWellFormedToken, mintToken, newId } from "../domain/token.js";
 import { requiresTotp, type UserRecord } from "../domain/user.js";
+import type { AuditLog } from "./audit.js";
 import type { SecretKeeper } from "./secret-keeper.js";
 import type { TotpService } from "./totp-service.js";
 
@@ -36,6 +37,7 @@ export class ApiKeyService {
       readonly totp: TotpService;
       readonly clock: Clock;
       readonly tokenPrefix: string;
+      readonly audit: AuditLog;
     },
   ) {}
 
@@ -66,6 +68,11 @@ export class ApiKeyService {
       skipTotp: input.skipTotp,
     };
     await this.deps.store.apiKeys.create(record);
+    this.deps.audit("apikey.created", {
+      userId: record.userId,
+      apiKeyId: record.id,
+      skipTotp: String(record.skipTotp),
+    });
     return { record, key };
   }
 
@@ -83,6 +90,7 @@ export class ApiKeyService {
     if (key === undefined) {
       throw new KeycardError("NOT_FOUND", "No API key with this id");
     }
+    this.deps.audit("apikey.revoked", { userId: key.userId, apiKeyId: key.id });
     return key;
   }
 

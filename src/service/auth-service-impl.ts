@@ -81,13 +81,16 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
 
   async revokeSession(req: { sessionId: string; scope: RevokeScope }, ctx: HandlerContext) {
     const { userId, session } = userCaller(ctx);
+    const by = ctx.values.get(clientInfoKey);
     const revokedCount =
       req.scope === RevokeScope.UNSPECIFIED
-        ? await this.sessions.revoke(userId, req.sessionId)
-        : await this.sessions.revokeAll(
-            userId,
-            req.scope === RevokeScope.OTHERS ? session?.id : undefined,
-          );
+        ? await this.sessions.revoke(userId, req.sessionId, by)
+        : await this.sessions.revokeAll(userId, {
+            by,
+            ...(req.scope === RevokeScope.OTHERS && session !== undefined
+              ? { keep: session.id }
+              : {}),
+          });
     return { revokedCount, message: `Revoked ${revokedCount} session(s)` };
   }
 

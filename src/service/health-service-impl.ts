@@ -23,18 +23,23 @@ function aborted(signal: AbortSignal): Promise<void> {
 }
 
 /**
- * grpc.health.v1.Health: keycard serves while its store answers. Every known service
- * shares the store, so they share one status.
+ * grpc.health.v1.Health: keycard serves while its store answers and it is not draining.
+ * Every known service shares the store, so they share one status.
  */
 export class HealthServiceImpl implements ServiceImpl<typeof Health> {
   constructor(
     private readonly store: Store,
+    /** Aborted once the server starts draining (SIGTERM): NOT_SERVING from then on. */
+    private readonly draining: AbortSignal,
     /** How often Watch asks the store again. */
     private readonly pollIntervalMs = 1_000,
   ) {}
 
-  /** SERVING while the store answers a ping, NOT_SERVING otherwise. */
+  /** SERVING while the store answers a ping and the server is not draining, NOT_SERVING otherwise. */
   async status(): Promise<ServingStatus> {
+    if (this.draining.aborted) {
+      return ServingStatus.NOT_SERVING;
+    }
     try {
       await this.store.ping();
       return ServingStatus.SERVING;
@@ -53,16 +58,19 @@ export class HealthServiceImpl implements ServiceImpl<typeof Health> {
 
   /**
    * The status now and again on every change, until the caller goes away. An unknown
-   * service gets SERVICE_UNKNOWN and an open stream, as the protocol says.
+   * service gets SERVICE_UNKNOWN and an open stream, as the protocol says. When the server
+   * starts draining, the stream says NOT_SERVING at once and ends, so it does not hold the
+   * drain open.
    */
   async *watch(
     request: HealthCheckRequest,
     context: HandlerContext,
   ): AsyncGenerator<{ status: ServingStatus }> {
     const { signal } = context;
+    const wake = AbortSignal.any([signal, this.draining]);
     if (!knownServices.has(request.service)) {
       yield { status: ServingStatus.SERVICE_UNKNOWN };
-      await aborted(signal);
+      await aborted(wake);
       return;
     }
     let last: ServingStatus | undefined;
@@ -72,7 +80,10 @@ export class HealthServiceImpl implements ServiceImpl<typeof Health> {
         last = status;
         yield { status };
       }
-      await sleep(this.pollIntervalMs, undefined, { signal }).catch(() => undefined);
+      if (this.draining.aborted) {
+        return;
+      }
+      await sleep(this.pollIntervalMs, undefined, { signal: wake }).catch(() => undefined);
     }
   }
 }

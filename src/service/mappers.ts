@@ -4,6 +4,7 @@ import {
   type ApiKey,
   ApiKeySchema,
   type Session,
+  SessionKind,
   SessionSchema,
   type User,
   UserSchema,
@@ -11,6 +12,12 @@ import {
 import type { ApiKeyRecord } from "../domain/api-key.js";
 import type { SessionRecord } from "../domain/session.js";
 import type { UserRecord } from "../domain/user.js";
+
+const sessionKinds = {
+  standard: SessionKind.STANDARD,
+  remember_me: SessionKind.REMEMBER_ME,
+  api: SessionKind.API,
+} as const;
 
 /** The API view of a session; `current` marks the one making the request. */
 export function sessionToProto(session: SessionRecord, currentSessionId?: string): Session {
@@ -24,6 +31,8 @@ export function sessionToProto(session: SessionRecord, currentSessionId?: string
     current: session.id === currentSessionId,
     authMethods: [...session.authMethods],
     apiKeyId: session.apiKeyId ?? "",
+    deviceLabel: session.deviceLabel,
+    kind: sessionKinds[session.kind],
   });
 }
 

@@ -1,22 +1,26 @@
 import type { Clock } from "../domain/clock.js";
+import { deviceLabel } from "../domain/device-label.js";
 import { type ErrorReason, invalidArgument, KeycardError } from "../domain/errors.js";
 import type { PasswordHasher, Store } from "../domain/ports.js";
 import {
   type ClientInfo,
   type InactiveReason,
   isIdle,
+  isRenewalDue,
   isTouchDue,
   judgeToken,
   refreshedExpiry,
   type SessionPolicy,
   type SessionRecord,
-  sessionExpiry,
+  type SessionRequest,
+  sessionTerms,
   type TokenVerdict,
 } from "../domain/session.js";
 import { hashToken, isWellFormedToken, mintToken, newId } from "../domain/token.js";
 import { normalizeEmail, requiresTotp, type UserRecord } from "../domain/user.js";
 import { ApiKeyRefused, type ApiKeyService } from "./api-key-service.js";
 import type { AuditLog } from "./audit.js";
+import { isGuessFailure, type LoginGuard, loginAttemptOf } from "./login-guard.js";
 import type { TotpService } from "./totp-service.js";
 
 /** What the service needs from the outside world. */
@@ -35,6 +39,8 @@ export interface SessionServiceDeps {
   readonly audit: AuditLog;
   /** Told when a background write (a throttled touch) failed; the request still succeeded. */
   readonly onBackgroundError?: (error: unknown) => void;
+  /** Brute-force protection of login (createApp always passes one); none when absent. */
+  readonly loginGuard?: LoginGuard;
 }
 
 /** The credentials of a login attempt and the lifetime the caller asked for. */
@@ -44,6 +50,8 @@ export interface LoginInput {
   readonly apiKey: string;
   readonly totpCode: string;
   readonly durationSeconds: number;
+  /** A remember-me session (password logins only). */
+  readonly rememberMe?: boolean;
 }
 
 /** A session together with the secret token that opens it, as handed out once. */
@@ -56,6 +64,18 @@ export interface IssuedSession {
 export interface SessionPrincipal {
   readonly session: SessionRecord;
   readonly tokenHash: string;
+  /** Where this request came from (the session's own IP and user agent are the login's). */
+  readonly client?: ClientInfo;
+}
+
+/** Why and by whom sessions are ended, for the audit log. */
+export interface Revocation {
+  /** A session to keep (the caller's own, for "all others"). */
+  readonly keep?: string;
+  /** `requested` unless a privilege change or a policy ended them. */
+  readonly reason?: string;
+  /** The client that asked. */
+  readonly by?: ClientInfo;
 }
 
 /** Who a credential proves, as Validate reports it. */
@@ -127,9 +147,14 @@ export class SessionService {
     client: ClientInfo,
   ): Promise<IssuedSession & { user: UserRecord }> {
     const credential = input.apiKey === "" ? "password" : "api_key";
+    const guard = this.deps.loginGuard;
+    const adminEmail = this.deps.adminPassword === undefined ? undefined : builtInAdminEmail;
+    const attempt = loginAttemptOf(input, client, adminEmail);
     try {
+      await guard?.checkAllowed(attempt);
       const proven = await this.prove(input);
-      const issued = await this.start(proven, client, input.durationSeconds);
+      await guard?.recordSuccess(attempt);
+      const issued = await this.start(proven, client, input);
       this.deps.audit("login.succeeded", {
         credential,
         userId: proven.user.id,
@@ -138,8 +163,16 @@ export class SessionService {
       });
       return { ...issued, user: proven.user };
     } catch (error) {
-      if (error instanceof KeycardError && error.kind !== "unavailable") {
+      // A throttled attempt was audited as login.locked and checked nothing.
+      if (
+        error instanceof KeycardError &&
+        error.kind !== "unavailable" &&
+        error.reason !== "RATE_LIMITED"
+      ) {
         this.deps.audit("login.failed", { credential, reason: error.reason, ...client });
+      }
+      if (guard !== undefined && isGuessFailure(error)) {
+        await guard.recordFailure(attempt);
       }
       throw error;
     }
@@ -159,8 +192,9 @@ export class SessionService {
       this.deps.policy,
     );
     if (verdict.active) {
-      this.touchIfDue(verdict.session, now);
-    } else if (verdict.stolen !== undefined) {
+      return { active: true, session: await this.keepAlive(verdict.session, now) };
+    }
+    if (verdict.stolen !== undefined) {
       await this.deps.store.sessions.revoke(verdict.stolen.userId, verdict.stolen.id);
       this.deps.audit("session.reuse_detected", {
         userId: verdict.stolen.userId,
@@ -211,7 +245,7 @@ export class SessionService {
    * the presented token, extends the session and keeps that token instead of rotating it.
    */
   async refresh(
-    { session, tokenHash }: SessionPrincipal,
+    { session, tokenHash, client }: SessionPrincipal,
     durationSeconds = 0,
     presentedToken?: string,
   ): Promise<IssuedSession> {
@@ -238,7 +272,12 @@ export class SessionService {
         "This session token was already refreshed; use the newer token",
       );
     }
-    this.deps.audit("session.refreshed", { userId: session.userId, sessionId: session.id });
+    this.deps.audit("session.refreshed", {
+      userId: session.userId,
+      sessionId: session.id,
+      credential: "session",
+      ...client,
+    });
     return { token, session: next };
   }
 
@@ -258,20 +297,19 @@ export class SessionService {
       methods: [...session.authMethods],
       ...(session.apiKeyId === undefined ? {} : { apiKeyId: session.apiKeyId }),
     };
-    const issued = await this.start(proven, client, durationSeconds);
-    this.deps.audit("session.created", {
-      userId: user.id,
-      sessionId: issued.session.id,
-      from: session.id,
-      ...client,
-    });
-    return issued;
+    return this.start(proven, client, { durationSeconds });
   }
 
   /** Ends the caller's own session. */
-  async logout({ session }: SessionPrincipal): Promise<void> {
+  async logout({ session, client }: SessionPrincipal): Promise<void> {
     await this.deps.store.sessions.revoke(session.userId, session.id);
-    this.deps.audit("session.revoked", { userId: session.userId, sessionId: session.id });
+    this.deps.audit("session.revoked", {
+      userId: session.userId,
+      sessionId: session.id,
+      reason: "logout",
+      credential: "session",
+      ...client,
+    });
   }
 
   /** A user's live sessions, newest first; idle-timed-out ones are not live. */
@@ -282,22 +320,40 @@ export class SessionService {
   }
 
   /** Ends one of a user's sessions; NOT_FOUND for any id that is not one of them. */
-  async revoke(userId: string, sessionId: string): Promise<number> {
+  async revoke(userId: string, sessionId: string, by?: ClientInfo): Promise<number> {
     if (sessionId === "") {
       throw invalidArgument("session_id", "session_id is required unless scope is all or others");
     }
     if (!(await this.deps.store.sessions.revoke(userId, sessionId))) {
       throw new KeycardError("NOT_FOUND", "No live session with this id");
     }
-    this.deps.audit("session.revoked", { userId, sessionId });
+    this.deps.audit("session.revoked", { userId, sessionId, reason: "requested", ...by });
     return 1;
   }
 
-  /** Ends all of a user's sessions but `keepSessionId`. */
-  async revokeAll(userId: string, keepSessionId?: string): Promise<number> {
-    const count = await this.deps.store.sessions.revokeAll(userId, keepSessionId);
-    this.deps.audit("session.revoked_all", { userId, count, kept: keepSessionId ?? "" });
+  /** Ends all of a user's sessions but the one to keep, and audits why and by whom. */
+  async revokeAll(userId: string, revocation: Revocation = {}): Promise<number> {
+    const { keep, reason = "requested", by } = revocation;
+    const count = await this.deps.store.sessions.revokeAll(userId, keep);
+    this.deps.audit("session.revoked_all", { userId, count, kept: keep ?? "", reason, ...by });
     return count;
+  }
+
+  /**
+   * Takes up to `limit` sessions that reached their expiry off the live list and audits
+   * each once (`session.expired`), whichever replica sweeps first; returns how many.
+   */
+  async sweepExpired(limit = 1_000): Promise<number> {
+    const expired = await this.deps.store.sessions.sweepExpired(this.deps.clock.now(), limit);
+    for (const { userId, sessionId, expiresAt } of expired) {
+      this.deps.audit("session.expired", { userId, sessionId, expiresAt });
+    }
+    return expired.length;
+  }
+
+  /** Live sessions of all users, for the active-sessions gauge. */
+  countLive(): Promise<number> {
+    return this.deps.store.sessions.countLive(this.deps.clock.now());
   }
 
   /** The account as stored now. */
@@ -404,19 +460,25 @@ export class SessionService {
   private async start(
     proven: ProvenUser,
     client: ClientInfo,
-    durationSeconds: number,
+    asked: { readonly durationSeconds: number; readonly rememberMe?: boolean },
   ): Promise<IssuedSession> {
     const { user } = proven;
     const now = this.deps.clock.now();
+    const request: SessionRequest = {
+      apiKey: proven.apiKeyId !== undefined,
+      rememberMe: asked.rememberMe ?? false,
+      durationSeconds: asked.durationSeconds,
+    };
     const token = mintToken(this.deps.tokenPrefix, "sess");
     const session: SessionRecord = {
       id: newId(),
       userId: user.id,
       createdAt: now,
-      expiresAt: sessionExpiry(now, durationSeconds, this.deps.policy),
+      ...sessionTerms(request, now, this.deps.policy),
       lastUsedAt: now,
       ip: client.ip,
       userAgent: client.userAgent,
+      deviceLabel: deviceLabel(client.userAgent),
       authMethods: proven.methods,
       ...(proven.apiKeyId === undefined ? {} : { apiKeyId: proven.apiKeyId }),
       roles: user.roles,
@@ -427,7 +489,61 @@ export class SessionService {
     if (!(await this.deps.store.sessions.create(session, this.retainUntil(session)))) {
       throw invalidCredentials();
     }
+    this.deps.audit("session.created", {
+      userId: user.id,
+      sessionId: session.id,
+      kind: session.kind,
+      device: session.deviceLabel,
+      ...client,
+    });
+    await this.enforceSessionCap(user.id, now);
     return { token, session };
+  }
+
+  /** Ends the user's oldest sessions beyond SESSION_MAX_PER_USER. */
+  private async enforceSessionCap(userId: string, now: number): Promise<void> {
+    const cap = this.deps.policy.maxSessionsPerUser;
+    if (cap <= 0) {
+      return;
+    }
+    for (const sessionId of await this.deps.store.sessions.trim(userId, cap, now)) {
+      this.deps.audit("session.revoked", { userId, sessionId, reason: "session_limit" });
+    }
+  }
+
+  /**
+   * A use of a live session: renews it once its renewal is due (returning it renewed), or
+   * else records the use when the write throttle allows. Neither write fails the use.
+   */
+  private async keepAlive(session: SessionRecord, now: number): Promise<SessionRecord> {
+    if (!isRenewalDue(session, now, this.deps.policy)) {
+      this.touchIfDue(session, now);
+      return session;
+    }
+    const renewed = {
+      ...session,
+      expiresAt: refreshedExpiry(session, now, this.deps.policy),
+      lastUsedAt: now,
+    };
+    try {
+      const stored = await this.deps.store.sessions.rotate(
+        renewed,
+        session.tokenHash,
+        this.retainUntil(renewed),
+      );
+      if (!stored) {
+        return session;
+      }
+    } catch (error) {
+      this.deps.onBackgroundError?.(error);
+      return session;
+    }
+    this.deps.audit("session.renewed", {
+      userId: session.userId,
+      sessionId: session.id,
+      expiresAt: renewed.expiresAt,
+    });
+    return renewed;
   }
 
   private retainUntil(session: SessionRecord): number {

@@ -4,6 +4,7 @@ import { invalidArgument, KeycardError } from "../domain/errors.js";
 import type { Store } from "../domain/ports.js";
 import { matchingTotpStep, newTotpSecret, otpauthUri } from "../domain/totp.js";
 import type { UserRecord } from "../domain/user.js";
+import type { AuditLog } from "./audit.js";
 import type { SecretKeeper } from "./secret-keeper.js";
 
 /** A freshly generated TOTP secret in the forms a person needs to enroll. */
@@ -25,6 +26,7 @@ export class TotpService {
       readonly store: Store;
       readonly secrets: SecretKeeper;
       readonly clock: Clock;
+      readonly audit: AuditLog;
     },
   ) {}
 
@@ -86,9 +88,17 @@ export class TotpService {
     }
   }
 
+  /** Claims the code's time step; a right code whose step was already used is a replay. */
   private async claim(user: UserRecord, secret: string, code: string): Promise<boolean> {
     const step = await matchingTotpStep(secret, code, this.deps.clock.now());
-    return step !== undefined && (await this.deps.store.users.claimTotpStep(user.id, step));
+    if (step === undefined) {
+      return false;
+    }
+    if (!(await this.deps.store.users.claimTotpStep(user.id, step))) {
+      this.deps.audit("totp.replayed", { userId: user.id, step });
+      return false;
+    }
+    return true;
   }
 
   private async existing(userId: string): Promise<UserRecord> {

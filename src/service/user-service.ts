@@ -20,6 +20,7 @@ export interface UserPage {
 }
 
 const rolePattern = /^[A-Za-z0-9._:-]{1,64}$/;
+const maxRoles = 100;
 const defaultPageSize = 100;
 const maxPageSize = 1000;
 
@@ -95,6 +96,25 @@ export class UserService {
     return revokedSessions;
   }
 
+  /**
+   * Replaces an account's roles; `changed` says whether they differ from before (ignoring
+   * order and repeats), so that the caller can end the sessions holding the old ones.
+   */
+  async setRoles(
+    userId: string,
+    roles: readonly string[],
+  ): Promise<{ user: UserRecord; changed: boolean }> {
+    validateRoles(roles);
+    const before = await this.existing(userId);
+    const next = [...new Set(roles)];
+    const user = await this.updated(userId, { roles: next });
+    const changed = [...before.roles].sort().join(" ") !== [...next].sort().join(" ");
+    if (changed) {
+      this.deps.audit("user.roles_changed", { userId, roles: next.join(" ") });
+    }
+    return { user, changed };
+  }
+
   /** Revokes the sessions a given API key opened; returns how many. */
   async revokeSessionsOfKey(userId: string, apiKeyId: string): Promise<number> {
     const sessions = await this.deps.store.sessions.list(userId, this.deps.clock.now());
@@ -145,8 +165,14 @@ function validateNewUser(email: string, input: NewUser): void {
     throw invalidArgument("display_name", "display_name must be 1 to 200 characters");
   }
   validatePassword(input.password);
-  const badRole = input.roles.find((role) => !rolePattern.test(role));
-  if (badRole !== undefined) {
-    throw invalidArgument("roles", "roles must be 1 to 64 letters, digits, '.', '_', ':' or '-'");
+  validateRoles(input.roles);
+}
+
+function validateRoles(roles: readonly string[]): void {
+  if (roles.length > maxRoles || roles.some((role) => !rolePattern.test(role))) {
+    throw invalidArgument(
+      "roles",
+      `roles must be at most ${maxRoles}, each 1 to 64 letters, digits, '.', '_', ':' or '-'`,
+    );
   }
 }

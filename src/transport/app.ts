@@ -2,14 +2,17 @@ import { setMaxListeners } from "node:events";
 import type { ConnectRouter, ConnectRouterOptions } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import type { Clock } from "../domain/clock.js";
+import { defaultLoginThrottle, type LoginThrottlePolicy } from "../domain/login-throttle.js";
 import type { PasswordHasher, Store } from "../domain/ports.js";
 import type { SessionPolicy } from "../domain/session.js";
 import { AdminServiceImpl } from "../service/admin-service-impl.js";
 import { ApiKeyService } from "../service/api-key-service.js";
 import type { AuditLog } from "../service/audit.js";
 import { AuthServiceImpl } from "../service/auth-service-impl.js";
+import { type ExpirySweeper, startExpirySweeper } from "../service/expiry-sweeper.js";
 import { ExtAuthzImpl } from "../service/ext-authz-impl.js";
 import { HealthServiceImpl } from "../service/health-service-impl.js";
+import { LoginGuard } from "../service/login-guard.js";
 import { SecretKeeper } from "../service/secret-keeper.js";
 import { SessionService } from "../service/session-service.js";
 import { TotpService } from "../service/totp-service.js";
@@ -22,6 +25,7 @@ import {
   createMetrics,
   type KeycardMetrics,
   metricsInterceptor,
+  trackLiveSessions,
 } from "./metrics.js";
 import { type RateLimits, rateLimitInterceptor } from "./rate-limit.js";
 import { routes } from "./routes.js";
@@ -48,6 +52,8 @@ export interface ServerSettings {
   readonly allowedOrigins?: readonly string[];
   /** INTROSPECTION_SECRET: the credential of `POST /oauth2/introspect` callers; none accepted when absent. */
   readonly introspectionSecret?: string;
+  /** LOGIN_* brute-force settings: delays and lockout of failed logins; the defaults when absent. */
+  readonly loginThrottle?: LoginThrottlePolicy;
   readonly maxBodyBytes: number;
   readonly shutdownTimeoutMs: number;
 }
@@ -81,6 +87,10 @@ export interface KeycardApp {
   readonly routerOptions: ConnectRouterOptions;
   /** Aborted when a drain takes longer than the shutdown timeout. */
   readonly shutdown: AbortController;
+  /** Aborted when the server starts draining: readiness and gRPC health turn NOT_SERVING. */
+  readonly draining: AbortController;
+  /** Starts sweeping expired sessions (audit and metrics) until stopped; the server runs it. */
+  readonly startExpirySweeper: () => ExpirySweeper;
 }
 
 /** Wires the use cases and handlers from their dependencies. */
@@ -91,13 +101,14 @@ export function createApp(deps: ServerDeps): KeycardApp {
     logger.info({ audit: event, ...fields }, event),
   );
   const secrets = new SecretKeeper(settings.encryptionKey);
-  const totp = new TotpService({ store, secrets, clock });
+  const totp = new TotpService({ store, secrets, clock, audit });
   const apiKeys = new ApiKeyService({
     store,
     secrets,
     totp,
     clock,
     tokenPrefix: settings.tokenPrefix,
+    audit,
   });
   const sessions = new SessionService({
     store,
@@ -111,10 +122,21 @@ export function createApp(deps: ServerDeps): KeycardApp {
     ...(settings.adminPassword === undefined ? {} : { adminPassword: settings.adminPassword }),
     audit,
     onBackgroundError: (error) => logger.warn({ err: error }, "background session write failed"),
+    loginGuard: new LoginGuard({
+      attempts: store.loginAttempts,
+      users: store.users,
+      clock,
+      policy: settings.loginThrottle ?? defaultLoginThrottle,
+      audit,
+      onBackgroundError: (error) => logger.warn({ err: error }, "login.locked user lookup failed"),
+    }),
   });
+  trackLiveSessions(metrics, () => sessions.countLive());
   const users = new UserService({ store, hasher, clock, audit });
   const shutdown = new AbortController();
   setMaxListeners(0, shutdown.signal);
+  const draining = new AbortController();
+  setMaxListeners(0, draining.signal);
   return {
     sessions,
     users,
@@ -122,10 +144,15 @@ export function createApp(deps: ServerDeps): KeycardApp {
     totp,
     metrics,
     shutdown,
+    draining,
+    startExpirySweeper: () =>
+      startExpirySweeper(sessions, (error) =>
+        logger.warn({ err: error }, "sweeping expired sessions failed"),
+      ),
     routes: routes({
       auth: new AuthServiceImpl(sessions, clock),
       admin: new AdminServiceImpl({ users, apiKeys, totp, sessions }),
-      health: new HealthServiceImpl(store),
+      health: new HealthServiceImpl(store, draining.signal),
       extAuthz: new ExtAuthzImpl(sessions),
     }),
     routerOptions: {

@@ -1,5 +1,5 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { AuditLog } from "../service/audit.js";
 import { reasonOf } from "../service/errors.js";
 
@@ -19,6 +19,8 @@ export interface KeycardMetrics {
   readonly logins: Counter<"outcome" | "credential">;
   readonly sessionsRevoked: Counter;
   readonly sessionsRefreshed: Counter;
+  readonly sessionsRenewed: Counter;
+  readonly sessionsExpired: Counter;
   readonly rpcDuration: Histogram<"method" | "code">;
   readonly validateDuration: Histogram;
   readonly storeErrors: Counter;
@@ -47,6 +49,16 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Keyca
     sessionsRefreshed: new Counter({
       name: "keycard_sessions_refreshed_total",
       help: "Sessions renewed through Refresh.",
+      registers,
+    }),
+    sessionsRenewed: new Counter({
+      name: "keycard_sessions_renewed_total",
+      help: "Sessions renewed automatically on use once SESSION_RENEW_AFTER of their lifetime had passed.",
+      registers,
+    }),
+    sessionsExpired: new Counter({
+      name: "keycard_sessions_expired_total",
+      help: "Sessions that reached their expiry, counted once by whichever replica swept them.",
       registers,
     }),
     rpcDuration: new Histogram({
@@ -85,8 +97,34 @@ export function countingAudit(metrics: KeycardMetrics, audit: AuditLog): AuditLo
       metrics.sessionsRevoked.inc(Number(fields.count ?? 0));
     } else if (event === "session.refreshed") {
       metrics.sessionsRefreshed.inc();
+    } else if (event === "session.renewed") {
+      metrics.sessionsRenewed.inc();
+    } else if (event === "session.expired") {
+      metrics.sessionsExpired.inc();
+    } else if (event === "login.locked") {
+      metrics.logins.inc({ outcome: "locked", credential });
     }
   };
+}
+
+/**
+ * Adds the `keycard_sessions_active` gauge, read from the store at each scrape: the same
+ * figure from every replica (aggregate with max, not sum). A store that cannot answer
+ * leaves the last value and counts a store error.
+ */
+export function trackLiveSessions(metrics: KeycardMetrics, countLive: () => Promise<number>): void {
+  new Gauge({
+    name: "keycard_sessions_active",
+    help: "Live sessions of all users in the store (not expired, not revoked).",
+    registers: [metrics.registry],
+    async collect() {
+      try {
+        this.set(await countLive());
+      } catch {
+        metrics.storeErrors.inc();
+      }
+    },
+  });
 }
 
 /**

@@ -1,9 +1,46 @@
 import http from "node:http";
 import http2 from "node:http2";
 import net, { type AddressInfo, type Socket } from "node:net";
-import { createConnectRouter, createContextValues } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
+import {
+  Code,
+  ConnectError,
+  type ContextValues,
+  createConnectRouter,
+  createContextValues,
+} from "@connectrpc/connect";
+import {
+  createAsyncIterable,
+  encodeEnvelope,
+  readAllBytes,
+  type UniversalServerRequest,
+  type UniversalServerResponse,
+} from "@connectrpc/connect/protocol";
+import {
+  codeToHttpStatus,
+  createEndStreamSerialization,
+  endStreamFlag,
+  errorFromJsonBytes,
+  errorToJsonBytes,
+  parseContentType as parseConnectContentType,
+} from "@connectrpc/connect/protocol-connect";
+import { parseContentType as parseGrpcContentType } from "@connectrpc/connect/protocol-grpc";
+import {
+  parseContentType as parseGrpcWebContentType,
+  setTrailerStatus,
+  trailerFlag,
+  trailerParse,
+  trailerSerialize,
+} from "@connectrpc/connect/protocol-grpc-web";
+import {
+  compressionBrotli,
+  compressionGzip,
+  universalRequestFromNodeRequest,
+  universalResponseToNodeResponse,
+} from "@connectrpc/connect-node";
+import type { Logger } from "pino";
 import { clientInfoKey } from "../service/context.js";
+import { connectErrorOf } from "../service/errors.js";
+import type { ExpirySweeper } from "../service/expiry-sweeper.js";
 import type { SessionService } from "../service/session-service.js";
 import type { UserService } from "../service/user-service.js";
 import { createApp, type KeycardApp, type ServerDeps } from "./app.js";
@@ -50,7 +87,8 @@ export function createServer(deps: ServerDeps): KeycardServer {
   const { logger, settings } = deps;
   const app = createApp(deps);
   const trusted = trustedProxyList(settings.trustedProxies);
-  const contextValuesOf = (request: NodeRequest) =>
+  const { draining } = app;
+  const contextValuesOf = (request: NodeRequest): ContextValues =>
     createContextValues().set(clientInfoKey, clientInfoOf(request, trusted));
   const restRouter = createConnectRouter(app.routerOptions);
   app.routes(restRouter);
@@ -86,7 +124,7 @@ export function createServer(deps: ServerDeps): KeycardServer {
     if (path === "/auth/verify") {
       return serveForwardAuth(rest, request, response);
     }
-    if (await serveProbe(deps.store, path, request, response)) {
+    if (await serveProbe(deps.store, draining.signal, path, request, response)) {
       return;
     }
     const match = matchProfileRoute(profiles, request);
@@ -102,24 +140,235 @@ export function createServer(deps: ServerDeps): KeycardServer {
     response.setHeader(requestIdHeader, requestId);
     serveHttpRoute(request, response).catch((error: unknown) => sendError(response, error, logger));
   };
-  const serveConnect = connectNodeAdapter({
-    ...app.routerOptions,
-    routes: app.routes,
-    contextValues: contextValuesOf,
-    fallback: serveHttp,
-  });
+  const serveRpc = rpcHandler(app, contextValuesOf, serveHttp, logger);
   const applyCors = corsPolicy(settings.allowedOrigins ?? []);
   const handler = (request: NodeRequest, response: NodeResponse): void => {
     if (!applyCors(request, response)) {
-      serveConnect(request, response);
+      serveRpc(request, response);
     }
   };
-  return new DualProtocolServer(handler, app, settings.shutdownTimeoutMs);
+  return new DualProtocolServer(handler, app, draining, settings.shutdownTimeoutMs);
+}
+
+/**
+ * What `connectNodeAdapter` does (gRPC, gRPC-Web and Connect on the router's paths, gzip
+ * and brotli, everything else to `fallback`), plus one correction: a request message that
+ * does not decode is answered InvalidArgument, as connect-go answers it.
+ */
+function rpcHandler(
+  app: KeycardApp,
+  contextValuesOf: (request: NodeRequest) => ContextValues,
+  fallback: (request: NodeRequest, response: NodeResponse) => void,
+  logger: Logger,
+): (request: NodeRequest, response: NodeResponse) => void {
+  const router = createConnectRouter({
+    ...app.routerOptions,
+    acceptCompression: [compressionGzip, compressionBrotli],
+  });
+  app.routes(router);
+  const handlers = new Map(router.handlers.map((handler) => [handler.requestPath, handler]));
+  return (request, response) => {
+    const handler = handlers.get(request.url?.split("?", 1)[0] ?? "");
+    if (handler === undefined) {
+      fallback(request, response);
+      return;
+    }
+    let universal: UniversalServerRequest;
+    try {
+      universal = universalRequestFromNodeRequest(
+        request,
+        response,
+        undefined,
+        contextValuesOf(request),
+      );
+    } catch {
+      // Only an HTTP/1.0 request without a Host header gets here (no authority for the URL).
+      response.writeHead(400, { "content-type": "application/json" });
+      response.end(JSON.stringify({ code: "invalid_argument", message: "Send a Host header." }));
+      return;
+    }
+    handler(universal)
+      .then(async (answer) =>
+        universalResponseToNodeResponse(await answerUndecodable(universal, answer), response),
+      )
+      .catch((reason: unknown) => {
+        if (ConnectError.from(reason).code !== Code.Aborted) {
+          logger.warn({ err: reason, rpc: handler.requestPath }, "writing an RPC response failed");
+        }
+      });
+  };
+}
+
+/**
+ * connect-es 2.1.2 reports a request message that fails to decode (bad wire format, invalid
+ * UTF-8 in a string field) as Internal "parse binary: ..." (protocol/serialization.js), so
+ * Connect answers HTTP 500 and gRPC status 13, before any interceptor runs. This finds that
+ * one error in a finished answer and re-states it as InvalidArgument in the same protocol.
+ * Only binary requests can carry it; other answers pass through untouched. For gRPC and
+ * Connect unary nothing is read or copied unless the answer is that failure; binary
+ * gRPC-Web and Connect streaming bodies pass through a check of each end-of-stream frame.
+ */
+function answerUndecodable(
+  request: UniversalServerRequest,
+  answer: UniversalServerResponse,
+): UniversalServerResponse | Promise<UniversalServerResponse> {
+  const contentType = request.header.get("content-type");
+  const grpc = parseGrpcContentType(contentType);
+  if (grpc?.binary === true) {
+    const trailer = answer.trailer;
+    if (trailer === undefined) {
+      return answer;
+    }
+    // Read by the Node adapter after the body is written, when the status is final.
+    return {
+      ...answer,
+      get trailer(): Headers {
+        restateTrailer(trailer);
+        return trailer;
+      },
+    };
+  }
+  const grpcWeb = parseGrpcWebContentType(contentType);
+  if (grpcWeb !== undefined) {
+    return grpcWeb.binary && !grpcWeb.text
+      ? restateFrames(answer, trailerFlag, restateGrpcWebTrailer)
+      : answer;
+  }
+  const connect = parseConnectContentType(contentType);
+  if (connect?.binary !== true) {
+    return answer;
+  }
+  if (connect.stream) {
+    return restateFrames(answer, endStreamFlag, restateEndStream);
+  }
+  return answer.status === 500 ? restateUnary(answer) : answer;
+}
+
+/** The prefix connect-es gives a request message that fails to decode. */
+const undecodablePrefix = "parse binary: ";
+
+function isUndecodable(code: Code | string | null, message: string): boolean {
+  return (code === Code.Internal || code === "13") && message.startsWith(undecodablePrefix);
+}
+
+/** The InvalidArgument a client gets instead, with the decoder's reason. */
+function undecodableError(message: string): ConnectError {
+  const detail = message.slice(undecodablePrefix.length);
+  return connectErrorOf(
+    Code.InvalidArgument,
+    "INVALID_ARGUMENT",
+    `The request is not a valid protobuf message: ${detail}`,
+  );
+}
+
+/** gRPC: the status travels in the trailer. */
+function restateTrailer(trailer: Headers): void {
+  const message = safeDecodeURIComponent(trailer.get("grpc-message") ?? "");
+  if (isUndecodable(trailer.get("grpc-status"), message)) {
+    trailer.delete("grpc-status-details-bin");
+    setTrailerStatus(trailer, undecodableError(message));
+  }
+}
+
+/** gRPC-Web: the trailer is the body's last frame. */
+function restateGrpcWebTrailer(data: Uint8Array): Uint8Array | undefined {
+  const trailer = trailerParse(data);
+  const message = safeDecodeURIComponent(trailer.get("grpc-message") ?? "");
+  if (!isUndecodable(trailer.get("grpc-status"), message)) {
+    return undefined;
+  }
+  setTrailerStatus(trailer, undecodableError(message));
+  return trailerSerialize(trailer);
+}
+
+const endStream = createEndStreamSerialization(undefined);
+
+/** Connect streaming: the error is in the end-of-stream frame. */
+function restateEndStream(data: Uint8Array): Uint8Array | undefined {
+  const end = endStream.parse(data);
+  if (end.error === undefined || !isUndecodable(end.error.code, end.error.rawMessage)) {
+    return undefined;
+  }
+  return endStream.serialize({
+    metadata: end.metadata,
+    error: undecodableError(end.error.rawMessage),
+  });
+}
+
+/**
+ * Passes the body through, re-stating an uncompressed frame with `flag` (each chunk is one
+ * envelope: 1 flag byte, 4 length bytes, the data) when `restate` returns a replacement.
+ */
+function restateFrames(
+  answer: UniversalServerResponse,
+  flag: number,
+  restate: (data: Uint8Array) => Uint8Array | undefined,
+): UniversalServerResponse {
+  const body = answer.body;
+  if (body === undefined) {
+    return answer;
+  }
+  async function* frames(): AsyncIterable<Uint8Array> {
+    for await (const chunk of body as AsyncIterable<Uint8Array>) {
+      const flags = chunk[0] ?? 0;
+      // 0b1: compressed, which a short error frame never is; leave such frames alone.
+      const data = (flags & flag) === flag && (flags & 0b1) === 0 ? chunk.subarray(5) : undefined;
+      const replacement = data === undefined ? undefined : tryRestate(restate, data);
+      yield replacement === undefined ? chunk : encodeEnvelope(flags, replacement);
+    }
+  }
+  return { ...answer, body: frames() };
+}
+
+function tryRestate(
+  restate: (data: Uint8Array) => Uint8Array | undefined,
+  data: Uint8Array,
+): Uint8Array | undefined {
+  try {
+    return restate(data);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Connect unary: an error is a JSON body with the HTTP status of its code. */
+async function restateUnary(answer: UniversalServerResponse): Promise<UniversalServerResponse> {
+  const header = answer.header ?? new Headers();
+  if (answer.body === undefined || header.has("content-encoding")) {
+    return answer;
+  }
+  const bytes = await readAllBytes(answer.body, Number.MAX_SAFE_INTEGER);
+  const error = errorFromJsonBytes(bytes, undefined, new ConnectError("", Code.Unknown));
+  if (!isUndecodable(error.code, error.rawMessage)) {
+    return { ...answer, body: createAsyncIterable([bytes]) };
+  }
+  const body = errorToJsonBytes(undecodableError(error.rawMessage), undefined);
+  header.set("content-length", String(body.byteLength));
+  return {
+    ...answer,
+    status: codeToHttpStatus(Code.InvalidArgument),
+    header,
+    body: createAsyncIterable([body]),
+  };
+}
+
+function safeDecodeURIComponent(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 /**
  * One TCP port, two protocols: a connection that opens with the HTTP/2 preface goes to
  * the h2c server, anything else to the HTTP/1.1 server. Both share one handler.
+ *
+ * Closing drains: readiness turns NOT_SERVING at once, the port stops accepting, HTTP/2
+ * sessions get GOAWAY (their open streams finish), and HTTP/1.1 connections stay open until
+ * the last in-flight request is answered. A request that still arrives on a kept-alive
+ * HTTP/1.1 connection meanwhile (a load balancer's probe of /readyz, say) is answered, with
+ * `connection: close`. After the shutdown timeout whatever is left is cut.
  */
 class DualProtocolServer implements KeycardServer {
   private readonly h1: http.Server;
@@ -128,7 +377,11 @@ class DualProtocolServer implements KeycardServer {
   private readonly h2Sessions = new Set<http2.ServerHttp2Session>();
   /** HTTP/1.1 sockets and how many requests each has in flight. */
   private readonly h1Sockets = new Map<Socket, number>();
-  private closing = false;
+  /** Every open connection, including those whose protocol is not known yet. */
+  private readonly sockets = new Set<Socket>();
+  private closing: Promise<void> | undefined;
+  private sweeper: ExpirySweeper | undefined;
+  private readonly startSweeper: () => ExpirySweeper;
 
   readonly sessions: SessionService;
   readonly users: UserService;
@@ -137,19 +390,28 @@ class DualProtocolServer implements KeycardServer {
   constructor(
     handler: (request: NodeRequest, response: NodeResponse) => void,
     app: KeycardApp,
+    private readonly draining: AbortController,
     private readonly shutdownTimeoutMs: number,
   ) {
     this.sessions = app.sessions;
     this.users = app.users;
     this.shutdown = app.shutdown;
-    this.h1 = http.createServer(handler);
-    this.h1.on("request", (request: http.IncomingMessage, response: http.ServerResponse) =>
-      this.trackRequest(request.socket, response),
-    );
+    this.startSweeper = app.startExpirySweeper;
+    // Tracked before the handler runs: it may answer synchronously (the probes do).
+    this.h1 = http.createServer((request, response) => {
+      this.trackRequest(request.socket, response);
+      handler(request, response);
+    });
     this.h2 = http2.createServer(handler);
     this.h2.on("session", (session) => {
       this.h2Sessions.add(session);
-      session.once("close", () => this.h2Sessions.delete(session));
+      session.once("close", () => {
+        this.h2Sessions.delete(session);
+        this.endIdleIfDrained();
+      });
+      if (this.draining.signal.aborted) {
+        session.close();
+      }
     });
     this.tcp = net.createServer((socket) => this.route(socket));
   }
@@ -159,22 +421,25 @@ class DualProtocolServer implements KeycardServer {
       this.tcp.once("error", reject);
       this.tcp.listen(port, host, () => {
         this.tcp.off("error", reject);
+        this.sweeper ??= this.startSweeper();
         resolve((this.tcp.address() as AddressInfo).port);
       });
     });
   }
 
-  async close(): Promise<void> {
-    this.closing = true;
+  close(): Promise<void> {
+    this.closing ??= this.drain();
+    return this.closing;
+  }
+
+  private async drain(): Promise<void> {
+    this.draining.abort();
+    this.sweeper?.stop();
     const closed = new Promise<void>((resolve) => this.tcp.close(() => resolve()));
     for (const session of this.h2Sessions) {
       session.close();
     }
-    for (const [socket, inFlight] of this.h1Sockets) {
-      if (inFlight === 0) {
-        socket.destroy();
-      }
-    }
+    this.endIdleIfDrained();
     const deadline = setTimeout(() => {
       this.shutdown.abort();
       for (const socket of this.h1Sockets.keys()) {
@@ -183,29 +448,50 @@ class DualProtocolServer implements KeycardServer {
       for (const session of this.h2Sessions) {
         session.destroy();
       }
+      for (const socket of this.sockets) {
+        socket.destroy();
+      }
     }, this.shutdownTimeoutMs);
     deadline.unref();
     await closed;
     clearTimeout(deadline);
   }
 
-  /** Counts a request on its socket; once closing, a socket ends after its last response. */
+  /** While draining: once no request is in flight anywhere, closes the idle HTTP/1.1 sockets. */
+  private endIdleIfDrained(): void {
+    if (!this.draining.signal.aborted || this.h2Sessions.size > 0) {
+      return;
+    }
+    for (const inFlight of this.h1Sockets.values()) {
+      if (inFlight > 0) {
+        return;
+      }
+    }
+    for (const socket of this.h1Sockets.keys()) {
+      socket.destroy();
+    }
+  }
+
+  /** Counts a request on its socket; once draining, a socket ends after its last response. */
   private trackRequest(socket: Socket, response: http.ServerResponse): void {
     this.h1Sockets.set(socket, (this.h1Sockets.get(socket) ?? 0) + 1);
-    if (this.closing) {
+    if (this.draining.signal.aborted) {
       response.setHeader("connection", "close");
     }
     response.once("close", () => {
       const inFlight = (this.h1Sockets.get(socket) ?? 1) - 1;
       this.h1Sockets.set(socket, inFlight);
-      if (this.closing && inFlight === 0) {
+      if (this.draining.signal.aborted && inFlight === 0) {
         socket.end();
+        this.endIdleIfDrained();
       }
     });
   }
 
   private route(socket: Socket): void {
     socket.on("error", () => socket.destroy());
+    this.sockets.add(socket);
+    socket.once("close", () => this.sockets.delete(socket));
     let seen = Buffer.alloc(0);
     const sniff = (): void => {
       const chunk = socket.read() as Buffer | null;

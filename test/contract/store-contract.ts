@@ -72,6 +72,9 @@ export function makeSession(user: UserRecord, fields: Partial<SessionRecord> = {
     roles: user.roles,
     email: user.email,
     displayName: user.displayName,
+    kind: "standard",
+    lifetime: 10 * minute,
+    deviceLabel: "contract-test 1.0",
     tokenHash: newTokenHash(),
     ...fields,
   };
@@ -805,6 +808,64 @@ export function describeStoreContract(name: string, makeStore: () => Store): voi
         await sleepUntil(start + 500);
         expect(await store.sessions.lookup(next.tokenHash)).toEqual({ pointer: pointerOf(next) });
         expect(await store.sessions.list(user.id, Date.now())).toEqual([]);
+      });
+    });
+
+    describe("loginAttempts", () => {
+      const keyOf = (kind: "pair" | "ip" | "account") => ({ kind, id: `contract-${randomUUID()}` });
+
+      it("counts failures per counter with the first and last time, and reads them back", async () => {
+        const pair = keyOf("pair");
+        const account = keyOf("account");
+        const t = Date.now();
+        expect(await store.loginAttempts.recordFailure([pair, account], t, minute)).toEqual([
+          { count: 1, firstAt: t, lastAt: t },
+          { count: 1, firstAt: t, lastAt: t },
+        ]);
+        expect(await store.loginAttempts.recordFailure([pair], t + 5, minute)).toEqual([
+          { count: 2, firstAt: t, lastAt: t + 5 },
+        ]);
+        expect(await store.loginAttempts.read([pair, account, keyOf("ip")])).toEqual([
+          { count: 2, firstAt: t, lastAt: t + 5 },
+          { count: 1, firstAt: t, lastAt: t },
+          { count: 0, firstAt: 0, lastAt: 0 },
+        ]);
+      });
+
+      it("keeps counters of different kinds with one id apart", async () => {
+        const id = `contract-${randomUUID()}`;
+        await store.loginAttempts.recordFailure([{ kind: "pair", id }], Date.now(), minute);
+        expect(await store.loginAttempts.read([{ kind: "account", id }])).toEqual([
+          { count: 0, firstAt: 0, lastAt: 0 },
+        ]);
+      });
+
+      it("counts concurrent failures on one counter without losing any", async () => {
+        const ip = keyOf("ip");
+        await Promise.all(
+          Array.from({ length: 20 }, () =>
+            store.loginAttempts.recordFailure([ip], Date.now(), minute),
+          ),
+        );
+        expect((await store.loginAttempts.read([ip]))[0]?.count).toBe(20);
+      });
+
+      it("clears only the counters it is given", async () => {
+        const pair = keyOf("pair");
+        const ip = keyOf("ip");
+        await store.loginAttempts.recordFailure([pair, ip], Date.now(), minute);
+        await store.loginAttempts.clear([pair]);
+        const [cleared, kept] = await store.loginAttempts.read([pair, ip]);
+        expect(cleared?.count).toBe(0);
+        expect(kept?.count).toBe(1);
+      });
+
+      it("drops a counter its retention after the last failure", async () => {
+        const account = keyOf("account");
+        await store.loginAttempts.recordFailure([account], Date.now(), 300);
+        expect((await store.loginAttempts.read([account]))[0]?.count).toBe(1);
+        await sleep(500);
+        expect((await store.loginAttempts.read([account]))[0]?.count).toBe(0);
       });
     });
   });

@@ -1,7 +1,13 @@
+import { once } from "node:events";
 import http from "node:http";
 import http2 from "node:http2";
-import type { DescMessage } from "@bufbuild/protobuf";
+import net from "node:net";
+import { type DescMessage, ScalarType } from "@bufbuild/protobuf";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Health } from "../../gen/grpc/health/v1/health_pb.js";
+import { AuthService, ValidateRequestSchema } from "../../gen/keycard/v1/auth_service_pb.js";
 import { enabledProfiles, knownProfiles } from "../../src/transport/http/profiles/index.js";
 import { restRoutes } from "../../src/transport/http/rest-routes.js";
 import { services } from "../../src/transport/routes.js";
@@ -9,9 +15,11 @@ import { createTestUser, loginRest, startKeycard, type TestKeycard } from "../he
 
 /*
  * Bad input and abuse (issue 6): a deterministic storm of malformed requests at every REST
- * path, profile path, probe, /metrics, /oauth2/introspect, /auth/verify and every Connect
- * RPC (JSON and binary, HTTP/1.1 and h2c). Every answer must be < 500, JSON (or empty) where
- * the route promises JSON, and free of stack frames; afterwards a real user still logs in,
+ * path, profile path, probe, /metrics, /oauth2/introspect, /auth/verify and every RPC: the
+ * Connect protocol (JSON and binary, HTTP/1.1 and h2c), gRPC (h2c) and gRPC-Web (HTTP/1.1
+ * and h2c) with invalid protobuf, invalid UTF-8 in string fields and broken envelopes.
+ * Every answer must be < 500, JSON (or empty) where the route promises JSON, never gRPC
+ * INTERNAL or UNKNOWN, and free of stack frames; afterwards a real user still logs in,
  * memory is stable across a second identical storm, and nothing rejected unhandled.
  */
 
@@ -19,6 +27,7 @@ const seed = Number(process.env.KEYCARD_ABUSE_SEED ?? 0x6b657963);
 const maxBody = 65_536;
 const casesPerStorm = 700;
 const h2CasesPerStorm = 60;
+const framedCasesPerStorm = 120;
 const concurrency = 16;
 
 /** mulberry32: a tiny seeded PRNG, so every run sends the same requests. */
@@ -407,6 +416,243 @@ function sendH2(session: http2.ClientHttp2Session, c: Case): Promise<Answer> {
   });
 }
 
+/** An RPC over gRPC or gRPC-Web: an enveloped body (flag byte, 4-byte length, message). */
+interface FramedCase {
+  readonly protocol: "grpc" | "grpc-web";
+  readonly transport: "h1" | "h2";
+  readonly path: string;
+  readonly label: string;
+  readonly headers: Record<string, string>;
+  readonly body: Buffer;
+}
+
+interface FramedAnswer {
+  readonly status: number;
+  readonly grpcStatus: string | undefined;
+  readonly grpcMessage: string;
+  readonly text: string;
+}
+
+function varint(value: number): Buffer {
+  const bytes: number[] = [];
+  let rest = value;
+  while (rest > 0x7f) {
+    bytes.push((rest & 0x7f) | 0x80);
+    rest = Math.floor(rest / 128);
+  }
+  bytes.push(rest);
+  return Buffer.from(bytes);
+}
+
+/** One gRPC/gRPC-Web/Connect-streaming envelope; `length` may lie about the message's size. */
+function envelope(message: Buffer, flags = 0, length = message.length): Buffer {
+  const head = Buffer.alloc(5);
+  head[0] = flags;
+  head.writeUInt32BE(length, 1);
+  return Buffer.concat([head, message]);
+}
+
+/** Messages no protobuf decoder accepts, whatever the message type. */
+const undecodableMessages: readonly Buffer[] = [
+  // Field 2047 (unknown everywhere), length-delimited, claiming 4 GiB.
+  Buffer.from([0xfa, 0x7f, 0xff, 0xff, 0xff, 0xff, 0x0f]),
+  // Field 1 with wire type 7, which does not exist.
+  Buffer.from([0x0f]),
+  // A varint that never ends.
+  Buffer.from([0x08, 0x80, 0x80, 0x80]),
+  // Field 2047, length 5, one byte present.
+  Buffer.from([0xfa, 0x7f, 0x05, 0x41]),
+];
+
+const notUtf8 = Buffer.from([0xc3, 0x28, 0xff, 0xfe, 0xed, 0xa0, 0x80]);
+
+/** A string field of `input` (its first, or field 1 if it has none) holding bytes that are not UTF-8. */
+function invalidUtf8Message(input: DescMessage | undefined, rng?: Rng): Buffer {
+  const strings =
+    input?.fields.filter(
+      (field) => field.fieldKind === "scalar" && field.scalar === ScalarType.STRING,
+    ) ?? [];
+  const field = rng === undefined ? strings[0] : rng.pick(strings);
+  const tag = varint(((field?.number ?? 1) << 3) | 2);
+  return Buffer.concat([tag, varint(notUtf8.length), notUtf8]);
+}
+
+function hasStringField(input: DescMessage | undefined): boolean {
+  return (input?.fields ?? []).some(
+    (field) => field.fieldKind === "scalar" && field.scalar === ScalarType.STRING,
+  );
+}
+
+/** A malformed enveloped body and a label for it. */
+function framedBody(rng: Rng, target: Target): { label: string; body: Buffer } {
+  switch (rng.int(9)) {
+    case 0:
+    case 1:
+      return { label: "invalid protobuf", body: envelope(rng.pick(undecodableMessages)) };
+    case 2:
+      return hasStringField(target.input)
+        ? { label: "invalid utf-8", body: envelope(invalidUtf8Message(target.input, rng)) }
+        : { label: "invalid protobuf", body: envelope(rng.pick(undecodableMessages)) };
+    case 3: {
+      const whole = envelope(rng.bytes(8 + rng.int(64)));
+      return { label: "truncated envelope", body: whole.subarray(0, rng.int(whole.length)) };
+    }
+    case 4: {
+      const message = rng.bytes(rng.int(32));
+      return {
+        label: "length lies",
+        body: envelope(message, 0, message.length + 1 + rng.int(9000)),
+      };
+    }
+    case 5:
+      return { label: internalByProtocol, body: envelope(rng.bytes(16), 1) };
+    case 6:
+      return {
+        label: "two messages on a unary RPC",
+        body: Buffer.concat([envelope(Buffer.alloc(0)), envelope(rng.bytes(4))]),
+      };
+    case 7:
+      return {
+        label: "envelope over the size limit",
+        body: envelope(Buffer.alloc(0), 0, maxBody * 4),
+      };
+    default:
+      return { label: "random bytes", body: rng.bytes(rng.int(256)) };
+  }
+}
+
+function buildFramedCase(rng: Rng, target: Target): FramedCase {
+  const protocol = rng.next() < 0.5 ? "grpc" : "grpc-web";
+  const transport = protocol === "grpc" || rng.next() < 0.5 ? "h2" : "h1";
+  const { label, body } = framedBody(rng, target);
+  const { "content-type": _drop, ...random } = randomHeaders(rng);
+  const headers =
+    protocol === "grpc"
+      ? {
+          ...random,
+          "content-type": rng.pick(["application/grpc", "application/grpc+proto"]),
+          te: "trailers",
+        }
+      : {
+          ...random,
+          "content-type": rng.pick(["application/grpc-web", "application/grpc-web+proto"]),
+          "x-grpc-web": "1",
+        };
+  return { protocol, transport, path: target.path, label, headers, body };
+}
+
+/** The status and message of a gRPC-Web body's trailer frame, if it has one. */
+function grpcWebTrailer(body: Buffer): Map<string, string> {
+  const trailer = new Map<string, string>();
+  let offset = 0;
+  while (offset + 5 <= body.length) {
+    const flags = body[offset] ?? 0;
+    const length = body.readUInt32BE(offset + 1);
+    const data = body.subarray(offset + 5, offset + 5 + length);
+    if ((flags & 0x80) !== 0) {
+      for (const line of data.toString("utf8").split("\r\n")) {
+        const colon = line.indexOf(":");
+        if (colon > 0) {
+          trailer.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
+        }
+      }
+    }
+    offset += 5 + length;
+  }
+  return trailer;
+}
+
+function decodeGrpcMessage(value: string | undefined): string {
+  try {
+    return decodeURIComponent(value ?? "");
+  } catch {
+    return value ?? "";
+  }
+}
+
+function sendFramedH2(session: http2.ClientHttp2Session, c: FramedCase): Promise<FramedAnswer> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request({ ":method": "POST", ":path": c.path, ...c.headers });
+    let status = 0;
+    let fields: Record<string, unknown> = {};
+    const chunks: Buffer[] = [];
+    stream.on("response", (headers) => {
+      status = Number(headers[":status"]);
+      fields = { ...headers };
+    });
+    stream.on("trailers", (trailers) => {
+      fields = { ...fields, ...trailers };
+    });
+    stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+    stream.on("end", () => {
+      const body = Buffer.concat(chunks);
+      const web = grpcWebTrailer(body);
+      const grpcStatus = web.get("grpc-status") ?? (fields["grpc-status"] as string | undefined);
+      const message = web.get("grpc-message") ?? (fields["grpc-message"] as string | undefined);
+      resolve({
+        status,
+        grpcStatus,
+        grpcMessage: decodeGrpcMessage(message),
+        text: body.toString("latin1"),
+      });
+    });
+    stream.on("error", reject);
+    stream.end(c.body);
+  });
+}
+
+async function sendFramedFetch(baseUrl: string, c: FramedCase): Promise<FramedAnswer> {
+  const response = await fetch(`${baseUrl}${c.path}`, {
+    method: "POST",
+    headers: c.headers,
+    body: new Uint8Array(c.body),
+  });
+  const body = Buffer.from(await response.arrayBuffer());
+  const trailer = grpcWebTrailer(body);
+  return {
+    status: response.status,
+    grpcStatus: trailer.get("grpc-status") ?? response.headers.get("grpc-status") ?? undefined,
+    grpcMessage: decodeGrpcMessage(
+      trailer.get("grpc-message") ?? response.headers.get("grpc-message") ?? undefined,
+    ),
+    text: body.toString("latin1"),
+  };
+}
+
+/** gRPC codes a malformed request must never get: they say the server failed. */
+const serverFaultCodes = new Set(["2", "13"]);
+
+/**
+ * The one exception: an envelope flagged compressed on a request without grpc-encoding is
+ * a protocol violation that connect-es, connect-go and grpc-go all answer INTERNAL.
+ */
+const internalByProtocol = "compressed flag, no encoding";
+
+function judgeFramed(c: FramedCase, answer: FramedAnswer): string | undefined {
+  if (answer.status >= 500 || answer.status === 0) {
+    return `status ${answer.status}`;
+  }
+  if (answer.grpcStatus === undefined) {
+    return "no grpc-status";
+  }
+  if (c.label === internalByProtocol) {
+    return answer.grpcStatus === "13" ? undefined : `grpc-status ${answer.grpcStatus}, not 13`;
+  }
+  if (serverFaultCodes.has(answer.grpcStatus)) {
+    return `grpc-status ${answer.grpcStatus}`;
+  }
+  if (
+    (c.label === "invalid protobuf" || c.label === "invalid utf-8") &&
+    answer.grpcStatus !== "3"
+  ) {
+    return `grpc-status ${answer.grpcStatus}, not INVALID_ARGUMENT`;
+  }
+  if (`${answer.grpcMessage}${answer.text}`.includes("    at ")) {
+    return "stack trace in answer";
+  }
+  return undefined;
+}
+
 interface Failure {
   readonly label: string;
   readonly method: string;
@@ -414,20 +660,6 @@ interface Failure {
   readonly status: number;
   readonly problem: string;
   readonly text: string;
-}
-
-/**
- * Known bug, tolerated by the storm and pinned by its own test below: @connectrpc/connect
- * 2.1.2 (dist/esm/protocol/serialization.js:96) turns a protobuf decoding error of a
- * binary request into Code.Internal, which the Connect protocol answers with HTTP 500.
- */
-function isBinaryParseBug(c: Case, answer: Answer): boolean {
-  return (
-    answer.status === 500 &&
-    c.target.kind === "connect" &&
-    c.headers["content-type"] === "application/proto" &&
-    answer.text.startsWith('{"code":"internal","message":"parse binary: ')
-  );
 }
 
 function judge(c: Case, answer: Answer): string | undefined {
@@ -465,10 +697,22 @@ async function pool<T>(
   await Promise.all(lanes);
 }
 
+/** Runs `work` with an h2c session to `baseUrl`, closing it afterwards. */
+async function withH2<T>(
+  baseUrl: string,
+  work: (session: http2.ClientHttp2Session) => Promise<T>,
+): Promise<T> {
+  const session = http2.connect(baseUrl);
+  session.on("error", () => undefined);
+  try {
+    return await work(session);
+  } finally {
+    session.close();
+  }
+}
+
 /** One storm: the same seed gives the same requests. Returns how many were sent and what failed. */
-async function storm(
-  keycard: TestKeycard,
-): Promise<{ sent: number; failures: Failure[]; binaryParse500s: number }> {
+async function storm(keycard: TestKeycard): Promise<{ sent: number; failures: Failure[] }> {
   const rng = prng(seed);
   const cases: Case[] = [];
   for (let i = 0; i < casesPerStorm; i += 1) {
@@ -481,13 +725,12 @@ async function storm(
     const { "x-session-token": _drop, ...headers } = c.headers;
     h2Cases.push({ ...c, headers: c.raw ? headers : c.headers, raw: false });
   }
+  const framedCases: FramedCase[] = [];
+  for (let i = 0; i < framedCasesPerStorm; i += 1) {
+    framedCases.push(buildFramedCase(rng, connectTargets[i % connectTargets.length] as Target));
+  }
   const failures: Failure[] = [];
-  let binaryParse500s = 0;
   const record = (c: Case, answer: Answer): void => {
-    if (isBinaryParseBug(c, answer)) {
-      binaryParse500s += 1;
-      return;
-    }
     const problem = judge(c, answer);
     if (problem !== undefined) {
       failures.push({
@@ -500,11 +743,24 @@ async function storm(
       });
     }
   };
-  const fail = (c: Case, error: unknown): void => {
+  const recordFramed = (c: FramedCase, answer: FramedAnswer): void => {
+    const problem = judgeFramed(c, answer);
+    if (problem !== undefined) {
+      failures.push({
+        label: `${c.protocol} over ${c.transport}: ${c.label}`,
+        method: "POST",
+        url: c.path,
+        status: answer.status,
+        problem,
+        text: answer.grpcMessage.slice(0, 300),
+      });
+    }
+  };
+  const fail = (label: string, method: string, url: string, error: unknown): void => {
     failures.push({
-      label: c.label,
-      method: c.method,
-      url: c.url.slice(0, 120),
+      label,
+      method,
+      url: url.slice(0, 120),
       status: 0,
       problem: `transport error: ${String(error)}`,
       text: "",
@@ -514,23 +770,30 @@ async function storm(
     try {
       record(c, c.raw ? await sendRaw(keycard.port, c) : await sendFetch(keycard.baseUrl, c));
     } catch (error) {
-      fail(c, error);
+      fail(c.label, c.method, c.url, error);
     }
   });
-  const session = http2.connect(keycard.baseUrl);
-  session.on("error", () => undefined);
-  try {
+  await withH2(keycard.baseUrl, async (session) => {
     await pool(h2Cases, 8, async (c) => {
       try {
         record(c, await sendH2(session, c));
       } catch (error) {
-        fail(c, error);
+        fail(c.label, c.method, c.url, error);
       }
     });
-  } finally {
-    session.close();
-  }
-  return { sent: cases.length + h2Cases.length, failures, binaryParse500s };
+    await pool(framedCases, 8, async (c) => {
+      try {
+        const answer =
+          c.transport === "h2"
+            ? await sendFramedH2(session, c)
+            : await sendFramedFetch(keycard.baseUrl, c);
+        recordFramed(c, answer);
+      } catch (error) {
+        fail(`${c.protocol} over ${c.transport}: ${c.label}`, "POST", c.path, error);
+      }
+    });
+  });
+  return { sent: cases.length + h2Cases.length + framedCases.length, failures };
 }
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -540,6 +803,14 @@ function heapAfterGc(): number {
   return process.memoryUsage().heapUsed;
 }
 
+/** The two bodies every protocol must refuse with InvalidArgument, for a Validate call. */
+const undecodableValidate = [
+  { label: "invalid protobuf", message: Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]) },
+  { label: "invalid utf-8", message: invalidUtf8Message(ValidateRequestSchema) },
+] as const;
+
+const validatePath = `/${AuthService.typeName}/Validate`;
+
 describe(`abuse storm (seed ${seed})`, () => {
   let keycard: TestKeycard;
   const rejections: unknown[] = [];
@@ -547,7 +818,6 @@ describe(`abuse storm (seed ${seed})`, () => {
     rejections.push(reason);
   };
   let tried = 0;
-  let binaryParse500s = 0;
 
   beforeAll(async () => {
     process.on("unhandledRejection", onRejection);
@@ -561,9 +831,7 @@ describe(`abuse storm (seed ${seed})`, () => {
     process.off("unhandledRejection", onRejection);
     agent.destroy();
     await keycard?.close();
-    process.stdout.write(
-      `abuse: ${tried} malformed inputs tried (seed ${seed}); ${binaryParse500s} answered 500 by the known binary-parse bug\n`,
-    );
+    process.stdout.write(`abuse: ${tried} malformed inputs tried (seed ${seed})\n`);
   });
 
   it("covers every REST path, profile path, probe and RPC", () => {
@@ -572,36 +840,131 @@ describe(`abuse storm (seed ${seed})`, () => {
     expect(connectTargets.length).toBeGreaterThan(10);
   });
 
-  it(`answers ${casesPerStorm + h2CasesPerStorm} malformed requests without a 5xx, twice, with stable memory (seed ${seed})`, async () => {
+  it(`answers ${casesPerStorm + h2CasesPerStorm + framedCasesPerStorm} malformed requests over Connect, gRPC and gRPC-Web without a 5xx or INTERNAL, twice, with stable memory (seed ${seed})`, async () => {
     const first = await storm(keycard);
     tried += first.sent;
-    binaryParse500s += first.binaryParse500s;
     expect(first.failures).toEqual([]);
     const before = heapAfterGc();
     const second = await storm(keycard);
     tried += second.sent;
-    binaryParse500s += second.binaryParse500s;
     expect(second.failures).toEqual([]);
     const growth = heapAfterGc() - before;
     expect(growth).toBeLessThan(gc === undefined ? 200 * 1024 * 1024 : 32 * 1024 * 1024);
   }, 60_000);
 
-  // Known bug (see isBinaryParseBug): remove `.fails` once invalid protobuf gets a 400.
-  it.fails("answers invalid protobuf on a Connect RPC with 400 invalid_argument, not 500", async () => {
-    const reply = await fetch(`${keycard.baseUrl}/keycard.v1.AuthService/Validate`, {
-      method: "POST",
-      headers: { "content-type": "application/proto" },
-      body: new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]),
-    });
-    const body = (await reply.json()) as { code?: string };
-    expect(reply.status).toBe(400);
-    expect(body.code).toBe("invalid_argument");
+  it("answers invalid protobuf and invalid UTF-8 on a Connect RPC with 400 invalid_argument, not 500", async () => {
+    for (const { label, message } of undecodableValidate) {
+      for (const contentType of ["application/proto", "APPLICATION/PROTO"]) {
+        const reply = await fetch(`${keycard.baseUrl}${validatePath}`, {
+          method: "POST",
+          headers: { "content-type": contentType },
+          body: new Uint8Array(message),
+        });
+        const body = (await reply.json()) as { code?: string; message?: string };
+        expect({ label, contentType, status: reply.status, code: body.code }).toEqual({
+          label,
+          contentType,
+          status: 400,
+          code: "invalid_argument",
+        });
+        expect(body.message).toMatch(/^The request is not a valid protobuf message: /);
+      }
+    }
+    tried += undecodableValidate.length * 2;
   });
 
-  it("still serves a valid user after the storm", async () => {
+  it("answers them over gRPC (h2c) and gRPC-Web (HTTP/1.1 and h2c) with INVALID_ARGUMENT, not INTERNAL", async () => {
+    const cases: FramedCase[] = undecodableValidate.flatMap(({ label, message }) => [
+      {
+        protocol: "grpc",
+        transport: "h2",
+        path: validatePath,
+        label,
+        headers: { "content-type": "application/grpc", te: "trailers" },
+        body: envelope(message),
+      },
+      ...(["h1", "h2"] as const).map(
+        (transport): FramedCase => ({
+          protocol: "grpc-web",
+          transport,
+          path: validatePath,
+          label,
+          headers: { "content-type": "application/grpc-web+proto", "x-grpc-web": "1" },
+          body: envelope(message),
+        }),
+      ),
+    ]);
+    const answers = await withH2(keycard.baseUrl, (session) =>
+      Promise.all(
+        cases.map(async (c) => {
+          const answer =
+            c.transport === "h2"
+              ? await sendFramedH2(session, c)
+              : await sendFramedFetch(keycard.baseUrl, c);
+          return {
+            what: `${c.protocol} over ${c.transport}: ${c.label}`,
+            status: answer.status,
+            grpcStatus: answer.grpcStatus,
+            message: answer.grpcMessage.replace(/: .*$/, ""),
+          };
+        }),
+      ),
+    );
+    tried += cases.length;
+    expect(answers).toEqual(
+      cases.map((c) => ({
+        what: `${c.protocol} over ${c.transport}: ${c.label}`,
+        status: 200,
+        grpcStatus: "3",
+        message: "The request is not a valid protobuf message",
+      })),
+    );
+  });
+
+  it("answers an undecodable request of a server-streaming RPC with invalid_argument too", async () => {
+    const watchPath = `/${Health.typeName}/Watch`;
+    const connect = await fetch(`${keycard.baseUrl}${watchPath}`, {
+      method: "POST",
+      headers: { "content-type": "application/connect+proto" },
+      body: new Uint8Array(envelope(Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]))),
+    });
+    const frames = Buffer.from(await connect.arrayBuffer());
+    expect(connect.status).toBe(200);
+    expect(frames[0]).toBe(0b10);
+    const end = JSON.parse(frames.subarray(5).toString("utf8")) as { error?: { code?: string } };
+    expect(end.error?.code).toBe("invalid_argument");
+
+    const grpc = await withH2(keycard.baseUrl, (session) =>
+      sendFramedH2(session, {
+        protocol: "grpc",
+        transport: "h2",
+        path: watchPath,
+        label: "invalid protobuf",
+        headers: { "content-type": "application/grpc", te: "trailers" },
+        body: envelope(Buffer.from([0x0f])),
+      }),
+    );
+    expect(grpc.grpcStatus).toBe("3");
+    tried += 2;
+  });
+
+  it("answers an HTTP/1.0 RPC request without a Host header with 400 and keeps serving", async () => {
+    const socket = net.connect(keycard.port, "127.0.0.1");
+    const chunks: Buffer[] = [];
+    socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+    await once(socket, "connect");
+    socket.end(
+      `POST ${validatePath} HTTP/1.0\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}`,
+    );
+    await once(socket, "close");
+    tried += 1;
+    expect(Buffer.concat(chunks).toString("latin1")).toMatch(/^HTTP\/1\.[01] 400 /);
+  });
+
+  it("still serves a valid user after the storm, over Connect, gRPC and gRPC-Web", async () => {
     const user = await createTestUser(keycard);
     const login = await loginRest(keycard, user);
-    const reply = await fetch(`${keycard.baseUrl}/keycard.v1.AuthService/Validate`, {
+    const reply = await fetch(`${keycard.baseUrl}${validatePath}`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ token: login.session_token }),
@@ -610,6 +973,18 @@ describe(`abuse storm (seed ${seed})`, () => {
     const body = (await reply.json()) as { active?: boolean; subject?: string };
     expect(body.active).toBe(true);
     expect(body.subject).toBe(user.id);
+    for (const transport of [
+      createGrpcTransport({ baseUrl: keycard.baseUrl }),
+      createGrpcWebTransport({ baseUrl: keycard.baseUrl, httpVersion: "1.1" }),
+    ]) {
+      const answer = await createClient(AuthService, transport).validate({
+        token: login.session_token,
+      });
+      expect({ active: answer.active, subject: answer.subject }).toEqual({
+        active: true,
+        subject: user.id,
+      });
+    }
   });
 
   it("emitted no unhandled rejection", async () => {

@@ -1,9 +1,59 @@
 import { once } from "node:events";
 import http from "node:http";
+import net from "node:net";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterEach, describe, expect, inject, it } from "vitest";
+import {
+  Health,
+  HealthCheckResponse_ServingStatus as ServingStatus,
+} from "../../gen/grpc/health/v1/health_pb.js";
 import { exitCodeOf, killStarted, startMain, waitFor } from "../helpers/process.js";
 
 afterEach(killStarted);
+
+/** A GET over `agent` (one kept-alive socket), with whether that socket was reused. */
+function get(
+  agent: http.Agent,
+  port: number,
+  path: string,
+): Promise<{ status: number; body: unknown; reused: boolean; connection: string }> {
+  return new Promise((resolve, reject) => {
+    const request = http.get({ host: "127.0.0.1", port, path, agent }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on("data", (chunk: Buffer) => chunks.push(chunk));
+      response.on("end", () =>
+        resolve({
+          status: response.statusCode ?? 0,
+          body: JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown,
+          reused: request.reusedSocket,
+          connection: String(response.headers.connection ?? ""),
+        }),
+      );
+    });
+    request.on("error", reject);
+  });
+}
+
+/** Resolves with the error code of a new TCP connection to `port`, or "connected". */
+function connectOutcome(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, "127.0.0.1");
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve("connected");
+    });
+    socket.once("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? "error"));
+  });
+}
+
+/** Polls `condition` every 20 ms for up to 5 s. */
+async function until(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!condition() && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 
 describe("the keycard process", () => {
   it("starts in dev mode with a printed admin token and demo user that work as printed", async () => {
@@ -67,6 +117,101 @@ describe("the keycard process", () => {
     expect(await exitCodeOf(started.child)).toBe(0);
     expect(started.output()).toContain("stopped");
   });
+
+  it("reports not ready (/readyz 503, gRPC health NOT_SERVING) as soon as SIGTERM starts the drain, while /healthz and in-flight requests still work", async () => {
+    const started = startMain({});
+    const url = new URL((await waitFor(started, /KEYCARD_URL=(\S+)/))[1] ?? "");
+    const port = Number(url.port);
+    // Two kept-alive HTTP/1.1 connections, as a load balancer's prober holds them.
+    const readyAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const liveAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    // A gRPC health Watch on an HTTP/2 session, as a gRPC client's health checking holds it.
+    const health = createClient(Health, createGrpcTransport({ baseUrl: url.origin }));
+    const statuses: ServingStatus[] = [];
+    const watching = (async () => {
+      for await (const answer of health.watch({ service: "" })) {
+        statuses.push(answer.status);
+      }
+    })();
+    try {
+      expect(await get(readyAgent, port, "/readyz")).toMatchObject({ status: 200 });
+      expect(await get(liveAgent, port, "/healthz")).toMatchObject({ status: 200 });
+      await until(() => statuses.length > 0);
+      expect(statuses).toEqual([ServingStatus.SERVING]);
+
+      const body = JSON.stringify({ token: "kc_sess_unknown" });
+      const inFlight = http.request({
+        host: "127.0.0.1",
+        port,
+        path: "/auth/validate",
+        method: "POST",
+        agent: false,
+        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+      });
+      const response = once(inFlight, "response") as Promise<[http.IncomingMessage]>;
+      inFlight.write(body.slice(0, 5));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+
+      started.child.kill("SIGTERM");
+      await waitFor(started, /shutting down/);
+      // The Watch says NOT_SERVING at once and ends, so it does not hold the drain open.
+      await watching;
+      expect(statuses).toEqual([ServingStatus.SERVING, ServingStatus.NOT_SERVING]);
+      expect(await get(readyAgent, port, "/readyz")).toEqual({
+        status: 503,
+        body: { status: "draining", error: "SHUTTING_DOWN" },
+        reused: true,
+        connection: "close",
+      });
+      expect(await get(liveAgent, port, "/healthz")).toEqual({
+        status: 200,
+        body: { status: "ok" },
+        reused: true,
+        connection: "close",
+      });
+      // The port no longer accepts: a kubelet probe (a new connection each time) fails too.
+      expect(await connectOutcome(port)).toBe("ECONNREFUSED");
+      expect(started.child.exitCode).toBeNull();
+
+      inFlight.end(body.slice(5));
+      const [incoming] = await response;
+      expect(incoming.statusCode).toBe(200);
+      incoming.resume();
+      expect(await exitCodeOf(started.child)).toBe(0);
+    } finally {
+      readyAgent.destroy();
+      liveAgent.destroy();
+    }
+  });
+
+  it("reports not ready while Redis is unreachable, and live all the same", async () => {
+    const closed = net.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const redisPort = (closed.address() as net.AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const started = startMain({
+      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+      KEYCARD_ADMIN_TOKEN: "an-admin-token-long-enough-1234",
+    });
+    const port = Number((await waitFor(started, /"port":(\d+)/))[1]);
+    const agent = new http.Agent({ keepAlive: false });
+    try {
+      expect(await get(agent, port, "/readyz")).toMatchObject({
+        status: 503,
+        body: { status: "unavailable", error: "STORE_UNAVAILABLE" },
+      });
+      expect(await get(agent, port, "/healthz")).toMatchObject({ status: 200 });
+      const health = createClient(
+        Health,
+        createGrpcTransport({ baseUrl: `http://127.0.0.1:${port}` }),
+      );
+      expect((await health.check({ service: "" })).status).toBe(ServingStatus.NOT_SERVING);
+    } finally {
+      agent.destroy();
+    }
+    started.child.kill("SIGTERM");
+    expect(await exitCodeOf(started.child)).toBe(0);
+  }, 30_000);
 
   it("uses Redis when REDIS_URL is set and says so", async () => {
     const started = startMain({

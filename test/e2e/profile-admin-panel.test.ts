@@ -268,6 +268,7 @@ describe("reference 003's SESSION_DURATION_DAYS", () => {
       clock,
       adminPassword,
       adminPanelSessionMs: 2 * dayMs,
+      policy: { renewAfter: 0 },
     });
     try {
       const rest = restClient(keycard.baseUrl);

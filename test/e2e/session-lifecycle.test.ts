@@ -22,8 +22,12 @@ function validate(keycard: TestKeycard, token: string): Promise<Json> {
   });
 }
 
-function refresh(keycard: TestKeycard, token: string): Promise<{ status: number; body: Json }> {
-  return postJson(`${keycard.baseUrl}/auth/refresh`, {}, { "x-session-token": token });
+function refresh(
+  keycard: TestKeycard,
+  token: string,
+  body: Json = {},
+): Promise<{ status: number; body: Json }> {
+  return postJson(`${keycard.baseUrl}/auth/refresh`, body, { "x-session-token": token });
 }
 
 function health(keycard: TestKeycard, token: string): Promise<{ status: number; body: Json }> {
@@ -270,7 +274,7 @@ describe("session lifecycle", () => {
       const createdAt = Date.parse(String((me.body.session as Json).created_at));
       expect(Date.parse(login.expires_at) - createdAt).toBe(1_000);
 
-      const first = await refresh(keycard, login.session_token);
+      const first = await refresh(keycard, login.session_token, { duration_seconds: 60 });
       expect(first.status).toBe(200);
       const firstExpiry = String(first.body.expires_at);
       expect(Date.parse(firstExpiry)).toBe(createdAt + 3_000);
@@ -280,7 +284,7 @@ describe("session lifecycle", () => {
       const token = String(first.body.session_token);
       await expect(validate(keycard, token)).resolves.toMatchObject({ active: true });
 
-      const second = await refresh(keycard, token);
+      const second = await refresh(keycard, token, { duration_seconds: 60 });
       expect(second.status).toBe(200);
       expect(second.body.expires_at).toBe(firstExpiry);
       expect(second.body.expires_in).toBeLessThanOrEqual(2);

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import pino, { type Logger } from "pino";
 import { afterAll, beforeAll, expect, inject } from "vitest";
 import { type Clock, systemClock } from "../../src/domain/clock.js";
+import { defaultLoginThrottle, type LoginThrottlePolicy } from "../../src/domain/login-throttle.js";
 import type { Store } from "../../src/domain/ports.js";
 import type { SessionPolicy } from "../../src/domain/session.js";
 import { createArgon2Hasher } from "../../src/service/password-hasher.js";
@@ -20,6 +21,22 @@ export const testPolicy: SessionPolicy = {
   refreshGrace: 2_000,
   retention: 7 * 86_400_000,
   touchInterval: 60_000,
+  renewAfter: 0.8,
+  rememberDuration: 30 * 86_400_000,
+  apiSessionDuration: 0,
+  maxSessionsPerUser: 100,
+};
+
+/**
+ * The brute-force policy tests start from: production lockout and delays, but the per-pair
+ * delay starts after 20 failures and the per-IP one is off, because every test client is
+ * 127.0.0.1 and some suites fail logins on purpose (the abuse storm, timing comparisons).
+ * Throttle tests pass their own (test/e2e/login-guard.test.ts uses the production one).
+ */
+export const testLoginThrottle: LoginThrottlePolicy = {
+  ...defaultLoginThrottle,
+  pairDelayAfter: 20,
+  ipDelayAfter: 0,
 };
 
 /** The KEYCARD_ENCRYPTION_KEY of every test server. */
@@ -44,6 +61,9 @@ export interface KeycardOptions {
   readonly cookieSecure?: boolean;
   readonly httpProfiles?: readonly string[];
   readonly introspectionSecret?: string;
+  readonly loginThrottle?: LoginThrottlePolicy;
+  /** The Redis key namespace; a fresh one when absent. Two keycards given one share state. */
+  readonly namespace?: string;
 }
 
 /**
@@ -59,6 +79,7 @@ export function testSettings(overrides: Partial<ServerSettings> = {}): ServerSet
     trustedProxies: [],
     maxBodyBytes: 65_536,
     shutdownTimeoutMs: 2_000,
+    loginThrottle: testLoginThrottle,
     ...overrides,
   };
 }
@@ -88,13 +109,14 @@ export function testStore(
   kind: "redis" | "memory",
   redisUrl?: string,
   clock: Clock = systemClock,
+  namespace = `test-${randomUUID()}`,
 ): Store {
   if (kind === "memory") {
     return createMemoryStore(clock);
   }
   return createRedisStore({
     url: redisUrl ?? inject("redisUrl"),
-    namespace: `test-${randomUUID()}`,
+    namespace,
     commandTimeoutMs: 500,
   });
 }
@@ -102,11 +124,19 @@ export function testStore(
 /** Builds and starts keycard on port 0, the same way main does but with test deps. */
 export async function startKeycard(options: KeycardOptions = {}): Promise<TestKeycard> {
   const clock = options.clock ?? systemClock;
-  const store = testStore(options.store ?? "redis", options.redisUrl, clock);
+  const store = testStore(options.store ?? "redis", options.redisUrl, clock, options.namespace);
   if (!(await waitUntilReachable(store, 10_000))) {
     throw new Error("the test store did not become reachable");
   }
-  const { store: _kind, redisUrl: _url, logger, clock: _clock, policy, ...settings } = options;
+  const {
+    store: _kind,
+    redisUrl: _url,
+    logger,
+    clock: _clock,
+    policy,
+    namespace: _namespace,
+    ...settings
+  } = options;
   const server = createServer({
     store,
     hasher: createArgon2Hasher(),

@@ -35,7 +35,7 @@ describe("AuthService in memory, with the real interceptors and a fake clock", (
   const user = { email: "ada@example.com", password: "analytical engine" };
 
   beforeEach(async () => {
-    keycard = inMemoryKeycard({ maxDuration: 24 * hour, idleTimeout: 0 });
+    keycard = inMemoryKeycard({ maxDuration: 24 * hour, idleTimeout: 0, renewAfter: 0 });
     await keycard.admin.createUser(
       { ...user, displayName: "Ada", roles: ["admin"] },
       bearer(testAdminToken),

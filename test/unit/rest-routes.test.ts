@@ -60,6 +60,7 @@ describe("restRoutes", () => {
         ["POST", "/admin/users/{user_id}/disable", "DisableUser"],
         ["GET", "/admin/users", "ListUsers"],
         ["POST", "/admin/users/{user_id}/password", "SetPassword"],
+        ["POST", "/admin/users/{user_id}/roles", "SetRoles"],
         ["POST", "/admin/users/{user_id}/api-keys", "CreateApiKey"],
         ["GET", "/admin/users/{user_id}/api-keys", "ListApiKeys"],
         ["DELETE", "/admin/api-keys/{api_key_id}", "RevokeApiKey"],
@@ -70,7 +71,7 @@ describe("restRoutes", () => {
         ["DELETE", "/admin/users/{user_id}/sessions", "RevokeUserSessions"],
       ]),
     );
-    expect(table).toHaveLength(21);
+    expect(table).toHaveLength(22);
   });
 
   it("maps the whole body onto the request only for routes annotated with body *", () => {
@@ -82,6 +83,7 @@ describe("restRoutes", () => {
       "POST /admin/users/{user_id}/api-keys",
       "POST /admin/users/{user_id}/disable",
       "POST /admin/users/{user_id}/password",
+      "POST /admin/users/{user_id}/roles",
       "POST /admin/users/{user_id}/totp",
       "POST /admin/users/{user_id}/totp/confirm",
       "POST /auth/login",

@@ -1,12 +1,14 @@
 import { describe, expect, it } from "vitest";
 import {
+  isIdle,
+  isRenewalDue,
   isTouchDue,
   judgeToken,
   refreshedExpiry,
   type SessionPolicy,
   type SessionRecord,
   secondsUntil,
-  sessionExpiry,
+  sessionTerms,
 } from "../../src/domain/session.js";
 
 const second = 1_000;
@@ -21,6 +23,10 @@ const policy: SessionPolicy = {
   refreshGrace: 10 * second,
   retention: 7 * day,
   touchInterval: 60 * second,
+  renewAfter: 0.8,
+  rememberDuration: 30 * day,
+  apiSessionDuration: 15 * 60 * second,
+  maxSessionsPerUser: 100,
 };
 
 const session: SessionRecord = {
@@ -35,6 +41,9 @@ const session: SessionRecord = {
   roles: ["user"],
   email: "alice@example.com",
   displayName: "Alice",
+  kind: "standard",
+  lifetime: 12 * hour,
+  deviceLabel: "unit-test 1.0",
   tokenHash: "current-hash",
 };
 
@@ -164,32 +173,100 @@ describe("judgeToken", () => {
   });
 });
 
-describe("sessionExpiry", () => {
-  it("uses the default duration when none is requested", () => {
-    expect(sessionExpiry(now, 0, policy)).toBe(now + 12 * hour);
-  });
+describe("sessionTerms", () => {
+  const password = { apiKey: false, rememberMe: false, durationSeconds: 0 };
 
-  it("uses the default duration for a negative request", () => {
-    expect(sessionExpiry(now, -60, policy)).toBe(now + 12 * hour);
+  it("gives a password login the default duration when none is requested", () => {
+    expect(sessionTerms(password, now, policy)).toEqual({
+      kind: "standard",
+      lifetime: 12 * hour,
+      expiresAt: now + 12 * hour,
+    });
   });
 
   it("uses the requested number of seconds", () => {
-    expect(sessionExpiry(now, 90, policy)).toBe(now + 90 * second);
-    expect(sessionExpiry(now, 3 * 86_400, policy)).toBe(now + 3 * day);
+    expect(sessionTerms({ ...password, durationSeconds: 90 }, now, policy).expiresAt).toBe(
+      now + 90 * second,
+    );
+    expect(sessionTerms({ ...password, durationSeconds: 3 * 86_400 }, now, policy).lifetime).toBe(
+      3 * day,
+    );
   });
 
-  it("caps a longer request at the maximum duration", () => {
-    expect(sessionExpiry(now, 365 * 86_400, policy)).toBe(now + 30 * day);
-    expect(sessionExpiry(now, 30 * 86_400, policy)).toBe(now + 30 * day);
+  it("caps a longer request, and the default, at the maximum duration", () => {
+    const year = { ...password, durationSeconds: 365 * 86_400 };
+    expect(sessionTerms(year, now, policy).expiresAt).toBe(now + 30 * day);
+    expect(sessionTerms(password, now, { ...policy, maxDuration: hour }).lifetime).toBe(hour);
   });
 
-  it("caps the default at the maximum when the maximum is shorter", () => {
-    expect(sessionExpiry(now, 0, { ...policy, maxDuration: hour })).toBe(now + hour);
+  it("gives remember-me its own thirty-day lifetime", () => {
+    expect(sessionTerms({ ...password, rememberMe: true }, now, policy)).toEqual({
+      kind: "remember_me",
+      lifetime: 30 * day,
+      expiresAt: now + 30 * day,
+    });
+  });
+
+  it("gives an API-key login a short API session, which a request can only shorten", () => {
+    const apiKey = { apiKey: true, rememberMe: true, durationSeconds: 0 };
+    expect(sessionTerms(apiKey, now, policy)).toEqual({
+      kind: "api",
+      lifetime: 15 * 60 * second,
+      expiresAt: now + 15 * 60 * second,
+    });
+    expect(sessionTerms({ ...apiKey, durationSeconds: 60 }, now, policy).lifetime).toBe(
+      60 * second,
+    );
+    expect(sessionTerms({ ...apiKey, durationSeconds: 86_400 }, now, policy).lifetime).toBe(
+      15 * 60 * second,
+    );
+  });
+
+  it("gives an API-key login a standard session when API sessions are not configured", () => {
+    const apiKey = { apiKey: true, rememberMe: false, durationSeconds: 0 };
+    expect(sessionTerms(apiKey, now, { ...policy, apiSessionDuration: 0 }).kind).toBe("standard");
+  });
+});
+
+describe("isRenewalDue", () => {
+  const young = { ...session, createdAt: now, expiresAt: now + 12 * hour };
+
+  it("is not due before the configured share of the lifetime has passed", () => {
+    expect(isRenewalDue(young, now + 9 * hour, policy)).toBe(false);
+  });
+
+  it("is due once 80 % of the lifetime has passed", () => {
+    expect(isRenewalDue(young, now + 9.6 * hour, policy)).toBe(true);
+    expect(isRenewalDue(young, now + 11 * hour, policy)).toBe(true);
+  });
+
+  it("is never due for an API session, or with renewal turned off", () => {
+    expect(isRenewalDue({ ...young, kind: "api" }, now + 11 * hour, policy)).toBe(false);
+    expect(isRenewalDue(young, now + 11 * hour, { ...policy, renewAfter: 0 })).toBe(false);
+  });
+
+  it("is not due when the absolute maximum leaves nothing to extend", () => {
+    const old = { ...young, createdAt: now - 30 * day + 12 * hour };
+    expect(isRenewalDue(old, now + 11 * hour, policy)).toBe(false);
+  });
+});
+
+describe("isIdle", () => {
+  const idlePolicy = { ...policy, idleTimeout: hour };
+
+  it("times out a standard session unused for longer than the idle timeout", () => {
+    expect(isIdle({ ...session, lastUsedAt: now - 2 * hour }, now, idlePolicy)).toBe(true);
+    expect(isIdle({ ...session, lastUsedAt: now - 0.5 * hour }, now, idlePolicy)).toBe(false);
+  });
+
+  it("never times out a remember-me session", () => {
+    const remembered = { ...session, kind: "remember_me" as const, lastUsedAt: now - 20 * day };
+    expect(isIdle(remembered, now, idlePolicy)).toBe(false);
   });
 });
 
 describe("refreshedExpiry", () => {
-  it("extends a young session by one default duration from now", () => {
+  it("extends a young session by its own lifetime from now", () => {
     expect(refreshedExpiry(session, now, policy)).toBe(now + 12 * hour);
   });
 
@@ -197,6 +274,12 @@ describe("refreshedExpiry", () => {
     const old = { ...session, createdAt: now - 29 * day - 20 * hour };
     expect(refreshedExpiry(old, now, policy)).toBe(old.createdAt + 30 * day);
     expect(refreshedExpiry(old, now, policy)).toBeLessThan(now + 12 * hour);
+  });
+
+  it("extends an API session by its short lifetime, or by a requested one", () => {
+    const api = { ...session, kind: "api" as const, lifetime: 15 * 60 * second };
+    expect(refreshedExpiry(api, now, policy)).toBe(now + 15 * 60 * second);
+    expect(refreshedExpiry(api, now, policy, 3_600)).toBe(now + hour);
   });
 
   it("stays within the maximum for any moment of a session's life", () => {

@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file keycard/v1/admin_service.proto.
  */
 export const file_keycard_v1_admin_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch5rZXljYXJkL3YxL2FkbWluX3NlcnZpY2UucHJvdG8SCmtleWNhcmQudjEiWQoRQ3JlYXRlVXNlclJlcXVlc3QSDQoFZW1haWwYASABKAkSFAoMZGlzcGxheV9uYW1lGAIgASgJEhAKCHBhc3N3b3JkGAMgASgJEg0KBXJvbGVzGAQgAygJIjQKEkNyZWF0ZVVzZXJSZXNwb25zZRIeCgR1c2VyGAEgASgLMhAua2V5Y2FyZC52MS5Vc2VyIiUKEkRpc2FibGVVc2VyUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJIk8KE0Rpc2FibGVVc2VyUmVzcG9uc2USHgoEdXNlchgBIAEoCzIQLmtleWNhcmQudjEuVXNlchIYChByZXZva2VkX3Nlc3Npb25zGAIgASgFIjkKEExpc3RVc2Vyc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiTQoRTGlzdFVzZXJzUmVzcG9uc2USHwoFdXNlcnMYASADKAsyEC5rZXljYXJkLnYxLlVzZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjcKElNldFBhc3N3b3JkUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJIi8KE1NldFBhc3N3b3JkUmVzcG9uc2USGAoQcmV2b2tlZF9zZXNzaW9ucxgBIAEoBSJ3ChNDcmVhdGVBcGlLZXlSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSDAoEbmFtZRgCIAEoCRIuCgpleHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglza2lwX3RvdHAYBCABKAgiSAoUQ3JlYXRlQXBpS2V5UmVzcG9uc2USIwoHYXBpX2tleRgBIAEoCzISLmtleWNhcmQudjEuQXBpS2V5EgsKA2tleRgCIAEoCSIlChJMaXN0QXBpS2V5c1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCSI7ChNMaXN0QXBpS2V5c1Jlc3BvbnNlEiQKCGFwaV9rZXlzGAEgAygLMhIua2V5Y2FyZC52MS5BcGlLZXkiKQoTUmV2b2tlQXBpS2V5UmVxdWVzdBISCgphcGlfa2V5X2lkGAEgASgJIlUKFFJldm9rZUFwaUtleVJlc3BvbnNlEiMKB2FwaV9rZXkYASABKAsyEi5rZXljYXJkLnYxLkFwaUtleRIYChByZXZva2VkX3Nlc3Npb25zGAIgASgFIiQKEUVucm9sbFRvdHBSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkiTgoSRW5yb2xsVG90cFJlc3BvbnNlEg4KBnNlY3JldBgBIAEoCRITCgtvdHBhdXRoX3VyaRgCIAEoCRITCgtxcl9jb2RlX3N2ZxgDIAEoCSIzChJDb25maXJtVG90cFJlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIMCgRjb2RlGAIgASgJIjUKE0NvbmZpcm1Ub3RwUmVzcG9uc2USHgoEdXNlchgBIAEoCzIQLmtleWNhcmQudjEuVXNlciIjChBSZXNldFRvdHBSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkiMwoRUmVzZXRUb3RwUmVzcG9uc2USHgoEdXNlchgBIAEoCzIQLmtleWNhcmQudjEuVXNlciIqChdMaXN0VXNlclNlc3Npb25zUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJIkEKGExpc3RVc2VyU2Vzc2lvbnNSZXNwb25zZRIlCghzZXNzaW9ucxgBIAMoCzITLmtleWNhcmQudjEuU2Vzc2lvbiJAChlSZXZva2VVc2VyU2Vzc2lvbnNSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSEgoKc2Vzc2lvbl9pZBgCIAEoCSIzChpSZXZva2VVc2VyU2Vzc2lvbnNSZXNwb25zZRIVCg1yZXZva2VkX2NvdW50GAEgASgFMrgLCgxBZG1pblNlcnZpY2USZAoKQ3JlYXRlVXNlchIdLmtleWNhcmQudjEuQ3JlYXRlVXNlclJlcXVlc3QaHi5rZXljYXJkLnYxLkNyZWF0ZVVzZXJSZXNwb25zZSIXgtPkkwIROgEqIgwvYWRtaW4vdXNlcnMSeQoLRGlzYWJsZVVzZXISHi5rZXljYXJkLnYxLkRpc2FibGVVc2VyUmVxdWVzdBofLmtleWNhcmQudjEuRGlzYWJsZVVzZXJSZXNwb25zZSIpgtPkkwIjOgEqIh4vYWRtaW4vdXNlcnMve3VzZXJfaWR9L2Rpc2FibGUSXgoJTGlzdFVzZXJzEhwua2V5Y2FyZC52MS5MaXN0VXNlcnNSZXF1ZXN0Gh0ua2V5Y2FyZC52MS5MaXN0VXNlcnNSZXNwb25zZSIUgtPkkwIOEgwvYWRtaW4vdXNlcnMSegoLU2V0UGFzc3dvcmQSHi5rZXljYXJkLnYxLlNldFBhc3N3b3JkUmVxdWVzdBofLmtleWNhcmQudjEuU2V0UGFzc3dvcmRSZXNwb25zZSIqgtPkkwIkOgEqIh8vYWRtaW4vdXNlcnMve3VzZXJfaWR9L3Bhc3N3b3JkEn0KDENyZWF0ZUFwaUtleRIfLmtleWNhcmQudjEuQ3JlYXRlQXBpS2V5UmVxdWVzdBogLmtleWNhcmQudjEuQ3JlYXRlQXBpS2V5UmVzcG9uc2UiKoLT5JMCJDoBKiIfL2FkbWluL3VzZXJzL3t1c2VyX2lkfS9hcGkta2V5cxJ3CgtMaXN0QXBpS2V5cxIeLmtleWNhcmQudjEuTGlzdEFwaUtleXNSZXF1ZXN0Gh8ua2V5Y2FyZC52MS5MaXN0QXBpS2V5c1Jlc3BvbnNlIieC0+STAiESHy9hZG1pbi91c2Vycy97dXNlcl9pZH0vYXBpLWtleXMSdwoMUmV2b2tlQXBpS2V5Eh8ua2V5Y2FyZC52MS5SZXZva2VBcGlLZXlSZXF1ZXN0GiAua2V5Y2FyZC52MS5SZXZva2VBcGlLZXlSZXNwb25zZSIkgtPkkwIeKhwvYWRtaW4vYXBpLWtleXMve2FwaV9rZXlfaWR9EnMKCkVucm9sbFRvdHASHS5rZXljYXJkLnYxLkVucm9sbFRvdHBSZXF1ZXN0Gh4ua2V5Y2FyZC52MS5FbnJvbGxUb3RwUmVzcG9uc2UiJoLT5JMCIDoBKiIbL2FkbWluL3VzZXJzL3t1c2VyX2lkfS90b3RwEn4KC0NvbmZpcm1Ub3RwEh4ua2V5Y2FyZC52MS5Db25maXJtVG90cFJlcXVlc3QaHy5rZXljYXJkLnYxLkNvbmZpcm1Ub3RwUmVzcG9uc2UiLoLT5JMCKDoBKiIjL2FkbWluL3VzZXJzL3t1c2VyX2lkfS90b3RwL2NvbmZpcm0SbQoJUmVzZXRUb3RwEhwua2V5Y2FyZC52MS5SZXNldFRvdHBSZXF1ZXN0Gh0ua2V5Y2FyZC52MS5SZXNldFRvdHBSZXNwb25zZSIjgtPkkwIdKhsvYWRtaW4vdXNlcnMve3VzZXJfaWR9L3RvdHAShgEKEExpc3RVc2VyU2Vzc2lvbnMSIy5rZXljYXJkLnYxLkxpc3RVc2VyU2Vzc2lvbnNSZXF1ZXN0GiQua2V5Y2FyZC52MS5MaXN0VXNlclNlc3Npb25zUmVzcG9uc2UiJ4LT5JMCIRIfL2FkbWluL3VzZXJzL3t1c2VyX2lkfS9zZXNzaW9ucxKMAQoSUmV2b2tlVXNlclNlc3Npb25zEiUua2V5Y2FyZC52MS5SZXZva2VVc2VyU2Vzc2lvbnNSZXF1ZXN0GiYua2V5Y2FyZC52MS5SZXZva2VVc2VyU2Vzc2lvbnNSZXNwb25zZSIngtPkkwIhKh8vYWRtaW4vdXNlcnMve3VzZXJfaWR9L3Nlc3Npb25zYgZwcm90bzM", [file_google_api_annotations, file_google_protobuf_timestamp, file_keycard_v1_session]);
+  fileDesc("Ch5rZXljYXJkL3YxL2FkbWluX3NlcnZpY2UucHJvdG8SCmtleWNhcmQudjEiWQoRQ3JlYXRlVXNlclJlcXVlc3QSDQoFZW1haWwYASABKAkSFAoMZGlzcGxheV9uYW1lGAIgASgJEhAKCHBhc3N3b3JkGAMgASgJEg0KBXJvbGVzGAQgAygJIjQKEkNyZWF0ZVVzZXJSZXNwb25zZRIeCgR1c2VyGAEgASgLMhAua2V5Y2FyZC52MS5Vc2VyIiUKEkRpc2FibGVVc2VyUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJIk8KE0Rpc2FibGVVc2VyUmVzcG9uc2USHgoEdXNlchgBIAEoCzIQLmtleWNhcmQudjEuVXNlchIYChByZXZva2VkX3Nlc3Npb25zGAIgASgFIjkKEExpc3RVc2Vyc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiTQoRTGlzdFVzZXJzUmVzcG9uc2USHwoFdXNlcnMYASADKAsyEC5rZXljYXJkLnYxLlVzZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjcKElNldFBhc3N3b3JkUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJIi8KE1NldFBhc3N3b3JkUmVzcG9uc2USGAoQcmV2b2tlZF9zZXNzaW9ucxgBIAEoBSIxCg9TZXRSb2xlc1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRINCgVyb2xlcxgCIAMoCSJMChBTZXRSb2xlc1Jlc3BvbnNlEh4KBHVzZXIYASABKAsyEC5rZXljYXJkLnYxLlVzZXISGAoQcmV2b2tlZF9zZXNzaW9ucxgCIAEoBSJ3ChNDcmVhdGVBcGlLZXlSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSDAoEbmFtZRgCIAEoCRIuCgpleHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglza2lwX3RvdHAYBCABKAgiSAoUQ3JlYXRlQXBpS2V5UmVzcG9uc2USIwoHYXBpX2tleRgBIAEoCzISLmtleWNhcmQudjEuQXBpS2V5EgsKA2tleRgCIAEoCSIlChJMaXN0QXBpS2V5c1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCSI7ChNMaXN0QXBpS2V5c1Jlc3BvbnNlEiQKCGFwaV9rZXlzGAEgAygLMhIua2V5Y2FyZC52MS5BcGlLZXkiKQoTUmV2b2tlQXBpS2V5UmVxdWVzdBISCgphcGlfa2V5X2lkGAEgASgJIlUKFFJldm9rZUFwaUtleVJlc3BvbnNlEiMKB2FwaV9rZXkYASABKAsyEi5rZXljYXJkLnYxLkFwaUtleRIYChByZXZva2VkX3Nlc3Npb25zGAIgASgFIiQKEUVucm9sbFRvdHBSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkiTgoSRW5yb2xsVG90cFJlc3BvbnNlEg4KBnNlY3JldBgBIAEoCRITCgtvdHBhdXRoX3VyaRgCIAEoCRITCgtxcl9jb2RlX3N2ZxgDIAEoCSIzChJDb25maXJtVG90cFJlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIMCgRjb2RlGAIgASgJIk8KE0NvbmZpcm1Ub3RwUmVzcG9uc2USHgoEdXNlchgBIAEoCzIQLmtleWNhcmQudjEuVXNlchIYChByZXZva2VkX3Nlc3Npb25zGAIgASgFIiMKEFJlc2V0VG90cFJlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCSIzChFSZXNldFRvdHBSZXNwb25zZRIeCgR1c2VyGAEgASgLMhAua2V5Y2FyZC52MS5Vc2VyIioKF0xpc3RVc2VyU2Vzc2lvbnNSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkiQQoYTGlzdFVzZXJTZXNzaW9uc1Jlc3BvbnNlEiUKCHNlc3Npb25zGAEgAygLMhMua2V5Y2FyZC52MS5TZXNzaW9uIkAKGVJldm9rZVVzZXJTZXNzaW9uc1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRISCgpzZXNzaW9uX2lkGAIgASgJIjMKGlJldm9rZVVzZXJTZXNzaW9uc1Jlc3BvbnNlEhUKDXJldm9rZWRfY291bnQYASABKAUyqAwKDEFkbWluU2VydmljZRJkCgpDcmVhdGVVc2VyEh0ua2V5Y2FyZC52MS5DcmVhdGVVc2VyUmVxdWVzdBoeLmtleWNhcmQudjEuQ3JlYXRlVXNlclJlc3BvbnNlIheC0+STAhE6ASoiDC9hZG1pbi91c2VycxJ5CgtEaXNhYmxlVXNlchIeLmtleWNhcmQudjEuRGlzYWJsZVVzZXJSZXF1ZXN0Gh8ua2V5Y2FyZC52MS5EaXNhYmxlVXNlclJlc3BvbnNlIimC0+STAiM6ASoiHi9hZG1pbi91c2Vycy97dXNlcl9pZH0vZGlzYWJsZRJeCglMaXN0VXNlcnMSHC5rZXljYXJkLnYxLkxpc3RVc2Vyc1JlcXVlc3QaHS5rZXljYXJkLnYxLkxpc3RVc2Vyc1Jlc3BvbnNlIhSC0+STAg4SDC9hZG1pbi91c2VycxJ6CgtTZXRQYXNzd29yZBIeLmtleWNhcmQudjEuU2V0UGFzc3dvcmRSZXF1ZXN0Gh8ua2V5Y2FyZC52MS5TZXRQYXNzd29yZFJlc3BvbnNlIiqC0+STAiQ6ASoiHy9hZG1pbi91c2Vycy97dXNlcl9pZH0vcGFzc3dvcmQSbgoIU2V0Um9sZXMSGy5rZXljYXJkLnYxLlNldFJvbGVzUmVxdWVzdBocLmtleWNhcmQudjEuU2V0Um9sZXNSZXNwb25zZSIngtPkkwIhOgEqIhwvYWRtaW4vdXNlcnMve3VzZXJfaWR9L3JvbGVzEn0KDENyZWF0ZUFwaUtleRIfLmtleWNhcmQudjEuQ3JlYXRlQXBpS2V5UmVxdWVzdBogLmtleWNhcmQudjEuQ3JlYXRlQXBpS2V5UmVzcG9uc2UiKoLT5JMCJDoBKiIfL2FkbWluL3VzZXJzL3t1c2VyX2lkfS9hcGkta2V5cxJ3CgtMaXN0QXBpS2V5cxIeLmtleWNhcmQudjEuTGlzdEFwaUtleXNSZXF1ZXN0Gh8ua2V5Y2FyZC52MS5MaXN0QXBpS2V5c1Jlc3BvbnNlIieC0+STAiESHy9hZG1pbi91c2Vycy97dXNlcl9pZH0vYXBpLWtleXMSdwoMUmV2b2tlQXBpS2V5Eh8ua2V5Y2FyZC52MS5SZXZva2VBcGlLZXlSZXF1ZXN0GiAua2V5Y2FyZC52MS5SZXZva2VBcGlLZXlSZXNwb25zZSIkgtPkkwIeKhwvYWRtaW4vYXBpLWtleXMve2FwaV9rZXlfaWR9EnMKCkVucm9sbFRvdHASHS5rZXljYXJkLnYxLkVucm9sbFRvdHBSZXF1ZXN0Gh4ua2V5Y2FyZC52MS5FbnJvbGxUb3RwUmVzcG9uc2UiJoLT5JMCIDoBKiIbL2FkbWluL3VzZXJzL3t1c2VyX2lkfS90b3RwEn4KC0NvbmZpcm1Ub3RwEh4ua2V5Y2FyZC52MS5Db25maXJtVG90cFJlcXVlc3QaHy5rZXljYXJkLnYxLkNvbmZpcm1Ub3RwUmVzcG9uc2UiLoLT5JMCKDoBKiIjL2FkbWluL3VzZXJzL3t1c2VyX2lkfS90b3RwL2NvbmZpcm0SbQoJUmVzZXRUb3RwEhwua2V5Y2FyZC52MS5SZXNldFRvdHBSZXF1ZXN0Gh0ua2V5Y2FyZC52MS5SZXNldFRvdHBSZXNwb25zZSIjgtPkkwIdKhsvYWRtaW4vdXNlcnMve3VzZXJfaWR9L3RvdHAShgEKEExpc3RVc2VyU2Vzc2lvbnMSIy5rZXljYXJkLnYxLkxpc3RVc2VyU2Vzc2lvbnNSZXF1ZXN0GiQua2V5Y2FyZC52MS5MaXN0VXNlclNlc3Npb25zUmVzcG9uc2UiJ4LT5JMCIRIfL2FkbWluL3VzZXJzL3t1c2VyX2lkfS9zZXNzaW9ucxKMAQoSUmV2b2tlVXNlclNlc3Npb25zEiUua2V5Y2FyZC52MS5SZXZva2VVc2VyU2Vzc2lvbnNSZXF1ZXN0GiYua2V5Y2FyZC52MS5SZXZva2VVc2VyU2Vzc2lvbnNSZXNwb25zZSIngtPkkwIhKh8vYWRtaW4vdXNlcnMve3VzZXJfaWR9L3Nlc3Npb25zYgZwcm90bzM", [file_google_api_annotations, file_google_protobuf_timestamp, file_keycard_v1_session]);
 
 /**
  * CreateUserRequest describes the new account.
@@ -235,6 +235,63 @@ export const SetPasswordResponseSchema: GenMessage<SetPasswordResponse> = /*@__P
   messageDesc(file_keycard_v1_admin_service, 7);
 
 /**
+ * SetRolesRequest names the account and its new roles.
+ *
+ * @generated from message keycard.v1.SetRolesRequest
+ */
+export type SetRolesRequest = Message<"keycard.v1.SetRolesRequest"> & {
+  /**
+   * Identifier of the account.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * The complete new list of roles, each 1 to 64 letters, digits, '.', '_', ':' or '-';
+   * empty removes every role.
+   *
+   * @generated from field: repeated string roles = 2;
+   */
+  roles: string[];
+};
+
+/**
+ * Describes the message keycard.v1.SetRolesRequest.
+ * Use `create(SetRolesRequestSchema)` to create a new message.
+ */
+export const SetRolesRequestSchema: GenMessage<SetRolesRequest> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_admin_service, 8);
+
+/**
+ * SetRolesResponse returns the account with its new roles.
+ *
+ * @generated from message keycard.v1.SetRolesResponse
+ */
+export type SetRolesResponse = Message<"keycard.v1.SetRolesResponse"> & {
+  /**
+   * The account.
+   *
+   * @generated from field: keycard.v1.User user = 1;
+   */
+  user?: User | undefined;
+
+  /**
+   * How many sessions ended because the roles changed (zero when they did not change).
+   *
+   * @generated from field: int32 revoked_sessions = 2;
+   */
+  revokedSessions: number;
+};
+
+/**
+ * Describes the message keycard.v1.SetRolesResponse.
+ * Use `create(SetRolesResponseSchema)` to create a new message.
+ */
+export const SetRolesResponseSchema: GenMessage<SetRolesResponse> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_admin_service, 9);
+
+/**
  * CreateApiKeyRequest describes the key to issue.
  *
  * @generated from message keycard.v1.CreateApiKeyRequest
@@ -275,7 +332,7 @@ export type CreateApiKeyRequest = Message<"keycard.v1.CreateApiKeyRequest"> & {
  * Use `create(CreateApiKeyRequestSchema)` to create a new message.
  */
 export const CreateApiKeyRequestSchema: GenMessage<CreateApiKeyRequest> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_admin_service, 8);
+  messageDesc(file_keycard_v1_admin_service, 10);
 
 /**
  * CreateApiKeyResponse returns the new key, shown this once.
@@ -303,7 +360,7 @@ export type CreateApiKeyResponse = Message<"keycard.v1.CreateApiKeyResponse"> & 
  * Use `create(CreateApiKeyResponseSchema)` to create a new message.
  */
 export const CreateApiKeyResponseSchema: GenMessage<CreateApiKeyResponse> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_admin_service, 9);
+  messageDesc(file_keycard_v1_admin_service, 11);
 
 /**
  * ListApiKeysRequest names the account whose keys to list.
@@ -324,7 +381,7 @@ export type ListApiKeysRequest = Message<"keycard.v1.ListApiKeysRequest"> & {
  * Use `create(ListApiKeysRequestSchema)` to create a new message.
  */
 export const ListApiKeysRequestSchema: GenMessage<ListApiKeysRequest> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_admin_service, 10);
+  messageDesc(file_keycard_v1_admin_service, 12);
 
 /**
  * ListApiKeysResponse lists a user's keys.
@@ -345,7 +402,7 @@ export type ListApiKeysResponse = Message<"keycard.v1.ListApiKeysResponse"> & {
  * Use `create(ListApiKeysResponseSchema)` to create a new message.
  */
 export const ListApiKeysResponseSchema: GenMessage<ListApiKeysResponse> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_admin_service, 11);
+  messageDesc(file_keycard_v1_admin_service, 13);
 
 /**
  * RevokeApiKeyRequest names the key to revoke.
@@ -366,7 +423,7 @@ export type RevokeApiKeyRequest = Message<"keycard.v1.RevokeApiKeyRequest"> & {
  * Use `create(RevokeApiKeyRequestSchema)` to create a new message.
  */
 export const RevokeApiKeyRequestSchema: GenMessage<RevokeApiKeyRequest> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_admin_service, 12);
+  messageDesc(file_keycard_v1_admin_service, 14);
 
 /**
  * RevokeApiKeyResponse returns the revoked key and what else ended.
@@ -394,7 +451,7 @@ export type RevokeApiKeyResponse = Message<"keycard.v1.RevokeApiKeyResponse"> & 
  * Use `create(RevokeApiKeyResponseSchema)` to create a new message.
  */
 export const RevokeApiKeyResponseSchema: GenMessage<RevokeApiKeyResponse> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_admin_service, 13);
+  messageDesc(file_keycard_v1_admin_service, 15);
 
 /**
  * EnrollTotpRequest names the account to enroll.
@@ -415,7 +472,7 @@ export type EnrollTotpRequest = Message<"keycard.v1.EnrollTotpRequest"> & {
  * Use `create(EnrollTotpRequestSchema)` to create a new message.
  */
 export const EnrollTotpRequestSchema: GenMessage<EnrollTotpRequest> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_admin_service, 14);
+  messageDesc(file_keycard_v1_admin_service, 16);
 
 /**
  * EnrollTotpResponse carries the new TOTP secret in the three forms people need.
@@ -450,7 +507,7 @@ export type EnrollTotpResponse = Message<"keycard.v1.EnrollTotpResponse"> & {
  * Use `create(EnrollTotpResponseSchema)` to create a new message.
  */
 export const EnrollTotpResponseSchema: GenMessage<EnrollTotpResponse> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_admin_service, 15);
+  messageDesc(file_keycard_v1_admin_service, 17);
 
 /**
  * ConfirmTotpRequest carries the first code from the newly enrolled authenticator.
@@ -478,7 +535,7 @@ export type ConfirmTotpRequest = Message<"keycard.v1.ConfirmTotpRequest"> & {
  * Use `create(ConfirmTotpRequestSchema)` to create a new message.
  */
 export const ConfirmTotpRequestSchema: GenMessage<ConfirmTotpRequest> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_admin_service, 16);
+  messageDesc(file_keycard_v1_admin_service, 18);
 
 /**
  * ConfirmTotpResponse returns the account with TOTP now enabled.
@@ -492,6 +549,14 @@ export type ConfirmTotpResponse = Message<"keycard.v1.ConfirmTotpResponse"> & {
    * @generated from field: keycard.v1.User user = 1;
    */
   user?: User | undefined;
+
+  /**
+   * How many sessions ended: enabling TOTP raises what a session proves, so every session
+   * opened without it ends and the next login needs a code.
+   *
+   * @generated from field: int32 revoked_sessions = 2;
+   */
+  revokedSessions: number;
 };
 
 /**
@@ -499,7 +564,7 @@ export type ConfirmTotpResponse = Message<"keycard.v1.ConfirmTotpResponse"> & {
  * Use `create(ConfirmTotpResponseSchema)` to create a new message.
  */
 export const ConfirmTotpResponseSchema: GenMessage<ConfirmTotpResponse> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_admin_service, 17);
+  messageDesc(file_keycard_v1_admin_service, 19);
 
 /**
  * ResetTotpRequest names the account whose TOTP to remove.
@@ -520,7 +585,7 @@ export type ResetTotpRequest = Message<"keycard.v1.ResetTotpRequest"> & {
  * Use `create(ResetTotpRequestSchema)` to create a new message.
  */
 export const ResetTotpRequestSchema: GenMessage<ResetTotpRequest> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_admin_service, 18);
+  messageDesc(file_keycard_v1_admin_service, 20);
 
 /**
  * ResetTotpResponse returns the account without TOTP.
@@ -541,7 +606,7 @@ export type ResetTotpResponse = Message<"keycard.v1.ResetTotpResponse"> & {
  * Use `create(ResetTotpResponseSchema)` to create a new message.
  */
 export const ResetTotpResponseSchema: GenMessage<ResetTotpResponse> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_admin_service, 19);
+  messageDesc(file_keycard_v1_admin_service, 21);
 
 /**
  * ListUserSessionsRequest names the account.
@@ -562,7 +627,7 @@ export type ListUserSessionsRequest = Message<"keycard.v1.ListUserSessionsReques
  * Use `create(ListUserSessionsRequestSchema)` to create a new message.
  */
 export const ListUserSessionsRequestSchema: GenMessage<ListUserSessionsRequest> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_admin_service, 20);
+  messageDesc(file_keycard_v1_admin_service, 22);
 
 /**
  * ListUserSessionsResponse lists a user's live sessions.
@@ -583,7 +648,7 @@ export type ListUserSessionsResponse = Message<"keycard.v1.ListUserSessionsRespo
  * Use `create(ListUserSessionsResponseSchema)` to create a new message.
  */
 export const ListUserSessionsResponseSchema: GenMessage<ListUserSessionsResponse> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_admin_service, 21);
+  messageDesc(file_keycard_v1_admin_service, 23);
 
 /**
  * RevokeUserSessionsRequest names the sessions to revoke.
@@ -611,7 +676,7 @@ export type RevokeUserSessionsRequest = Message<"keycard.v1.RevokeUserSessionsRe
  * Use `create(RevokeUserSessionsRequestSchema)` to create a new message.
  */
 export const RevokeUserSessionsRequestSchema: GenMessage<RevokeUserSessionsRequest> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_admin_service, 22);
+  messageDesc(file_keycard_v1_admin_service, 24);
 
 /**
  * RevokeUserSessionsResponse says how many sessions ended.
@@ -632,7 +697,7 @@ export type RevokeUserSessionsResponse = Message<"keycard.v1.RevokeUserSessionsR
  * Use `create(RevokeUserSessionsResponseSchema)` to create a new message.
  */
 export const RevokeUserSessionsResponseSchema: GenMessage<RevokeUserSessionsResponse> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_admin_service, 23);
+  messageDesc(file_keycard_v1_admin_service, 25);
 
 /**
  * AdminService manages accounts. Every method requires the administrator token
@@ -683,6 +748,18 @@ export const AdminService: GenService<{
     methodKind: "unary";
     input: typeof SetPasswordRequestSchema;
     output: typeof SetPasswordResponseSchema;
+  },
+  /**
+   * SetRoles replaces the roles of an account. A change of privileges ends every session of
+   * the account (OWASP: a new session id after a privilege change): its next login gets a
+   * new session carrying the new roles.
+   *
+   * @generated from rpc keycard.v1.AdminService.SetRoles
+   */
+  setRoles: {
+    methodKind: "unary";
+    input: typeof SetRolesRequestSchema;
+    output: typeof SetRolesResponseSchema;
   },
   /**
    * CreateApiKey issues a permanent API key for a user. The key is in the response only.

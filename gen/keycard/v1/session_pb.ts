@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file keycard/v1/session.proto.
  */
 export const file_keycard_v1_session: GenFile = /*@__PURE__*/
-  fileDesc("ChhrZXljYXJkL3YxL3Nlc3Npb24ucHJvdG8SCmtleWNhcmQudjEiigIKB1Nlc3Npb24SCgoCaWQYASABKAkSLgoKY3JlYXRlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMbGFzdF91c2VkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgppcF9hZGRyZXNzGAUgASgJEhIKCnVzZXJfYWdlbnQYBiABKAkSDwoHY3VycmVudBgHIAEoCBIUCgxhdXRoX21ldGhvZHMYCCADKAkSEgoKYXBpX2tleV9pZBgJIAEoCSKeAQoEVXNlchIKCgJpZBgBIAEoCRINCgVlbWFpbBgCIAEoCRIUCgxkaXNwbGF5X25hbWUYAyABKAkSDQoFcm9sZXMYBCADKAkSEAoIZGlzYWJsZWQYBSABKAgSLgoKY3JlYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFAoMdG90cF9lbmFibGVkGAcgASgIIvcBCgZBcGlLZXkSCgoCaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIMCgRuYW1lGAMgASgJEgwKBGhpbnQYBCABKAkSLgoKY3JlYXRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMbGFzdF91c2VkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpleHBpcmVzX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdyZXZva2VkGAggASgIEhEKCXNraXBfdG90cBgJIAEoCCprCg5DcmVkZW50aWFsS2luZBIfChtDUkVERU5USUFMX0tJTkRfVU5TUEVDSUZJRUQQABIbChdDUkVERU5USUFMX0tJTkRfU0VTU0lPThABEhsKF0NSRURFTlRJQUxfS0lORF9BUElfS0VZEAIqjgIKDkluYWN0aXZlUmVhc29uEh8KG0lOQUNUSVZFX1JFQVNPTl9VTlNQRUNJRklFRBAAEhsKF0lOQUNUSVZFX1JFQVNPTl9VTktOT1dOEAESGwoXSU5BQ1RJVkVfUkVBU09OX0VYUElSRUQQAhIbChdJTkFDVElWRV9SRUFTT05fUkVWT0tFRBADEiAKHElOQUNUSVZFX1JFQVNPTl9JRExFX1RJTUVPVVQQBBIdChlJTkFDVElWRV9SRUFTT05fTUFMRk9STUVEEAUSIQodSU5BQ1RJVkVfUkVBU09OX1RPVFBfUkVRVUlSRUQQBhIgChxJTkFDVElWRV9SRUFTT05fVE9UUF9JTlZBTElEEAdiBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("ChhrZXljYXJkL3YxL3Nlc3Npb24ucHJvdG8SCmtleWNhcmQudjEixwIKB1Nlc3Npb24SCgoCaWQYASABKAkSLgoKY3JlYXRlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMbGFzdF91c2VkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgppcF9hZGRyZXNzGAUgASgJEhIKCnVzZXJfYWdlbnQYBiABKAkSDwoHY3VycmVudBgHIAEoCBIUCgxhdXRoX21ldGhvZHMYCCADKAkSEgoKYXBpX2tleV9pZBgJIAEoCRIUCgxkZXZpY2VfbGFiZWwYCiABKAkSJQoEa2luZBgLIAEoDjIXLmtleWNhcmQudjEuU2Vzc2lvbktpbmQingEKBFVzZXISCgoCaWQYASABKAkSDQoFZW1haWwYAiABKAkSFAoMZGlzcGxheV9uYW1lGAMgASgJEg0KBXJvbGVzGAQgAygJEhAKCGRpc2FibGVkGAUgASgIEi4KCmNyZWF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDHRvdHBfZW5hYmxlZBgHIAEoCCL3AQoGQXBpS2V5EgoKAmlkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSDAoEbmFtZRgDIAEoCRIMCgRoaW50GAQgASgJEi4KCmNyZWF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGxhc3RfdXNlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHcmV2b2tlZBgIIAEoCBIRCglza2lwX3RvdHAYCSABKAgqegoLU2Vzc2lvbktpbmQSHAoYU0VTU0lPTl9LSU5EX1VOU1BFQ0lGSUVEEAASGQoVU0VTU0lPTl9LSU5EX1NUQU5EQVJEEAESHAoYU0VTU0lPTl9LSU5EX1JFTUVNQkVSX01FEAISFAoQU0VTU0lPTl9LSU5EX0FQSRADKmsKDkNyZWRlbnRpYWxLaW5kEh8KG0NSRURFTlRJQUxfS0lORF9VTlNQRUNJRklFRBAAEhsKF0NSRURFTlRJQUxfS0lORF9TRVNTSU9OEAESGwoXQ1JFREVOVElBTF9LSU5EX0FQSV9LRVkQAiqOAgoOSW5hY3RpdmVSZWFzb24SHwobSU5BQ1RJVkVfUkVBU09OX1VOU1BFQ0lGSUVEEAASGwoXSU5BQ1RJVkVfUkVBU09OX1VOS05PV04QARIbChdJTkFDVElWRV9SRUFTT05fRVhQSVJFRBACEhsKF0lOQUNUSVZFX1JFQVNPTl9SRVZPS0VEEAMSIAocSU5BQ1RJVkVfUkVBU09OX0lETEVfVElNRU9VVBAEEh0KGUlOQUNUSVZFX1JFQVNPTl9NQUxGT1JNRUQQBRIhCh1JTkFDVElWRV9SRUFTT05fVE9UUF9SRVFVSVJFRBAGEiAKHElOQUNUSVZFX1JFQVNPTl9UT1RQX0lOVkFMSUQQB2IGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * Session describes one live login of a user, as shown to that user or an administrator.
@@ -85,6 +85,21 @@ export type Session = Message<"keycard.v1.Session"> & {
    * @generated from field: string api_key_id = 9;
    */
   apiKeyId: string;
+
+  /**
+   * A short description of the client, derived from the User-Agent at login, for example
+   * "Firefox 128 on Linux", "curl 8.5", "grpc-node-js 1.12" or "Unknown client".
+   *
+   * @generated from field: string device_label = 10;
+   */
+  deviceLabel: string;
+
+  /**
+   * The kind of session, which decides its lifetime and renewal.
+   *
+   * @generated from field: keycard.v1.SessionKind kind = 11;
+   */
+  kind: SessionKind;
 };
 
 /**
@@ -237,6 +252,50 @@ export const ApiKeySchema: GenMessage<ApiKey> = /*@__PURE__*/
   messageDesc(file_keycard_v1_session, 2);
 
 /**
+ * SessionKind is the lifetime policy a session follows.
+ *
+ * @generated from enum keycard.v1.SessionKind
+ */
+export enum SessionKind {
+  /**
+   * Not set; read as SESSION_KIND_STANDARD.
+   *
+   * @generated from enum value: SESSION_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * A login session: SESSION_DURATION long, idle timeout applies, renewed automatically
+   * once SESSION_RENEW_AFTER of its lifetime has passed while in use.
+   *
+   * @generated from enum value: SESSION_KIND_STANDARD = 1;
+   */
+  STANDARD = 1,
+
+  /**
+   * A remember-me session: SESSION_REMEMBER_DURATION long, no idle timeout, renewed
+   * automatically while in use.
+   *
+   * @generated from enum value: SESSION_KIND_REMEMBER_ME = 2;
+   */
+  REMEMBER_ME = 2,
+
+  /**
+   * A short API session opened with an API key when API_SESSION_DURATION is set: never
+   * renewed automatically; the client calls Refresh.
+   *
+   * @generated from enum value: SESSION_KIND_API = 3;
+   */
+  API = 3,
+}
+
+/**
+ * Describes the enum keycard.v1.SessionKind.
+ */
+export const SessionKindSchema: GenEnum<SessionKind> = /*@__PURE__*/
+  enumDesc(file_keycard_v1_session, 0);
+
+/**
  * CredentialKind says which kind of credential a request presented.
  *
  * @generated from enum keycard.v1.CredentialKind
@@ -268,7 +327,7 @@ export enum CredentialKind {
  * Describes the enum keycard.v1.CredentialKind.
  */
 export const CredentialKindSchema: GenEnum<CredentialKind> = /*@__PURE__*/
-  enumDesc(file_keycard_v1_session, 0);
+  enumDesc(file_keycard_v1_session, 1);
 
 /**
  * InactiveReason says why Validate found a token not active.
@@ -337,5 +396,5 @@ export enum InactiveReason {
  * Describes the enum keycard.v1.InactiveReason.
  */
 export const InactiveReasonSchema: GenEnum<InactiveReason> = /*@__PURE__*/
-  enumDesc(file_keycard_v1_session, 1);
+  enumDesc(file_keycard_v1_session, 2);
 

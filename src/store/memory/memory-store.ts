@@ -1,9 +1,16 @@
 import type { ApiKeyPatch, ApiKeyRecord } from "../../domain/api-key.js";
 import type { Clock } from "../../domain/clock.js";
-import type { ApiKeyStore, SessionStore, Store, UserStore } from "../../domain/ports.js";
+import type {
+  ApiKeyStore,
+  ExpiredSession,
+  SessionStore,
+  Store,
+  UserStore,
+} from "../../domain/ports.js";
 import type { SessionRecord, TokenLookup, TokenPointer } from "../../domain/session.js";
 import type { UserPatch, UserRecord } from "../../domain/user.js";
 import { ExpiringMap } from "./expiring-map.js";
+import { MemoryLoginAttemptStore } from "./login-attempts.js";
 
 const sweepIntervalMs = 60_000;
 
@@ -95,6 +102,8 @@ class MemorySessionStore implements SessionStore {
   private readonly pointers: ExpiringMap<string, TokenPointer>;
   private readonly sessions: ExpiringMap<string, SessionRecord>;
   private readonly idsByUser = new Map<string, Set<string>>();
+  /** Live sessions by id, with their expiry: what countLive and sweepExpired read. */
+  private readonly live = new Map<string, ExpiredSession>();
 
   constructor(
     clock: Clock,
@@ -150,6 +159,7 @@ class MemorySessionStore implements SessionStore {
       return false;
     }
     this.idsOf(userId).delete(sessionId);
+    this.live.delete(sessionId);
     return this.sessions.delete(sessionId);
   }
 
@@ -170,6 +180,27 @@ class MemorySessionStore implements SessionStore {
     }
   }
 
+  async trim(userId: string, keep: number): Promise<string[]> {
+    const oldestFirst = (await this.list(userId)).reverse();
+    const ended = oldestFirst.slice(0, Math.max(0, oldestFirst.length - keep));
+    for (const session of ended) {
+      await this.revoke(userId, session.id);
+    }
+    return ended.map((session) => session.id);
+  }
+
+  async countLive(now: number): Promise<number> {
+    return [...this.live.values()].filter((entry) => entry.expiresAt > now).length;
+  }
+
+  async sweepExpired(now: number, limit: number): Promise<ExpiredSession[]> {
+    const due = [...this.live.values()].filter((entry) => entry.expiresAt <= now).slice(0, limit);
+    for (const entry of due) {
+      this.live.delete(entry.sessionId);
+    }
+    return due;
+  }
+
   sweep(): void {
     this.pointers.sweep();
     this.sessions.sweep();
@@ -188,6 +219,8 @@ class MemorySessionStore implements SessionStore {
   private save(session: SessionRecord): void {
     this.sessions.set(session.id, session, session.expiresAt);
     this.idsOf(session.userId).add(session.id);
+    const { userId, id: sessionId, expiresAt } = session;
+    this.live.set(sessionId, { userId, sessionId, expiresAt });
   }
 
   private pointTo(session: SessionRecord, retainUntil: number): void {
@@ -212,12 +245,17 @@ class MemorySessionStore implements SessionStore {
 export function createMemoryStore(clock: Clock): Store {
   const users = new MemoryUserStore();
   const sessions = new MemorySessionStore(clock, users);
-  const sweeper = setInterval(() => sessions.sweep(), sweepIntervalMs);
+  const loginAttempts = new MemoryLoginAttemptStore(clock);
+  const sweeper = setInterval(() => {
+    sessions.sweep();
+    loginAttempts.sweep();
+  }, sweepIntervalMs);
   sweeper.unref();
   return {
     users,
     sessions,
     apiKeys: new MemoryApiKeyStore(),
+    loginAttempts,
     ping: async () => {},
     close: async () => clearInterval(sweeper),
   };

@@ -1,5 +1,6 @@
 import type { ApiKeyRecord } from "../../domain/api-key.js";
-import type { SessionRecord, TokenPointer } from "../../domain/session.js";
+import { deviceLabel } from "../../domain/device-label.js";
+import type { SessionKind, SessionRecord, TokenPointer } from "../../domain/session.js";
 import type { UserRecord } from "../../domain/user.js";
 
 /** A field name map from a record's properties to short Redis hash field names. */
@@ -37,6 +38,9 @@ const sessionFields: FieldNames<SessionRecord> = {
   roles: "ro",
   email: "em",
   displayName: "dn",
+  kind: "kd",
+  lifetime: "lf",
+  deviceLabel: "dl",
   tokenHash: "tk",
   previousTokenHash: "pv",
   graceUntil: "gu",
@@ -64,10 +68,18 @@ export function decodeSession(hash: Record<string, string>): SessionRecord | und
     roles: JSON.parse(hash.ro ?? "[]") as string[],
     email: hash.em ?? "",
     displayName: hash.dn ?? "",
+    kind: sessionKindOf(hash.kd),
+    lifetime: hash.lf === undefined ? Number(hash.ea) - Number(hash.ca) : Number(hash.lf),
+    deviceLabel: hash.dl ?? deviceLabel(hash.ua ?? ""),
     tokenHash: hash.tk,
     ...(hash.ak === undefined ? {} : { apiKeyId: hash.ak }),
     ...(hash.pv === undefined ? {} : { previousTokenHash: hash.pv, graceUntil: Number(hash.gu) }),
   };
+}
+
+/** A stored session kind; sessions written before kinds existed are standard ones. */
+function sessionKindOf(text: string | undefined): SessionKind {
+  return text === "remember_me" || text === "api" ? text : "standard";
 }
 
 /** A token pointer as one short string: "<userId> <sessionId> <expiresAt>". */

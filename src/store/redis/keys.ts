@@ -14,6 +14,10 @@ export interface RedisKeys {
   readonly apiKeyHash: (keyHash: string) => string;
   readonly userApiKeys: (userId: string) => string;
   readonly rateLimits: () => string;
+  /** One counter of failed logins (`kind` pair, ip or account; `id` a fingerprint). */
+  readonly loginFailures: (kind: string, id: string) => string;
+  /** Every live session as `<userId> <sessionId>` scored by expiry, for counts and expiry events. */
+  readonly liveSessions: () => string;
 }
 
 /** Builds the key names under a namespace (default "keycard"). */
@@ -31,5 +35,7 @@ export function redisKeys(namespace: string): RedisKeys {
     apiKeyHash: (keyHash) => `${namespace}:apikey-hash:${keyHash}`,
     userApiKeys: (userId) => `${userTag(userId)}:apikeys`,
     rateLimits: () => `${namespace}:ratelimit`,
+    loginFailures: (kind, id) => `${namespace}:login-failures:${kind}:${id}`,
+    liveSessions: () => `${namespace}:live`,
   };
 }

@@ -1,7 +1,13 @@
-import { Redis, type RedisOptions } from "ioredis";
+import type { Redis } from "ioredis";
 import type { ApiKeyPatch, ApiKeyRecord } from "../../domain/api-key.js";
 import { StoreUnavailableError } from "../../domain/errors.js";
-import type { ApiKeyStore, SessionStore, Store, UserStore } from "../../domain/ports.js";
+import type {
+  ApiKeyStore,
+  ExpiredSession,
+  SessionStore,
+  Store,
+  UserStore,
+} from "../../domain/ports.js";
 import type { SessionRecord, TokenLookup } from "../../domain/session.js";
 import type { UserPatch, UserRecord } from "../../domain/user.js";
 import {
@@ -14,7 +20,9 @@ import {
   encodeSession,
   encodeUser,
 } from "./codec.js";
+import { createRedisClient, parseRedisUrl } from "./connection.js";
 import { type RedisKeys, redisKeys } from "./keys.js";
+import { RedisLoginAttemptStore } from "./login-attempts.js";
 import { defineScripts, type ScriptedRedis } from "./scripts.js";
 
 /**
@@ -98,12 +106,11 @@ class RedisApiKeyStore implements ApiKeyStore {
 
   create(key: ApiKeyRecord): Promise<void> {
     return guarded(async () => {
-      await this.redis
-        .multi()
-        .hset(this.keys.apiKey(key.id), ...encodeApiKey(key))
-        .set(this.keys.apiKeyHash(key.keyHash), key.id)
-        .sadd(this.keys.userApiKeys(key.userId), key.id)
-        .exec();
+      // Three slots on a Cluster, so no MULTI: the record first and the hash lookup last,
+      // so that a key is only findable once complete.
+      await this.redis.hset(this.keys.apiKey(key.id), ...encodeApiKey(key));
+      await this.redis.sadd(this.keys.userApiKeys(key.userId), key.id);
+      await this.redis.set(this.keys.apiKeyHash(key.keyHash), key.id);
     });
   }
 
@@ -141,17 +148,17 @@ class RedisApiKeyStore implements ApiKeyStore {
   }
 }
 
-/** HGETALL of several keys in one round trip. */
-async function readHashes(redis: ScriptedRedis, keys: string[]): Promise<Record<string, string>[]> {
-  if (keys.length === 0) {
-    return [];
-  }
-  const pipeline = redis.pipeline();
-  for (const key of keys) {
-    pipeline.hgetall(key);
-  }
-  const replies = (await pipeline.exec()) ?? [];
-  return replies.map(([, hash]) => (hash ?? {}) as Record<string, string>);
+/**
+ * HGETALL of several keys. The keys may lie in different Cluster slots, which one pipeline
+ * cannot span there, so each is its own command; ioredis still writes them together.
+ */
+function readHashes(redis: ScriptedRedis, keys: string[]): Promise<Record<string, string>[]> {
+  return Promise.all(keys.map((key) => redis.hgetall(key)));
+}
+
+/** A session's entry in the live list. */
+function liveMember(userId: string, sessionId: string): string {
+  return `${userId} ${sessionId}`;
 }
 
 class RedisSessionStore implements SessionStore {
@@ -172,7 +179,7 @@ class RedisSessionStore implements SessionStore {
         ...encodeSession(session),
       );
       if (created === 1) {
-        await this.writePointer(session, retainUntil);
+        await Promise.all([this.writePointer(session, retainUntil), this.listLive(session)]);
       }
       return created === 1;
     });
@@ -219,8 +226,10 @@ class RedisSessionStore implements SessionStore {
       );
       if (rotated !== 1) {
         await this.redis.del(this.keys.pointer(next.tokenHash));
+        return false;
       }
-      return rotated === 1;
+      await this.listLive(next, "XX");
+      return true;
     });
   }
 
@@ -231,24 +240,80 @@ class RedisSessionStore implements SessionStore {
         this.keys.index(userId),
         sessionId,
       );
+      await this.forget(userId, [sessionId]);
       return deleted === 1;
     });
   }
 
   revokeAll(userId: string, keepSessionId?: string): Promise<number> {
-    return guarded(() =>
-      this.redis.kcRevokeAll(
+    return guarded(async () => {
+      const ended = await this.redis.kcRevokeAll(
         this.keys.index(userId),
         keepSessionId ?? "",
         this.keys.sessionPrefix(userId),
-      ),
-    );
+      );
+      await this.forget(userId, ended);
+      return ended.length;
+    });
+  }
+
+  trim(userId: string, keep: number, now: number): Promise<string[]> {
+    return guarded(async () => {
+      const ended = await this.redis.kcTrim(
+        this.keys.index(userId),
+        keep,
+        now,
+        this.keys.sessionPrefix(userId),
+      );
+      await this.forget(userId, ended);
+      return ended;
+    });
+  }
+
+  countLive(now: number): Promise<number> {
+    return guarded(() => this.redis.zcount(this.keys.liveSessions(), `(${now}`, "+inf"));
+  }
+
+  sweepExpired(now: number, limit: number): Promise<ExpiredSession[]> {
+    return guarded(async () => {
+      const due = await this.redis.kcSweep(this.keys.liveSessions(), now, limit);
+      const expired: ExpiredSession[] = [];
+      for (let i = 0; i + 1 < due.length; i += 2) {
+        const [userId = "", sessionId = ""] = (due[i] ?? "").split(" ");
+        expired.push({ userId, sessionId, expiresAt: Number(due[i + 1]) });
+      }
+      return expired;
+    });
   }
 
   touch(userId: string, sessionId: string, at: number): Promise<void> {
     return guarded(async () => {
       await this.redis.kcTouch(this.keys.session(userId, sessionId), at);
     });
+  }
+
+  /**
+   * Puts a session on the live list with its expiry (`XX`: only if still listed), and keeps
+   * the list's own deadline at its latest expiry so that an idle namespace leaves nothing.
+   */
+  private async listLive(session: SessionRecord, only: "XX" | "" = ""): Promise<void> {
+    const key = this.keys.liveSessions();
+    const member = liveMember(session.userId, session.id);
+    await Promise.all([
+      only === ""
+        ? this.redis.zadd(key, session.expiresAt, member)
+        : this.redis.zadd(key, only, session.expiresAt, member),
+      this.redis.pexpireat(key, session.expiresAt, "NX"),
+      this.redis.pexpireat(key, session.expiresAt, "GT"),
+    ]);
+  }
+
+  /** Takes ended sessions off the live list (they did not expire: no expiry event). */
+  private async forget(userId: string, sessionIds: readonly string[]): Promise<void> {
+    if (sessionIds.length > 0) {
+      const members = sessionIds.map((id) => liveMember(userId, id));
+      await this.redis.zrem(this.keys.liveSessions(), ...members);
+    }
   }
 
   private async writePointer(session: SessionRecord, retainUntil: number): Promise<void> {
@@ -263,38 +328,36 @@ class RedisSessionStore implements SessionStore {
 
 /** How to reach Redis and how long any command may take. */
 export interface RedisStoreOptions {
+  /** REDIS_URL: `redis://`, `rediss://`, `redis+sentinel://…/<master>` or `redis+cluster://…`. */
   readonly url: string;
   readonly namespace: string;
   readonly commandTimeoutMs: number;
+  /** REDIS_TLS_CA_FILE: PEM file of the CA that signed Redis's certificates. */
+  readonly tlsCaFile?: string;
   readonly onError?: (error: Error) => void;
 }
 
 /**
- * Connection settings that never let a request wait for a Redis that is down: no offline
- * queue, a timeout on every command, and reconnection in the background forever.
+ * The production store: one Redis, a Sentinel group or a Redis Cluster, shared by replicas.
+ * Throws RedisConfigError for a URL or CA file it cannot use.
  */
-export function redisConnectionOptions(options: RedisStoreOptions): RedisOptions {
-  return {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    commandTimeout: options.commandTimeoutMs,
-    connectTimeout: Math.max(options.commandTimeoutMs, 1000),
-    retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
-  };
-}
-
-/** The production store: one Redis (standalone or behind Sentinel) shared by replicas. */
 export function createRedisStore(options: RedisStoreOptions): Store & { readonly redis: Redis } {
   const redis = defineScripts(
-    new Redis(options.url, { ...redisConnectionOptions(options), replyMapping: "legacy" }),
+    createRedisClient(parseRedisUrl(options.url), {
+      commandTimeoutMs: options.commandTimeoutMs,
+      ...(options.tlsCaFile === undefined ? {} : { tlsCaFile: options.tlsCaFile }),
+    }),
   );
   redis.on("error", (error: Error) => options.onError?.(error));
+  // A Cluster client reports a failing node this way instead of through "error".
+  redis.on("node error", (error: Error) => options.onError?.(error));
   const keys = redisKeys(options.namespace);
   return {
     redis,
     users: new RedisUserStore(redis, keys),
     sessions: new RedisSessionStore(redis, keys),
     apiKeys: new RedisApiKeyStore(redis, keys),
+    loginAttempts: new RedisLoginAttemptStore(redis, keys),
     ping: () =>
       guarded(async () => {
         await redis.ping();

@@ -50,15 +50,44 @@ return n`,
     numberOfKeys: 1,
     lua: `${fitIndexExpiry}
 local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
-local n = 0
+local ended = {}
 for _, id in ipairs(ids) do
   if id ~= ARGV[1] then
-    n = n + redis.call('DEL', ARGV[2] .. id)
+    if redis.call('DEL', ARGV[2] .. id) == 1 then table.insert(ended, id) end
     redis.call('ZREM', KEYS[1], id)
   end
 end
 fit(KEYS[1])
-return n`,
+return ended`,
+  },
+  kcTrim: {
+    numberOfKeys: 1,
+    lua: `${fitIndexExpiry}
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
+local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
+local excess = #ids - tonumber(ARGV[1])
+local ended = {}
+if excess <= 0 then return ended end
+local byAge = {}
+for _, id in ipairs(ids) do
+  table.insert(byAge, { tonumber(redis.call('HGET', ARGV[3] .. id, 'ca') or '0'), id })
+end
+table.sort(byAge, function(a, b) return a[1] < b[1] end)
+for i = 1, excess do
+  local id = byAge[i][2]
+  redis.call('DEL', ARGV[3] .. id)
+  redis.call('ZREM', KEYS[1], id)
+  table.insert(ended, id)
+end
+fit(KEYS[1])
+return ended`,
+  },
+  kcSweep: {
+    numberOfKeys: 1,
+    lua: `
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, ARGV[2])
+for i = 1, #due, 2 do redis.call('ZREM', KEYS[1], due[i]) end
+return due`,
   },
   kcTouch: {
     numberOfKeys: 1,
@@ -86,9 +115,16 @@ return 1`,
 
 type ScriptName = keyof typeof scripts;
 
+/** The scripts that answer with a list of ids rather than a count. */
+type ListScript = "kcRevokeAll" | "kcTrim" | "kcSweep";
+
 /** A Redis connection that knows keycard's scripts (EVALSHA with EVAL fallback). */
 export type ScriptedRedis = Redis & {
-  [name in ScriptName]: (...keysAndArgs: (string | number)[]) => Promise<number>;
+  [name in Exclude<ScriptName, ListScript>]: (
+    ...keysAndArgs: (string | number)[]
+  ) => Promise<number>;
+} & {
+  [name in ListScript]: (...keysAndArgs: (string | number)[]) => Promise<string[]>;
 };
 
 /** Registers keycard's scripts on a connection. */

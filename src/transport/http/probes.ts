@@ -7,12 +7,15 @@ const probePaths = new Set(["/healthz", "/readyz"]);
 
 /**
  * Answers the Kubernetes probes and returns true, or returns false for any other path.
- * `GET /healthz` (liveness): 200 `{"status":"ok"}` whenever the process answers at all.
- * `GET /readyz` (readiness): 200 `{"status":"ready"}` while the store answers a ping,
- * 503 `{"status":"unavailable","error":"STORE_UNAVAILABLE"}` otherwise.
+ * `GET /healthz` (liveness): 200 `{"status":"ok"}` whenever the process answers at all,
+ * draining included. `GET /readyz` (readiness): 503 `{"status":"draining","error":
+ * "SHUTTING_DOWN"}` once `draining` is aborted (SIGTERM), else 200 `{"status":"ready"}`
+ * while the store answers a ping and 503 `{"status":"unavailable","error":
+ * "STORE_UNAVAILABLE"}` while it does not.
  */
 export async function serveProbe(
   store: Store,
+  draining: AbortSignal,
   path: string,
   request: NodeRequest,
   response: NodeResponse,
@@ -25,6 +28,10 @@ export async function serveProbe(
   }
   if (path === "/healthz") {
     sendJson(response, 200, { status: "ok" });
+    return true;
+  }
+  if (draining.aborted) {
+    sendJson(response, 503, { status: "draining", error: "SHUTTING_DOWN" });
     return true;
   }
   try {

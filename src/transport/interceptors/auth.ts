@@ -3,9 +3,15 @@ import type { Interceptor } from "@connectrpc/connect";
 import { AdminService } from "../../../gen/keycard/v1/admin_service_pb.js";
 import { AuthService } from "../../../gen/keycard/v1/auth_service_pb.js";
 import { KeycardError } from "../../domain/errors.js";
+import type { ClientInfo } from "../../domain/session.js";
 import type { ApiKeyService } from "../../service/api-key-service.js";
 import type { AuditLog } from "../../service/audit.js";
-import { type Principal, presentedTokenKey, principalKey } from "../../service/context.js";
+import {
+  clientInfoKey,
+  type Principal,
+  presentedTokenKey,
+  principalKey,
+} from "../../service/context.js";
 import type { SessionService } from "../../service/session-service.js";
 import { presentedToken } from "../credentials.js";
 
@@ -21,6 +27,7 @@ async function userPrincipal(
   deps: Parameters<typeof authInterceptor>[0],
   token: string,
   headers: Headers,
+  client: ClientInfo,
 ): Promise<Principal> {
   const apiKey = headers.get("x-api-key")?.trim() ?? "";
   if (token === "" && apiKey !== "" && deps.apiKeys !== undefined) {
@@ -39,7 +46,7 @@ async function userPrincipal(
         : "A session token, or X-API-Key with X-TOTP-Code, is required",
     );
   }
-  return { kind: "session", ...(await deps.sessions.authenticate(token)) };
+  return { kind: "session", ...(await deps.sessions.authenticate(token)), client };
 }
 
 /**
@@ -86,7 +93,8 @@ export function authInterceptor(deps: {
       req.service.typeName === AuthService.typeName &&
       !publicMethods.has(req.method.name)
     ) {
-      req.contextValues.set(principalKey, await userPrincipal(deps, token, req.header));
+      const client = req.contextValues.get(clientInfoKey);
+      req.contextValues.set(principalKey, await userPrincipal(deps, token, req.header, client));
     }
     return next(req);
   };

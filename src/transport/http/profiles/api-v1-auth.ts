@@ -42,10 +42,12 @@ export const apiV1AuthProfile: Profile = {
       required: ["email", "password"],
       requiredMessage: "Email and password are required",
       run: async (call) => {
+        const rememberMe = call.body.remember_me === true;
         const login = await call.rpc(AuthService.method.login, {
           email: String(call.body.email),
           password: String(call.body.password),
-          durationSeconds: sessionSeconds,
+          durationSeconds: rememberMe ? 0 : sessionSeconds,
+          rememberMe,
         });
         const user = userView(await currentUser(call, login.sessionToken));
         if (call.body.return_token === true) {

@@ -1,0 +1,168 @@
+import type { Clock } from "../domain/clock.js";
+import { KeycardError } from "../domain/errors.js";
+import {
+  type AttemptCounts,
+  accountFingerprint,
+  counterKeysOf,
+  counterKinds,
+  counterRetention,
+  judgeAttempt,
+  type LoginCounterKey,
+  type LoginCounterKind,
+  type LoginThrottlePolicy,
+  noFailures,
+} from "../domain/login-throttle.js";
+import type { LoginAttemptStore, UserStore } from "../domain/ports.js";
+import type { ClientInfo } from "../domain/session.js";
+import { normalizeEmail } from "../domain/user.js";
+import type { AuditLog } from "./audit.js";
+
+/** What the guard needs: the counters, the users (for the audit), time, policy and audit. */
+export interface LoginGuardDeps {
+  readonly attempts: LoginAttemptStore;
+  readonly users: UserStore;
+  readonly clock: Clock;
+  readonly policy: LoginThrottlePolicy;
+  readonly audit: AuditLog;
+  /** Told when the audit's background user lookup failed; the event is still written. */
+  readonly onBackgroundError?: (error: unknown) => void;
+}
+
+/** One login attempt as the guard counts it: which account, how, and from where. */
+export interface LoginAttempt {
+  readonly credential: "password" | "api_key";
+  /** The fingerprint of the account the attempt names (never the email or key itself). */
+  readonly account: string;
+  /** The normalized email of a password login, used only to put a userId in the audit. */
+  readonly email?: string;
+  readonly client: ClientInfo;
+}
+
+/**
+ * The attempt a Login call makes: a password login counts against its normalized email
+ * (unknown emails exactly like real ones), an ADMIN_PASSWORD login (empty email) against
+ * the built-in administrator's email, and an API-key login against a hash of the key.
+ */
+export function loginAttemptOf(
+  input: { readonly email: string; readonly apiKey: string },
+  client: ClientInfo,
+  adminEmail?: string,
+): LoginAttempt {
+  if (input.apiKey !== "") {
+    return { credential: "api_key", account: accountFingerprint(`key:${input.apiKey}`), client };
+  }
+  const typed = normalizeEmail(input.email);
+  const email = typed === "" && adminEmail !== undefined ? adminEmail : typed;
+  return { credential: "password", account: accountFingerprint(`email:${email}`), email, client };
+}
+
+/** Whether a refused login counts as a failed guess: a wrong secret, not a malformed call. */
+export function isGuessFailure(error: unknown): boolean {
+  return (
+    error instanceof KeycardError &&
+    (error.reason === "INVALID_CREDENTIALS" || error.reason === "TOTP_INVALID")
+  );
+}
+
+const scopeMessages: Record<LoginCounterKind, string> = {
+  pair: "Too many failed logins",
+  ip: "Too many failed logins from this address",
+  account: "Too many failed logins; this account is temporarily locked",
+};
+
+/**
+ * Brute-force protection of Login (policy in domain/login-throttle.ts), with the counters
+ * in the store so every replica sees the same ones. A store failure is never ignored: it
+ * fails the login with STORE_UNAVAILABLE, as any other store call of a login does.
+ */
+export class LoginGuard {
+  private readonly retainMs: number;
+
+  constructor(private readonly deps: LoginGuardDeps) {
+    this.retainMs = counterRetention(deps.policy);
+  }
+
+  /**
+   * Refuses an attempt that must still wait with RATE_LIMITED and the seconds to wait, and
+   * audits `login.locked`; resets counters whose window or lock is over.
+   */
+  async checkAllowed(attempt: LoginAttempt): Promise<void> {
+    const keys = this.keysOf(attempt);
+    const states = await this.deps.attempts.read(keys);
+    const counts = Object.fromEntries(
+      counterKinds.map((kind, index) => [kind, states[index] ?? noFailures]),
+    ) as AttemptCounts;
+    const verdict = judgeAttempt(counts, this.deps.clock.now(), this.deps.policy);
+    if (verdict.expired.length > 0) {
+      await this.deps.attempts.clear(keys.filter((key) => verdict.expired.includes(key.kind)));
+    }
+    if (verdict.allowed) {
+      return;
+    }
+    const retryAfterSeconds = Math.max(1, Math.ceil(verdict.retryAfterMs / 1000));
+    this.auditLocked(attempt, verdict.scope, retryAfterSeconds);
+    throw new KeycardError(
+      "RATE_LIMITED",
+      `${scopeMessages[verdict.scope]}; try again in ${retryAfterSeconds} second${retryAfterSeconds === 1 ? "" : "s"}`,
+      undefined,
+      retryAfterSeconds,
+    );
+  }
+
+  /** Counts a failed guess against the pair, the IP and the account. */
+  async recordFailure(attempt: LoginAttempt): Promise<void> {
+    await this.deps.attempts.recordFailure(
+      this.keysOf(attempt),
+      this.deps.clock.now(),
+      this.retainMs,
+    );
+  }
+
+  /** A success: the account and this IP's pair start over (the IP's spraying count does not). */
+  async recordSuccess(attempt: LoginAttempt): Promise<void> {
+    const keys = counterKeysOf(attempt.account, attempt.client.ip);
+    await this.deps.attempts.clear([keys.pair, keys.account]);
+  }
+
+  private keysOf(attempt: LoginAttempt): LoginCounterKey[] {
+    const keys = counterKeysOf(attempt.account, attempt.client.ip);
+    return counterKinds.map((kind) => keys[kind]);
+  }
+
+  /**
+   * Writes `login.locked` once the account's user id is known (if the email has one). The
+   * lookup runs after the refusal is answered, so a 429 takes as long for an unknown email
+   * as for a real one.
+   */
+  private auditLocked(
+    attempt: LoginAttempt,
+    scope: LoginCounterKind,
+    retryAfterSeconds: number,
+  ): void {
+    const fields = {
+      credential: attempt.credential,
+      scope,
+      retryAfterSeconds,
+      account: attempt.account,
+      ...attempt.client,
+    };
+    const email = attempt.email;
+    if (email === undefined || email === "") {
+      this.deps.audit("login.locked", fields);
+      return;
+    }
+    setImmediate(() => {
+      this.deps.users.findByEmail(email).then(
+        (user) =>
+          this.deps.audit(
+            "login.locked",
+            user === undefined ? fields : { userId: user.id, ...fields },
+          ),
+        (error: unknown) => {
+          this.deps.onBackgroundError?.(error);
+          this.deps.audit("login.locked", fields);
+        },
+      );
+    });
+  }
+}

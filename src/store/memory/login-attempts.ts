@@ -1,0 +1,54 @@
+import type { Clock } from "../../domain/clock.js";
+import {
+  type FailureCount,
+  type LoginCounterKey,
+  noFailures,
+} from "../../domain/login-throttle.js";
+import type { LoginAttemptStore } from "../../domain/ports.js";
+import { ExpiringMap } from "./expiring-map.js";
+
+function nameOf(key: LoginCounterKey): string {
+  return `${key.kind}:${key.id}`;
+}
+
+/** Failed-login counters of the embedded store, dropped like Redis keys by their TTL. */
+export class MemoryLoginAttemptStore implements LoginAttemptStore {
+  private readonly counts: ExpiringMap<string, FailureCount>;
+
+  constructor(clock: Clock) {
+    this.counts = new ExpiringMap(() => clock.now());
+  }
+
+  async recordFailure(
+    keys: readonly LoginCounterKey[],
+    at: number,
+    retainMs: number,
+  ): Promise<FailureCount[]> {
+    return keys.map((key) => {
+      const name = nameOf(key);
+      const before = this.counts.get(name);
+      const after: FailureCount = {
+        count: (before?.count ?? 0) + 1,
+        firstAt: before?.firstAt ?? at,
+        lastAt: at,
+      };
+      this.counts.set(name, after, at + retainMs);
+      return after;
+    });
+  }
+
+  async read(keys: readonly LoginCounterKey[]): Promise<FailureCount[]> {
+    return keys.map((key) => this.counts.get(nameOf(key)) ?? noFailures);
+  }
+
+  async clear(keys: readonly LoginCounterKey[]): Promise<void> {
+    for (const key of keys) {
+      this.counts.delete(nameOf(key));
+    }
+  }
+
+  /** Drops expired counters; called periodically by the store. */
+  sweep(): void {
+    this.counts.sweep();
+  }
+}

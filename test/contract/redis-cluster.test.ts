@@ -1,0 +1,21 @@
+import { afterAll, beforeAll } from "vitest";
+import { testStore } from "../helpers/keycard.js";
+import { type RedisClusterHandle, startRedisCluster } from "../helpers/redis-cluster.js";
+import { describeStoreContract } from "./store-contract.js";
+
+let cluster: RedisClusterHandle | undefined;
+
+beforeAll(async () => {
+  cluster = await startRedisCluster();
+}, 60_000);
+
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+describeStoreContract("redis cluster (3 masters, 3 replicas)", () => {
+  if (cluster === undefined) {
+    throw new Error("the test cluster did not start");
+  }
+  return testStore("redis", cluster.url);
+});
