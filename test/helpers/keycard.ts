@@ -64,6 +64,11 @@ export interface KeycardOptions {
   readonly loginThrottle?: LoginThrottlePolicy;
   /** The Redis key namespace; a fresh one when absent. Two keycards given one share state. */
   readonly namespace?: string;
+  /**
+   * Hooks into the store the server uses (it still talks to the real Redis), e.g. to kill
+   * redis-server at the exact moment a write starts.
+   */
+  readonly hookStore?: (store: Store) => Store;
 }
 
 /**
@@ -135,10 +140,11 @@ export async function startKeycard(options: KeycardOptions = {}): Promise<TestKe
     clock: _clock,
     policy,
     namespace: _namespace,
+    hookStore,
     ...settings
   } = options;
   const server = createServer({
-    store,
+    store: hookStore === undefined ? store : hookStore(store),
     hasher: createArgon2Hasher(),
     clock,
     logger: logger ?? pino({ level: "silent" }),

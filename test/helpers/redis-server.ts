@@ -1,6 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
+import { mkdtempSync } from "node:fs";
 import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Redis } from "ioredis";
 
 /** A redis-server child process owned by a test run. */
@@ -47,10 +50,17 @@ async function waitUntilReady(port: number): Promise<void> {
   throw new Error(`redis-server on port ${port} did not become ready`);
 }
 
-function spawnRedis(port: number): ChildProcess {
+/** Durability flags: none, or an append-only file synced on every write under `dir`. */
+function durability(dir: string | undefined): string[] {
+  return dir === undefined
+    ? ["--appendonly", "no"]
+    : ["--appendonly", "yes", "--appendfsync", "always", "--dir", dir];
+}
+
+function spawnRedis(port: number, dir?: string): ChildProcess {
   const child = spawn(
     "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", ...durability(dir)],
     { stdio: "ignore" },
   );
   child.on("error", (error) => {
@@ -60,9 +70,13 @@ function spawnRedis(port: number): ChildProcess {
 }
 
 /** Starts a private redis-server on a free port and waits until it answers. */
-export async function startRedisServer(): Promise<RedisServer> {
+export async function startRedisServer(
+  options: { readonly persistent?: boolean } = {},
+): Promise<RedisServer> {
   const port = await freePort();
-  let child = spawnRedis(port);
+  const dir =
+    options.persistent === true ? mkdtempSync(join(tmpdir(), "keycard-redis-")) : undefined;
+  let child = spawnRedis(port, dir);
   await waitUntilReady(port);
   return {
     port,
@@ -74,7 +88,7 @@ export async function startRedisServer(): Promise<RedisServer> {
       }
     },
     restart: async () => {
-      child = spawnRedis(port);
+      child = spawnRedis(port, dir);
       await waitUntilReady(port);
     },
   };
