@@ -2,23 +2,11 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type CallOptions, type Client, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import pino from "pino";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthService, RevokeScope } from "../../gen/keycard/v1/auth_service_pb.js";
 import { InactiveReason } from "../../gen/keycard/v1/session_pb.js";
-import { systemClock } from "../../src/domain/clock.js";
 import { reasonOf } from "../../src/service/errors.js";
-import { createArgon2Hasher } from "../../src/service/password-hasher.js";
-import { createRedisStore } from "../../src/store/redis/redis-store.js";
-import { createServer } from "../../src/transport/server.js";
-import {
-  createTestUser,
-  startKeycard,
-  type TestKeycard,
-  testEncryptionKey,
-  testPolicy,
-  testSettings,
-} from "../helpers/keycard.js";
+import { createTestUser, startKeycard, type TestKeycard } from "../helpers/keycard.js";
 
 /*
  * Concurrency (issue 6): a real keycard on a real Redis under parallel calls from the
@@ -50,29 +38,8 @@ function failureOf(error: unknown): { code: number; reason: string | undefined }
 }
 
 /** Starts keycard on a Redis namespace the caller picks, so two replicas can share one. */
-async function startReplica(namespace: string): Promise<TestKeycard> {
-  const store = createRedisStore({ url: inject("redisUrl"), namespace, commandTimeoutMs: 500 });
-  const server = createServer({
-    store,
-    hasher: createArgon2Hasher(),
-    clock: systemClock,
-    logger: pino({ level: "silent" }),
-    settings: testSettings({
-      policy: { ...testPolicy, refreshGrace: refreshGraceMs },
-      encryptionKey: testEncryptionKey,
-    }),
-  });
-  const port = await server.listen(0, "127.0.0.1");
-  return {
-    port,
-    baseUrl: `http://127.0.0.1:${port}`,
-    store,
-    server,
-    close: async () => {
-      await server.close();
-      await store.close();
-    },
-  };
+function startReplica(namespace: string): Promise<TestKeycard> {
+  return startKeycard({ namespace, policy: { refreshGrace: refreshGraceMs } });
 }
 
 describe("concurrency on one keycard", () => {

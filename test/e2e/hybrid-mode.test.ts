@@ -1,4 +1,3 @@
-import { Writable } from "node:stream";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -8,6 +7,7 @@ import {
   type TestKeycard,
   testAdminToken,
 } from "../helpers/keycard.js";
+import { LogLines } from "../helpers/log-lines.js";
 import { expectError, type Json, type Rest, restClient } from "../helpers/rest.js";
 import {
   clearOfStepEdge,
@@ -54,22 +54,13 @@ function keyHeaders(key: string, code?: string): Record<string, string> {
 }
 
 describe("hybrid mode (AUTH_MODE=hybrid)", () => {
-  const logLines: Json[] = [];
+  const log = new LogLines();
+  const logLines = log.lines;
   let keycard: TestKeycard;
   let rest: Rest;
 
   beforeAll(async () => {
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString("utf8").split("\n")) {
-          if (line !== "") {
-            logLines.push(JSON.parse(line) as Json);
-          }
-        }
-        done();
-      },
-    });
-    keycard = await startKeycard({ authMode: "hybrid", logger: pino({ level: "info" }, sink) });
+    keycard = await startKeycard({ authMode: "hybrid", logger: pino({ level: "info" }, log) });
     rest = restClient(keycard.baseUrl);
   });
   afterAll(() => keycard.close());

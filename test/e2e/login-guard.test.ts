@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import { Writable } from "node:stream";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import pino from "pino";
@@ -18,6 +17,7 @@ import {
   type TestKeycard,
   testAdminToken,
 } from "../helpers/keycard.js";
+import { LogLines } from "../helpers/log-lines.js";
 import type { Json } from "../helpers/rest.js";
 import { enrollTotpOverRest, totpCode } from "../helpers/totp-codes.js";
 
@@ -41,28 +41,19 @@ function freshIp(): string {
 
 describe("brute-force protection of login, on two keycards sharing one Redis, on a fake clock", () => {
   const clock = new FakeClock();
-  const logLines: Json[] = [];
+  const log = new LogLines();
+  const logLines = log.lines;
   let a: TestKeycard;
   let b: TestKeycard;
 
   beforeAll(async () => {
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString("utf8").split("\n")) {
-          if (line !== "") {
-            logLines.push(JSON.parse(line) as Json);
-          }
-        }
-        done();
-      },
-    });
     const namespace = `login-guard-${randomUUID()}`;
     const options = {
       clock,
       namespace,
       trustedProxies: ["127.0.0.1"],
       loginThrottle: defaultLoginThrottle,
-      logger: pino({ level: "info" }, sink),
+      logger: pino({ level: "info" }, log),
     };
     [a, b] = await Promise.all([startKeycard(options), startKeycard(options)]);
   });
