@@ -31,6 +31,12 @@ export function domainReasonOf(reason: InactiveReason): DomainInactiveReason {
   return (found?.[0] as DomainInactiveReason | undefined) ?? "unknown";
 }
 
+/** The fields of a Validate request. */
+export interface ValidateInput {
+  readonly token: string;
+  readonly totpCode: string;
+}
+
 const credentialKinds = {
   session: CredentialKind.SESSION,
   api_key: CredentialKind.API_KEY,
@@ -94,11 +100,22 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
     return { revokedCount, message: `Revoked ${revokedCount} session(s)` };
   }
 
-  async validate(req: { token: string; totpCode: string }, ctx: HandlerContext) {
-    const headerToken =
-      ctx.values.get(presentedTokenKey) || (ctx.requestHeader.get("x-api-key")?.trim() ?? "");
+  validate(req: ValidateInput, ctx: HandlerContext) {
+    return this.validateWith(req, ctx.values.get(presentedTokenKey), ctx.requestHeader);
+  }
+
+  /**
+   * Validate without a Connect context, for the lean path of the hottest method: the token
+   * of the request, else the one its headers present (`presented`), else `X-API-Key`.
+   */
+  async validateWith(
+    req: ValidateInput,
+    presented: string,
+    headers: { get(name: string): string | null },
+  ): Promise<MessageInitShape<typeof ValidateResponseSchema>> {
+    const headerToken = presented || (headers.get("x-api-key")?.trim() ?? "");
     const token = req.token === "" ? headerToken : req.token;
-    const totpCode = req.totpCode || (ctx.requestHeader.get("x-totp-code")?.trim() ?? "");
+    const totpCode = req.totpCode || (headers.get("x-totp-code")?.trim() ?? "");
     return this.introspectionToProto(await this.sessions.introspect(token, totpCode));
   }
 

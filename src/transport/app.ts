@@ -78,6 +78,8 @@ export interface ServerDeps {
  */
 export interface KeycardApp {
   readonly sessions: SessionService;
+  /** The AuthService handlers, which the lean Validate path calls directly. */
+  readonly auth: AuthServiceImpl;
   readonly users: UserService;
   readonly apiKeys: ApiKeyService;
   readonly totp: TotpService;
@@ -133,12 +135,14 @@ export function createApp(deps: ServerDeps): KeycardApp {
   });
   trackLiveSessions(metrics, () => sessions.countLive());
   const users = new UserService({ store, hasher, clock, audit });
+  const auth = new AuthServiceImpl(sessions, clock);
   const shutdown = new AbortController();
   setMaxListeners(0, shutdown.signal);
   const draining = new AbortController();
   setMaxListeners(0, draining.signal);
   return {
     sessions,
+    auth,
     users,
     apiKeys,
     totp,
@@ -150,7 +154,7 @@ export function createApp(deps: ServerDeps): KeycardApp {
         logger.warn({ err: error }, "sweeping expired sessions failed"),
       ),
     routes: routes({
-      auth: new AuthServiceImpl(sessions, clock),
+      auth,
       admin: new AdminServiceImpl({ users, apiKeys, totp, sessions }),
       health: new HealthServiceImpl(store, draining.signal),
       extAuthz: new ExtAuthzImpl(sessions),

@@ -3,11 +3,16 @@ import { parseCookie } from "cookie";
 /** The session cookie of reference 002 (the `api-v1-auth` profile), which proxies also see. */
 export const sessionCookieName = "auth-token";
 
+/** What credential parsing reads of request headers: web Headers or a lean stand-in. */
+export interface HeaderLookup {
+  get(name: string): string | null;
+}
+
 /**
  * The session token a request presents: `Authorization: Bearer <token>` first, then
  * `X-Session-Token`. Empty when there is none.
  */
-export function presentedToken(headers: Headers): string {
+export function presentedToken(headers: HeaderLookup): string {
   const authorization = headers.get("authorization") ?? "";
   const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
   if (match?.[1] !== undefined) {
@@ -20,7 +25,7 @@ export function presentedToken(headers: Headers): string {
  * The token a request proxied to keycard carries (forward auth, Envoy ext_authz): Bearer,
  * then X-Session-Token, then the session cookie in `cookieHeader`.
  */
-export function carriedToken(headers: Headers, cookieHeader: string | undefined): string {
+export function carriedToken(headers: HeaderLookup, cookieHeader: string | undefined): string {
   const fromHeaders = presentedToken(headers);
   if (fromHeaders !== "" || cookieHeader === undefined) {
     return fromHeaders;

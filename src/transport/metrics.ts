@@ -135,22 +135,33 @@ export function metricsInterceptor(metrics: KeycardMetrics): Interceptor {
   return (next) => async (req) => {
     const method = `${req.service.typeName}/${req.method.name}`;
     const started = performance.now();
-    let code = "OK";
     try {
-      return await next(req);
+      const response = await next(req);
+      recordRpc(metrics, method, started);
+      return response;
     } catch (error) {
-      const connectError = ConnectError.from(error);
-      code = Code[connectError.code];
-      if (reasonOf(connectError) === "STORE_UNAVAILABLE") {
-        metrics.storeErrors.inc();
-      }
+      recordRpc(metrics, method, started, ConnectError.from(error));
       throw error;
-    } finally {
-      const seconds = (performance.now() - started) / 1000;
-      metrics.rpcDuration.observe({ method, code }, seconds);
-      if (method === validatePath) {
-        metrics.validateDuration.observe(seconds);
-      }
     }
   };
+}
+
+/** Counts one finished call, begun at `started` (performance.now()), by its outcome. */
+export function recordRpc(
+  metrics: KeycardMetrics,
+  method: string,
+  started: number,
+  error?: ConnectError,
+): void {
+  const seconds = (performance.now() - started) / 1000;
+  if (error !== undefined && reasonOf(error) === "STORE_UNAVAILABLE") {
+    metrics.storeErrors.inc();
+  }
+  metrics.rpcDuration.observe(
+    { method, code: error === undefined ? "OK" : Code[error.code] },
+    seconds,
+  );
+  if (method === validatePath) {
+    metrics.validateDuration.observe(seconds);
+  }
 }

@@ -66,6 +66,7 @@ import {
   serveRest,
 } from "./http/rest-handler.js";
 import { restRoutes } from "./http/rest-routes.js";
+import { type FullRpcPath, leanValidate } from "./lean-validate.js";
 import { requestIdHeader, requestIdOf } from "./request-id.js";
 import { services } from "./routes.js";
 
@@ -140,7 +141,14 @@ export function createServer(deps: ServerDeps): KeycardServer {
     response.setHeader(requestIdHeader, requestId);
     serveHttpRoute(request, response).catch((error: unknown) => sendError(response, error, logger));
   };
-  const serveRpc = rpcHandler(app, contextValuesOf, serveHttp, logger);
+  const leanDeps = {
+    auth: app.auth,
+    metrics: app.metrics,
+    logger,
+    maxBodyBytes: settings.maxBodyBytes,
+    jsonOptions: app.routerOptions.jsonOptions ?? {},
+  };
+  const serveRpc = leanValidate(leanDeps, rpcHandler(app, contextValuesOf, serveHttp, logger));
   const applyCors = corsPolicy(settings.allowedOrigins ?? []);
   const handler = (request: NodeRequest, response: NodeResponse): void => {
     if (!applyCors(request, response)) {
@@ -153,21 +161,23 @@ export function createServer(deps: ServerDeps): KeycardServer {
 /**
  * What `connectNodeAdapter` does (gRPC, gRPC-Web and Connect on the router's paths, gzip
  * and brotli, everything else to `fallback`), plus one correction: a request message that
- * does not decode is answered InvalidArgument, as connect-go answers it.
+ * does not decode is answered InvalidArgument, as connect-go answers it. A `body`, when
+ * given, replaces the request's own stream (the lean Validate path hands over a request it
+ * has started to read).
  */
 function rpcHandler(
   app: KeycardApp,
   contextValuesOf: (request: NodeRequest) => ContextValues,
   fallback: (request: NodeRequest, response: NodeResponse) => void,
   logger: Logger,
-): (request: NodeRequest, response: NodeResponse) => void {
+): FullRpcPath {
   const router = createConnectRouter({
     ...app.routerOptions,
     acceptCompression: [compressionGzip, compressionBrotli],
   });
   app.routes(router);
   const handlers = new Map(router.handlers.map((handler) => [handler.requestPath, handler]));
-  return (request, response) => {
+  return (request, response, body) => {
     const handler = handlers.get(request.url?.split("?", 1)[0] ?? "");
     if (handler === undefined) {
       fallback(request, response);
@@ -175,12 +185,13 @@ function rpcHandler(
     }
     let universal: UniversalServerRequest;
     try {
-      universal = universalRequestFromNodeRequest(
+      const fromNode = universalRequestFromNodeRequest(
         request,
         response,
         undefined,
         contextValuesOf(request),
       );
+      universal = body === undefined ? fromNode : { ...fromNode, body };
     } catch {
       // Only an HTTP/1.0 request without a Host header gets here (no authority for the URL).
       response.writeHead(400, { "content-type": "application/json" });

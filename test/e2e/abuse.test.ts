@@ -954,7 +954,7 @@ describe(`abuse storm (seed ${seed})`, () => {
     socket.on("data", (chunk: Buffer) => chunks.push(chunk));
     await once(socket, "connect");
     socket.end(
-      `POST ${validatePath} HTTP/1.0\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}`,
+      `POST /keycard.v1.AuthService/Login HTTP/1.0\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}`,
     );
     await once(socket, "close");
     tried += 1;

@@ -19,26 +19,44 @@ export function loggingInterceptor(logger: Logger): Interceptor {
     try {
       const response = await next(req);
       response.header.set(requestIdHeader, requestId);
-      logger.debug({ rpc, requestId, ms: elapsed(started) }, "rpc ok");
+      logRpc(logger, { rpc, requestId, started });
       return response;
     } catch (error) {
       const connectError = ConnectError.from(error);
       connectError.metadata.set(requestIdHeader, requestId);
-      const fields = {
-        rpc,
-        requestId,
-        ms: elapsed(started),
-        code: Code[connectError.code],
-        reason: reasonOf(connectError),
-      };
-      if (serverFaults.has(connectError.code)) {
-        logger.error({ ...fields, err: connectError.cause ?? connectError }, "rpc failed");
-      } else {
-        logger.info(fields, "rpc refused");
-      }
+      logRpc(logger, { rpc, requestId, started }, connectError);
       throw connectError;
     }
   };
+}
+
+/**
+ * Logs one finished call: at debug when it succeeded, at info when the client was refused,
+ * at error with its cause for a server fault. `lean` marks calls the lean path answered.
+ */
+export function logRpc(
+  logger: Logger,
+  call: { rpc: string; requestId: string; started: number; lean?: boolean },
+  error?: ConnectError,
+): void {
+  const { started, ...named } = call;
+  if (error === undefined) {
+    if (logger.isLevelEnabled("debug")) {
+      logger.debug({ ...named, ms: elapsed(started) }, "rpc ok");
+    }
+    return;
+  }
+  const fields = {
+    ...named,
+    ms: elapsed(started),
+    code: Code[error.code],
+    reason: reasonOf(error),
+  };
+  if (serverFaults.has(error.code)) {
+    logger.error({ ...fields, err: error.cause ?? error }, "rpc failed");
+  } else {
+    logger.info(fields, "rpc refused");
+  }
 }
 
 function elapsed(started: number): number {
