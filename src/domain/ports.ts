@@ -65,7 +65,10 @@ export interface SessionStore {
    * the ids of those it ended. Atomic per user, so racing logins never leave more.
    */
   trim(userId: string, keep: number, now: number): Promise<string[]>;
-  /** How many sessions of all users are live at `now` (not expired, not revoked). */
+  /**
+   * How many sessions of all users are live (not revoked, and not yet seen expired by a
+   * sweep): exact at each sweep, which a running keycard does every 15 s.
+   */
   countLive(now: number): Promise<number>;
   /**
    * Takes up to `limit` sessions that reached their expiry by `now` (not revoked ones) off

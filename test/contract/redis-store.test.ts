@@ -45,14 +45,9 @@ describe("the redis store's keys", () => {
     return (await redis.keys(`${namespace}:*`)).sort();
   }
 
-  /**
-   * The keys of this namespace other than token pointers, which have a retention of their
-   * own, and the live list, whose deadline is the latest expiry it ever held.
-   */
+  /** The keys of this namespace other than token pointers, which have a retention of their own. */
   async function keysBesidesPointers(): Promise<string[]> {
-    return (await allKeys()).filter(
-      (key) => !key.startsWith(`${namespace}:tok:`) && key !== `${namespace}:live`,
-    );
+    return (await allKeys()).filter((key) => !key.startsWith(`${namespace}:tok:`));
   }
 
   /** The index of every user of this namespace, by creation time. */
@@ -69,17 +64,27 @@ describe("the redis store's keys", () => {
     ].sort();
   }
 
+  /** The permanent keys once sessions have existed: the live count joins them. */
+  function keptAfterSessions(user: UserRecord): string[] {
+    return [...permanentKeysOf(user), `${namespace}:live-count`].sort();
+  }
+
+  /** What a running keycard does every 15 s: takes expired sessions off the indexes. */
+  async function sweep(): Promise<void> {
+    await store.sessions.sweepExpired(Date.now(), 1_000);
+  }
+
   async function givenUser(fields: Partial<UserRecord> = {}): Promise<UserRecord> {
     const user = makeUser(fields);
     expect(await store.users.create(user)).toBe(true);
     return user;
   }
 
-  it("gives every key but the user's record, email claim and the users index a deadline", async () => {
+  it("gives every key a deadline but the user's record, email claim, users index, live count and the owners a sweep keeps", async () => {
     const user = await givenUser();
     const session = makeSession(user);
     expect(await store.sessions.create(session, session.expiresAt + 60_000)).toBe(true);
-    const permanent = permanentKeysOf(user);
+    const permanent = [...keptAfterSessions(user), `${namespace}:session-owners`];
     const keys = await allKeys();
     expect(keys).toEqual(expect.arrayContaining(permanent));
     expect(keys.length).toBeGreaterThan(permanent.length);
@@ -93,7 +98,7 @@ describe("the redis store's keys", () => {
     }
   });
 
-  it("leaves only the user's record, email claim and the users index once every session and pointer has expired", async () => {
+  it("leaves only the permanent keys once every session and pointer has expired and a sweep ran", async () => {
     const user = await givenUser();
     const start = Date.now();
     const plain = makeSession(user, { expiresAt: start + 300 });
@@ -119,7 +124,9 @@ describe("the redis store's keys", () => {
     await store.sessions.touch(user.id, next.id, Date.now());
 
     await sleepUntil(start + 1_000);
-    expect(await allKeys()).toEqual(permanentKeysOf(user));
+    await sweep();
+    expect(await allKeys()).toEqual(keptAfterSessions(user));
+    expect(await store.sessions.countLive(Date.now())).toBe(0);
   });
 
   it("drops the session index with the last live session even when a longer one was revoked", async () => {
@@ -132,7 +139,8 @@ describe("the redis store's keys", () => {
     expect(await store.sessions.revoke(user.id, long.id)).toBe(true);
 
     await sleepUntil(start + 500);
-    expect(await keysBesidesPointers()).toEqual(permanentKeysOf(user));
+    await sweep();
+    expect(await keysBesidesPointers()).toEqual(keptAfterSessions(user));
   });
 
   it("drops the session index with its session when a rotation moved the deadline earlier", async () => {
@@ -152,7 +160,8 @@ describe("the redis store's keys", () => {
     );
 
     await sleepUntil(start + 500);
-    expect(await keysBesidesPointers()).toEqual(permanentKeysOf(user));
+    await sweep();
+    expect(await keysBesidesPointers()).toEqual(keptAfterSessions(user));
   });
 
   it("writes nothing for a session refused to a disabled user", async () => {

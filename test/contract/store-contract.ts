@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApiKeyRecord } from "../../src/domain/api-key.js";
+import { deviceLabel } from "../../src/domain/device-label.js";
 import type { Store } from "../../src/domain/ports.js";
 import type { SessionRecord } from "../../src/domain/session.js";
 import { hashToken, mintToken, newId } from "../../src/domain/token.js";
@@ -74,7 +75,7 @@ export function makeSession(user: UserRecord, fields: Partial<SessionRecord> = {
     displayName: user.displayName,
     kind: "standard",
     lifetime: 10 * minute,
-    deviceLabel: "contract-test 1.0",
+    deviceLabel: deviceLabel(fields.userAgent ?? "contract-test/1.0"),
     tokenHash: newTokenHash(),
     ...fields,
   };
@@ -808,6 +809,54 @@ export function describeStoreContract(name: string, makeStore: () => Store): voi
         await sleepUntil(start + 500);
         expect(await store.sessions.lookup(next.tokenHash)).toEqual({ pointer: pointerOf(next) });
         expect(await store.sessions.list(user.id, Date.now())).toEqual([]);
+      });
+    });
+
+    describe("sweeping expired sessions and counting live ones", () => {
+      it("returns each expired session to one sweep only, never a revoked one, and counts down", async () => {
+        const alice = await givenUser();
+        const bob = await givenUser();
+        const start = Date.now();
+        const base = await store.sessions.countLive(start);
+        const expiring = [
+          await givenSession(alice, { expiresAt: start + 300 }),
+          await givenSession(alice, { expiresAt: start + 300 }),
+        ];
+        const revoked = await givenSession(alice, { expiresAt: start + 300 });
+        await givenSession(bob);
+        expect(await store.sessions.countLive(start)).toBe(base + 4);
+        expect(await store.sessions.revoke(alice.id, revoked.id)).toBe(true);
+        expect(await store.sessions.countLive(start)).toBe(base + 3);
+
+        await sleepUntil(start + 500);
+        const sweeps = await Promise.all([
+          store.sessions.sweepExpired(Date.now(), 100),
+          store.sessions.sweepExpired(Date.now(), 100),
+        ]);
+        const ours = sweeps
+          .flat()
+          .filter((expired) => expired.userId === alice.id || expired.userId === bob.id);
+        expect(ours.map((expired) => expired.sessionId).sort()).toEqual(
+          expiring.map((session) => session.id).sort(),
+        );
+        expect(ours.every((expired) => expired.expiresAt === start + 300)).toBe(true);
+        expect(await store.sessions.countLive(Date.now())).toBeLessThanOrEqual(base + 1);
+        const again = await store.sessions.sweepExpired(Date.now(), 100);
+        expect(again.filter((expired) => expired.userId === alice.id)).toEqual([]);
+      });
+
+      it("trims a user's sessions to the newest, counting only live ones", async () => {
+        const user = await givenUser();
+        const start = Date.now();
+        await givenSession(user, { expiresAt: start + 200, createdAt: start - 10 });
+        const oldest = await givenSession(user, { createdAt: start - 3 });
+        const middle = await givenSession(user, { createdAt: start - 2 });
+        const newest = await givenSession(user, { createdAt: start - 1 });
+        await sleepUntil(start + 300);
+        expect(await store.sessions.trim(user.id, 2, Date.now())).toEqual([oldest.id]);
+        const left = await store.sessions.list(user.id, Date.now());
+        expect(left.map((session) => session.id)).toEqual([newest.id, middle.id]);
+        expect(await store.sessions.trim(user.id, 2, Date.now())).toEqual([]);
       });
     });
 

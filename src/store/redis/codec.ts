@@ -7,7 +7,10 @@ import type { UserRecord } from "../../domain/user.js";
 type FieldNames<T> = Record<keyof T, string>;
 
 /** Any record's fields as hash field/value pairs; a partial record gives only its fields. */
-function encodeFields<T extends object>(names: FieldNames<T>, record: Partial<T>): string[] {
+function encodeFields<T extends object>(
+  names: Partial<FieldNames<T>>,
+  record: Partial<T>,
+): string[] {
   return Object.entries(record).flatMap(([name, value]) => {
     const field = names[name as keyof T];
     if (value === undefined || field === undefined) {
@@ -25,52 +28,74 @@ function encodeFields<T extends object>(names: FieldNames<T>, record: Partial<T>
   });
 }
 
-const sessionFields: FieldNames<SessionRecord> = {
-  id: "sid",
-  userId: "uid",
+/**
+ * The stored fields of a session. Its ids are in its key's name and its device label
+ * follows from its user agent, so none of them is stored again; kind and lifetime only
+ * when they differ from the common case. Redis keeps a hash compact (a listpack) only while
+ * every value is at most 64 bytes, so the user agent is split into chunks.
+ */
+const sessionFields = {
   createdAt: "ca",
   expiresAt: "ea",
   lastUsedAt: "lu",
   ip: "ip",
-  userAgent: "ua",
   authMethods: "am",
   apiKeyId: "ak",
   roles: "ro",
   email: "em",
   displayName: "dn",
-  kind: "kd",
-  lifetime: "lf",
-  deviceLabel: "dl",
   tokenHash: "tk",
   previousTokenHash: "pv",
   graceUntil: "gu",
-};
+} as const satisfies Partial<FieldNames<SessionRecord>>;
+
+/** User-agent chunks: `ua`, `ua1`, `ua2`, `ua3`, 60 characters each, 240 in all. */
+const agentChunk = 60;
+const agentFields = ["ua", "ua1", "ua2", "ua3"] as const;
 
 /** Session fields as flat hash field/value pairs, with short names to save memory. */
 export function encodeSession(session: SessionRecord): string[] {
-  return encodeFields(sessionFields, session);
+  const fields = encodeFields(sessionFields, session);
+  agentFields.forEach((field, i) => {
+    const chunk = session.userAgent.slice(i * agentChunk, (i + 1) * agentChunk);
+    if (chunk !== "" || i === 0) {
+      fields.push(field, chunk);
+    }
+  });
+  if (session.kind !== "standard") {
+    fields.push("kd", session.kind);
+  }
+  if (session.lifetime !== session.expiresAt - session.createdAt) {
+    fields.push("lf", String(session.lifetime));
+  }
+  return fields;
 }
 
-/** Reads a session hash back; undefined for a missing (empty) hash. */
-export function decodeSession(hash: Record<string, string>): SessionRecord | undefined {
-  if (hash.sid === undefined || hash.uid === undefined || hash.tk === undefined) {
+/** Reads a session hash back, given the ids its key names; undefined for a missing hash. */
+export function decodeSession(
+  hash: Record<string, string>,
+  userId: string,
+  sessionId: string,
+): SessionRecord | undefined {
+  if (hash.tk === undefined) {
     return undefined;
   }
+  const userAgent = agentFields.map((field) => hash[field] ?? "").join("");
   return {
-    id: hash.sid,
-    userId: hash.uid,
+    id: sessionId,
+    userId,
     createdAt: Number(hash.ca),
     expiresAt: Number(hash.ea),
     lastUsedAt: Number(hash.lu),
     ip: hash.ip ?? "",
-    userAgent: hash.ua ?? "",
+    userAgent,
     authMethods: JSON.parse(hash.am ?? "[]") as string[],
     roles: JSON.parse(hash.ro ?? "[]") as string[],
     email: hash.em ?? "",
     displayName: hash.dn ?? "",
     kind: sessionKindOf(hash.kd),
     lifetime: hash.lf === undefined ? Number(hash.ea) - Number(hash.ca) : Number(hash.lf),
-    deviceLabel: hash.dl ?? deviceLabel(hash.ua ?? ""),
+    deviceLabel: deviceLabel(userAgent),
     tokenHash: hash.tk,
     ...(hash.ak === undefined ? {} : { apiKeyId: hash.ak }),
     ...(hash.pv === undefined ? {} : { previousTokenHash: hash.pv, graceUntil: Number(hash.gu) }),

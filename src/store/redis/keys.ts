@@ -16,8 +16,10 @@ export interface RedisKeys {
   readonly rateLimits: () => string;
   /** One counter of failed logins (`kind` pair, ip or account; `id` a fingerprint). */
   readonly loginFailures: (kind: string, id: string) => string;
-  /** Every live session as `<userId> <sessionId>` scored by expiry, for counts and expiry events. */
-  readonly liveSessions: () => string;
+  /** Users with sessions, each scored by the earliest expiry a sweep has still to see. */
+  readonly sessionOwners: () => string;
+  /** How many sessions are live, counted up on login and down on revocation and expiry. */
+  readonly liveCount: () => string;
 }
 
 /** Builds the key names under a namespace (default "keycard"). */
@@ -36,6 +38,7 @@ export function redisKeys(namespace: string): RedisKeys {
     userApiKeys: (userId) => `${userTag(userId)}:apikeys`,
     rateLimits: () => `${namespace}:ratelimit`,
     loginFailures: (kind, id) => `${namespace}:login-failures:${kind}:${id}`,
-    liveSessions: () => `${namespace}:live`,
+    sessionOwners: () => `${namespace}:session-owners`,
+    liveCount: () => `${namespace}:live-count`,
   };
 }

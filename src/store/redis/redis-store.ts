@@ -156,11 +156,6 @@ function readHashes(redis: ScriptedRedis, keys: string[]): Promise<Record<string
   return Promise.all(keys.map((key) => redis.hgetall(key)));
 }
 
-/** A session's entry in the live list. */
-function liveMember(userId: string, sessionId: string): string {
-  return `${userId} ${sessionId}`;
-}
-
 class RedisSessionStore implements SessionStore {
   constructor(
     private readonly redis: ScriptedRedis,
@@ -179,7 +174,11 @@ class RedisSessionStore implements SessionStore {
         ...encodeSession(session),
       );
       if (created === 1) {
-        await Promise.all([this.writePointer(session, retainUntil), this.listLive(session)]);
+        await Promise.all([
+          this.writePointer(session, retainUntil),
+          this.redis.zadd(this.keys.sessionOwners(), "LT", expiresAt, userId),
+          this.redis.incr(this.keys.liveCount()),
+        ]);
       }
       return created === 1;
     });
@@ -192,7 +191,7 @@ class RedisSessionStore implements SessionStore {
         return {};
       }
       const hash = await this.redis.hgetall(this.keys.session(pointer.userId, pointer.sessionId));
-      const session = decodeSession(hash);
+      const session = decodeSession(hash, pointer.userId, pointer.sessionId);
       return session === undefined ? { pointer } : { pointer, session };
     });
   }
@@ -201,13 +200,12 @@ class RedisSessionStore implements SessionStore {
     return guarded(async () => {
       const index = this.keys.index(userId);
       const ids = await this.redis.zrevrangebyscore(index, "+inf", `(${now}`);
-      await this.redis.zremrangebyscore(index, "-inf", now);
       const hashes = await readHashes(
         this.redis,
         ids.map((id) => this.keys.session(userId, id)),
       );
       return hashes
-        .map(decodeSession)
+        .map((hash, i) => decodeSession(hash, userId, ids[i] ?? ""))
         .filter((session): session is SessionRecord => session !== undefined)
         .sort((a, b) => b.createdAt - a.createdAt);
     });
@@ -228,7 +226,7 @@ class RedisSessionStore implements SessionStore {
         await this.redis.del(this.keys.pointer(next.tokenHash));
         return false;
       }
-      await this.listLive(next, "XX");
+      await this.redis.zadd(this.keys.sessionOwners(), "LT", next.expiresAt, next.userId);
       return true;
     });
   }
@@ -240,7 +238,7 @@ class RedisSessionStore implements SessionStore {
         this.keys.index(userId),
         sessionId,
       );
-      await this.forget(userId, [sessionId]);
+      await this.uncount(deleted);
       return deleted === 1;
     });
   }
@@ -252,7 +250,7 @@ class RedisSessionStore implements SessionStore {
         keepSessionId ?? "",
         this.keys.sessionPrefix(userId),
       );
-      await this.forget(userId, ended);
+      await this.uncount(ended.length);
       return ended.length;
     });
   }
@@ -265,23 +263,27 @@ class RedisSessionStore implements SessionStore {
         now,
         this.keys.sessionPrefix(userId),
       );
-      await this.forget(userId, ended);
+      await this.uncount(ended.length);
       return ended;
     });
   }
 
-  countLive(now: number): Promise<number> {
-    return guarded(() => this.redis.zcount(this.keys.liveSessions(), `(${now}`, "+inf"));
+  countLive(): Promise<number> {
+    return guarded(async () => Math.max(0, Number(await this.redis.get(this.keys.liveCount()))));
   }
 
+  /**
+   * Visits the users whose earliest unswept expiry has passed and takes their expired
+   * sessions off their index, each atomically (so every expiry is seen by one sweep only),
+   * then files each user again under their next expiry, or drops them.
+   */
   sweepExpired(now: number, limit: number): Promise<ExpiredSession[]> {
     return guarded(async () => {
-      const due = await this.redis.kcSweep(this.keys.liveSessions(), now, limit);
-      const expired: ExpiredSession[] = [];
-      for (let i = 0; i + 1 < due.length; i += 2) {
-        const [userId = "", sessionId = ""] = (due[i] ?? "").split(" ");
-        expired.push({ userId, sessionId, expiresAt: Number(due[i + 1]) });
-      }
+      const owners = this.keys.sessionOwners();
+      const due = await this.redis.zrangebyscore(owners, "-inf", now, "LIMIT", 0, limit);
+      const swept = await Promise.all(due.map((userId) => this.sweepUser(userId, now, limit)));
+      const expired = swept.flat();
+      await this.uncount(expired.length);
       return expired;
     });
   }
@@ -292,27 +294,30 @@ class RedisSessionStore implements SessionStore {
     });
   }
 
-  /**
-   * Puts a session on the live list with its expiry (`XX`: only if still listed), and keeps
-   * the list's own deadline at its latest expiry so that an idle namespace leaves nothing.
-   */
-  private async listLive(session: SessionRecord, only: "XX" | "" = ""): Promise<void> {
-    const key = this.keys.liveSessions();
-    const member = liveMember(session.userId, session.id);
-    await Promise.all([
-      only === ""
-        ? this.redis.zadd(key, session.expiresAt, member)
-        : this.redis.zadd(key, only, session.expiresAt, member),
-      this.redis.pexpireat(key, session.expiresAt, "NX"),
-      this.redis.pexpireat(key, session.expiresAt, "GT"),
-    ]);
+  private async sweepUser(userId: string, now: number, limit: number): Promise<ExpiredSession[]> {
+    const index = this.keys.index(userId);
+    const [next = "-1", ...due] = await this.redis.kcSweepUser(index, now, limit);
+    const owners = this.keys.sessionOwners();
+    if (next === "-1") {
+      await this.redis.zrem(owners, userId);
+      const [first, score] = await this.redis.zrange(index, "0", "0", "WITHSCORES");
+      if (first !== undefined && score !== undefined) {
+        await this.redis.zadd(owners, "LT", score, userId);
+      }
+    } else {
+      await this.redis.zadd(owners, next, userId);
+    }
+    const expired: ExpiredSession[] = [];
+    for (let i = 0; i + 1 < due.length; i += 2) {
+      expired.push({ userId, sessionId: due[i] ?? "", expiresAt: Number(due[i + 1]) });
+    }
+    return expired;
   }
 
-  /** Takes ended sessions off the live list (they did not expire: no expiry event). */
-  private async forget(userId: string, sessionIds: readonly string[]): Promise<void> {
-    if (sessionIds.length > 0) {
-      const members = sessionIds.map((id) => liveMember(userId, id));
-      await this.redis.zrem(this.keys.liveSessions(), ...members);
+  /** Counts sessions that ended down from the live count. */
+  private async uncount(ended: number): Promise<void> {
+    if (ended > 0) {
+      await this.redis.decrby(this.keys.liveCount(), ended);
     }
   }
 

@@ -1,21 +1,27 @@
 import type { Redis } from "ioredis";
 
+/**
+ * How long a session index outlives its latest entry: expired entries stay listed until a
+ * sweep takes them off (and audits each expiry), which a running keycard does every 15 s.
+ */
+export const indexSweepMarginMs = 3_600_000;
+
 const fitIndexExpiry = `
 local function fit(key)
   local last = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
   if #last == 0 then
     redis.call('DEL', key)
   else
-    redis.call('PEXPIREAT', key, last[2])
+    redis.call('PEXPIREAT', key, tonumber(last[2]) + ${indexSweepMarginMs})
   end
 end
 `;
 
 /**
  * The Lua scripts that change several keys of one user atomically. Every script that
- * changes the session index sets its expiry to its latest entry, so the index never
- * outlives the sessions it lists. Each touches only keys
- * of that user's hash tag, so they also run on Redis Cluster.
+ * changes the session index sets its expiry to its latest entry plus the sweep margin, so
+ * the index never outlives the sessions it lists by more. Each touches only keys of that
+ * user's hash tag, so they also run on Redis Cluster.
  */
 const scripts = {
   kcCreateSession: {
@@ -63,8 +69,7 @@ return ended`,
   kcTrim: {
     numberOfKeys: 1,
     lua: `${fitIndexExpiry}
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
-local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[2], '+inf')
 local excess = #ids - tonumber(ARGV[1])
 local ended = {}
 if excess <= 0 then return ended end
@@ -82,11 +87,14 @@ end
 fit(KEYS[1])
 return ended`,
   },
-  kcSweep: {
+  kcSweepUser: {
     numberOfKeys: 1,
-    lua: `
+    lua: `${fitIndexExpiry}
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, ARGV[2])
 for i = 1, #due, 2 do redis.call('ZREM', KEYS[1], due[i]) end
+fit(KEYS[1])
+local next = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+table.insert(due, 1, next[2] or '-1')
 return due`,
   },
   kcTouch: {
@@ -116,7 +124,7 @@ return 1`,
 type ScriptName = keyof typeof scripts;
 
 /** The scripts that answer with a list of ids rather than a count. */
-type ListScript = "kcRevokeAll" | "kcTrim" | "kcSweep";
+type ListScript = "kcRevokeAll" | "kcTrim" | "kcSweepUser";
 
 /** A Redis connection that knows keycard's scripts (EVALSHA with EVAL fallback). */
 export type ScriptedRedis = Redis & {
