@@ -3,6 +3,7 @@ import { isIP } from "node:net";
 import { parseDuration } from "./domain/duration.js";
 import { defaultLoginThrottle, type LoginThrottlePolicy } from "./domain/login-throttle.js";
 import type { SessionPolicy } from "./domain/session.js";
+import { defaultHashConcurrency } from "./service/password-hasher.js";
 import { parseRedisUrl } from "./store/redis/connection.js";
 import { knownProfiles } from "./transport/http/profiles/index.js";
 
@@ -40,6 +41,8 @@ export interface Config {
   readonly logLevel: string;
   readonly maxBodyBytes: number;
   readonly shutdownTimeoutMs: number;
+  /** PASSWORD_HASH_CONCURRENCY: argon2 hashes run at once (default: cores - 1, at least 1). */
+  readonly hashConcurrency: number;
   /** LOGIN_RATE_LIMIT: Login calls per minute per client IP; 0 turns the limit off. */
   readonly loginRatePerMinute: number;
   /** AUTH_RATE_LIMIT: other AuthService calls (not Validate) per minute per IP; 0 is off. */
@@ -311,6 +314,7 @@ export function loadConfig(env: Env): Config {
     logLevel,
     maxBodyBytes: read.integer("MAX_BODY_BYTES", 65_536, 1024, 16 * 1024 * 1024),
     shutdownTimeoutMs: read.duration("SHUTDOWN_TIMEOUT", "10s"),
+    hashConcurrency: read.integer("PASSWORD_HASH_CONCURRENCY", defaultHashConcurrency(), 1, 256),
     loginRatePerMinute: read.integer("LOGIN_RATE_LIMIT", 5, 0, 1_000_000),
     authRatePerMinute: read.integer("AUTH_RATE_LIMIT", 30, 0, 1_000_000),
     loginThrottle: readLoginThrottle(read),

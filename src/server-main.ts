@@ -89,7 +89,7 @@ export async function runServer(env: Env = process.env): Promise<void> {
     store,
     rateLimits,
     processMetrics: true,
-    hasher: createArgon2Hasher(),
+    hasher: createArgon2Hasher(config.hashConcurrency),
     clock: systemClock,
     logger,
     settings: {

@@ -1,5 +1,7 @@
+import { availableParallelism } from "node:os";
 import argon2 from "argon2";
 import type { PasswordHasher } from "../domain/ports.js";
+import { WorkGate } from "./work-gate.js";
 
 /**
  * OWASP's argon2id baseline (m=19 MiB, t=2, p=1). argon2 runs in libuv's threadpool, so
@@ -12,16 +14,29 @@ const owaspArgon2id = {
   parallelism: 1,
 } as const;
 
-/** Hashes passwords with argon2id at OWASP parameters. */
-export function createArgon2Hasher(): PasswordHasher {
+/**
+ * How many hashes may run at once by default: all cores but one, so that a storm of logins
+ * never takes the core that answers Validate.
+ */
+export function defaultHashConcurrency(): number {
+  return Math.max(1, availableParallelism() - 1);
+}
+
+/**
+ * Hashes passwords with argon2id at OWASP parameters, at most `concurrency` at once; up to
+ * 1,000 more wait their turn, and beyond that a login is refused with RATE_LIMITED.
+ */
+export function createArgon2Hasher(concurrency = defaultHashConcurrency()): PasswordHasher {
+  const gate = new WorkGate(concurrency, 1_000);
   return {
-    hash: (password) => argon2.hash(password, owaspArgon2id),
-    verify: async (hash, password) => {
-      try {
-        return await argon2.verify(hash, password);
-      } catch {
-        return false;
-      }
-    },
+    hash: (password) => gate.run(() => argon2.hash(password, owaspArgon2id)),
+    verify: (hash, password) =>
+      gate.run(async () => {
+        try {
+          return await argon2.verify(hash, password);
+        } catch {
+          return false;
+        }
+      }),
   };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
+import { defaultHashConcurrency } from "../../src/service/password-hasher.js";
 import { problemsOf } from "../helpers/config.js";
 
 const second = 1_000;
@@ -46,6 +47,7 @@ describe("loadConfig", () => {
         window: hour,
       },
       loginRatePerMinute: 5,
+      hashConcurrency: defaultHashConcurrency(),
       authRatePerMinute: 30,
       httpProfiles: ["api-v1-auth", "admin-panel"],
       allowedOrigins: [],
@@ -97,6 +99,7 @@ describe("loadConfig", () => {
       MAX_BODY_BYTES: "1024",
       SHUTDOWN_TIMEOUT: "30s",
       LOGIN_RATE_LIMIT: "10",
+      PASSWORD_HASH_CONCURRENCY: "3",
       LOGIN_FAILURE_DELAY_AFTER: "3",
       LOGIN_IP_FAILURE_DELAY_AFTER: "0",
       LOGIN_LOCKOUT_THRESHOLD: "60",
@@ -139,6 +142,7 @@ describe("loadConfig", () => {
       maxBodyBytes: 1024,
       shutdownTimeoutMs: 30 * second,
       loginRatePerMinute: 10,
+      hashConcurrency: 3,
       loginThrottle: {
         pairDelayAfter: 3,
         ipDelayAfter: 0,
@@ -182,6 +186,7 @@ describe("loadConfig", () => {
     ["SESSION_REMEMBER_DURATION", "0"],
     ["API_SESSION_DURATION", "quarter hour"],
     ["SESSION_MAX_PER_USER", "-1"],
+    ["PASSWORD_HASH_CONCURRENCY", "0"],
     ["TOKEN_PREFIX", "KC"],
     ["TOKEN_PREFIX", "kc_"],
     ["TOKEN_PREFIX", "a".repeat(17)],
