@@ -1,13 +1,13 @@
 /**
  * The floor for Validate: a bare node:http / node:http2 server that does the same Redis
  * lookups as keycard (GET pointer, HGETALL session) and answers JSON, with nothing else.
- * Usage: tsx bench/floor-server.ts <h1|h2> <port> <redisUrl> <namespace>
+ * Usage: node --import tsx bench/servers/floor.ts <h1|h2> <port> <redisUrl> <namespace>
  */
 import http from "node:http";
 import http2 from "node:http2";
 import { Redis } from "ioredis";
-import { hashToken } from "../src/domain/token.js";
-import { redisKeys } from "../src/store/redis/keys.js";
+import { hashToken } from "../../src/domain/token.js";
+import { redisKeys } from "../../src/store/redis/keys.js";
 
 const [mode, port, redisUrl, namespace] = process.argv.slice(2);
 const redis = new Redis(redisUrl ?? "", { replyMapping: "legacy" });
