@@ -6,9 +6,11 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import { Redis } from "ioredis";
+import { freePort } from "../../test/helpers/redis-server.js";
+
+export { freePort };
 
 /** The CPU the server under test runs on, and the one Redis and the load generator share. */
 export const cpus = { server: 0, load: 1 } as const;
@@ -114,17 +116,6 @@ export function startProcess(options: {
       }
     });
   });
-}
-
-/** A TCP port nobody listens on right now. */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as net.AddressInfo;
-  server.close();
-  await once(server, "close");
-  return port;
 }
 
 /** A private, empty redis-server without persistence. */

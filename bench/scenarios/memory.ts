@@ -13,6 +13,7 @@ import { deviceLabel } from "../../src/domain/device-label.js";
 import type { SessionRecord } from "../../src/domain/session.js";
 import { hashToken, mintToken, newId } from "../../src/domain/token.js";
 import type { UserRecord } from "../../src/domain/user.js";
+import { waitUntilReachable } from "../../src/store/reachable.js";
 import { redisKeys } from "../../src/store/redis/keys.js";
 import { createRedisStore } from "../../src/store/redis/redis-store.js";
 import type { BenchOptions } from "../lib/compare.js";
@@ -39,22 +40,6 @@ async function usedMemory(redis: Redis): Promise<number> {
 
 async function memoryUsage(redis: Redis, key: string): Promise<number> {
   return Number((await redis.call("MEMORY", "USAGE", key, "SAMPLES", "0")) ?? 0);
-}
-
-/** Waits until the store answers (it has no offline queue, so commands fail before that). */
-async function untilReachable(store: { ping(): Promise<void> }): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    try {
-      await store.ping();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) {
-        throw error;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
 }
 
 /**
@@ -147,7 +132,9 @@ export async function memoryScenario(
   try {
     log(`4. Memory per session: ${count} sessions, ${perUser} per user`);
     await redis.ping();
-    await untilReachable(store);
+    if (!(await waitUntilReachable(store, 10_000))) {
+      throw new Error("the bench redis-server did not answer");
+    }
     const users = Array.from({ length: Math.ceil(count / perUser) }, (_, i) => makeUser(i));
     let started = Date.now();
     await pool(users.length, inFlight, async (i) => {
