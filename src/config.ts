@@ -15,6 +15,11 @@ export interface Config {
   readonly redisUrl?: string;
   readonly redisKeyPrefix: string;
   readonly redisCommandTimeoutMs: number;
+  /**
+   * VALIDATE_CACHE_TTL / VALIDATE_CACHE_SIZE: token look-ups a replica answers from memory,
+   * and for how long at most (the bound on a revoked token elsewhere; 0 turns it off).
+   */
+  readonly validateCache: { readonly ttlMs: number; readonly maxEntries: number };
   /** REDIS_TLS_CA_FILE: PEM file of the CA that signed Redis's certificates (rediss schemes). */
   readonly redisTlsCaFile?: string;
   readonly policy: SessionPolicy;
@@ -298,6 +303,10 @@ export function loadConfig(env: Env): Config {
     ...(redisUrl === undefined ? {} : { redisUrl }),
     redisKeyPrefix: read.text("REDIS_KEY_PREFIX", "keycard"),
     redisCommandTimeoutMs: read.duration("REDIS_COMMAND_TIMEOUT", "1s"),
+    validateCache: {
+      ttlMs: read.duration("VALIDATE_CACHE_TTL", "1s", true),
+      maxEntries: read.integer("VALIDATE_CACHE_SIZE", 10_000, 1, 10_000_000),
+    },
     ...(redisTlsCaFile === undefined ? {} : { redisTlsCaFile }),
     policy: readPolicy(read),
     tokenPrefix,

@@ -46,6 +46,7 @@ function openStore(config: Config, logger: Logger): Store & { readonly redis?: R
     namespace: config.redisKeyPrefix,
     commandTimeoutMs: config.redisCommandTimeoutMs,
     ...(config.redisTlsCaFile === undefined ? {} : { tlsCaFile: config.redisTlsCaFile }),
+    lookupCache: config.validateCache,
     onError: (error) => {
       if (Date.now() - lastReport > 5_000) {
         lastReport = Date.now();

@@ -69,6 +69,8 @@ export interface KeycardOptions {
    * redis-server at the exact moment a write starts.
    */
   readonly hookStore?: (store: Store) => Store;
+  /** VALIDATE_CACHE_TTL in ms: token look-ups answered from memory (Redis only; off when absent). */
+  readonly validateCacheMs?: number;
 }
 
 /**
@@ -115,6 +117,7 @@ export function testStore(
   redisUrl?: string,
   clock: Clock = systemClock,
   namespace = `test-${randomUUID()}`,
+  validateCacheMs = 0,
 ): Store {
   if (kind === "memory") {
     return createMemoryStore(clock);
@@ -123,13 +126,21 @@ export function testStore(
     url: redisUrl ?? inject("redisUrl"),
     namespace,
     commandTimeoutMs: 500,
+    lookupCache: { ttlMs: validateCacheMs, maxEntries: 1_000 },
+    clock,
   });
 }
 
 /** Builds and starts keycard on port 0, the same way main does but with test deps. */
 export async function startKeycard(options: KeycardOptions = {}): Promise<TestKeycard> {
   const clock = options.clock ?? systemClock;
-  const store = testStore(options.store ?? "redis", options.redisUrl, clock, options.namespace);
+  const store = testStore(
+    options.store ?? "redis",
+    options.redisUrl,
+    clock,
+    options.namespace,
+    options.validateCacheMs,
+  );
   if (!(await waitUntilReachable(store, 10_000))) {
     throw new Error("the test store did not become reachable");
   }
@@ -141,6 +152,7 @@ export async function startKeycard(options: KeycardOptions = {}): Promise<TestKe
     policy,
     namespace: _namespace,
     hookStore,
+    validateCacheMs: _cache,
     ...settings
   } = options;
   const server = createServer({

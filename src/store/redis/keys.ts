@@ -20,6 +20,8 @@ export interface RedisKeys {
   readonly sessionOwners: () => string;
   /** How many sessions are live, counted up on login and down on revocation and expiry. */
   readonly liveCount: () => string;
+  /** The pub/sub channel on which replicas announce revoked and rotated sessions. */
+  readonly revocations: () => string;
 }
 
 /** Builds the key names under a namespace (default "keycard"). */
@@ -40,5 +42,6 @@ export function redisKeys(namespace: string): RedisKeys {
     loginFailures: (kind, id) => `${namespace}:login-failures:${kind}:${id}`,
     sessionOwners: () => `${namespace}:session-owners`,
     liveCount: () => `${namespace}:live-count`,
+    revocations: () => `${namespace}:revocations`,
   };
 }

@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import type { ApiKeyPatch, ApiKeyRecord } from "../../domain/api-key.js";
+import { type Clock, systemClock } from "../../domain/clock.js";
 import { StoreUnavailableError } from "../../domain/errors.js";
 import type {
   ApiKeyStore,
@@ -10,6 +11,7 @@ import type {
 } from "../../domain/ports.js";
 import type { SessionRecord, TokenLookup } from "../../domain/session.js";
 import type { UserPatch, UserRecord } from "../../domain/user.js";
+import { CachedSessionStore, type LookupCacheOptions } from "./cached-sessions.js";
 import {
   decodeApiKey,
   decodePointer,
@@ -339,6 +341,9 @@ export interface RedisStoreOptions {
   readonly commandTimeoutMs: number;
   /** REDIS_TLS_CA_FILE: PEM file of the CA that signed Redis's certificates. */
   readonly tlsCaFile?: string;
+  /** VALIDATE_CACHE_TTL and _SIZE: token look-ups answered from memory for a moment. */
+  readonly lookupCache?: LookupCacheOptions;
+  readonly clock?: Clock;
   readonly onError?: (error: Error) => void;
 }
 
@@ -357,10 +362,11 @@ export function createRedisStore(options: RedisStoreOptions): Store & { readonly
   // A Cluster client reports a failing node this way instead of through "error".
   redis.on("node error", (error: Error) => options.onError?.(error));
   const keys = redisKeys(options.namespace);
+  const sessions = cachedIfAsked(new RedisSessionStore(redis, keys), redis, keys, options);
   return {
     redis,
     users: new RedisUserStore(redis, keys),
-    sessions: new RedisSessionStore(redis, keys),
+    sessions,
     apiKeys: new RedisApiKeyStore(redis, keys),
     loginAttempts: new RedisLoginAttemptStore(redis, keys),
     ping: () =>
@@ -368,7 +374,27 @@ export function createRedisStore(options: RedisStoreOptions): Store & { readonly
         await redis.ping();
       }),
     close: async () => {
+      if (sessions instanceof CachedSessionStore) {
+        sessions.close();
+      }
       await redis.quit().catch(() => redis.disconnect());
     },
   };
+}
+
+/** The session store, behind a look-up cache kept honest over pub/sub when one is asked for. */
+function cachedIfAsked(
+  sessions: SessionStore,
+  redis: Redis,
+  keys: RedisKeys,
+  options: RedisStoreOptions,
+): SessionStore {
+  const cache = options.lookupCache;
+  if (cache === undefined || cache.ttlMs <= 0) {
+    return sessions;
+  }
+  const subscriber = redis.duplicate();
+  subscriber.on("error", (error: Error) => options.onError?.(error));
+  const clock = options.clock ?? systemClock;
+  return new CachedSessionStore(sessions, redis, subscriber, keys.revocations(), clock, cache);
 }

@@ -1,0 +1,127 @@
+import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Redis } from "ioredis";
+import { afterEach, describe, expect, inject, it } from "vitest";
+import {
+  createTestUser,
+  loginRest,
+  postJson,
+  startKeycard,
+  type TestKeycard,
+} from "../helpers/keycard.js";
+import { type RedisServer, startRedisServer } from "../helpers/redis-server.js";
+
+type Json = Record<string, unknown>;
+
+/*
+ * VALIDATE_CACHE_TTL: each replica answers a token it looked up a moment ago from memory.
+ * A revocation on any replica reaches the others over Redis pub/sub at once; the TTL bounds
+ * what no message announces; and with Redis gone nothing validates.
+ */
+describe("the Validate look-up cache", () => {
+  const running: TestKeycard[] = [];
+  let redisServer: RedisServer | undefined;
+
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((keycard) => keycard.close()));
+    await redisServer?.stop();
+    redisServer = undefined;
+  });
+
+  async function replicas(
+    cacheMs: number,
+    count: number,
+    options: { redisUrl?: string; refreshGrace?: number } = {},
+  ): Promise<TestKeycard[]> {
+    const namespace = `cache-${randomUUID()}`;
+    const started = await Promise.all(
+      Array.from({ length: count }, () =>
+        startKeycard({
+          namespace,
+          validateCacheMs: cacheMs,
+          ...(options.redisUrl === undefined ? {} : { redisUrl: options.redisUrl }),
+          ...(options.refreshGrace === undefined
+            ? {}
+            : { policy: { refreshGrace: options.refreshGrace } }),
+        }),
+      ),
+    );
+    running.push(...started);
+    await sleep(100);
+    return started;
+  }
+
+  async function validate(keycard: TestKeycard, token: string): Promise<Json & { status: number }> {
+    const reply = await postJson(`${keycard.baseUrl}/keycard.v1.AuthService/Validate`, { token });
+    return { ...reply.body, status: reply.status };
+  }
+
+  it("ends a token on every replica at once when one replica revokes it", async () => {
+    const [a, b] = (await replicas(60_000, 2)) as [TestKeycard, TestKeycard];
+    const user = await createTestUser(a);
+    const login = await loginRest(a, user);
+    expect((await validate(b, login.session_token)).active).toBe(true);
+    const logout = await postJson(
+      `${a.baseUrl}/auth/logout`,
+      {},
+      {
+        authorization: `Bearer ${login.session_token}`,
+      },
+    );
+    expect(logout.status).toBe(200);
+    await expect
+      .poll(async () => (await validate(b, login.session_token)).active, { timeout: 1_000 })
+      .toBe(false);
+  });
+
+  it("answers a token it saw from memory, for no longer than the TTL", async () => {
+    const [keycard] = (await replicas(400, 1)) as [TestKeycard];
+    const user = await createTestUser(keycard);
+    const login = await loginRest(keycard, user);
+    expect((await validate(keycard, login.session_token)).active).toBe(true);
+    const redis = new Redis(inject("redisUrl"));
+    try {
+      const sessionKeys = await redis.keys(`cache-*:{u:${user.id}}:sess:*`);
+      expect(sessionKeys).toHaveLength(1);
+      await redis.del(...sessionKeys);
+    } finally {
+      redis.disconnect();
+    }
+    expect((await validate(keycard, login.session_token)).active).toBe(true);
+    await sleep(450);
+    expect(await validate(keycard, login.session_token)).toMatchObject({
+      active: false,
+      reason: "INACTIVE_REASON_REVOKED",
+    });
+  });
+
+  it("drops a rotated-out token everywhere after the grace, and sees its reuse", async () => {
+    const [a, b] = (await replicas(60_000, 2, { refreshGrace: 200 })) as [TestKeycard, TestKeycard];
+    const user = await createTestUser(a);
+    const login = await loginRest(a, user);
+    expect((await validate(b, login.session_token)).active).toBe(true);
+    const refreshed = await postJson(
+      `${a.baseUrl}/auth/refresh`,
+      {},
+      {
+        authorization: `Bearer ${login.session_token}`,
+      },
+    );
+    expect(refreshed.status).toBe(200);
+    await sleep(300);
+    expect((await validate(b, login.session_token)).active).toBe(false);
+    expect((await validate(b, String(refreshed.body.session_token))).active).toBe(false);
+  });
+
+  it("validates nothing once Redis is gone, even a token it saw a moment ago", async () => {
+    redisServer = await startRedisServer();
+    const [keycard] = (await replicas(60_000, 1, { redisUrl: redisServer.url })) as [TestKeycard];
+    const user = await createTestUser(keycard);
+    const login = await loginRest(keycard, user);
+    expect((await validate(keycard, login.session_token)).active).toBe(true);
+    await redisServer.stop();
+    const reply = await validate(keycard, login.session_token);
+    expect(reply.status).toBe(503);
+    expect(reply).toMatchObject({ code: "unavailable" });
+  });
+});
