@@ -49,6 +49,17 @@ describe("session policy on a real server and Redis", () => {
     return reply.body.sessions as Json[];
   }
 
+  function loginFromFirefox(
+    keycard: TestKeycard,
+    user: { email: string; password: string },
+  ): ReturnType<typeof postJson> {
+    return postJson(
+      `${keycard.baseUrl}/auth/login`,
+      { email: user.email, password: user.password },
+      { "user-agent": firefox },
+    );
+  }
+
   async function validate(keycard: TestKeycard, token: string): Promise<Json> {
     return (await postJson(`${keycard.baseUrl}/auth/validate`, { token })).body;
   }
@@ -56,11 +67,7 @@ describe("session policy on a real server and Redis", () => {
   it("labels each session with the device its User-Agent names", async () => {
     const keycard = await keycardWith({});
     const user = await createTestUser(keycard);
-    const login = await postJson(
-      `${keycard.baseUrl}/auth/login`,
-      { email: user.email, password: user.password },
-      { "user-agent": firefox },
-    );
+    const login = await loginFromFirefox(keycard, user);
     const sessions = await sessionsOf(keycard, String(login.body.session_token));
     expect(sessions[0]).toMatchObject({
       device_label: "Firefox 128 on Linux",
@@ -171,11 +178,7 @@ describe("session policy on a real server and Redis", () => {
   it("audits session events with who, where and how, and never a token or password", async () => {
     const keycard = await keycardWith({});
     const user = await createTestUser(keycard);
-    const login = await postJson(
-      `${keycard.baseUrl}/auth/login`,
-      { email: user.email, password: user.password },
-      { "user-agent": firefox },
-    );
+    const login = await loginFromFirefox(keycard, user);
     const token = String(login.body.session_token);
     await requestJson(`${keycard.baseUrl}/auth/refresh`, {
       method: "POST",
