@@ -113,6 +113,40 @@ describe("the Validate look-up cache", () => {
     expect((await validate(b, String(refreshed.body.session_token))).active).toBe(false);
   });
 
+  it("writes a use once per touch interval however many cached hits follow it", async () => {
+    redisServer = await startRedisServer();
+    const namespace = `cache-${randomUUID()}`;
+    const keycard = await startKeycard({
+      namespace,
+      redisUrl: redisServer.url,
+      validateCacheMs: 60_000,
+      policy: { touchInterval: 500 },
+    });
+    running.push(keycard);
+    const user = await createTestUser(keycard);
+    const login = await loginRest(keycard, user);
+    expect((await validate(keycard, login.session_token)).active).toBe(true);
+    await sleep(600);
+    const redis = new Redis(redisServer.url);
+    try {
+      // Every script call (EVALSHA, or EVAL when the script is not loaded yet) is a write.
+      const scriptCalls = async (): Promise<number> => {
+        const stats = await redis.info("commandstats");
+        return [...stats.matchAll(/cmdstat_eval(?:sha)?:calls=(\d+)/g)].reduce(
+          (sum, match) => sum + Number(match[1]),
+          0,
+        );
+      };
+      const before = await scriptCalls();
+      for (let i = 0; i < 50; i += 1) {
+        expect((await validate(keycard, login.session_token)).active).toBe(true);
+      }
+      expect((await scriptCalls()) - before).toBe(1);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
   it("validates nothing once Redis is gone, even a token it saw a moment ago", async () => {
     redisServer = await startRedisServer();
     const [keycard] = (await replicas(60_000, 1, { redisUrl: redisServer.url })) as [TestKeycard];

@@ -104,7 +104,17 @@ export class CachedSessionStore implements SessionStore {
     return ended;
   }
 
+  /**
+   * Records a use, and at once in the cached records of the session too: otherwise every
+   * cached hit after the touch interval would see the old last use and write again.
+   */
   touch(userId: string, sessionId: string, at: number): Promise<void> {
+    for (const [tokenHash, { lookup, until }] of this.entries) {
+      if (lookup.session.id === sessionId) {
+        const session = { ...lookup.session, lastUsedAt: at };
+        this.entries.set(tokenHash, { lookup: { ...lookup, session }, until });
+      }
+    }
     return this.inner.touch(userId, sessionId, at);
   }
 
