@@ -39,6 +39,7 @@ export async function validateScenario(
 ): Promise<ScenarioResult> {
   const redis = await startRedis();
   const keycard = await startKeycard(redis.url);
+  const uncached = await startKeycard(redis.url, { VALIDATE_CACHE_TTL: "0" });
   const token = await loginToken(keycard.baseUrl);
   const floorH2 = await startFloor("h2", redis.url);
   const floorH1 = await startFloor("h1", redis.url);
@@ -62,21 +63,23 @@ export async function validateScenario(
   const jsonHeaders = { "content-type": "application/json" };
   const bodyLabel = '{"token":"<session token>"}';
   const validateUrl = `${keycard.baseUrl}${validatePath}`;
+  const uncachedUrl = `${uncached.baseUrl}${validatePath}`;
+  const grpcRun = (url: string) => () =>
+    h2load({
+      ...h2,
+      url,
+      body: grpcValidateFrame(token),
+      bodyLabel: "gRPC frame of ValidateRequest{token}",
+      headers: { "content-type": "application/grpc", te: "trailers" },
+    });
+  const jsonRun = (url: string) => () =>
+    h2load({ ...h1, url, body: JSON.stringify(json), bodyLabel, headers: jsonHeaders });
   log("1. Validate vs the node:http + ioredis floor");
   const runs = await alternate(
     options.rounds,
     [
-      {
-        name: "keycard gRPC",
-        run: () =>
-          h2load({
-            ...h2,
-            url: validateUrl,
-            body: grpcValidateFrame(token),
-            bodyLabel: "gRPC frame of ValidateRequest{token}",
-            headers: { "content-type": "application/grpc", te: "trailers" },
-          }),
-      },
+      { name: "keycard gRPC", run: grpcRun(validateUrl) },
+      { name: "keycard gRPC, no cache", run: grpcRun(uncachedUrl) },
       {
         name: "floor h2",
         run: () =>
@@ -88,17 +91,8 @@ export async function validateScenario(
             headers: jsonHeaders,
           }),
       },
-      {
-        name: "keycard Connect JSON",
-        run: () =>
-          h2load({
-            ...h1,
-            url: validateUrl,
-            body: JSON.stringify(json),
-            bodyLabel,
-            headers: jsonHeaders,
-          }),
-      },
+      { name: "keycard Connect JSON", run: jsonRun(validateUrl) },
+      { name: "keycard Connect JSON, no cache", run: jsonRun(uncachedUrl) },
       {
         name: "floor h1",
         run: () =>
@@ -129,6 +123,20 @@ export async function validateScenario(
       pick("floor h1"),
       0.6,
     ),
+    throughputRow(
+      "Validate gRPC, VALIDATE_CACHE_TTL=0 (every call reads Redis)",
+      pick("keycard gRPC, no cache"),
+      "node:http2 + ioredis floor",
+      pick("floor h2"),
+      0.6,
+    ),
+    throughputRow(
+      "Validate Connect JSON, VALIDATE_CACHE_TTL=0",
+      pick("keycard Connect JSON, no cache"),
+      "node:http + ioredis floor",
+      pick("floor h1"),
+      0.6,
+    ),
   ];
   return {
     id: 1,
@@ -138,7 +146,7 @@ export async function validateScenario(
     notes: [
       `Best of ${options.rounds} alternating rounds per subject; p50/p99 from h2load's per-request log of that run.`,
       "The floor does what keycard's store does for Validate (GET the token pointer, HGETALL the session) and answers JSON; its HTTP/2 side is sent the JSON body (it speaks no gRPC).",
-      "keycard runs as `node --import tsx src/main.ts` with REDIS_URL to a private redis-server and LOG_LEVEL=info.",
+      "keycard runs as `node --import tsx src/main.ts` with REDIS_URL to a private redis-server and LOG_LEVEL=info, once on its defaults (VALIDATE_CACHE_TTL=1s: a replica answers a token it looked up within the last second from memory, revocations pushed over pub/sub) and once with VALIDATE_CACHE_TTL=0.",
     ],
     details: Object.fromEntries(runs),
   };
