@@ -46,6 +46,17 @@ export function toConnectError(error: unknown): unknown {
   return mapped;
 }
 
+/**
+ * The Connect error a client gets for any failure: an expected one typed, anything else a
+ * generic Internal whose cause stays on the server (for the logs).
+ */
+export function asConnectError(error: unknown): ConnectError {
+  const mapped = toConnectError(error);
+  return mapped instanceof ConnectError
+    ? mapped
+    : new ConnectError("Internal error", Code.Internal, undefined, undefined, error);
+}
+
 /** The ErrorInfo reason carried by a Connect error, if any. */
 export function reasonOf(error: ConnectError): string | undefined {
   return error.findDetails(ErrorInfoSchema)[0]?.reason;

@@ -8,7 +8,7 @@ import {
   toBinary,
   toJsonString,
 } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
+import type { ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import type { Logger } from "pino";
@@ -18,7 +18,7 @@ import {
   ValidateResponseSchema,
 } from "../../gen/keycard/v1/auth_service_pb.js";
 import type { AuthServiceImpl } from "../service/auth-service-impl.js";
-import { toConnectError } from "../service/errors.js";
+import { asConnectError } from "../service/errors.js";
 import { type HeaderLookup, presentedToken } from "./credentials.js";
 import type { NodeRequest, NodeResponse } from "./http/rest-handler.js";
 import { logRpc } from "./interceptors/logging.js";
@@ -190,14 +190,6 @@ async function answer(
     logRpc(deps.logger, call, failure);
     writeError(protocol, request, response, failure, deps.jsonOptions);
   }
-}
-
-/** A Connect error for any failure: expected ones typed, anything else a generic Internal. */
-function asConnectError(error: unknown): ConnectError {
-  const mapped = toConnectError(error);
-  return mapped instanceof ConnectError
-    ? mapped
-    : new ConnectError("Internal error", Code.Internal, undefined, undefined, error);
 }
 
 function headerLookup(headers: IncomingHttpHeaders): HeaderLookup {

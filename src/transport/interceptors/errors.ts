@@ -1,5 +1,5 @@
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import { toConnectError } from "../../service/errors.js";
+import type { Interceptor } from "@connectrpc/connect";
+import { asConnectError } from "../../service/errors.js";
 
 /**
  * Turns expected domain failures into typed Connect errors, and anything unexpected into a
@@ -10,11 +10,7 @@ export function errorsInterceptor(): Interceptor {
     try {
       return await next(req);
     } catch (error) {
-      const mapped = toConnectError(error);
-      if (mapped instanceof ConnectError) {
-        throw mapped;
-      }
-      throw new ConnectError("Internal error", Code.Internal, undefined, undefined, error);
+      throw asConnectError(error);
     }
   };
 }
