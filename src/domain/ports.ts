@@ -69,7 +69,7 @@ export interface SessionStore {
    * How many sessions of all users are live (not revoked, and not yet seen expired by a
    * sweep): exact at each sweep, which a running keycard does every 15 s.
    */
-  countLive(now: number): Promise<number>;
+  countLive(): Promise<number>;
   /**
    * Takes up to `limit` sessions that reached their expiry by `now` (not revoked ones) off
    * the live list and returns them; each expired session is returned once, to one caller.

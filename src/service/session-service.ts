@@ -251,11 +251,7 @@ export class SessionService {
   ): Promise<IssuedSession> {
     validateDuration(durationSeconds);
     const now = this.deps.clock.now();
-    const extended = {
-      ...session,
-      expiresAt: refreshedExpiry(session, now, this.deps.policy, durationSeconds),
-      lastUsedAt: now,
-    };
+    const extended = this.extended(session, now, durationSeconds);
     const token = presentedToken ?? mintToken(this.deps.tokenPrefix, "sess");
     const next: SessionRecord =
       presentedToken === undefined
@@ -353,7 +349,7 @@ export class SessionService {
 
   /** Live sessions of all users, for the active-sessions gauge. */
   countLive(): Promise<number> {
-    return this.deps.store.sessions.countLive(this.deps.clock.now());
+    return this.deps.store.sessions.countLive();
   }
 
   /** The account as stored now. */
@@ -520,11 +516,7 @@ export class SessionService {
       this.touchIfDue(session, now);
       return session;
     }
-    const renewed = {
-      ...session,
-      expiresAt: refreshedExpiry(session, now, this.deps.policy),
-      lastUsedAt: now,
-    };
+    const renewed = this.extended(session, now);
     try {
       const stored = await this.deps.store.sessions.rotate(
         renewed,
@@ -544,6 +536,15 @@ export class SessionService {
       expiresAt: renewed.expiresAt,
     });
     return renewed;
+  }
+
+  /** The session used now and given its lifetime (or the requested one) again from now. */
+  private extended(session: SessionRecord, now: number, requestedSeconds = 0): SessionRecord {
+    return {
+      ...session,
+      expiresAt: refreshedExpiry(session, now, this.deps.policy, requestedSeconds),
+      lastUsedAt: now,
+    };
   }
 
   private retainUntil(session: SessionRecord): number {
