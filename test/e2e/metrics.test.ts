@@ -3,24 +3,10 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthService } from "../../gen/keycard/v1/auth_service_pb.js";
 import { createTestUser, loginRest, startKeycard, type TestKeycard } from "../helpers/keycard.js";
+import { sample } from "../helpers/metrics.js";
 import { jsonPost, send } from "../helpers/rest.js";
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-
-/** The value of one sample line of the Prometheus text exposition, or undefined. */
-function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
-  for (const line of text.split("\n")) {
-    const match = /^([a-z_]+)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (match?.[1] !== name) {
-      continue;
-    }
-    const present = match[2] ?? "";
-    if (Object.entries(labels).every(([key, value]) => present.includes(`${key}="${value}"`))) {
-      return Number(match[3]);
-    }
-  }
-  return undefined;
-}
 
 describe("metrics and request ids", () => {
   let keycard: TestKeycard;

@@ -13,6 +13,7 @@ import {
   testAdminToken,
 } from "../helpers/keycard.js";
 import { LogLines } from "../helpers/log-lines.js";
+import { sample } from "../helpers/metrics.js";
 
 type Json = Record<string, unknown>;
 
@@ -208,6 +209,5 @@ describe("session policy on a real server and Redis", () => {
 /** One unlabelled sample of a server's /metrics. */
 async function gauge(keycard: TestKeycard, name: string): Promise<number> {
   const text = await (await fetch(`${keycard.baseUrl}/metrics`)).text();
-  const line = text.split("\n").find((candidate) => candidate.startsWith(`${name} `));
-  return Number(line?.split(" ")[1]);
+  return Number(sample(text, name, {}));
 }
