@@ -1,11 +1,13 @@
 import { accessSync, constants } from "node:fs";
 import { isIP } from "node:net";
+import { readConnectionLimits } from "./config-connections.js";
 import { parseDuration } from "./domain/duration.js";
 import { defaultLoginThrottle, type LoginThrottlePolicy } from "./domain/login-throttle.js";
 import type { SessionPolicy } from "./domain/session.js";
 import { defaultHashConcurrency } from "./service/password-hasher.js";
 import { parseRedisUrl } from "./store/redis/connection.js";
 import { knownProfiles } from "./transport/http/profiles/index.js";
+import type { ConnectionLimits } from "./transport/server/limits.js";
 
 /** Everything keycard reads from the environment, validated and typed. */
 export interface Config {
@@ -56,6 +58,8 @@ export interface Config {
   readonly loginThrottle: LoginThrottlePolicy;
   /** INTROSPECTION_SECRET: what RFC 7662 callers present; absent means introspection answers 401. */
   readonly introspectionSecret?: string;
+  /** HTTP_*, HTTP2_*, MAX_CONNECTIONS*: how long and how much one client may hold of the server. */
+  readonly connections: ConnectionLimits;
 }
 
 /** Invalid settings, each described in one line naming the variable. */
@@ -72,7 +76,7 @@ type Env = Readonly<Record<string, string | undefined>>;
 const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
 /** Reads settings one by one, collecting every problem instead of stopping at the first. */
-class EnvReader {
+export class EnvReader {
   readonly problems: string[] = [];
 
   constructor(private readonly env: Env) {}
@@ -328,6 +332,7 @@ export function loadConfig(env: Env): Config {
     authRatePerMinute: read.integer("AUTH_RATE_LIMIT", 30, 0, 1_000_000),
     loginThrottle: readLoginThrottle(read),
     ...(introspectionSecret === undefined ? {} : { introspectionSecret }),
+    connections: readConnectionLimits(read),
   };
   if (read.problems.length > 0) {
     throw new ConfigError(read.problems);

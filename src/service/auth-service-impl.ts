@@ -146,6 +146,7 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
             expiresAt: timestampFromMs(identity.expiresAt),
             expiresIn: secondsUntil(identity.expiresAt, this.clock.now()),
           }),
+      issuedAt: timestampFromMs(identity.issuedAt),
       roles: [...identity.roles],
       email: identity.email,
       displayName: identity.displayName,

@@ -85,6 +85,8 @@ export interface Identity {
   readonly sessionId: string;
   /** Zero for an API key that never expires. */
   readonly expiresAt: number;
+  /** When the session began (its login) or the API key was created. */
+  readonly issuedAt: number;
   readonly roles: readonly string[];
   readonly email: string;
   readonly displayName: string;
@@ -224,6 +226,7 @@ export class SessionService {
         userId: session.userId,
         sessionId: session.id,
         expiresAt: session.expiresAt,
+        issuedAt: session.createdAt,
         roles: session.roles,
         email: session.email,
         displayName: session.displayName,
@@ -440,6 +443,7 @@ export class SessionService {
           userId: user.id,
           sessionId: "",
           expiresAt: apiKey.expiresAt,
+          issuedAt: apiKey.createdAt,
           roles: user.roles,
           email: user.email,
           displayName: user.displayName,

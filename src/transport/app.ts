@@ -1,6 +1,8 @@
 import { setMaxListeners } from "node:events";
 import type { ConnectRouter, ConnectRouterOptions } from "@connectrpc/connect";
 import type { Logger } from "pino";
+import { AdminService } from "../../gen/keycard/v1/admin_service_pb.js";
+import { AuthService } from "../../gen/keycard/v1/auth_service_pb.js";
 import type { Clock } from "../domain/clock.js";
 import { defaultLoginThrottle, type LoginThrottlePolicy } from "../domain/login-throttle.js";
 import type { PasswordHasher, Store } from "../domain/ports.js";
@@ -28,7 +30,9 @@ import {
   trackLiveSessions,
 } from "./metrics.js";
 import { type RateLimits, rateLimitInterceptor } from "./rate-limit.js";
-import { routes } from "./routes.js";
+import { routes, type ServiceImpls } from "./routes.js";
+import { DirectCaller } from "./rpc/direct-caller.js";
+import type { ConnectionLimits } from "./server/limits.js";
 
 /** The settings the server itself uses (a subset of Config, so tests can pass their own). */
 export interface ServerSettings {
@@ -56,6 +60,8 @@ export interface ServerSettings {
   readonly loginThrottle?: LoginThrottlePolicy;
   readonly maxBodyBytes: number;
   readonly shutdownTimeoutMs: number;
+  /** The connection bounds of the front door; the defaults when absent. */
+  readonly connections?: ConnectionLimits;
 }
 
 /** Everything the server is built from; main wires the real ones, tests their own. */
@@ -80,6 +86,10 @@ export interface KeycardApp {
   readonly sessions: SessionService;
   /** The AuthService handlers, which the lean Validate path calls directly. */
   readonly auth: AuthServiceImpl;
+  /** Envoy's ext_authz handler, which the lean path calls directly. */
+  readonly extAuthz: ExtAuthzImpl;
+  /** Calls AuthService and AdminService in process through the interceptors (REST, forward auth). */
+  readonly direct: DirectCaller;
   readonly users: UserService;
   readonly apiKeys: ApiKeyService;
   readonly totp: TotpService;
@@ -140,6 +150,27 @@ export function createApp(deps: ServerDeps): KeycardApp {
   setMaxListeners(0, shutdown.signal);
   const draining = new AbortController();
   setMaxListeners(0, draining.signal);
+  const impls: ServiceImpls = {
+    auth,
+    admin: new AdminServiceImpl({ users, apiKeys, totp, sessions }),
+    health: new HealthServiceImpl(store, draining.signal),
+    extAuthz: new ExtAuthzImpl(sessions),
+  };
+  const interceptors = [
+    metricsInterceptor(metrics),
+    loggingInterceptor(logger),
+    errorsInterceptor(),
+    ...(deps.rateLimits === undefined ? [] : [rateLimitInterceptor(deps.rateLimits)]),
+    authInterceptor({
+      sessions,
+      apiKeys: settings.authMode === "hybrid" ? apiKeys : undefined,
+      adminToken: settings.adminToken ?? "",
+      audit,
+    }),
+  ];
+  const direct = new DirectCaller(interceptors, shutdown.signal);
+  direct.register(AuthService, impls.auth);
+  direct.register(AdminService, impls.admin);
   return {
     sessions,
     auth,
@@ -153,25 +184,11 @@ export function createApp(deps: ServerDeps): KeycardApp {
       startExpirySweeper(sessions, (error) =>
         logger.warn({ err: error }, "sweeping expired sessions failed"),
       ),
-    routes: routes({
-      auth,
-      admin: new AdminServiceImpl({ users, apiKeys, totp, sessions }),
-      health: new HealthServiceImpl(store, draining.signal),
-      extAuthz: new ExtAuthzImpl(sessions),
-    }),
+    extAuthz: impls.extAuthz,
+    direct,
+    routes: routes(impls),
     routerOptions: {
-      interceptors: [
-        metricsInterceptor(metrics),
-        loggingInterceptor(logger),
-        errorsInterceptor(),
-        ...(deps.rateLimits === undefined ? [] : [rateLimitInterceptor(deps.rateLimits)]),
-        authInterceptor({
-          sessions,
-          apiKeys: settings.authMode === "hybrid" ? apiKeys : undefined,
-          adminToken: settings.adminToken ?? "",
-          audit,
-        }),
-      ],
+      interceptors,
       readMaxBytes: settings.maxBodyBytes,
       shutdownSignal: shutdown.signal,
       jsonOptions: { alwaysEmitImplicit: true },

@@ -22,11 +22,13 @@ export function trustedProxyList(entries: readonly string[]): BlockList {
   return list;
 }
 
-function plainAddress(address: string): string {
+/** An address as people write it: IPv4-mapped IPv6 (`::ffff:1.2.3.4`) as plain IPv4. */
+export function plainAddress(address: string): string {
   return address.startsWith("::ffff:") ? address.slice("::ffff:".length) : address;
 }
 
-function isTrusted(list: BlockList, address: string): boolean {
+/** Whether `address` is one of TRUSTED_PROXIES. */
+export function isTrustedProxy(list: BlockList, address: string): boolean {
   const family = isIP(address) === 6 ? "ipv6" : "ipv4";
   return isIP(address) !== 0 && list.check(address, family);
 }
@@ -43,7 +45,7 @@ export function clientInfoOf(request: RequestOrigin, trusted: BlockList): Client
     .split(",")
     .map((hop) => plainAddress(hop.trim()))
     .filter((hop) => isIP(hop) !== 0);
-  while (isTrusted(trusted, ip) && hops.length > 0) {
+  while (isTrustedProxy(trusted, ip) && hops.length > 0) {
     ip = hops.pop() ?? ip;
   }
   const agent = request.headers["user-agent"];

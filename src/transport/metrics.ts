@@ -24,6 +24,8 @@ export interface KeycardMetrics {
   readonly rpcDuration: Histogram<"method" | "code">;
   readonly validateDuration: Histogram;
   readonly storeErrors: Counter;
+  readonly connectionsRefused: Counter<"reason">;
+  readonly connectionsClosed: Counter<"reason">;
 }
 
 /** Creates a server's metrics; `processMetrics` adds Node's default process metrics too. */
@@ -79,6 +81,18 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Keyca
       help: "RPCs that failed with STORE_UNAVAILABLE (Redis unreachable or slow).",
       registers,
     }),
+    connectionsRefused: new Counter({
+      name: "keycard_connections_refused_total",
+      help: "Connections refused on arrival: max_connections, per_ip, or penalized (recent HTTP/2 abuse).",
+      labelNames: ["reason"],
+      registers,
+    }),
+    connectionsClosed: new Counter({
+      name: "keycard_connections_closed_total",
+      help: "Connections and HTTP/2 streams the server cut: timeouts, idle HTTP/2, stream and reset floods.",
+      labelNames: ["reason"],
+      registers,
+    }),
   };
 }
 
@@ -123,6 +137,18 @@ export function trackLiveSessions(metrics: KeycardMetrics, countLive: () => Prom
       } catch {
         metrics.storeErrors.inc();
       }
+    },
+  });
+}
+
+/** Adds the `keycard_connections_open` gauge, read from the front door at each scrape. */
+export function trackOpenConnections(metrics: KeycardMetrics, open: () => number): void {
+  new Gauge({
+    name: "keycard_connections_open",
+    help: "Client connections open right now, of either HTTP version.",
+    registers: [metrics.registry],
+    collect() {
+      this.set(open());
     },
   });
 }

@@ -421,6 +421,7 @@ describe("the REST API of keycard", () => {
         email: user.email,
         display_name: "Val",
         kind: "CREDENTIAL_KIND_SESSION",
+        issued_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       });
       expect(reply.body.expires_in).toBeGreaterThanOrEqual(43_198);
     });

@@ -2,7 +2,6 @@ import {
   Code,
   ConnectError,
   createClient,
-  createConnectRouter,
   createContextValues,
   createRouterTransport,
   type Interceptor,
@@ -12,12 +11,12 @@ import { ErrorInfoSchema, RetryInfoSchema } from "../../gen/google/rpc/error_det
 import { AdminService } from "../../gen/keycard/v1/admin_service_pb.js";
 import { AuthService } from "../../gen/keycard/v1/auth_service_pb.js";
 import { clientInfoKey } from "../../src/service/context.js";
-import { InProcessCaller } from "../../src/transport/http/in-process.js";
 import {
   createRateLimits,
   rateLimitHeadersFromError,
   rateLimitInterceptor,
 } from "../../src/transport/rate-limit.js";
+import { DirectCaller } from "../../src/transport/rpc/direct-caller.js";
 import { FakeClock } from "../helpers/fake-clock.js";
 import { inMemoryApp, testAdminToken } from "../helpers/keycard.js";
 
@@ -50,12 +49,12 @@ function rateLimitedKeycard() {
       interceptors: [clientAddressFromHeader, ...routerOptions.interceptors],
     },
   });
-  const router = createConnectRouter(routerOptions);
-  app.routes(router);
+  const direct = new DirectCaller(routerOptions.interceptors, new AbortController().signal);
+  direct.register(AuthService, app.auth);
   return {
     auth: createClient(AuthService, transport),
     admin: createClient(AdminService, transport),
-    inProcess: new InProcessCaller(router),
+    inProcess: direct,
   };
 }
 
@@ -140,7 +139,7 @@ describe("rate limits on the RPC paths, with the real app and interceptors", () 
     expect(refused.metadata.get("x-ratelimit-limit")).toBe("30");
   });
 
-  it("hands REST, through the in-process caller, the 429 headers of a refused Login", async () => {
+  it("hands REST, through the direct caller, the 429 headers of a refused Login", async () => {
     const call = () =>
       keycard.inProcess.call(AuthService.method.login, user, {
         header: new Headers(),

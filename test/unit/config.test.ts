@@ -1,6 +1,11 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
+import { defaultMaxConnections } from "../../src/config-connections.js";
 import { defaultHashConcurrency } from "../../src/service/password-hasher.js";
+import { defaultConnectionLimits } from "../../src/transport/server/limits.js";
 import { problemsOf } from "../helpers/config.js";
 
 const second = 1_000;
@@ -53,6 +58,7 @@ describe("loadConfig", () => {
       httpProfiles: ["api-v1-auth", "admin-panel"],
       allowedOrigins: [],
       cookieSecure: true,
+      connections: { ...defaultConnectionLimits, maxConnections: defaultMaxConnections() },
     });
   });
 
@@ -116,6 +122,16 @@ describe("loadConfig", () => {
       ADMIN_PASSWORD: "the invariant editorial system",
       INTROSPECTION_SECRET: "i".repeat(24),
       SESSION_DURATION_DAYS: "2",
+      HTTP_HEADERS_TIMEOUT: "5s",
+      HTTP_REQUEST_TIMEOUT: "20s",
+      HTTP_KEEPALIVE_TIMEOUT: "3s",
+      HTTP2_IDLE_TIMEOUT: "1m",
+      HTTP2_MAX_CONCURRENT_STREAMS: "200",
+      HTTP2_MAX_STREAMS_PER_SECOND: "1000",
+      HTTP2_MAX_RESETS_PER_SECOND: "5",
+      HTTP_MAX_HEADER_BYTES: "8192",
+      MAX_CONNECTIONS: "2000",
+      MAX_CONNECTIONS_PER_IP: "50",
     });
     expect(config).toEqual({
       port: 9000,
@@ -163,7 +179,34 @@ describe("loadConfig", () => {
       adminPassword: "the invariant editorial system",
       adminPanelSessionMs: 2 * day,
       introspectionSecret: "i".repeat(24),
+      connections: {
+        headersTimeoutMs: 5 * second,
+        requestTimeoutMs: 20 * second,
+        keepAliveTimeoutMs: 3 * second,
+        http2IdleTimeoutMs: 60 * second,
+        http2MaxConcurrentStreams: 200,
+        http2MaxStreamsPerSecond: 1_000,
+        http2MaxResetsPerSecond: 5,
+        maxHeaderBytes: 8_192,
+        maxConnections: 2_000,
+        maxConnectionsPerIp: 50,
+        abusePenaltyMs: defaultConnectionLimits.abusePenaltyMs,
+      },
     });
+  });
+
+  it("keeps MAX_CONNECTIONS under the open-file limit it reads from /proc/self/limits", () => {
+    const limits = (soft: number): string => {
+      const path = join(mkdtempSync(join(tmpdir(), "limits-")), "limits");
+      writeFileSync(
+        path,
+        `Limit  Soft Limit  Hard Limit  Units\nMax open files  ${soft}  ${soft}  files\n`,
+      );
+      return path;
+    };
+    expect(defaultMaxConnections(limits(1_024))).toBe(512);
+    expect(defaultMaxConnections(limits(1_048_576))).toBe(10_000);
+    expect(defaultMaxConnections("/nonexistent/limits")).toBe(10_000);
   });
 
   it.each([

@@ -97,50 +97,30 @@ function epochSeconds(ms: number): number {
   return Math.floor(ms / 1000);
 }
 
-/** Runs one RPC in process as the token under test, never with the caller's own credentials. */
-function callAs(deps: RestDeps, request: NodeRequest, token: string) {
-  const contextValues = deps.contextValuesOf(request);
-  const signal = new AbortController().signal;
-  return {
-    validate: () =>
-      deps.caller.call(
-        AuthService.method.validate,
-        { token },
-        { header: new Headers(), contextValues, signal },
-      ),
-    /** The session's creation time, or undefined when it cannot be read (never guessed). */
-    createdAt: async (): Promise<number | undefined> => {
-      const me = await deps.caller
-        .call(
-          AuthService.method.getMe,
-          {},
-          { header: new Headers({ authorization: `Bearer ${token}` }), contextValues, signal },
-        )
-        .catch(() => undefined);
-      const created = me?.session?.createdAt;
-      return created === undefined ? undefined : timestampMs(created);
-    },
-  };
-}
-
 /** The RFC 7662 answer for one token: its claims when active, exactly `{active: false}` otherwise. */
 async function introspect(deps: RestDeps, request: NodeRequest, token: string): Promise<JsonValue> {
-  const rpc = callAs(deps, request, token);
-  const answer = await rpc.validate();
+  // Validate as the token under test, never with the caller's own credentials.
+  const answer = await deps.caller.call(
+    AuthService.method.validate,
+    { token },
+    {
+      header: new Headers(),
+      contextValues: deps.contextValuesOf(request),
+      signal: new AbortController().signal,
+    },
+  );
   if (!answer.active) {
     return { active: false };
   }
-  const isSession = answer.kind === CredentialKind.SESSION;
-  const createdAt = isSession ? await rpc.createdAt() : undefined;
   const claims: Record<string, JsonValue> = {
     active: true,
     sub: answer.subject,
     ...(answer.expiresAt === undefined ? {} : { exp: epochSeconds(timestampMs(answer.expiresAt)) }),
-    ...(createdAt === undefined ? {} : { iat: epochSeconds(createdAt) }),
+    ...(answer.issuedAt === undefined ? {} : { iat: epochSeconds(timestampMs(answer.issuedAt)) }),
     scope: answer.roles.join(" "),
     client_id: clientId,
     username: answer.email,
-    token_type: isSession ? "session" : "api_key",
+    token_type: answer.kind === CredentialKind.SESSION ? "session" : "api_key",
   };
   if (answer.sessionId !== "") {
     claims.sid = answer.sessionId;

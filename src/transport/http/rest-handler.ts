@@ -7,22 +7,18 @@ import {
   toJson,
 } from "@bufbuild/protobuf";
 import { ConnectError, type ContextValues } from "@connectrpc/connect";
-import type { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
 import { reasonOf, toConnectError } from "../../service/errors.js";
 import { rateLimitHeadersFromError } from "../rate-limit.js";
+import type { DirectCaller } from "../rpc/direct-caller.js";
+import type { NodeRequest, NodeResponse } from "../server/front-door.js";
 import { parseJsonObject, readBody } from "./body.js";
-import type { InProcessCaller } from "./in-process.js";
 import { RestError } from "./rest-error.js";
 import { restInput } from "./rest-input.js";
 import { matchRoute, type RestRoute } from "./rest-routes.js";
 import { codeName, httpStatusOf } from "./status.js";
 
-type NodeHandler = ReturnType<typeof connectNodeAdapter>;
-/** A request of either HTTP version, as Node hands it over. */
-export type NodeRequest = Parameters<NodeHandler>[0];
-/** A response of either HTTP version. */
-export type NodeResponse = Parameters<NodeHandler>[1];
+export type { NodeRequest, NodeResponse };
 
 /** The request headers an RPC may read; everything else stays in the REST layer. */
 const forwardedHeaders = [
@@ -36,7 +32,7 @@ const forwardedHeaders = [
 /** What the REST layer needs to serve a call. */
 export interface RestDeps {
   readonly routes: readonly RestRoute[];
-  readonly caller: InProcessCaller;
+  readonly caller: DirectCaller;
   readonly maxBodyBytes: number;
   readonly contextValuesOf: (request: NodeRequest) => ContextValues;
   readonly logger: Logger;

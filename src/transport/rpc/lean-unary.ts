@@ -1,0 +1,313 @@
+import {
+  create,
+  type DescMessage,
+  type DescMethodUnary,
+  fromBinary,
+  fromJsonString,
+  type JsonReadOptions,
+  type JsonWriteOptions,
+  type MessageInitShape,
+  type MessageShape,
+  toBinary,
+  toJsonString,
+} from "@bufbuild/protobuf";
+import { Code, type ConnectError } from "@connectrpc/connect";
+import type { Logger } from "pino";
+import { asConnectError, connectErrorOf } from "../../service/errors.js";
+import type { HeaderLookup } from "../credentials.js";
+import { logRpc } from "../interceptors/logging.js";
+import { type KeycardMetrics, recordRpc } from "../metrics.js";
+import { requestIdHeader, requestIdOf } from "../request-id.js";
+import type { NodeRequest, NodeResponse, RequestHandler } from "../server/front-door.js";
+import { type LeanProtocol, leanProtocolOf } from "./lean-protocol.js";
+import { connectErrorBody, grpcStatusTrailers } from "./wire-errors.js";
+
+/** A unary method the lean path answers, with the handler the full path runs for it too. */
+export interface LeanMethod<
+  I extends DescMessage = DescMessage,
+  O extends DescMessage = DescMessage,
+> {
+  readonly method: DescMethodUnary<I, O>;
+  readonly run: (message: MessageShape<I>, headers: HeaderLookup) => Promise<MessageInitShape<O>>;
+}
+
+/** A lean method, typed by its descriptor. */
+export function leanMethod<I extends DescMessage, O extends DescMessage>(
+  method: DescMethodUnary<I, O>,
+  run: (message: MessageShape<I>, headers: HeaderLookup) => Promise<MessageInitShape<O>>,
+): LeanMethod {
+  return { method, run } as unknown as LeanMethod;
+}
+
+/** What the lean path needs besides its methods. */
+export interface LeanDeps {
+  readonly metrics: KeycardMetrics;
+  readonly logger: Logger;
+  readonly maxBodyBytes: number;
+  readonly jsonOptions: Partial<JsonReadOptions & JsonWriteOptions>;
+}
+
+/**
+ * The lean path of the hottest unary methods (Validate, ext_authz Check): every request
+ * of every service using keycard makes one. connect-node spends most of a small unary
+ * call's time on per-request machinery (fetch Headers, AbortSignals, async iterables);
+ * this answers the plain shapes directly: Connect unary POST (JSON or binary), gRPC and
+ * binary gRPC-Web, uncompressed and without a deadline. It runs the same handler,
+ * records the same metrics and logs, echoes `x-request-id`, and writes errors as the
+ * protocols specify. Anything else goes to `full` (connect-node) untouched.
+ */
+export function leanUnary(
+  deps: LeanDeps,
+  methods: readonly LeanMethod[],
+  full: RequestHandler,
+): RequestHandler {
+  const byPath = new Map(methods.map((lean) => [pathOf(lean.method), lean]));
+  const readOptions = { ...deps.jsonOptions, ignoreUnknownFields: true };
+  return (request, response) => {
+    const lean = request.method === "POST" ? byPath.get(request.url ?? "") : undefined;
+    const protocol = lean === undefined ? undefined : leanProtocolOf(request);
+    if (lean === undefined || protocol === undefined) {
+      full(request, response);
+      return;
+    }
+    readBody(request, deps.maxBodyBytes, (body) => {
+      const call = startCall(lean, request);
+      const decoded =
+        body === undefined
+          ? tooLarge(deps.maxBodyBytes)
+          : decode(lean, protocol, body, readOptions);
+      if ("error" in decoded) {
+        finish(deps, call, protocol, response, decoded.error);
+        return;
+      }
+      lean.run(decoded.message, headerLookup(request)).then(
+        (init) => finish(deps, call, protocol, response, create(lean.method.output, init)),
+        (error: unknown) => finish(deps, call, protocol, response, asConnectError(error)),
+      );
+    });
+  };
+}
+
+function pathOf(method: DescMethodUnary): string {
+  return `/${method.parent.typeName}/${method.name}`;
+}
+
+/** One call in flight: what its log line, metrics and response need. */
+interface LeanCall {
+  readonly lean: LeanMethod;
+  readonly rpc: string;
+  readonly requestId: string;
+  readonly started: number;
+  readonly contentType: string;
+}
+
+function startCall(lean: LeanMethod, request: NodeRequest): LeanCall {
+  return {
+    lean,
+    rpc: pathOf(lean.method).slice(1),
+    requestId: requestIdOf(request.headers[requestIdHeader]),
+    started: performance.now(),
+    contentType: request.headers["content-type"] ?? "",
+  };
+}
+
+/** Collects the body; `done` gets undefined once it passes `limit` bytes. */
+function readBody(
+  request: NodeRequest,
+  limit: number,
+  done: (body: Buffer | undefined) => void,
+): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const onData = (chunk: Buffer): void => {
+    size += chunk.length;
+    if (size > limit) {
+      request.off("data", onData);
+      request.off("end", onEnd);
+      request.resume();
+      done(undefined);
+      return;
+    }
+    chunks.push(chunk);
+  };
+  const onEnd = (): void => done(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+  request.on("data", onData);
+  request.once("end", onEnd);
+}
+
+type Decoded = { message: MessageShape<DescMessage> } | { error: ConnectError };
+
+function tooLarge(limit: number): Decoded {
+  return {
+    error: connectErrorOf(
+      Code.ResourceExhausted,
+      "PAYLOAD_TOO_LARGE",
+      `The request message is larger than ${limit} bytes`,
+    ),
+  };
+}
+
+function invalid(message: string): Decoded {
+  return { error: connectErrorOf(Code.InvalidArgument, "INVALID_ARGUMENT", message) };
+}
+
+/** The request message of a body in the call's protocol, or the error its sender gets. */
+function decode(
+  lean: LeanMethod,
+  protocol: LeanProtocol,
+  body: Buffer,
+  jsonOptions: Partial<JsonReadOptions>,
+): Decoded {
+  const input = lean.method.input;
+  if (protocol === "connect-json") {
+    try {
+      return { message: fromJsonString(input, body.toString("utf8"), jsonOptions) };
+    } catch (error) {
+      return invalid(
+        `The request is not a valid ${input.name} in JSON: ${(error as Error).message}`,
+      );
+    }
+  }
+  return protocol === "connect-proto" ? fromProtobuf(input, body) : unframe(input, body);
+}
+
+/** gRPC and gRPC-Web carry exactly one uncompressed length-prefixed message in a unary call. */
+function unframe(input: DescMessage, body: Buffer): Decoded {
+  if (body.length < 5) {
+    return invalid("protocol error: missing input message for unary method");
+  }
+  if ((body[0] ?? 0) & 0b1) {
+    return {
+      error: connectErrorOf(
+        Code.Internal,
+        "INTERNAL",
+        "received a compressed message without grpc-encoding",
+      ),
+    };
+  }
+  if (body.readUInt32BE(1) !== body.length - 5) {
+    return invalid("protocol error: the message length does not match the body");
+  }
+  return fromProtobuf(input, body.subarray(5));
+}
+
+function fromProtobuf(input: DescMessage, bytes: Uint8Array): Decoded {
+  try {
+    return { message: fromBinary(input, bytes) };
+  } catch (error) {
+    return invalid(`The request is not a valid protobuf message: ${(error as Error).message}`);
+  }
+}
+
+function headerLookup(request: NodeRequest): HeaderLookup {
+  const headers = request.headers;
+  return {
+    get(name) {
+      const value = headers[name];
+      return typeof value === "string" ? value : (value?.join(", ") ?? null);
+    },
+  };
+}
+
+/** Records, logs and writes the outcome of a call: its reply message or its error. */
+function finish(
+  deps: LeanDeps,
+  call: LeanCall,
+  protocol: LeanProtocol,
+  response: NodeResponse,
+  outcome: MessageShape<DescMessage> | ConnectError,
+): void {
+  const error = "$typeName" in outcome ? undefined : outcome;
+  recordRpc(deps.metrics, call.rpc, call.started, error);
+  logRpc(
+    deps.logger,
+    { rpc: call.rpc, requestId: call.requestId, started: call.started, lean: true },
+    error,
+  );
+  if (error !== undefined) {
+    writeError(protocol, call, response, error);
+    return;
+  }
+  writeReply(deps, protocol, call, response, outcome as MessageShape<DescMessage>);
+}
+
+function writeReply(
+  deps: LeanDeps,
+  protocol: LeanProtocol,
+  call: LeanCall,
+  response: NodeResponse,
+  reply: MessageShape<DescMessage>,
+): void {
+  const output = call.lean.method.output;
+  const id = { [requestIdHeader]: call.requestId };
+  if (protocol === "connect-json") {
+    const body = Buffer.from(toJsonString(output, reply, deps.jsonOptions));
+    response.writeHead(200, {
+      "content-type": "application/json",
+      "content-length": body.length,
+      ...id,
+    });
+    response.end(body);
+    return;
+  }
+  const bytes = toBinary(output, reply);
+  if (protocol === "connect-proto") {
+    response.writeHead(200, {
+      "content-type": "application/proto",
+      "content-length": bytes.length,
+      ...id,
+    });
+    response.end(bytes);
+    return;
+  }
+  const frame = envelope(0, bytes);
+  if (protocol === "grpc-web") {
+    const trailer = envelope(0x80, Buffer.from("grpc-status: 0\r\n"));
+    response.writeHead(200, { "content-type": call.contentType, ...id });
+    response.end(Buffer.concat([frame, trailer]));
+    return;
+  }
+  response.writeHead(200, { "content-type": call.contentType, ...id });
+  response.addTrailers({ "grpc-status": "0" });
+  response.end(frame);
+}
+
+function writeError(
+  protocol: LeanProtocol,
+  call: LeanCall,
+  response: NodeResponse,
+  error: ConnectError,
+): void {
+  const metadata = { ...Object.fromEntries(error.metadata), [requestIdHeader]: call.requestId };
+  if (protocol === "connect-json" || protocol === "connect-proto") {
+    const { status, body } = connectErrorBody(error);
+    response.writeHead(status, {
+      ...metadata,
+      "content-type": "application/json",
+      "content-length": body.length,
+    });
+    response.end(body);
+    return;
+  }
+  const status = grpcStatusTrailers(error);
+  if (protocol === "grpc-web") {
+    const text = Object.entries(status)
+      .map(([name, value]) => `${name}: ${value}\r\n`)
+      .join("");
+    response.writeHead(200, { ...metadata, "content-type": call.contentType });
+    response.end(envelope(0x80, Buffer.from(text)));
+    return;
+  }
+  response.writeHead(200, { ...metadata, "content-type": call.contentType });
+  response.addTrailers(status);
+  response.end();
+}
+
+/** A length-prefixed frame: flags, 4-byte length, data. */
+function envelope(flags: number, data: Uint8Array): Buffer {
+  const frame = Buffer.allocUnsafe(data.length + 5);
+  frame[0] = flags;
+  frame.writeUInt32BE(data.length, 1);
+  frame.set(data, 5);
+  return frame;
+}
