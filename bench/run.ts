@@ -1,20 +1,33 @@
 /**
  * `npm run bench`: the four scenarios of issue 7, or some of them (`--only 1,3`). Each one
- * measures keycard next to its baseline in the same run; the result is one markdown table on
- * stdout (with the machine and the command behind every figure) and bench/results/latest.json.
+ * measures keycard next to its baseline in the same run; the result is markdown on stdout
+ * (the machine, one table of every comparison, each scenario's own table, and the command
+ * behind every figure) and bench/results/latest.json.
+ *
+ * 1. Every validation door (issue 11: Connect JSON and binary, gRPC, gRPC-Web, REST, forward
+ *    auth, RFC 7662 introspection, Envoy ext_authz) against the one-GET node:http(2) +
+ *    ioredis floor, keycard on its default Validate cache and with VALIDATE_CACHE_TTL=0:
+ *    req/s, p50/p99, server CPU µs/request, Redis commands/request, failures. Unpinned.
+ * 2. Validate against express-session + connect-redis and better-auth. Unpinned.
+ * 3. Validate p99 during a login storm (keycard against itself; pinned with taskset when
+ *    there are two CPUs, so that argon2's pool shares keycard's CPU).
+ * 4. Redis bytes and process memory per live session.
  *
  *   npm run bench
- *   npm run bench -- --only 1,2 --seconds 5 --rounds 3
+ *   npm run bench -- --only 1 --doors grpc,rest --seconds 3 --rounds 1
+ *   npm run bench -- --only 1,2 --seconds 5 --rounds 3 --pick median
  *   npm run bench -- --only 4 --sessions 100000
  *
  * Needs redis-server and h2load on the PATH (Debian/Ubuntu: apt-get install -y redis-server
- * nghttp2-client); `taskset` (util-linux) pins the server and the load generator apart.
+ * nghttp2-client), and Linux's /proc for CPU times. Any failed request in a keycard run of
+ * scenario 1 is printed as a warning and makes the run exit with status 1.
  */
 import { execFileSync } from "node:child_process";
 import { parseArgs } from "node:util";
-import type { BenchOptions } from "./lib/compare.js";
+import type { BenchOptions, Pick } from "./lib/compare.js";
+import { doors } from "./lib/doors.js";
 import { stopAll } from "./lib/processes.js";
-import { machine, markdown, type ScenarioResult, writeJson } from "./lib/report.js";
+import { loadAverage, machine, markdown, type ScenarioResult, writeJson } from "./lib/report.js";
 import { loginStormScenario } from "./scenarios/login-storm.js";
 import { memoryScenario } from "./scenarios/memory.js";
 import { peersScenario } from "./scenarios/peers.js";
@@ -30,8 +43,11 @@ const scenarios: Record<
   4: memoryScenario,
 };
 
+const doorIds = doors.map((door) => door.id);
+
 const usage = `Usage: npm run bench -- [--only 1,2,3,4] [--seconds 8] [--warmup 2] [--requests N]
-  [--rounds 2] [--h2-connections 8] [--h2-streams 16] [--h1-connections 32]
+  [--rounds 2] [--pick best|median] [--h2-connections 8] [--h2-streams 16] [--h1-connections 32]
+  [--doors ${doorIds.join(",")}] [--cache default,off]
   [--sessions 1000000] [--sessions-per-user 2] [--out bench/results/latest.json]`;
 
 function readOptions(): { options: BenchOptions; only: number[]; out: string } {
@@ -42,6 +58,9 @@ function readOptions(): { options: BenchOptions; only: number[]; out: string } {
       warmup: { type: "string", default: "2" },
       requests: { type: "string" },
       rounds: { type: "string", default: "2" },
+      pick: { type: "string", default: "best" },
+      doors: { type: "string", default: doorIds.join(",") },
+      cache: { type: "string", default: "default,off" },
       "h2-connections": { type: "string", default: "8" },
       "h2-streams": { type: "string", default: "16" },
       "h1-connections": { type: "string", default: "32" },
@@ -70,6 +89,22 @@ function readOptions(): { options: BenchOptions; only: number[]; out: string } {
       process.exit(2);
     }
   }
+  const list = (name: string, text: string, allowed: readonly string[]): string[] => {
+    const items = [...new Set(text.split(",").map((item) => item.trim()))].filter(Boolean);
+    const unknown = items.filter((item) => !allowed.includes(item));
+    if (items.length === 0 || unknown.length > 0) {
+      process.stderr.write(
+        `--${name}: ${unknown.length > 0 ? `unknown ${unknown.join(", ")}; ` : ""}choose from ${allowed.join(", ")}\n`,
+      );
+      process.exit(2);
+    }
+    return items;
+  };
+  if (values.pick !== "best" && values.pick !== "median") {
+    process.stderr.write(`--pick must be best or median\n${usage}\n`);
+    process.exit(2);
+  }
+  const pick: Pick = values.pick;
   return {
     only: [...new Set(only)].sort(),
     out: values.out,
@@ -78,6 +113,9 @@ function readOptions(): { options: BenchOptions; only: number[]; out: string } {
       warmupSeconds: whole("warmup", values.warmup, 0),
       ...(values.requests === undefined ? {} : { requests: whole("requests", values.requests, 1) }),
       rounds: whole("rounds", values.rounds, 1),
+      pick,
+      doors: list("doors", values.doors, doorIds),
+      caches: list("cache", values.cache, ["default", "off"]) as ("default" | "off")[],
       h2Connections: whole("h2-connections", values["h2-connections"], 1),
       h2Streams: whole("h2-streams", values["h2-streams"], 1),
       h1Connections: whole("h1-connections", values["h1-connections"], 1),
@@ -138,15 +176,24 @@ async function main(): Promise<void> {
     }
     log(`  (scenario ${id}: ${((Date.now() - started) / 1000).toFixed(0)} s)`);
   }
-  process.stdout.write(`\n${markdown(results, info)}`);
+  // Other work on the machine shows in the load average; the bench's own runs add ~2-3.
+  const ended = { ...info, loadAverageAtEnd: loadAverage() };
+  process.stdout.write(`\n${markdown(results, ended)}`);
   writeJson(out, {
     startedAt: startedAt.toISOString(),
-    machine: info,
+    machine: ended,
     options,
     results,
     failures,
   });
   process.stdout.write(`\nWrote ${out}\n`);
+  const warnings = results.flatMap((result) => result.warnings ?? []);
+  if (warnings.length > 0) {
+    process.stderr.write(
+      `\n!!! ${warnings.length} keycard run(s) had failed requests or answers that were not successes; their figures are not benchmark figures:\n${warnings.map((warning) => `  ${warning}`).join("\n")}\n`,
+    );
+    process.exitCode = 1;
+  }
   if (failures.length > 0) {
     process.stderr.write(`\n${failures.join("\n\n")}\n`);
     process.exitCode = 1;

@@ -2,6 +2,9 @@
 import type { Figures } from "./load.js";
 import { num, type Row, times } from "./report.js";
 
+/** How the reported run of each subject is chosen among its rounds. */
+export type Pick = "best" | "median";
+
 /** The knobs every scenario reads (from `npm run bench -- --flag value`). */
 export interface BenchOptions {
   /** Measured seconds per load run. */
@@ -9,13 +12,19 @@ export interface BenchOptions {
   readonly warmupSeconds: number;
   /** A fixed request count per load run instead of `seconds`. */
   readonly requests?: number;
-  /** Alternating rounds per comparison; the best round of each subject is reported. */
+  /** Alternating rounds per comparison. */
   readonly rounds: number;
-  /** HTTP/2 connections and streams per connection (gRPC runs). */
+  /** Which round of each subject is reported: the fastest, or the median by req/s. */
+  readonly pick: Pick;
+  /** HTTP/2 connections and streams per connection (gRPC and ext_authz runs). */
   readonly h2Connections: number;
   readonly h2Streams: number;
-  /** HTTP/1.1 connections (Connect JSON and the peer servers). */
+  /** HTTP/1.1 connections (Connect, gRPC-Web, REST and the peer servers). */
   readonly h1Connections: number;
+  /** The validation doors scenario 1 measures (ids of bench/lib/doors.ts). */
+  readonly doors: readonly string[];
+  /** The keycards scenario 1 measures: on its default Validate cache, with it off, or both. */
+  readonly caches: readonly ("default" | "off")[];
   /** Sessions created by the memory scenario, and how many share one user. */
   readonly sessions: number;
   readonly sessionsPerUser: number;
@@ -25,6 +34,25 @@ export interface BenchOptions {
 export interface Subject {
   readonly name: string;
   readonly run: () => Promise<Figures>;
+}
+
+/** "12345 req/s, p50 1.20 ms, p99 3.40 ms" and, when measured, CPU and Redis per request. */
+export function describe(figures: Figures): string {
+  const parts = [
+    `${num(figures.requestsPerSecond)} req/s`,
+    `p50 ${num(figures.p50Ms, 2)} ms`,
+    `p99 ${num(figures.p99Ms, 2)} ms`,
+  ];
+  if (figures.usage !== undefined) {
+    parts.push(
+      `CPU ${num(figures.usage.serverCpuMicros / figures.succeeded)} µs/req`,
+      `Redis ${num(figures.usage.redisCommands / figures.succeeded, 2)} cmds/req`,
+    );
+  }
+  if (figures.failed > 0 || figures.non2xx > 0) {
+    parts.push(`${figures.failed} failed, ${figures.non2xx} non-2xx`);
+  }
+  return parts.join(", ");
 }
 
 /**
@@ -41,9 +69,7 @@ export async function alternate(
     for (const subject of subjects) {
       const figures = await subject.run();
       runs.get(subject.name)?.push(figures);
-      log(
-        `  round ${round}/${rounds} ${subject.name}: ${num(figures.requestsPerSecond)} req/s, p50 ${num(figures.p50Ms, 2)} ms, p99 ${num(figures.p99Ms, 2)} ms${figures.failed > 0 ? `, ${figures.failed} failed` : ""}`,
-      );
+      log(`  round ${round}/${rounds} ${subject.name}: ${describe(figures)}`);
     }
   }
   return runs;
@@ -51,16 +77,20 @@ export async function alternate(
 
 /** The run with the highest throughput (the least disturbed by other work on the machine). */
 export function best(runs: readonly Figures[] | undefined): Figures {
-  const [first, ...rest] = runs ?? [];
-  if (first === undefined) {
-    throw new Error("no runs to choose from");
-  }
-  return rest.reduce((a, b) => (b.requestsPerSecond > a.requestsPerSecond ? b : a), first);
+  return chosen(runs, "best");
 }
 
-/** "12345 req/s, p50 1.20 ms, p99 3.40 ms". */
-export function describe(figures: Figures): string {
-  return `${num(figures.requestsPerSecond)} req/s, p50 ${num(figures.p50Ms, 2)} ms, p99 ${num(figures.p99Ms, 2)} ms`;
+/**
+ * The reported run of a subject: the fastest (`best`), or the median by throughput (the
+ * slower middle one of an even count, so that two rounds do not mean "best").
+ */
+export function chosen(runs: readonly Figures[] | undefined, pick: Pick): Figures {
+  const sorted = [...(runs ?? [])].sort((a, b) => b.requestsPerSecond - a.requestsPerSecond);
+  const run = pick === "best" ? sorted[0] : sorted[Math.floor(sorted.length / 2)];
+  if (run === undefined) {
+    throw new Error("no runs to choose from");
+  }
+  return run;
 }
 
 /** A throughput row: keycard's best run against the baseline's, ratio and target. */
@@ -69,7 +99,7 @@ export function throughputRow(
   keycard: Figures,
   baselineName: string,
   baseline: Figures,
-  minimumRatio: number,
+  minimumRatio: number | undefined,
 ): Row {
   const ratio = keycard.requestsPerSecond / baseline.requestsPerSecond;
   return {
@@ -79,7 +109,7 @@ export function throughputRow(
     baseline: baselineName,
     baselineValue: describe(baseline),
     ratio: times(ratio),
-    target: `>= ${minimumRatio}x`,
-    met: ratio >= minimumRatio,
+    target: minimumRatio === undefined ? "-" : `>= ${minimumRatio}x`,
+    met: minimumRatio === undefined ? undefined : ratio >= minimumRatio,
   };
 }

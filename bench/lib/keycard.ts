@@ -1,8 +1,9 @@
 /**
  * keycard as the bench runs it: `node --import tsx src/main.ts` (one process, so its pid is
- * the server's), against a private Redis, with one user who has logged in.
+ * the server's, which startKeycard checks), against a private Redis, with one user who has
+ * logged in.
  */
-import { cpus, freePort, type Started, startProcess } from "./processes.js";
+import { assertServes, freePort, type Started, startProcess } from "./processes.js";
 
 /** The admin token the bench's keycard accepts. */
 export const adminToken = "bench-admin-token-0123456789abcdef";
@@ -14,21 +15,25 @@ export const benchUser = {
   display_name: "Bench",
   password: "bench-password-1",
 } as const;
+/** The INTROSPECTION_SECRET of the bench's keycard (RFC 7662 callers present it). */
+export const introspectionSecret = "bench-introspection-secret-0123456789";
 /** The Connect/gRPC path of Validate. */
 export const validatePath = "/keycard.v1.AuthService/Validate";
 
 /** A running keycard and the base URL it listens on. */
 export interface Keycard extends Started {
   readonly baseUrl: string;
+  readonly port: number;
 }
 
 /**
- * Starts keycard on the server CPU. Rate limits are off (a bench comes from one IP);
- * `env` adds or overrides settings.
+ * Starts keycard, unpinned unless `cpu` is given. Rate limits are off (a bench comes from
+ * one IP) and introspection is on; `env` adds or overrides settings.
  */
 export async function startKeycard(
   redisUrl: string,
   env: Readonly<Record<string, string>> = {},
+  cpu?: number,
 ): Promise<Keycard> {
   const port = await freePort();
   const started = await startProcess({
@@ -43,12 +48,14 @@ export async function startKeycard(
       LOG_LEVEL: "info",
       LOGIN_RATE_LIMIT: "0",
       AUTH_RATE_LIMIT: "0",
+      INTROSPECTION_SECRET: introspectionSecret,
       ...env,
     },
     ready: /keycard listening/,
-    cpu: cpus.server,
+    ...(cpu === undefined ? {} : { cpu }),
   });
-  return { ...started, baseUrl: `http://127.0.0.1:${port}` };
+  assertServes(started.pid, port, "keycard");
+  return { ...started, baseUrl: `http://127.0.0.1:${port}`, port };
 }
 
 /** Creates the bench user (once per Redis) and returns a fresh session token for it. */

@@ -1,14 +1,17 @@
 /**
- * Load generation with h2load (Debian/Ubuntu: nghttp2-client) in its own process on the load
- * CPU, bounded in time (or count) and by a hard timeout. h2load prints no percentiles, so
- * each run writes its per-request log (`--log-file`: start, status, microseconds) and p50/p99
- * come from that.
+ * Load generation with h2load (Debian/Ubuntu: nghttp2-client) in its own process, unpinned
+ * unless the spec names a CPU, bounded in time (or count) and by a hard timeout. A warm-up
+ * run comes first as a separate h2load process, so that the measured run starts and ends
+ * with its own process and the server CPU read around it covers exactly the requests it
+ * counts. h2load prints no percentiles, so the measured run writes its per-request log
+ * (`--log-file`: start µs, status, µs to the end of the response) and p50/p99 come from it.
  */
 import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cpus, pinned } from "./processes.js";
+import { pinned } from "./processes.js";
+import type { Meter, Usage } from "./usage.js";
 
 /** What one h2load run sends and for how long. */
 export interface LoadSpec {
@@ -22,23 +25,42 @@ export interface LoadSpec {
   readonly headers?: Readonly<Record<string, string>>;
   readonly connections: number;
   readonly streams?: number;
-  /** Measured seconds (after `warmupSeconds`); ignored when `requests` is set. */
+  /** Measured seconds (after a `warmupSeconds` run); ignored when `requests` is set. */
   readonly seconds: number;
   readonly warmupSeconds?: number;
-  /** A fixed number of requests instead of a duration. */
+  /** A fixed number of requests instead of a duration (no warm-up run). */
   readonly requests?: number;
   /** Open-loop pacing: requests per second per connection. */
   readonly ratePerConnection?: number;
+  /** The CPU h2load is pinned to; unpinned when absent. */
+  readonly cpu?: number;
+  /** Readings taken around the measured run (not the warm-up). */
+  readonly meter?: Meter;
+  /** Text replaced in the printed command, such as a token by `<session token>`. */
+  readonly redact?: Readonly<Record<string, string>>;
 }
 
 /** The outcome of one run, with the command that produced it. */
 export interface Figures {
+  /** Successful (2xx) responses per second of the measured run. */
   readonly requestsPerSecond: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly meanMs: number;
+  /** Responses with a 2xx status. */
   readonly succeeded: number;
+  /** Requests that did not end with a 2xx: other statuses, broken streams, timeouts. */
   readonly failed: number;
+  /** Responses with a 3xx, 4xx or 5xx status (h2load's "status codes"). */
+  readonly non2xx: number;
+  /** Completed requests, and those started but unfinished when the run stopped. */
+  readonly done: number;
+  readonly unfinished: number;
+  /** Response body bytes received (h2load's "data" traffic), unfinished requests' included. */
+  readonly bodyBytes: number;
+  /** Length of the measured run in seconds, as h2load timed it. */
+  readonly seconds: number;
+  readonly usage?: Usage;
   readonly command: string;
 }
 
@@ -51,15 +73,21 @@ export function quantile(sorted: Float64Array, q: number): number {
   return sorted[rank] ?? Number.NaN;
 }
 
-function h2loadArgv(spec: LoadSpec, bodyFile: string | undefined, logFile: string): string[] {
-  const argv = [spec.protocol === "h1" ? "--h1" : "", "-c", String(spec.connections)];
+function h2loadArgv(
+  spec: LoadSpec,
+  bodyFile: string | undefined,
+  length: { seconds: number } | { requests: number },
+  logFile?: string,
+): string[] {
+  const argv = spec.protocol === "h1" ? ["--h1"] : [];
+  argv.push("-c", String(spec.connections));
   if (spec.protocol === "h2") {
     argv.push("-m", String(spec.streams ?? 1));
   }
-  if (spec.requests === undefined) {
-    argv.push("-D", String(spec.seconds), "--warm-up-time", String(spec.warmupSeconds ?? 1));
+  if ("seconds" in length) {
+    argv.push("-D", String(length.seconds));
   } else {
-    argv.push("-n", String(spec.requests));
+    argv.push("-n", String(length.requests));
   }
   if (spec.ratePerConnection !== undefined) {
     argv.push("--rps", String(spec.ratePerConnection));
@@ -70,12 +98,15 @@ function h2loadArgv(spec: LoadSpec, bodyFile: string | undefined, logFile: strin
   for (const [name, value] of Object.entries(spec.headers ?? {})) {
     argv.push("-H", `${name}: ${value}`);
   }
-  argv.push("--log-file", logFile, spec.url);
-  return argv.filter((arg) => arg !== "");
+  if (logFile !== undefined) {
+    argv.push("--log-file", logFile);
+  }
+  argv.push(spec.url);
+  return argv;
 }
 
-function runH2load(argv: string[], timeoutMs: number): Promise<string> {
-  const [command, pinnedArgv] = pinned(cpus.load, "h2load", argv);
+function runH2load(cpu: number | undefined, argv: string[], timeoutMs: number): Promise<string> {
+  const [command, pinnedArgv] = pinned(cpu, "h2load", argv);
   return new Promise((resolve, reject) => {
     execFile(
       command,
@@ -93,8 +124,8 @@ function runH2load(argv: string[], timeoutMs: number): Promise<string> {
 }
 
 /**
- * Per-request latencies (ms, ascending) of the successful requests in an h2load log, and
- * the count of failed ones (status -1: a broken stream; or not 2xx).
+ * Per-request latencies (ms, ascending) of the 2xx requests in an h2load log, and the count
+ * of the others (status -1: a broken stream; or not 2xx).
  */
 function latencies(logFile: string): { sorted: Float64Array; failed: number } {
   const lines = readFileSync(logFile, "utf8").split("\n");
@@ -107,10 +138,6 @@ function latencies(logFile: string): { sorted: Float64Array; failed: number } {
       continue;
     }
     const code = Number(status);
-    if (code === 0) {
-      // Begun in the warm-up and ended in the measured window: h2load logs no status.
-      continue;
-    }
     if (code >= 200 && code < 300) {
       values[count] = Number(micros) / 1000;
       count += 1;
@@ -121,9 +148,60 @@ function latencies(logFile: string): { sorted: Float64Array; failed: number } {
   return { sorted: values.subarray(0, count).sort(), failed };
 }
 
+/** The counts h2load prints at the end of a run. */
+interface Summary {
+  readonly seconds: number;
+  readonly started: number;
+  readonly done: number;
+  readonly failed: number;
+  readonly non2xx: number;
+  readonly dataBytes: number;
+}
+
+function summaryOf(output: string): Summary {
+  const finished = /finished in ([\d.]+)(s|ms|us),/.exec(output);
+  const unit = { s: 1, ms: 1e-3, us: 1e-6 }[(finished?.[2] ?? "s") as "s" | "ms" | "us"];
+  const requests =
+    /requests: \d+ total, (\d+) started, (\d+) done, \d+ succeeded, (\d+) failed/.exec(output);
+  const codes = /status codes: \d+ 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/.exec(output);
+  const data = /traffic: .*, [\d.]+\w*B \((\d+)\) data/.exec(output);
+  return {
+    seconds: Number(finished?.[1] ?? Number.NaN) * unit,
+    started: Number(requests?.[1] ?? Number.NaN),
+    done: Number(requests?.[2] ?? Number.NaN),
+    failed: Number(requests?.[3] ?? Number.NaN),
+    non2xx: Number(codes?.[1] ?? 0) + Number(codes?.[2] ?? 0) + Number(codes?.[3] ?? 0),
+    dataBytes: Number(data?.[1] ?? Number.NaN),
+  };
+}
+
 /**
- * Runs h2load once and returns throughput and latency. Refuses a run where nothing
- * succeeded; counts non-2xx and broken streams as failed.
+ * The argv as a shell command, with the temporary files named by what they hold and the
+ * `redact` texts replaced by their labels.
+ */
+function shown(
+  argv: readonly string[],
+  files: Readonly<Record<string, string>>,
+  redact: Readonly<Record<string, string>>,
+): string {
+  const words = argv.map((arg) => {
+    const file = files[arg];
+    if (file !== undefined) {
+      return file;
+    }
+    let text = arg;
+    for (const [secret, label] of Object.entries(redact)) {
+      text = text.replaceAll(secret, label);
+    }
+    return /[\s'"{}<>]/.test(text) ? `'${text}'` : text;
+  });
+  return `h2load ${words.join(" ")}`;
+}
+
+/**
+ * Runs h2load once (after a warm-up run of `warmupSeconds` when timed) and returns
+ * throughput, latency, failures and, with a meter, what the run cost. Refuses a run where
+ * nothing succeeded; counts non-2xx and broken streams as failed.
  */
 export async function h2load(spec: LoadSpec): Promise<Figures> {
   const dir = mkdtempSync(join(tmpdir(), "keycard-bench-"));
@@ -132,33 +210,48 @@ export async function h2load(spec: LoadSpec): Promise<Figures> {
     if (bodyFile !== undefined && spec.body !== undefined) {
       writeFileSync(bodyFile, spec.body);
     }
+    const warmup = spec.warmupSeconds ?? 1;
+    if (spec.requests === undefined && warmup > 0) {
+      await runH2load(
+        spec.cpu,
+        h2loadArgv(spec, bodyFile, { seconds: warmup }),
+        (warmup + 60) * 1000,
+      );
+    }
     const logFile = join(dir, "requests.log");
-    const argv = h2loadArgv(spec, bodyFile, logFile);
-    const budget = spec.requests === undefined ? spec.seconds + (spec.warmupSeconds ?? 1) : 120;
-    const output = await runH2load(argv, (budget + 60) * 1000);
-    const rate = Number(/finished in [\d.]+\w+, ([\d.]+) req\/s/.exec(output)?.[1] ?? Number.NaN);
+    const length =
+      spec.requests === undefined ? { seconds: spec.seconds } : { requests: spec.requests };
+    const argv = h2loadArgv(spec, bodyFile, length, logFile);
+    const budget = spec.requests === undefined ? spec.seconds : 120;
+    const stop = await spec.meter?.();
+    const output = await runH2load(spec.cpu, argv, (budget + 60) * 1000);
+    const usage = await stop?.();
+    const summary = summaryOf(output);
     const { sorted, failed } = latencies(logFile);
     if (sorted.length === 0) {
       throw new Error(`h2load got no successful response:\n${output}`);
     }
     const total = sorted.reduce((sum, value) => sum + value, 0);
-    const shown = argv.map((arg) =>
-      arg === bodyFile
-        ? "<body>"
-        : arg === logFile
-          ? "<log>"
-          : arg.includes(" ")
-            ? `'${arg}'`
-            : arg,
-    );
+    const files: Record<string, string> = { [logFile]: "<log>" };
+    if (bodyFile !== undefined) {
+      files[bodyFile] = spec.bodyLabel === undefined ? "<body>" : `<body: ${spec.bodyLabel}>`;
+    }
+    const warmupNote =
+      spec.requests === undefined && warmup > 0 ? ` (after the same with -D ${warmup})` : "";
     return {
-      requestsPerSecond: rate,
+      requestsPerSecond: sorted.length / summary.seconds,
       p50Ms: quantile(sorted, 0.5),
       p99Ms: quantile(sorted, 0.99),
       meanMs: total / sorted.length,
       succeeded: sorted.length,
-      failed,
-      command: `h2load ${shown.join(" ")}`,
+      failed: Math.max(failed, summary.failed),
+      non2xx: summary.non2xx,
+      done: summary.done,
+      unfinished: summary.started - summary.done,
+      bodyBytes: summary.dataBytes,
+      seconds: summary.seconds,
+      ...(usage === undefined ? {} : { usage }),
+      command: `${shown(argv, files, spec.redact ?? {})}${warmupNote}`,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });

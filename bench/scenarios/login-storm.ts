@@ -7,7 +7,7 @@
 import type { BenchOptions } from "../lib/compare.js";
 import { benchUser, loginToken, startKeycard, validatePath } from "../lib/keycard.js";
 import { type Figures, h2load, type LoadSpec } from "../lib/load.js";
-import { startRedis } from "../lib/processes.js";
+import { cpus, pinning, startRedis } from "../lib/processes.js";
 import { num, type ScenarioResult, times } from "../lib/report.js";
 
 /** Validate's fixed load: connections x rate per connection. */
@@ -21,15 +21,18 @@ export async function loginStormScenario(
   options: BenchOptions,
   log: (line: string) => void,
 ): Promise<ScenarioResult> {
-  const redis = await startRedis();
+  // keycard against itself: pinned apart from Redis and h2load, so that argon2's threadpool
+  // competes with keycard's event loop for one CPU, the case the scenario is about.
+  const redis = await startRedis(cpus.load);
   // The per-user cap would end the oldest sessions (the validated one too) during the storm.
-  const keycard = await startKeycard(redis.url, { SESSION_MAX_PER_USER: "0" });
+  const keycard = await startKeycard(redis.url, { SESSION_MAX_PER_USER: "0" }, cpus.server);
   const token = await loginToken(keycard.baseUrl);
   const validate: LoadSpec = {
     url: `${keycard.baseUrl}${validatePath}`,
     protocol: "h1",
     connections: validateConnections,
     ratePerConnection: validateRatePerConnection,
+    cpu: cpus.load,
     seconds: options.seconds,
     warmupSeconds: options.warmupSeconds,
     body: JSON.stringify({ token }),
@@ -40,6 +43,7 @@ export async function loginStormScenario(
     url: `${keycard.baseUrl}/auth/login`,
     protocol: "h1",
     connections: stormConnections,
+    cpu: cpus.load,
     // It starts first and ends after Validate's run, so that the whole run is under storm.
     seconds: options.seconds + options.warmupSeconds + 2,
     warmupSeconds: 1,
@@ -93,7 +97,9 @@ export async function loginStormScenario(
     notes: [
       `Median of ${options.rounds} rounds by p99. Validate: ${validateConnections} HTTP/1.1 connections paced at ${validateRatePerConnection} req/s each (h2load --rps). Storm: ${stormConnections} HTTP/1.1 connections each sending POST /auth/login with the right password back to back, started 2 s before the Validate run and ending after it.`,
       "keycard runs with LOGIN_RATE_LIMIT=0, AUTH_RATE_LIMIT=0 (one client IP) and SESSION_MAX_PER_USER=0 (the storm would otherwise end the validated session); successful logins are not throttled by the brute-force rules.",
-      "argon2id (m=19456 KiB, t=2, p=1) runs in libuv's threadpool; with pinning, keycard's event loop and that pool share one CPU.",
+      pinning()
+        ? "keycard pinned to CPU 0, Redis and both h2load processes to CPU 1 (taskset): argon2id (m=19456 KiB, t=2, p=1) runs in libuv's threadpool, so keycard's event loop and that pool share one CPU."
+        : "Unpinned (fewer than two CPUs or no taskset): argon2id (m=19456 KiB, t=2, p=1) runs in libuv's threadpool next to keycard's event loop.",
       "h2load's pacing waits for each connection's previous answer, so when Validate slows down it is sent fewer requests (the req/s shown) and the p99 understates what an open-loop client would see.",
     ],
     details: { alone, stormed },

@@ -19,7 +19,7 @@ import { createRedisStore } from "../../src/store/redis/redis-store.js";
 import type { BenchOptions } from "../lib/compare.js";
 import { namespace, startKeycard, validatePath } from "../lib/keycard.js";
 import { h2load } from "../lib/load.js";
-import { redisClient, rssOf, startRedis } from "../lib/processes.js";
+import { cpus, redisClient, rssOf, startRedis } from "../lib/processes.js";
 import { num, type ScenarioResult } from "../lib/report.js";
 
 const hour = 3_600_000;
@@ -121,7 +121,7 @@ export async function memoryScenario(
 ): Promise<ScenarioResult> {
   const count = options.sessions;
   const perUser = options.sessionsPerUser;
-  const redisServer = await startRedis();
+  const redisServer = await startRedis(cpus.load);
   const redis = redisClient(redisServer.url);
   const store = createRedisStore({
     url: redisServer.url,
@@ -199,7 +199,7 @@ export async function memoryScenario(
       sharedKeys: liveBytes,
     };
     const measured = Object.values(breakdown).reduce((sum, value) => sum + value, 0);
-    const keycard = await startKeycard(redisServer.url);
+    const keycard = await startKeycard(redisServer.url, {}, cpus.server);
     const validateTokens = tokens.slice(0, validatedTokens);
     // A steady load first, so that the RSS compared is a warm process's, not a cold one's.
     await h2load({
@@ -208,6 +208,7 @@ export async function memoryScenario(
       connections: 8,
       requests: 20_000,
       seconds: 0,
+      cpu: cpus.load,
       body: JSON.stringify({ token: validateTokens[0] }),
       headers: { "content-type": "application/json" },
     });

@@ -1,12 +1,14 @@
 /**
  * Scenario 2: Validate (Connect JSON over HTTP/1.1) against the session lookup of
  * express-session + connect-redis and of better-auth with Redis secondary storage, each
- * with a session created up front and the same load generator and concurrency.
+ * with a session created up front and the same load generator and concurrency. Nothing is
+ * pinned: the peers read Redis on every request, and pinning the server apart from Redis
+ * and h2load starved them while keycard answered from its cache.
  */
 import { alternate, type BenchOptions, best, type Subject, throughputRow } from "../lib/compare.js";
 import { loginToken, startKeycard, validatePath } from "../lib/keycard.js";
 import { h2load, type LoadSpec } from "../lib/load.js";
-import { cpus, freePort, startProcess, startRedis } from "../lib/processes.js";
+import { freePort, startProcess, startRedis } from "../lib/processes.js";
 import type { Row, ScenarioResult } from "../lib/report.js";
 
 /** The `name=value` pairs of a response's Set-Cookie headers, joined for a Cookie header. */
@@ -18,14 +20,13 @@ function cookieOf(response: Response): string {
   return cookies.join("; ");
 }
 
-/** Starts a peer server script on the server CPU; resolves with its base URL. */
+/** Starts a peer server script, unpinned; resolves with its base URL. */
 async function startPeer(script: string, redisUrl: string): Promise<string> {
   const port = await freePort();
   await startProcess({
     command: process.execPath,
     argv: ["--import", "tsx", script, String(port), redisUrl],
     ready: /ready/,
-    cpu: cpus.server,
   });
   return `http://127.0.0.1:${port}`;
 }
@@ -132,7 +133,7 @@ export async function peersScenario(
     rows,
     commands: [...runs.values()].flatMap((figures) => figures.map((f) => f.command)),
     notes: [
-      `Best of ${options.rounds} alternating rounds per subject; all over HTTP/1.1 with ${options.h1Connections} connections.`,
+      `Best of ${options.rounds} alternating rounds per subject; all over HTTP/1.1 with ${options.h1Connections} connections (after a ${options.warmupSeconds} s warm-up run each); nothing pinned: the servers, redis-server and h2load share every CPU.`,
       "express-session: express 5, `session({ store: new RedisStore({ client, prefix }), resave: false, saveUninitialized: false, secret, cookie.maxAge 12h })` with a node-redis client (connect-redis README); `GET /me` answers `req.session.user`, and express-session touches the session (EXPIRE) on each request, as configured by the README.",
       "better-auth: `betterAuth({ database: memoryAdapter(...), emailAndPassword, secondaryStorage })` on node:http via `toNodeHandler(auth)`; secondaryStorage is a node-redis client implementing better-auth's SecondaryStorage contract (get, set with EX, delete, getAndDelete, increment) since `@better-auth/redis-storage` needs ioredis 5 and this repo has ioredis 6; `GET /api/auth/get-session` with the session cookie. Rate limiting is better-auth's default outside production (off), as keycard's is turned off.",
       ...notes,

@@ -1,7 +1,11 @@
 /**
- * The floor for Validate: a bare node:http / node:http2 server that does the same Redis
- * lookups as keycard (GET pointer, HGETALL session) and answers JSON, with nothing else.
- * Usage: node --import tsx bench/servers/floor.ts <h1|h2> <port> <redisUrl> <namespace>
+ * The floor for Validate, "the one-GET node:http + ioredis floor" of issue 11: a bare
+ * node:http (h1) or node:http2 (h2) server that reads `{"token": "..."}` from the body, does
+ * exactly one Redis GET per request (the token pointer key keycard's store reads first) and
+ * answers a small JSON body: 200 with the user id when the pointer exists, 401 otherwise.
+ * ioredis runs with auto-pipelining, as keycard's store does, so that the comparison is not
+ * about a client option. Usage:
+ *   node --import tsx bench/servers/floor.ts <h1|h2> <port> <redisUrl> <namespace>
  */
 import http from "node:http";
 import http2 from "node:http2";
@@ -10,36 +14,45 @@ import { hashToken } from "../../src/domain/token.js";
 import { redisKeys } from "../../src/store/redis/keys.js";
 
 const [mode, port, redisUrl, namespace] = process.argv.slice(2);
-const redis = new Redis(redisUrl ?? "", { replyMapping: "legacy" });
+const redis = new Redis(redisUrl ?? "", { enableAutoPipelining: true });
 const keys = redisKeys(namespace ?? "keycard");
 
-async function validate(body: string): Promise<string> {
-  const { token } = JSON.parse(body) as { token: string };
+/** Status and JSON body for one request body: the one GET, nothing else. */
+async function validate(body: string): Promise<[number, string]> {
+  const { token } = JSON.parse(body) as { token?: unknown };
+  if (typeof token !== "string") {
+    return [400, '{"active":false}'];
+  }
   const pointer = await redis.get(keys.pointer(hashToken(token)));
-  const [userId = "", sessionId = ""] = pointer?.split(" ") ?? [];
-  const session = await redis.hgetall(keys.session(userId, sessionId));
-  return JSON.stringify({
-    active: session.tk !== undefined,
-    subject: session.uid,
-    sessionId: session.sid,
-  });
+  if (pointer === null) {
+    return [401, '{"active":false}'];
+  }
+  const [userId = "", sessionId = ""] = pointer.split(" ");
+  return [200, JSON.stringify({ active: true, subject: userId, sessionId })];
 }
 
-const handler = (
+function handler(
   request: http.IncomingMessage | http2.Http2ServerRequest,
   response: http.ServerResponse | http2.Http2ServerResponse,
-): void => {
+): void {
   let body = "";
-  request.on("data", (chunk: Buffer) => {
-    body += chunk.toString();
+  request.setEncoding("utf8");
+  request.on("data", (chunk: string) => {
+    body += chunk;
   });
   request.on("end", () => {
-    validate(body).then((json) => {
-      response.writeHead(200, { "content-type": "application/json" });
-      response.end(json);
-    });
+    validate(body).then(
+      ([status, json]) => {
+        response.writeHead(status, { "content-type": "application/json" });
+        response.end(json);
+      },
+      () => {
+        response.writeHead(500);
+        response.end();
+      },
+    );
   });
-};
+}
 
 const server = mode === "h2" ? http2.createServer(handler) : http.createServer(handler);
 server.listen(Number(port), "127.0.0.1", () => process.stdout.write("ready\n"));
