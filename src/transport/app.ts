@@ -168,7 +168,7 @@ export function createApp(deps: ServerDeps): KeycardApp {
       audit,
     }),
   ];
-  const direct = new DirectCaller(interceptors, shutdown.signal);
+  const direct = new DirectCaller(interceptors);
   direct.register(AuthService, impls.auth);
   direct.register(AdminService, impls.admin);
   return {

@@ -49,7 +49,7 @@ function rateLimitedKeycard() {
       interceptors: [clientAddressFromHeader, ...routerOptions.interceptors],
     },
   });
-  const direct = new DirectCaller(routerOptions.interceptors, new AbortController().signal);
+  const direct = new DirectCaller(routerOptions.interceptors);
   direct.register(AuthService, app.auth);
   return {
     auth: createClient(AuthService, transport),

@@ -7,16 +7,17 @@ export async function readBody(
   request: Readable & { headers: Record<string, string | string[] | undefined> },
   limit: number,
 ): Promise<Buffer> {
-  const tooLarge = new RestError(413, "PAYLOAD_TOO_LARGE", `Request body exceeds ${limit} bytes`);
+  const tooLarge = (): RestError =>
+    new RestError(413, "PAYLOAD_TOO_LARGE", `Request body exceeds ${limit} bytes`);
   if (Number(request.headers["content-length"] ?? 0) > limit) {
-    throw tooLarge;
+    throw tooLarge();
   }
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request) {
     size += (chunk as Buffer).length;
     if (size > limit) {
-      throw tooLarge;
+      throw tooLarge();
     }
     chunks.push(chunk as Buffer);
   }

@@ -86,9 +86,14 @@ export function headersOf(request: NodeRequest): Headers {
   return headers;
 }
 
+/** A signal aborted when the response closes before it was sent (the client went away). */
 function abortOnClose(response: NodeResponse): AbortSignal {
   const controller = new AbortController();
-  response.once("close", () => controller.abort());
+  response.once("close", () => {
+    if (!response.writableFinished) {
+      controller.abort();
+    }
+  });
   return controller.signal;
 }
 

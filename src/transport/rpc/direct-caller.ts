@@ -6,37 +6,36 @@ import {
   type MessageInitShape,
   type MessageShape,
 } from "@bufbuild/protobuf";
-import {
-  type ContextValues,
-  createHandlerContext,
-  type Interceptor,
-  type UnaryRequest,
-  type UnaryResponse,
+import type {
+  ContextValues,
+  HandlerContext,
+  Interceptor,
+  UnaryRequest,
+  UnaryResponse,
 } from "@connectrpc/connect";
 
 /** What one direct call carries besides its input. */
 export interface DirectCall {
   readonly header: Headers;
   readonly contextValues: ContextValues;
+  /** Aborted when the caller goes away (the HTTP response closed before it was sent). */
   readonly signal: AbortSignal;
 }
 
-type UnaryHandler = (message: never, context: ReturnType<typeof createHandlerContext>) => unknown;
+type UnaryHandler = (message: never, context: HandlerContext) => unknown;
 type Next = (request: UnaryRequest) => Promise<UnaryResponse>;
 
 /**
  * Calls a method's implementation in process, through the same interceptors as a remote
  * call, with no transport and no serialization: the REST layer, forward auth and
  * introspection use it so that they never re-implement a use case. Built only from
- * connect-es's public API (interceptors, createHandlerContext).
+ * connect-es's public API (Interceptor, HandlerContext). The context is a plain object
+ * (createHandlerContext would link AbortControllers and copy headers on every call).
  */
 export class DirectCaller {
   private readonly impls = new Map<string, UnaryHandler>();
 
-  constructor(
-    private readonly interceptors: readonly Interceptor[],
-    private readonly shutdownSignal: AbortSignal,
-  ) {}
+  constructor(private readonly interceptors: readonly Interceptor[]) {}
 
   /** Registers a service's implementation (the same object the router serves). */
   register<S extends DescService>(service: S, impl: object): void {
@@ -60,17 +59,19 @@ export class DirectCaller {
     }
     const url = `/${method.parent.typeName}/${method.name}`;
     const invoke: Next = async (request) => {
-      const context = createHandlerContext({
+      const context: HandlerContext = {
         service: method.parent,
         method,
         protocolName: "rest",
         requestMethod: "POST",
         url,
+        signal: request.signal,
+        timeoutMs: () => undefined,
         requestHeader: request.header,
-        contextValues: request.contextValues,
-        requestSignal: request.signal,
-        shutdownSignal: this.shutdownSignal,
-      });
+        responseHeader: new Headers(),
+        responseTrailer: new Headers(),
+        values: request.contextValues,
+      };
       const output = await impl(request.message as never, context);
       return {
         stream: false,
