@@ -8,6 +8,18 @@ export interface HeaderLookup {
   get(name: string): string | null;
 }
 
+/** The headers of a Node request (either HTTP version) as a lookup, joining repeated ones. */
+export function nodeHeaderLookup(
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+): HeaderLookup {
+  return {
+    get(name) {
+      const value = headers[name];
+      return typeof value === "string" ? value : (value?.join(", ") ?? null);
+    },
+  };
+}
+
 /**
  * The session token a request presents: `Authorization: Bearer <token>` first, then
  * `X-Session-Token`. Empty when there is none.

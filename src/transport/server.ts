@@ -1,5 +1,6 @@
 import { type ContextValues, createContextValues } from "@connectrpc/connect";
 import { compressionBrotli, compressionGzip, connectNodeAdapter } from "@connectrpc/connect-node";
+import type { Logger } from "pino";
 import { Authorization } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { AuthService } from "../../gen/keycard/v1/auth_service_pb.js";
 import { clientInfoKey } from "../service/context.js";
@@ -14,7 +15,8 @@ import { httpRoutes } from "./http/http-routes.js";
 import { type RestDeps, sendJson } from "./http/rest-handler.js";
 import { restRoutes } from "./http/rest-routes.js";
 import { services } from "./routes.js";
-import { type LeanMethod, leanMethod, leanUnary } from "./rpc/lean-unary.js";
+import { HotPath, hotMethod } from "./rpc/hot-path.js";
+import { leanUnary } from "./rpc/lean-unary.js";
 import { FrontDoor, type NodeRequest, type RequestHandler } from "./server/front-door.js";
 import { defaultConnectionLimits } from "./server/limits.js";
 
@@ -29,14 +31,14 @@ export interface KeycardServer {
   readonly users: UserService;
 }
 
-/** The methods the lean path answers, with the handlers the full path runs for them. */
-function leanMethods(app: KeycardApp): LeanMethod[] {
-  return [
-    leanMethod(AuthService.method.validate, (message, headers) =>
+/** The hot methods and the handlers the full path runs for them too. */
+function hotPath(app: KeycardApp, logger: Logger): HotPath {
+  return new HotPath({ metrics: app.metrics, logger }, [
+    hotMethod(AuthService.method.validate, (message, headers) =>
       app.auth.validateWith(message, presentedToken(headers), headers),
     ),
-    leanMethod(Authorization.method.check, (message) => app.extAuthz.check(message)),
-  ];
+    hotMethod(Authorization.method.check, (message) => app.extAuthz.check(message)),
+  ]);
 }
 
 /**
@@ -51,9 +53,11 @@ export function createServer(deps: ServerDeps): KeycardServer {
   const trusted = trustedProxyList(settings.trustedProxies);
   const contextValuesOf = (request: NodeRequest): ContextValues =>
     createContextValues().set(clientInfoKey, clientInfoOf(request, trusted));
+  const hot = hotPath(app, logger);
   const rest: RestDeps = {
     routes: restRoutes(services),
     caller: app.direct,
+    hot,
     maxBodyBytes: settings.maxBodyBytes,
     contextValuesOf,
     logger,
@@ -75,12 +79,10 @@ export function createServer(deps: ServerDeps): KeycardServer {
   };
   const lean = leanUnary(
     {
-      metrics: app.metrics,
-      logger,
+      hot,
       maxBodyBytes: settings.maxBodyBytes,
       jsonOptions: app.routerOptions.jsonOptions ?? {},
     },
-    leanMethods(app),
     rpcOrHttp,
   );
   const applyCors = corsPolicy(settings.allowedOrigins ?? []);

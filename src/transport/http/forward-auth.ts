@@ -1,9 +1,10 @@
-import { AuthService } from "../../../gen/keycard/v1/auth_service_pb.js";
+import { create } from "@bufbuild/protobuf";
+import { AuthService, ValidateRequestSchema } from "../../../gen/keycard/v1/auth_service_pb.js";
 import { domainReasonOf } from "../../service/auth-service-impl.js";
 import { inactiveRefusal } from "../../service/session-service.js";
-import { carriedToken } from "../credentials.js";
+import { carriedToken, nodeHeaderLookup } from "../credentials.js";
 import { RestError } from "./rest-error.js";
-import { headersOf, type NodeRequest, type NodeResponse, type RestDeps } from "./rest-handler.js";
+import { callHot, type NodeRequest, type NodeResponse, type RestDeps } from "./rest-handler.js";
 
 /** A header value Node will send: anything outside visible ASCII is percent-encoded. */
 function headerValue(text: string): string {
@@ -22,21 +23,17 @@ export async function serveForwardAuth(
   request: NodeRequest,
   response: NodeResponse,
 ): Promise<void> {
-  const headers = headersOf(request);
-  const token = carriedToken(headers, request.headers.cookie);
-  if (token === "" && !headers.has("x-api-key")) {
+  const token = carriedToken(nodeHeaderLookup(request.headers), request.headers.cookie);
+  if (token === "" && request.headers["x-api-key"] === undefined) {
     throw new RestError(401, "UNAUTHENTICATED", "Missing session token", {
       "www-authenticate": 'Bearer realm="keycard"',
     });
   }
-  const answer = await deps.caller.call(
+  const answer = await callHot(
+    deps,
     AuthService.method.validate,
-    { token },
-    {
-      header: headers,
-      contextValues: deps.contextValuesOf(request),
-      signal: new AbortController().signal,
-    },
+    create(ValidateRequestSchema, { token }),
+    request,
   );
   if (!answer.active) {
     const [error, message] = inactiveRefusal(domainReasonOf(answer.reason));

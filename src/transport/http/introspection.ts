@@ -1,10 +1,16 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { JsonValue } from "@bufbuild/protobuf";
+import { create, type JsonValue } from "@bufbuild/protobuf";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
-import { AuthService } from "../../../gen/keycard/v1/auth_service_pb.js";
+import { AuthService, ValidateRequestSchema } from "../../../gen/keycard/v1/auth_service_pb.js";
 import { CredentialKind } from "../../../gen/keycard/v1/session_pb.js";
 import { readBody } from "./body.js";
-import { type NodeRequest, type NodeResponse, type RestDeps, sendJson } from "./rest-handler.js";
+import {
+  callHot,
+  type NodeRequest,
+  type NodeResponse,
+  type RestDeps,
+  sendJson,
+} from "./rest-handler.js";
 
 /** The `client_id` introspection answers carry: every token is issued by keycard itself. */
 const clientId = "keycard";
@@ -100,14 +106,12 @@ function epochSeconds(ms: number): number {
 /** The RFC 7662 answer for one token: its claims when active, exactly `{active: false}` otherwise. */
 async function introspect(deps: RestDeps, request: NodeRequest, token: string): Promise<JsonValue> {
   // Validate as the token under test, never with the caller's own credentials.
-  const answer = await deps.caller.call(
+  const answer = await callHot(
+    deps,
     AuthService.method.validate,
-    { token },
-    {
-      header: new Headers(),
-      contextValues: deps.contextValuesOf(request),
-      signal: new AbortController().signal,
-    },
+    create(ValidateRequestSchema, { token }),
+    request,
+    {},
   );
   if (!answer.active) {
     return { active: false };

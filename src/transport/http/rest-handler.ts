@@ -9,8 +9,11 @@ import {
 import { ConnectError, type ContextValues } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { reasonOf, toConnectError } from "../../service/errors.js";
+import { nodeHeaderLookup } from "../credentials.js";
 import { rateLimitHeadersFromError } from "../rate-limit.js";
+import { requestIdHeader } from "../request-id.js";
 import type { DirectCaller } from "../rpc/direct-caller.js";
+import type { HotPath } from "../rpc/hot-path.js";
 import type { NodeRequest, NodeResponse } from "../server/front-door.js";
 import { parseJsonObject, readBody } from "./body.js";
 import { RestError } from "./rest-error.js";
@@ -33,6 +36,8 @@ const forwardedHeaders = [
 export interface RestDeps {
   readonly routes: readonly RestRoute[];
   readonly caller: DirectCaller;
+  /** The fast path of Validate, which REST, forward auth and introspection share with RPC. */
+  readonly hot: HotPath;
   readonly maxBodyBytes: number;
   readonly contextValuesOf: (request: NodeRequest) => ContextValues;
   readonly logger: Logger;
@@ -113,6 +118,21 @@ export function callFromRest<I extends DescMessage, O extends DescMessage>(
 }
 
 /**
+ * Runs one hot method (Validate) on the fast path with the headers of a REST request; the
+ * request id is the one the HTTP layer gave the request.
+ */
+export function callHot<I extends DescMessage, O extends DescMessage>(
+  deps: RestDeps,
+  method: DescMethodUnary<I, O>,
+  input: MessageShape<I>,
+  request: NodeRequest,
+  headers: Readonly<Record<string, string | string[] | undefined>> = request.headers,
+): Promise<MessageShape<O>> {
+  const requestId = String(request.headers[requestIdHeader]);
+  return deps.hot.call(method, input, nodeHeaderLookup(headers), requestId);
+}
+
+/**
  * Serves the REST paths declared by google.api.http annotations: decode JSON, path and
  * query into the RPC's request, call the RPC in process, encode its response with proto
  * field names. Answers 404/405 for unknown paths and methods.
@@ -137,7 +157,9 @@ export async function serveRest(
     ? parseJsonObject(await readBody(request, deps.maxBodyBytes))
     : {};
   const input = restInput(route.method.input, body, url.searchParams, pathValues);
-  const output = await callFromRest(deps, route.method, input, request, response);
+  const output = deps.hot.has(route.method)
+    ? await callHot(deps, route.method, input, request)
+    : await callFromRest(deps, route.method, input, request, response);
   sendJson(
     response,
     200,

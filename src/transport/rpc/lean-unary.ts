@@ -1,48 +1,25 @@
 import {
-  create,
   type DescMessage,
-  type DescMethodUnary,
   fromBinary,
   fromJsonString,
   type JsonReadOptions,
   type JsonWriteOptions,
-  type MessageInitShape,
   type MessageShape,
   toBinary,
   toJsonString,
 } from "@bufbuild/protobuf";
 import { Code, type ConnectError } from "@connectrpc/connect";
-import type { Logger } from "pino";
-import { asConnectError, connectErrorOf } from "../../service/errors.js";
-import type { HeaderLookup } from "../credentials.js";
-import { logRpc } from "../interceptors/logging.js";
-import { type KeycardMetrics, recordRpc } from "../metrics.js";
+import { connectErrorOf } from "../../service/errors.js";
+import { nodeHeaderLookup } from "../credentials.js";
 import { requestIdHeader, requestIdOf } from "../request-id.js";
 import type { NodeRequest, NodeResponse, RequestHandler } from "../server/front-door.js";
+import { type HotMethod, type HotPath, rpcNameOf } from "./hot-path.js";
 import { type LeanProtocol, leanProtocolOf } from "./lean-protocol.js";
 import { connectErrorBody, grpcStatusTrailers } from "./wire-errors.js";
 
-/** A unary method the lean path answers, with the handler the full path runs for it too. */
-export interface LeanMethod<
-  I extends DescMessage = DescMessage,
-  O extends DescMessage = DescMessage,
-> {
-  readonly method: DescMethodUnary<I, O>;
-  readonly run: (message: MessageShape<I>, headers: HeaderLookup) => Promise<MessageInitShape<O>>;
-}
-
-/** A lean method, typed by its descriptor. */
-export function leanMethod<I extends DescMessage, O extends DescMessage>(
-  method: DescMethodUnary<I, O>,
-  run: (message: MessageShape<I>, headers: HeaderLookup) => Promise<MessageInitShape<O>>,
-): LeanMethod {
-  return { method, run } as unknown as LeanMethod;
-}
-
 /** What the lean path needs besides its methods. */
 export interface LeanDeps {
-  readonly metrics: KeycardMetrics;
-  readonly logger: Logger;
+  readonly hot: HotPath;
   readonly maxBodyBytes: number;
   readonly jsonOptions: Partial<JsonReadOptions & JsonWriteOptions>;
 }
@@ -56,12 +33,8 @@ export interface LeanDeps {
  * records the same metrics and logs, echoes `x-request-id`, and writes errors as the
  * protocols specify. Anything else goes to `full` (connect-node) untouched.
  */
-export function leanUnary(
-  deps: LeanDeps,
-  methods: readonly LeanMethod[],
-  full: RequestHandler,
-): RequestHandler {
-  const byPath = new Map(methods.map((lean) => [pathOf(lean.method), lean]));
+export function leanUnary(deps: LeanDeps, full: RequestHandler): RequestHandler {
+  const byPath = new Map(deps.hot.all.map((hot) => [`/${rpcNameOf(hot.method)}`, hot]));
   const readOptions = { ...deps.jsonOptions, ignoreUnknownFields: true };
   return (request, response) => {
     const lean = request.method === "POST" ? byPath.get(request.url ?? "") : undefined;
@@ -77,34 +50,37 @@ export function leanUnary(
           ? tooLarge(deps.maxBodyBytes)
           : decode(lean, protocol, body, readOptions);
       if ("error" in decoded) {
-        finish(deps, call, protocol, response, decoded.error);
+        deps.hot.record(lean.method, call.requestId, call.started, decoded.error);
+        writeError(protocol, call, response, decoded.error);
         return;
       }
-      lean.run(decoded.message, headerLookup(request)).then(
-        (init) => finish(deps, call, protocol, response, create(lean.method.output, init)),
-        (error: unknown) => finish(deps, call, protocol, response, asConnectError(error)),
-      );
+      deps.hot
+        .call(
+          lean.method,
+          decoded.message,
+          nodeHeaderLookup(request.headers),
+          call.requestId,
+          call.started,
+        )
+        .then(
+          (reply) => writeReply(deps, protocol, call, response, reply),
+          (error: ConnectError) => writeError(protocol, call, response, error),
+        );
     });
   };
 }
 
-function pathOf(method: DescMethodUnary): string {
-  return `/${method.parent.typeName}/${method.name}`;
-}
-
 /** One call in flight: what its log line, metrics and response need. */
 interface LeanCall {
-  readonly lean: LeanMethod;
-  readonly rpc: string;
+  readonly lean: HotMethod;
   readonly requestId: string;
   readonly started: number;
   readonly contentType: string;
 }
 
-function startCall(lean: LeanMethod, request: NodeRequest): LeanCall {
+function startCall(lean: HotMethod, request: NodeRequest): LeanCall {
   return {
     lean,
-    rpc: pathOf(lean.method).slice(1),
     requestId: requestIdOf(request.headers[requestIdHeader]),
     started: performance.now(),
     contentType: request.headers["content-type"] ?? "",
@@ -153,7 +129,7 @@ function invalid(message: string): Decoded {
 
 /** The request message of a body in the call's protocol, or the error its sender gets. */
 function decode(
-  lean: LeanMethod,
+  lean: HotMethod,
   protocol: LeanProtocol,
   body: Buffer,
   jsonOptions: Partial<JsonReadOptions>,
@@ -199,38 +175,6 @@ function fromProtobuf(input: DescMessage, bytes: Uint8Array): Decoded {
   }
 }
 
-function headerLookup(request: NodeRequest): HeaderLookup {
-  const headers = request.headers;
-  return {
-    get(name) {
-      const value = headers[name];
-      return typeof value === "string" ? value : (value?.join(", ") ?? null);
-    },
-  };
-}
-
-/** Records, logs and writes the outcome of a call: its reply message or its error. */
-function finish(
-  deps: LeanDeps,
-  call: LeanCall,
-  protocol: LeanProtocol,
-  response: NodeResponse,
-  outcome: MessageShape<DescMessage> | ConnectError,
-): void {
-  const error = "$typeName" in outcome ? undefined : outcome;
-  recordRpc(deps.metrics, call.rpc, call.started, error);
-  logRpc(
-    deps.logger,
-    { rpc: call.rpc, requestId: call.requestId, started: call.started, lean: true },
-    error,
-  );
-  if (error !== undefined) {
-    writeError(protocol, call, response, error);
-    return;
-  }
-  writeReply(deps, protocol, call, response, outcome as MessageShape<DescMessage>);
-}
-
 function writeReply(
   deps: LeanDeps,
   protocol: LeanProtocol,
@@ -241,10 +185,11 @@ function writeReply(
   const output = call.lean.method.output;
   const id = { [requestIdHeader]: call.requestId };
   if (protocol === "connect-json") {
-    const body = Buffer.from(toJsonString(output, reply, deps.jsonOptions));
+    // A string, so that Node sends headers and body in one write.
+    const body = toJsonString(output, reply, deps.jsonOptions);
     response.writeHead(200, {
       "content-type": "application/json",
-      "content-length": body.length,
+      "content-length": Buffer.byteLength(body),
       ...id,
     });
     response.end(body);

@@ -1,0 +1,98 @@
+import {
+  create,
+  type DescMessage,
+  type DescMethodUnary,
+  type MessageInitShape,
+  type MessageShape,
+} from "@bufbuild/protobuf";
+import type { ConnectError } from "@connectrpc/connect";
+import type { Logger } from "pino";
+import { asConnectError } from "../../service/errors.js";
+import type { HeaderLookup } from "../credentials.js";
+import { logRpc } from "../interceptors/logging.js";
+import { type KeycardMetrics, recordRpc } from "../metrics.js";
+
+/** A hot unary method (Validate, ext_authz Check) and the handler every path runs for it. */
+export interface HotMethod<
+  I extends DescMessage = DescMessage,
+  O extends DescMessage = DescMessage,
+> {
+  readonly method: DescMethodUnary<I, O>;
+  readonly run: (message: MessageShape<I>, headers: HeaderLookup) => Promise<MessageInitShape<O>>;
+}
+
+/** A hot method, typed by its descriptor. */
+export function hotMethod<I extends DescMessage, O extends DescMessage>(
+  method: DescMethodUnary<I, O>,
+  run: (message: MessageShape<I>, headers: HeaderLookup) => Promise<MessageInitShape<O>>,
+): HotMethod {
+  return { method, run } as unknown as HotMethod;
+}
+
+/** The `service/Method` name a call is logged and counted under. */
+export function rpcNameOf(method: DescMethodUnary): string {
+  return `${method.parent.typeName}/${method.name}`;
+}
+
+/**
+ * The one fast path of the methods every request of every service using keycard makes:
+ * the lean RPC path (Connect, gRPC, gRPC-Web), REST `POST /auth/validate`, forward auth,
+ * introspection and ext_authz all run the same handler through here, with the same
+ * metrics and log line as any RPC, and none of connect-node's per-call machinery.
+ */
+export class HotPath {
+  private readonly methods = new Map<DescMethodUnary, HotMethod>();
+
+  constructor(
+    private readonly deps: { readonly metrics: KeycardMetrics; readonly logger: Logger },
+    methods: readonly HotMethod[],
+  ) {
+    for (const hot of methods) {
+      this.methods.set(hot.method, hot);
+    }
+  }
+
+  /** The hot methods, for the lean path's route table. */
+  get all(): readonly HotMethod[] {
+    return [...this.methods.values()];
+  }
+
+  /** Whether `method` is served here. */
+  has(method: DescMethodUnary): boolean {
+    return this.methods.has(method);
+  }
+
+  /**
+   * Runs a hot method for one request; rejects with the ConnectError a client gets.
+   * `started` (performance.now()) is when the request arrived, for the latency histogram.
+   */
+  async call<I extends DescMessage, O extends DescMessage>(
+    method: DescMethodUnary<I, O>,
+    message: MessageShape<I>,
+    headers: HeaderLookup,
+    requestId: string,
+    started = performance.now(),
+  ): Promise<MessageShape<O>> {
+    const hot = this.methods.get(method as DescMethodUnary);
+    if (hot === undefined) {
+      throw new Error(`${rpcNameOf(method as DescMethodUnary)} is not a hot method`);
+    }
+    try {
+      const init = await hot.run(message as MessageShape<DescMessage>, headers);
+      const reply = create(method.output, init as MessageInitShape<O>);
+      this.record(method as DescMethodUnary, requestId, started);
+      return reply;
+    } catch (error) {
+      const failure = asConnectError(error);
+      this.record(method as DescMethodUnary, requestId, started, failure);
+      throw failure;
+    }
+  }
+
+  /** Counts and logs one finished call, as the metrics and logging interceptors do. */
+  record(method: DescMethodUnary, requestId: string, started: number, error?: ConnectError): void {
+    const rpc = rpcNameOf(method);
+    recordRpc(this.deps.metrics, rpc, started, error);
+    logRpc(this.deps.logger, { rpc, requestId, started, lean: true }, error);
+  }
+}
