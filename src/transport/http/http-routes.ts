@@ -8,13 +8,37 @@ import { checkCookieOrigin } from "./origin-check.js";
 import { serveProbe } from "./probes.js";
 import { enabledProfiles, knownProfiles } from "./profiles/index.js";
 import { matchProfileRoute, type ProfileSettings, serveProfileRoute } from "./profiles/profile.js";
+import { RestError } from "./rest-error.js";
 import { type RestDeps, sendError, serveRest } from "./rest-handler.js";
 
+/** One route's handler. */
+type Route = (request: NodeRequest, response: NodeResponse) => Promise<void>;
+
+function pathOf(request: NodeRequest): string {
+  const url = request.url ?? "";
+  const query = url.indexOf("?");
+  return query === -1 ? url : url.slice(0, query);
+}
+
+/** `GET /metrics`: the Prometheus text of this server's registry. */
+async function serveMetrics(
+  app: KeycardApp,
+  request: NodeRequest,
+  response: NodeResponse,
+): Promise<void> {
+  if (request.method !== "GET") {
+    throw new RestError(405, "METHOD_NOT_ALLOWED", "Use GET for /metrics", { allow: "GET" });
+  }
+  const text = await app.metrics.registry.metrics();
+  response.writeHead(200, { "content-type": app.metrics.registry.contentType });
+  response.end(text);
+}
+
 /**
- * Every plain HTTP path of keycard, for requests that are not RPCs: metrics, the
- * Kubernetes probes, `/health`, forward auth, introspection, the compatibility profiles,
- * then REST from the proto's annotations (404/405 for anything else). Every response
- * carries `x-request-id`, and the in-process RPC logs the same id.
+ * Every plain HTTP path of keycard, for requests that are not RPCs, in one table: metrics,
+ * the Kubernetes probes, `/health`, forward auth, introspection and the compatibility
+ * profiles by exact path, then REST from the proto's annotations (404/405 for the rest).
+ * Every response carries `x-request-id`, and the in-process RPC logs the same id.
  */
 export function httpRoutes(deps: ServerDeps, app: KeycardApp, rest: RestDeps): RequestHandler {
   const { settings } = deps;
@@ -27,35 +51,35 @@ export function httpRoutes(deps: ServerDeps, app: KeycardApp, rest: RestDeps): R
     checkCookieOrigin: (request) => checkCookieOrigin(request, settings.allowedOrigins ?? []),
     now: () => deps.clock.now(),
   };
-  const route = async (request: NodeRequest, response: NodeResponse): Promise<void> => {
-    const path = request.url?.split("?")[0] ?? "";
-    if (path === "/metrics" && request.method === "GET") {
-      response.writeHead(200, { "content-type": app.metrics.registry.contentType });
-      response.end(await app.metrics.registry.metrics());
-      return;
-    }
-    if (path === "/health") {
-      return serveHealth(rest, request, response);
-    }
-    if (path === "/oauth2/introspect") {
-      return serveIntrospection(rest, settings.introspectionSecret, request, response);
-    }
-    if (path === "/auth/verify") {
-      return serveForwardAuth(rest, request, response);
-    }
-    if (await serveProbe(deps.store, app.draining.signal, path, request, response)) {
-      return;
-    }
+  const profileRoute = async (request: NodeRequest, response: NodeResponse): Promise<void> => {
     const match = matchProfileRoute(profiles, request);
-    if (match !== undefined) {
-      return serveProfileRoute(rest, profileSettings, match, request, response);
-    }
-    return serveRest(rest, request, response);
+    return match === undefined
+      ? serveRest(rest, request, response)
+      : serveProfileRoute(rest, profileSettings, match, request, response);
   };
+  const probe = async (request: NodeRequest, response: NodeResponse): Promise<void> => {
+    await serveProbe(deps.store, app.draining.signal, pathOf(request), request, response);
+  };
+  const fixed = new Map<string, Route>([
+    ["/metrics", (request, response) => serveMetrics(app, request, response)],
+    ["/health", (request, response) => serveHealth(rest, request, response)],
+    [
+      "/oauth2/introspect",
+      (request, response) =>
+        serveIntrospection(rest, settings.introspectionSecret, request, response),
+    ],
+    ["/auth/verify", (request, response) => serveForwardAuth(rest, request, response)],
+    ["/healthz", probe],
+    ["/readyz", probe],
+    ...profiles.flatMap((profile) =>
+      profile.routes.map((route): [string, Route] => [route.path, profileRoute]),
+    ),
+  ]);
   return (request, response) => {
     const requestId = requestIdOf(request.headers[requestIdHeader]);
     request.headers[requestIdHeader] = requestId;
     response.setHeader(requestIdHeader, requestId);
+    const route = fixed.get(pathOf(request)) ?? ((req, res) => serveRest(rest, req, res));
     route(request, response).catch((error: unknown) => sendError(response, error, deps.logger));
   };
 }

@@ -11,6 +11,7 @@ import {
 import { Code, type ConnectError } from "@connectrpc/connect";
 import { connectErrorOf } from "../../service/errors.js";
 import { nodeHeaderLookup } from "../credentials.js";
+import { collectBody } from "../http/body.js";
 import { requestIdHeader, requestIdOf } from "../request-id.js";
 import type { NodeRequest, NodeResponse, RequestHandler } from "../server/front-door.js";
 import { type HotMethod, type HotPath, rpcNameOf } from "./hot-path.js";
@@ -35,7 +36,6 @@ export interface LeanDeps {
  */
 export function leanUnary(deps: LeanDeps, full: RequestHandler): RequestHandler {
   const byPath = new Map(deps.hot.all.map((hot) => [`/${rpcNameOf(hot.method)}`, hot]));
-  const readOptions = { ...deps.jsonOptions, ignoreUnknownFields: true };
   return (request, response) => {
     const lean = request.method === "POST" ? byPath.get(request.url ?? "") : undefined;
     const protocol = lean === undefined ? undefined : leanProtocolOf(request);
@@ -43,30 +43,11 @@ export function leanUnary(deps: LeanDeps, full: RequestHandler): RequestHandler 
       full(request, response);
       return;
     }
-    readBody(request, deps.maxBodyBytes, (body) => {
-      const call = startCall(lean, request);
-      const decoded =
-        body === undefined
-          ? tooLarge(deps.maxBodyBytes)
-          : decode(lean, protocol, body, readOptions);
-      if ("error" in decoded) {
-        deps.hot.record(lean.method, call.requestId, call.started, decoded.error);
-        writeError(protocol, call, response, decoded.error);
-        return;
-      }
-      deps.hot
-        .call(
-          lean.method,
-          decoded.message,
-          nodeHeaderLookup(request.headers),
-          call.requestId,
-          call.started,
-        )
-        .then(
-          (reply) => writeReply(deps, protocol, call, response, reply),
-          (error: ConnectError) => writeError(protocol, call, response, error),
-        );
-    });
+    collectBody(request, deps.maxBodyBytes).then(
+      (body) => answer(deps, lean, protocol, request, response, body),
+      // The client went away while sending; there is nobody to answer.
+      () => undefined,
+    );
   };
 }
 
@@ -78,6 +59,32 @@ interface LeanCall {
   readonly contentType: string;
 }
 
+/** Decodes the body, runs the method on the hot path and writes its reply or error. */
+function answer(
+  deps: LeanDeps,
+  lean: HotMethod,
+  protocol: LeanProtocol,
+  request: NodeRequest,
+  response: NodeResponse,
+  body: Buffer | undefined,
+): void {
+  const call = startCall(lean, request);
+  const decoded =
+    body === undefined
+      ? tooLarge(deps.maxBodyBytes)
+      : decode(lean, protocol, body, { ...deps.jsonOptions, ignoreUnknownFields: true });
+  if ("error" in decoded) {
+    deps.hot.record(lean.method, call.requestId, call.started, decoded.error);
+    writeError(protocol, call, response, decoded.error);
+    return;
+  }
+  const headers = nodeHeaderLookup(request.headers);
+  deps.hot.call(lean.method, decoded.message, headers, call.requestId, call.started).then(
+    (reply) => writeReply(deps, protocol, call, response, reply),
+    (error: ConnectError) => writeError(protocol, call, response, error),
+  );
+}
+
 function startCall(lean: HotMethod, request: NodeRequest): LeanCall {
   return {
     lean,
@@ -85,30 +92,6 @@ function startCall(lean: HotMethod, request: NodeRequest): LeanCall {
     started: performance.now(),
     contentType: request.headers["content-type"] ?? "",
   };
-}
-
-/** Collects the body; `done` gets undefined once it passes `limit` bytes. */
-function readBody(
-  request: NodeRequest,
-  limit: number,
-  done: (body: Buffer | undefined) => void,
-): void {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  const onData = (chunk: Buffer): void => {
-    size += chunk.length;
-    if (size > limit) {
-      request.off("data", onData);
-      request.off("end", onEnd);
-      request.resume();
-      done(undefined);
-      return;
-    }
-    chunks.push(chunk);
-  };
-  const onEnd = (): void => done(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
-  request.on("data", onData);
-  request.once("end", onEnd);
 }
 
 type Decoded = { message: MessageShape<DescMessage> } | { error: ConnectError };

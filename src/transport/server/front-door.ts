@@ -88,7 +88,7 @@ export class FrontDoor {
         session.close();
       }
     });
-    this.tcp = net.createServer((socket) => {
+    this.tcp = net.createServer({ noDelay: true }, (socket) => {
       if (this.guard.admit(socket)) {
         this.route(socket, () => report("sniff_timeout", plainAddress(socket.remoteAddress ?? "")));
       }
