@@ -61,6 +61,21 @@ export function restRoutes(services: readonly DescService[]): RestRoute[] {
     .filter((route): route is RestRoute => route !== undefined);
 }
 
+/** The routes of each path without variables, per route list: most paths are looked up, not matched. */
+const staticPaths = new WeakMap<readonly RestRoute[], Map<string, RestRoute[]>>();
+
+function staticRoutesOf(routes: readonly RestRoute[], path: string): RestRoute[] | undefined {
+  let byPath = staticPaths.get(routes);
+  if (byPath === undefined) {
+    byPath = new Map();
+    for (const route of routes.filter((candidate) => candidate.pathFields.length === 0)) {
+      byPath.set(route.template, [...(byPath.get(route.template) ?? []), route]);
+    }
+    staticPaths.set(routes, byPath);
+  }
+  return byPath.get(path);
+}
+
 /**
  * Finds the route for a path. `undefined` means no route has this path; a match with a
  * different method is reported as the allowed methods, for a 405.
@@ -70,6 +85,10 @@ export function matchRoute(
   httpMethod: string,
   path: string,
 ): RestMatch | { readonly allowed: string[] } | undefined {
+  const exact = staticRoutesOf(routes, path)?.find((route) => route.httpMethod === httpMethod);
+  if (exact !== undefined) {
+    return { route: exact, pathValues: {} };
+  }
   const allowed: string[] = [];
   for (const route of routes) {
     const found = route.pattern.exec(path);
