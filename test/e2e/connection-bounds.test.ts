@@ -168,6 +168,22 @@ describe("the front door under attack (short bounds)", () => {
     idle.destroy();
   });
 
+  it("answers an HTTP/2 header block over 16 KiB with 431 and keeps the connection serving", async () => {
+    const session = attackerHttp2(keycard.port);
+    const request = (headers: Record<string, string>): Promise<number | string> =>
+      new Promise((resolve) => {
+        const stream = session.request({ ":path": "/healthz", ...headers });
+        stream.on("response", (answer) => resolve(Number(answer[":status"])));
+        stream.on("error", () => resolve(`reset ${stream.rstCode}`));
+        stream.resume();
+        stream.end();
+      });
+    // Sent before our SETTINGS arrive, so only the server's own check can refuse it.
+    expect(await request({ "x-big": "a".repeat(20_000) })).toBe(431);
+    expect(await request({})).toBe(200);
+    session.destroy();
+  });
+
   it("bounds connections that open 20,000 streams each for 4 s: memory and other clients unaffected", async () => {
     const { port, token } = keycard;
     const rssBefore = rssMiB(pid);

@@ -12,9 +12,20 @@ export interface Http2GuardEvents {
 
 const { NGHTTP2_CANCEL, NGHTTP2_ENHANCE_YOUR_CALM } = http2.constants;
 
+/** A header list's size as HTTP/2 counts it (RFC 7540 6.5.2): name, value and 32 per field. */
+function headerListBytes(rawHeaders: readonly string[]): number {
+  let bytes = 0;
+  for (const field of rawHeaders) {
+    bytes += field.length + 16;
+  }
+  return bytes;
+}
+
 /**
  * The h2c half of the port, with bounded streams and headers (nghttp2's own limit on
  * cancelled streams, 1,000 at once then 33 a second, stays as a backstop to the guard's).
+ * The advertised header list size binds well-behaved clients only, and only once they
+ * have our SETTINGS, so larger header lists are answered 431 here.
  */
 export function createHttp2Server(
   limits: ConnectionLimits,
@@ -26,8 +37,16 @@ export function createHttp2Server(
         maxConcurrentStreams: limits.http2MaxConcurrentStreams,
         maxHeaderListSize: limits.maxHeaderBytes,
       },
+      maxSessionMemory: 10,
     },
-    handler,
+    (request, response) => {
+      if (headerListBytes(request.rawHeaders) <= limits.maxHeaderBytes) {
+        handler(request, response);
+        return;
+      }
+      response.writeHead(431, { "content-type": "application/json" });
+      response.end('{"error":"HEADERS_TOO_LARGE","message":"Request headers are too large"}');
+    },
   );
 }
 
