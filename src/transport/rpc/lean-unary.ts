@@ -43,11 +43,10 @@ export function leanUnary(deps: LeanDeps, full: RequestHandler): RequestHandler 
       full(request, response);
       return;
     }
-    collectBody(request, deps.maxBodyBytes).then(
-      (body) => answer(deps, lean, protocol, request, response, body),
-      // The client went away while sending; there is nobody to answer.
-      () => undefined,
-    );
+    collectBody(request, deps.maxBodyBytes)
+      .then((body) => answer(deps, lean, protocol, request, response, body))
+      // The client went away while sending, or the answer could not be written: end it.
+      .catch(() => response.destroy());
   };
 }
 
@@ -67,7 +66,7 @@ function answer(
   request: NodeRequest,
   response: NodeResponse,
   body: Buffer | undefined,
-): void {
+): Promise<void> | undefined {
   const call = startCall(lean, request);
   const decoded =
     body === undefined
@@ -79,7 +78,7 @@ function answer(
     return;
   }
   const headers = nodeHeaderLookup(request.headers);
-  deps.hot.call(lean.method, decoded.message, headers, call.requestId, call.started).then(
+  return deps.hot.call(lean.method, decoded.message, headers, call.requestId, call.started).then(
     (reply) => writeReply(deps, protocol, call, response, reply),
     (error: ConnectError) => writeError(protocol, call, response, error),
   );
