@@ -31,7 +31,12 @@ export function hashToken(token: string): string {
   return createHash("sha256").update(token).digest("base64url");
 }
 
-/** A new non-secret identifier for a session or user (128 random bits, base64url). */
+/**
+ * A new non-secret identifier for a session or user (128 random bits, base64url). Never
+ * starts with `-`, so that it can be given as a command-line argument (`keycard user
+ * disable <id>`) without being read as an option.
+ */
 export function newId(): string {
-  return randomBytes(16).toString("base64url");
+  const id = randomBytes(16).toString("base64url");
+  return id.startsWith("-") ? newId() : id;
 }

@@ -186,7 +186,11 @@ describe("keycard user", slow, () => {
     expect(disabled).toMatchObject({ user: { id: user.id, disabled: true }, revoked_sessions: 1 });
     expect((await login("a brand new password")).code).toBe(1);
     const human = await cli(["user", "disable", String(user.id)]);
-    expect(human.stdout).toBe(`Disabled user ${email} (id ${user.id}); ended 0 session(s)\n`);
+    expect(human).toEqual({
+      code: 0,
+      stdout: `Disabled user ${email} (id ${user.id}); ended 0 session(s)\n`,
+      stderr: "",
+    });
   });
 });
 

@@ -90,4 +90,11 @@ describe("newId", () => {
       expect(id).toMatch(/^[A-Za-z0-9_-]{22}$/);
     }
   });
+
+  it("never starts with a dash, so that an id passed to the CLI is not read as an option", () => {
+    const ids = Array.from({ length: 5_000 }, () => newId());
+    expect(ids.filter((id) => id.startsWith("-"))).toEqual([]);
+    expect(ids.every((id) => /^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/.test(id))).toBe(true);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
 });
