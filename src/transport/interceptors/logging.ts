@@ -39,13 +39,14 @@ export function logRpc(
   call: { rpc: string; requestId: string; started: number; lean?: boolean },
   error?: ConnectError,
 ): void {
-  const { started, ...named } = call;
   if (error === undefined) {
     if (logger.isLevelEnabled("debug")) {
+      const { started, ...named } = call;
       logger.debug({ ...named, ms: elapsed(started) }, "rpc ok");
     }
     return;
   }
+  const { started, ...named } = call;
   const fields = {
     ...named,
     ms: elapsed(started),
