@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vi
 import { AdminService } from "../../gen/keycard/v1/admin_service_pb.js";
 import { AuthService } from "../../gen/keycard/v1/auth_service_pb.js";
 import { exitCodeOf, killStarted, type Started, startMain, waitFor } from "../helpers/process.js";
+import { requireOnPath } from "../helpers/tools.js";
 
 /*
  * KEYCARD_BOOTSTRAP through the real process: the same file applied at every start must
@@ -126,7 +127,11 @@ describe("the bootstrap file", () => {
       expect.objectContaining({ name: "deploy", hint: key.slice(0, 11), revoked: false }),
     ]);
 
-    const totpCode = execFileSync("/usr/bin/oathtool", ["--totp", "-b", totpSecret])
+    const totpCode = execFileSync(requireOnPath("oathtool", "oathtool"), [
+      "--totp",
+      "-b",
+      totpSecret,
+    ])
       .toString()
       .trim();
     const login = await auth.login({ apiKey: key, totpCode });

@@ -16,6 +16,7 @@ import {
   startKeycard,
   type TestKeycard,
 } from "../helpers/keycard.js";
+import { requireOnPath } from "../helpers/tools.js";
 
 /*
  * The example page (examples/browser/) in real headless Chromium (Debian's package, driven
@@ -26,7 +27,6 @@ import {
  */
 
 /** Debian's chromium package; .ci/run installs it (apt-get install -y chromium). */
-const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
 /**
  * Flags for a closed network and a root user: no sandbox, no GPU, and nothing that phones
@@ -66,7 +66,10 @@ beforeAll(async () => {
   keycard = await startKeycard(options);
   keycardUrl = keycard.baseUrl;
   user = await createTestUser(keycard, { displayName });
-  browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumFlags });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? requireOnPath("chromium", "chromium"),
+    args: chromiumFlags,
+  });
   artifacts = await mkdtemp(join(tmpdir(), "keycard-browser-"));
 });
 

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startKeycard, type TestKeycard, testAdminToken } from "../helpers/keycard.js";
+import { requireOnPath } from "../helpers/tools.js";
 
 /*
  * The `keycard` command line as people and scripts use it: a subprocess per command
@@ -80,7 +81,7 @@ async function cliJson(args: readonly string[], input?: string): Promise<Record<
 
 /** The current TOTP code of a base32 secret, `stepsAhead` 30-second steps from now. */
 function totpCode(secret: string, stepsAhead = 0): string {
-  return execFileSync("/usr/bin/oathtool", [
+  return execFileSync(requireOnPath("oathtool", "oathtool"), [
     "--totp",
     "-b",
     secret,

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import net, { type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -15,8 +15,9 @@ import {
 } from "../helpers/keycard.js";
 import { freePort } from "../helpers/redis-server.js";
 import { bearer, jsonPost, type Reply, send } from "../helpers/rest.js";
+import { findOnPath } from "../helpers/tools.js";
 
-const nginxBinary = "/usr/sbin/nginx";
+const nginxBinary = findOnPath("nginx");
 
 /** Logs in a fresh user with two roles; returns the user and the login reply. */
 async function signedIn(keycard: TestKeycard) {
@@ -183,7 +184,7 @@ http {
 `;
 }
 
-describe.skipIf(!existsSync(nginxBinary))(
+describe.skipIf(nginxBinary === undefined)(
   "GET /auth/verify behind nginx auth_request (skipped when Debian's nginx is not installed)",
   () => {
     let keycard: TestKeycard;
@@ -209,7 +210,7 @@ describe.skipIf(!existsSync(nginxBinary))(
       dir = mkdtempSync(join(tmpdir(), "keycard-nginx-"));
       const conf = join(dir, "nginx.conf");
       writeFileSync(conf, nginxConf(dir, port, keycard.port, upstreamPort));
-      nginx = spawn(nginxBinary, ["-p", dir, "-c", conf], { stdio: "ignore" });
+      nginx = spawn(nginxBinary ?? "nginx", ["-p", dir, "-c", conf], { stdio: "ignore" });
       await waitForPort(port, 10_000);
       proxyUrl = `http://127.0.0.1:${port}`;
     });

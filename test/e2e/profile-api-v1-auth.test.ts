@@ -23,6 +23,7 @@ import {
   send,
   stackTrace,
 } from "../helpers/rest.js";
+import { requirePythonWith } from "../helpers/tools.js";
 
 const run = promisify(execFile);
 
@@ -807,10 +808,14 @@ describe("reference 002's own client examples, with only the base URL changed", 
 
   it("runs the Python SnapshotClient example: login, get_current_user, logout", async () => {
     const script = withBaseUrl("client.py", keycard.baseUrl);
-    const { stdout } = await run("/usr/bin/python3", [script.file], {
-      cwd: script.dir,
-      env: { PATH: process.env.PATH ?? "" },
-    });
+    const { stdout } = await run(
+      requirePythonWith(["requests"], "python3-requests"),
+      [script.file],
+      {
+        cwd: script.dir,
+        env: { PATH: process.env.PATH ?? "" },
+      },
+    );
     const lines = stdout.trimEnd().split("\n");
     expect(lines).toEqual([
       "Logged in as: user@example.com",

@@ -1,4 +1,4 @@
-import { execFile, spawnSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestUser, startKeycard, type TestKeycard } from "../helpers/keycard.js";
+import { pythonWith } from "../helpers/tools.js";
 
 /**
  * A Python program as another team would write it: stubs generated from our proto by
@@ -13,11 +14,11 @@ import { createTestUser, startKeycard, type TestKeycard } from "../helpers/keyca
  */
 const run = promisify(execFile);
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
-const python = "/usr/bin/python3";
+/** A python3 that has Debian's python3-grpcio and python3-grpc-tools; empty when none does. */
+const python = pythonWith(["grpc", "grpc_tools.protoc"]) ?? "";
 const script = join(repoRoot, "test/fixtures/python-client/validate.py");
 
-const missing =
-  spawnSync(python, ["-c", "import grpc, grpc_tools.protoc"], { stdio: "ignore" }).status !== 0;
+const missing = python === "";
 
 interface Output {
   login: { session_token: string; session_id: string; expires_in: number };

@@ -11,6 +11,7 @@ import {
   type TestKeycard,
   testAdminToken,
 } from "../helpers/keycard.js";
+import { requirePythonWith } from "../helpers/tools.js";
 import { clearOfStepEdge, enrollTotpOverRest } from "../helpers/totp-codes.js";
 
 const run = promisify(execFile);
@@ -48,9 +49,13 @@ describe("reference 000's own client examples, with only the base URL changed", 
 
   it("logs in with the Python example (requests + pyotp) and uses the token", async () => {
     const { API_KEY, TOTP_SECRET } = await credentials();
-    const { stdout } = await run("/usr/bin/python3", [withBaseUrl("client.py", keycard.baseUrl)], {
-      env: { PATH: process.env.PATH ?? "", BEDROCK_API_KEY: API_KEY, TOTP_SECRET },
-    });
+    const { stdout } = await run(
+      requirePythonWith(["requests", "pyotp"], "python3-requests python3-pyotp"),
+      [withBaseUrl("client.py", keycard.baseUrl)],
+      {
+        env: { PATH: process.env.PATH ?? "", BEDROCK_API_KEY: API_KEY, TOTP_SECRET },
+      },
+    );
     expect(stdout).toMatch(/✅ Logged in! Token valid until \d{4}-\d\d-\d\dT/);
     expect(stdout).toContain("health 200");
   });

@@ -1,23 +1,22 @@
 import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
 import { promisify } from "node:util";
 import { generate } from "otplib";
+import { findOnPath } from "./tools.js";
 
 const run = promisify(execFile);
 
 /** The RFC 6238 time step keycard uses, in seconds. */
 export const totpStepSeconds = 30;
 
-/** Debian's oathtool, the generator reference 000 uses (`oathtool --totp -b "$TOTP_SECRET"`). */
-const oathtoolPath = "/usr/bin/oathtool";
+/** oathtool (Debian's package), the generator reference 000 uses (`oathtool --totp -b "$TOTP_SECRET"`). */
+const oathtoolPath = findOnPath("oathtool");
 
 /**
  * Which generator produces the codes: oathtool when installed (CI installs it), otplib
  * otherwise, so that the tests still run on a machine without it.
  */
-export const totpCodeSource: "oathtool" | "otplib" = existsSync(oathtoolPath)
-  ? "oathtool"
-  : "otplib";
+export const totpCodeSource: "oathtool" | "otplib" =
+  oathtoolPath === undefined ? "otplib" : "oathtool";
 
 /**
  * The 6-digit code of a base32 secret at `atMs` (default now), exactly what
@@ -25,7 +24,7 @@ export const totpCodeSource: "oathtool" | "otplib" = existsSync(oathtoolPath)
  */
 export async function totpCode(secret: string, atMs: number = Date.now()): Promise<string> {
   const seconds = Math.floor(atMs / 1000);
-  if (totpCodeSource === "otplib") {
+  if (oathtoolPath === undefined) {
     return generate({ secret, epoch: seconds });
   }
   const { stdout } = await run(oathtoolPath, ["--totp", "-b", "-N", `@${seconds}`, secret]);
