@@ -34,7 +34,9 @@ export interface LeanDeps {
  * records the same metrics and logs, echoes `x-request-id`, and writes errors as the
  * protocols specify. Anything else goes to `full` (connect-node) untouched.
  */
-export function leanUnary(deps: LeanDeps, full: RequestHandler): RequestHandler {
+export function leanUnary(given: LeanDeps, full: RequestHandler): RequestHandler {
+  // Connect ignores unknown JSON fields in requests; decided once, not per request.
+  const deps = { ...given, readOptions: { ...given.jsonOptions, ignoreUnknownFields: true } };
   const byPath = new Map(deps.hot.all.map((hot) => [`/${rpcNameOf(hot.method)}`, hot]));
   return (request, response) => {
     const lean = request.method === "POST" ? byPath.get(request.url ?? "") : undefined;
@@ -60,7 +62,7 @@ interface LeanCall {
 
 /** Decodes the body, runs the method on the hot path and writes its reply or error. */
 function answer(
-  deps: LeanDeps,
+  deps: LeanDeps & { readonly readOptions: Partial<JsonReadOptions> },
   lean: HotMethod,
   protocol: LeanProtocol,
   request: NodeRequest,
@@ -71,7 +73,7 @@ function answer(
   const decoded =
     body === undefined
       ? tooLarge(deps.maxBodyBytes)
-      : decode(lean, protocol, body, { ...deps.jsonOptions, ignoreUnknownFields: true });
+      : decode(lean, protocol, body, deps.readOptions);
   if ("error" in decoded) {
     deps.hot.record(lean.method, call.requestId, call.started, decoded.error);
     writeError(protocol, call, response, decoded.error);
