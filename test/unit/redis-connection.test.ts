@@ -1,13 +1,15 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, inject, it } from "vitest";
 import { ConfigError, loadConfig } from "../../src/config.js";
 import {
   createRedisClient,
   parseRedisUrl,
   RedisConfigError,
 } from "../../src/store/redis/connection.js";
+import { closeRedisClient } from "../../src/store/redis/keep-reconnecting.js";
+import { waitFor } from "../helpers/redis-process.js";
 
 describe("parseRedisUrl", () => {
   it("hands redis:// and rediss:// URLs to ioredis unchanged, TLS for rediss", () => {
@@ -156,5 +158,28 @@ describe("loadConfig's Redis settings", () => {
     expect(problemsOf({ REDIS_URL: "redis://r:6379", REDIS_TLS_CA_FILE: ca })).toEqual([
       expect.stringMatching(/^REDIS_TLS_CA_FILE needs a TLS REDIS_URL/),
     ]);
+  });
+});
+
+describe("a client ioredis gives up", () => {
+  it("connects again until keycard closes it", async () => {
+    const client = createRedisClient(parseRedisUrl(inject("redisUrl")), {
+      commandTimeoutMs: 1_000,
+    });
+    await waitFor("the first connection", () => client.status === "ready");
+    // What ioredis does when a reconnection is cut short: the client ends, for good.
+    client.disconnect();
+    await waitFor("the client to end", () => client.status === "end");
+    await waitFor("the client to connect again", () => client.status === "ready", 5_000);
+    expect(await client.ping()).toBe("PONG");
+
+    await closeRedisClient(client);
+    let reconnected = false;
+    client.on("connecting", () => {
+      reconnected = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(client.status).toBe("end");
+    expect(reconnected).toBe(false);
   });
 });

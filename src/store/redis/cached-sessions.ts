@@ -2,6 +2,7 @@ import type { Redis } from "ioredis";
 import type { Clock } from "../../domain/clock.js";
 import type { ExpiredSession, SessionStore } from "../../domain/ports.js";
 import type { SessionRecord, TokenLookup } from "../../domain/session.js";
+import { closeRedisClient } from "./keep-reconnecting.js";
 
 /** How long and how many token look-ups a replica may answer from memory. */
 export interface LookupCacheOptions {
@@ -129,7 +130,7 @@ export class CachedSessionStore implements SessionStore {
   /** Unsubscribes; the store's own connection is closed by the store. */
   close(): void {
     this.stopServing();
-    this.subscriber.disconnect();
+    void closeRedisClient(this.subscriber);
   }
 
   private remember(tokenHash: string, lookup: Entry["lookup"], now: number): void {

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { ConnectionOptions } from "node:tls";
 import { Cluster, Redis, type RedisOptions } from "ioredis";
+import { keepReconnecting } from "./keep-reconnecting.js";
 
 /** A host and port of a Sentinel or a Cluster node named in REDIS_URL. */
 export interface RedisEndpoint {
@@ -195,6 +196,11 @@ function tlsOptions(
  * rate-limiter-flexible accepts either. That one cast is the price of a single store type.
  */
 export function createRedisClient(target: RedisTarget, options: RedisClientOptions): Redis {
+  return keepReconnecting(openRedisClient(target, options));
+}
+
+/** The ioredis client of the URL's topology, with the fail-fast settings. */
+function openRedisClient(target: RedisTarget, options: RedisClientOptions): Redis {
   const tls = tlsOptions(target, options.tlsCaFile);
   const base = redisConnectionOptions(options);
   const withTls = tls === undefined ? {} : { tls };

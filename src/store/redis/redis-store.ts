@@ -23,6 +23,7 @@ import {
   encodeUser,
 } from "./codec.js";
 import { createRedisClient, parseRedisUrl } from "./connection.js";
+import { closeRedisClient, keepReconnecting } from "./keep-reconnecting.js";
 import { type RedisKeys, redisKeys } from "./keys.js";
 import { RedisLoginAttemptStore } from "./login-attempts.js";
 import { defineScripts, type ScriptedRedis } from "./scripts.js";
@@ -377,7 +378,7 @@ export function createRedisStore(options: RedisStoreOptions): Store & { readonly
       if (sessions instanceof CachedSessionStore) {
         sessions.close();
       }
-      await redis.quit().catch(() => redis.disconnect());
+      await closeRedisClient(redis);
     },
   };
 }
@@ -393,7 +394,7 @@ function cachedIfAsked(
   if (cache === undefined || cache.ttlMs <= 0) {
     return sessions;
   }
-  const subscriber = redis.duplicate();
+  const subscriber = keepReconnecting(redis.duplicate());
   subscriber.on("error", (error: Error) => options.onError?.(error));
   const clock = options.clock ?? systemClock;
   return new CachedSessionStore(sessions, redis, subscriber, keys.revocations(), clock, cache);
