@@ -90,14 +90,17 @@ export interface ExpiredSession {
  */
 export interface LoginAttemptStore {
   /**
-   * Adds a failure at `at` to each counter and returns their states after it. A counter is
-   * dropped `retainMs` after its last failure.
+   * Counts a failure at `at` on each counter before the secret is checked (a reservation)
+   * and returns each counter's state before it: every concurrent attempt sees a different
+   * count, so a burst cannot slip past a threshold. A counter is dropped `retainMs` after
+   * its last failure.
    */
-  recordFailure(
-    keys: readonly LoginCounterKey[],
-    at: number,
-    retainMs: number,
-  ): Promise<FailureCount[]>;
+  reserve(keys: readonly LoginCounterKey[], at: number, retainMs: number): Promise<FailureCount[]>;
+  /**
+   * Takes back one reserved failure from each counter (the secret was right, or never
+   * checked), putting back the last failure time of `before` (what `reserve` returned).
+   */
+  release(keys: readonly LoginCounterKey[], before: readonly FailureCount[]): Promise<void>;
   /** The counters' states, in the order asked; `noFailures` for a counter that is absent. */
   read(keys: readonly LoginCounterKey[]): Promise<FailureCount[]>;
   /** Resets the counters. */

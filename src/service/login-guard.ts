@@ -6,6 +6,7 @@ import {
   counterKeysOf,
   counterKinds,
   counterRetention,
+  type FailureCount,
   judgeAttempt,
   type LoginCounterKey,
   type LoginCounterKind,
@@ -64,6 +65,14 @@ export function isGuessFailure(error: unknown): boolean {
   );
 }
 
+/** A guess let through by {@link LoginGuard.admit}, counted as a failure until settled. */
+export interface GuessReservation {
+  /** The secret was right: the account and this address's pair start over. */
+  succeed(): Promise<void>;
+  /** The secret was never judged: the guess is taken back from every counter. */
+  withdraw(): Promise<void>;
+}
+
 const scopeMessages: Record<LoginCounterKind, string> = {
   pair: "Too many failed logins",
   ip: "Too many failed logins from this address",
@@ -83,45 +92,71 @@ export class LoginGuard {
   }
 
   /**
-   * Refuses an attempt that must still wait with RATE_LIMITED and the seconds to wait, and
-   * audits `login.locked`; resets counters whose window or lock is over.
+   * Lets an attempt check its secret, counting it as a failure first (a reservation, so a
+   * concurrent burst checks no more secrets than the policy allows); settle it with the
+   * returned reservation. Refuses an attempt that must still wait with RATE_LIMITED and the
+   * seconds to wait (counting nothing), and audits `login.locked`.
    */
-  async checkAllowed(attempt: LoginAttempt): Promise<void> {
+  async admit(attempt: LoginAttempt): Promise<GuessReservation> {
     const keys = this.keysOf(attempt);
-    const states = await this.deps.attempts.read(keys);
+    const now = this.deps.clock.now();
+    const before = await this.deps.attempts.reserve(keys, now, this.retainMs);
     const counts = Object.fromEntries(
-      counterKinds.map((kind, index) => [kind, states[index] ?? noFailures]),
+      counterKinds.map((kind, index) => [kind, before[index] ?? noFailures]),
     ) as AttemptCounts;
-    const verdict = judgeAttempt(counts, this.deps.clock.now(), this.deps.policy);
+    const verdict = judgeAttempt(counts, now, this.deps.policy);
     if (verdict.expired.length > 0) {
-      await this.deps.attempts.clear(keys.filter((key) => verdict.expired.includes(key.kind)));
+      // Counters whose window or lock is over start again, from this attempt.
+      const over = keys.filter((key) => verdict.expired.includes(key.kind));
+      await this.deps.attempts.clear(over);
+      await this.deps.attempts.reserve(over, now, this.retainMs);
     }
-    if (verdict.allowed) {
-      return;
+    if (!verdict.allowed) {
+      await this.deps.attempts.release(keys, before);
+      const retryAfterSeconds = Math.max(1, Math.ceil(verdict.retryAfterMs / 1000));
+      this.auditLocked(attempt, verdict.scope, retryAfterSeconds);
+      throw new KeycardError(
+        "RATE_LIMITED",
+        `${scopeMessages[verdict.scope]}; try again in ${retryAfterSeconds} second${retryAfterSeconds === 1 ? "" : "s"}`,
+        undefined,
+        retryAfterSeconds,
+      );
     }
-    const retryAfterSeconds = Math.max(1, Math.ceil(verdict.retryAfterMs / 1000));
-    this.auditLocked(attempt, verdict.scope, retryAfterSeconds);
-    throw new KeycardError(
-      "RATE_LIMITED",
-      `${scopeMessages[verdict.scope]}; try again in ${retryAfterSeconds} second${retryAfterSeconds === 1 ? "" : "s"}`,
-      undefined,
-      retryAfterSeconds,
-    );
+    return this.reservationOf(attempt, before);
   }
 
-  /** Counts a failed guess against the pair, the IP and the account. */
-  async recordFailure(attempt: LoginAttempt): Promise<void> {
-    await this.deps.attempts.recordFailure(
-      this.keysOf(attempt),
-      this.deps.clock.now(),
-      this.retainMs,
-    );
+  /**
+   * Runs `check` (which proves a secret) as one admitted attempt: a wrong secret stays
+   * counted, a right one resets the account and this address's pair, and a check that
+   * failed for another reason (a malformed call, the store) counts nothing.
+   */
+  async guard<T>(attempt: LoginAttempt, check: () => Promise<T>): Promise<T> {
+    const reservation = await this.admit(attempt);
+    let result: T;
+    try {
+      result = await check();
+    } catch (error) {
+      if (!isGuessFailure(error)) {
+        await reservation.withdraw().catch(() => undefined);
+      }
+      throw error;
+    }
+    await reservation.succeed();
+    return result;
   }
 
-  /** A success: the account and this IP's pair start over (the IP's spraying count does not). */
-  async recordSuccess(attempt: LoginAttempt): Promise<void> {
+  private reservationOf(attempt: LoginAttempt, before: readonly FailureCount[]): GuessReservation {
     const keys = counterKeysOf(attempt.account, attempt.client.ip);
-    await this.deps.attempts.clear([keys.pair, keys.account]);
+    const ipBefore = before[counterKinds.indexOf("ip")] ?? noFailures;
+    return {
+      succeed: async () => {
+        await Promise.all([
+          this.deps.attempts.clear([keys.pair, keys.account]),
+          this.deps.attempts.release([keys.ip], [ipBefore]),
+        ]);
+      },
+      withdraw: () => this.deps.attempts.release(this.keysOf(attempt), before),
+    };
   }
 
   private keysOf(attempt: LoginAttempt): LoginCounterKey[] {

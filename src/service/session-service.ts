@@ -20,7 +20,7 @@ import { hashToken, isWellFormedToken, mintToken, newId } from "../domain/token.
 import { normalizeEmail, requiresTotp, type UserRecord } from "../domain/user.js";
 import { ApiKeyRefused, type ApiKeyService } from "./api-key-service.js";
 import type { AuditLog } from "./audit.js";
-import { isGuessFailure, type LoginGuard, loginAttemptOf } from "./login-guard.js";
+import { type LoginGuard, loginAttemptOf } from "./login-guard.js";
 import type { TotpService } from "./totp-service.js";
 
 /** What the service needs from the outside world. */
@@ -153,9 +153,9 @@ export class SessionService {
     const adminEmail = this.deps.adminPassword === undefined ? undefined : builtInAdminEmail;
     const attempt = loginAttemptOf(input, client, adminEmail);
     try {
-      await guard?.checkAllowed(attempt);
-      const proven = await this.prove(input);
-      await guard?.recordSuccess(attempt);
+      const proven = await (guard === undefined
+        ? this.prove(input)
+        : guard.guard(attempt, () => this.prove(input)));
       const issued = await this.start(proven, client, input);
       this.deps.audit("login.succeeded", {
         credential,
@@ -172,9 +172,6 @@ export class SessionService {
         error.reason !== "RATE_LIMITED"
       ) {
         this.deps.audit("login.failed", { credential, reason: error.reason, ...client });
-      }
-      if (guard !== undefined && isGuessFailure(error)) {
-        await guard.recordFailure(attempt);
       }
       throw error;
     }

@@ -863,16 +863,16 @@ export function describeStoreContract(name: string, makeStore: () => Store): voi
     describe("loginAttempts", () => {
       const keyOf = (kind: "pair" | "ip" | "account") => ({ kind, id: `contract-${randomUUID()}` });
 
-      it("counts failures per counter with the first and last time, and reads them back", async () => {
+      it("reserves failures per counter, answering each counter's state before, and reads them back", async () => {
         const pair = keyOf("pair");
         const account = keyOf("account");
         const t = Date.now();
-        expect(await store.loginAttempts.recordFailure([pair, account], t, minute)).toEqual([
-          { count: 1, firstAt: t, lastAt: t },
-          { count: 1, firstAt: t, lastAt: t },
+        expect(await store.loginAttempts.reserve([pair, account], t, minute)).toEqual([
+          { count: 0, firstAt: 0, lastAt: 0 },
+          { count: 0, firstAt: 0, lastAt: 0 },
         ]);
-        expect(await store.loginAttempts.recordFailure([pair], t + 5, minute)).toEqual([
-          { count: 2, firstAt: t, lastAt: t + 5 },
+        expect(await store.loginAttempts.reserve([pair], t + 5, minute)).toEqual([
+          { count: 1, firstAt: t, lastAt: t },
         ]);
         expect(await store.loginAttempts.read([pair, account, keyOf("ip")])).toEqual([
           { count: 2, firstAt: t, lastAt: t + 5 },
@@ -881,28 +881,42 @@ export function describeStoreContract(name: string, makeStore: () => Store): voi
         ]);
       });
 
+      it("releases a reservation, putting back the last failure time, and drops a counter left empty", async () => {
+        const pair = keyOf("pair");
+        const account = keyOf("account");
+        const t = Date.now();
+        await store.loginAttempts.reserve([pair], t, minute);
+        const before = await store.loginAttempts.reserve([pair, account], t + 5, minute);
+        await store.loginAttempts.release([pair, account], before);
+        expect(await store.loginAttempts.read([pair, account])).toEqual([
+          { count: 1, firstAt: t, lastAt: t },
+          { count: 0, firstAt: 0, lastAt: 0 },
+        ]);
+      });
+
+      it("gives each of 50 concurrent reservations a different count before it", async () => {
+        const account = keyOf("account");
+        const befores = await Promise.all(
+          Array.from({ length: 50 }, () =>
+            store.loginAttempts.reserve([account], Date.now(), minute),
+          ),
+        );
+        const counts = befores.map(([before]) => before?.count).sort((a, b) => (a ?? 0) - (b ?? 0));
+        expect(counts).toEqual(Array.from({ length: 50 }, (_, index) => index));
+      });
+
       it("keeps counters of different kinds with one id apart", async () => {
         const id = `contract-${randomUUID()}`;
-        await store.loginAttempts.recordFailure([{ kind: "pair", id }], Date.now(), minute);
+        await store.loginAttempts.reserve([{ kind: "pair", id }], Date.now(), minute);
         expect(await store.loginAttempts.read([{ kind: "account", id }])).toEqual([
           { count: 0, firstAt: 0, lastAt: 0 },
         ]);
       });
 
-      it("counts concurrent failures on one counter without losing any", async () => {
-        const ip = keyOf("ip");
-        await Promise.all(
-          Array.from({ length: 20 }, () =>
-            store.loginAttempts.recordFailure([ip], Date.now(), minute),
-          ),
-        );
-        expect((await store.loginAttempts.read([ip]))[0]?.count).toBe(20);
-      });
-
       it("clears only the counters it is given", async () => {
         const pair = keyOf("pair");
         const ip = keyOf("ip");
-        await store.loginAttempts.recordFailure([pair, ip], Date.now(), minute);
+        await store.loginAttempts.reserve([pair, ip], Date.now(), minute);
         await store.loginAttempts.clear([pair]);
         const [cleared, kept] = await store.loginAttempts.read([pair, ip]);
         expect(cleared?.count).toBe(0);
@@ -911,7 +925,7 @@ export function describeStoreContract(name: string, makeStore: () => Store): voi
 
       it("drops a counter its retention after the last failure", async () => {
         const account = keyOf("account");
-        await store.loginAttempts.recordFailure([account], Date.now(), 300);
+        await store.loginAttempts.reserve([account], Date.now(), 300);
         expect((await store.loginAttempts.read([account]))[0]?.count).toBe(1);
         await sleep(500);
         expect((await store.loginAttempts.read([account]))[0]?.count).toBe(0);

@@ -247,6 +247,28 @@ describe("brute-force protection of login, on two keycards sharing one Redis, on
     expect(replies).toEqual([401, 401, 401, 401, 401, 429]);
   });
 
+  it("checks at most the lockout threshold of 150 simultaneous wrong codes from 150 addresses", async () => {
+    const fred = await createTestUser(a);
+    const { secret } = await enrollTotpOverRest(a.baseUrl, fred.id, testAdminToken, clock.now());
+    const good = await totpCode(secret, clock.now());
+    const wrong = String((Number(good) + 1) % 1_000_000).padStart(6, "0");
+    const replies = await Promise.all(
+      Array.from({ length: 150 }, (_, index) =>
+        login(index % 2 === 0 ? a : b, freshIp(), {
+          email: fred.email,
+          password,
+          totp_code: wrong,
+        }),
+      ),
+    );
+    const checked = replies.filter((reply) => reply.body.error === "TOTP_INVALID");
+    const refused = replies.filter((reply) => reply.status === 429);
+    expect(checked).toHaveLength(defaultLoginThrottle.lockoutThreshold);
+    expect(refused).toHaveLength(150 - defaultLoginThrottle.lockoutThreshold);
+    const right = await login(b, freshIp(), { email: fred.email, password, totp_code: good });
+    expect(right.status).toBe(429);
+  });
+
   it("audits login.locked with the account's user id and client, and no secret", async () => {
     const fay = await createTestUser(a, { password: "fay's very secret passphrase" });
     const ip = freshIp();
@@ -279,7 +301,8 @@ describe("the login guard when its store is down", () => {
   const client = { ip: "192.0.2.1", userAgent: "test" };
   const attempt = loginAttemptOf({ email: "alice@example.com", apiKey: "" }, client);
   const down: LoginAttemptStore = {
-    recordFailure: () => Promise.reject(new StoreUnavailableError()),
+    reserve: () => Promise.reject(new StoreUnavailableError()),
+    release: () => Promise.reject(new StoreUnavailableError()),
     read: () => Promise.reject(new StoreUnavailableError()),
     clear: () => Promise.reject(new StoreUnavailableError()),
   };
@@ -291,14 +314,17 @@ describe("the login guard when its store is down", () => {
     audit: () => {},
   });
 
-  it("fails the check, the failure count and the reset with STORE_UNAVAILABLE instead of letting logins through unthrottled", async () => {
+  it("fails the attempt with STORE_UNAVAILABLE instead of letting logins through unthrottled", async () => {
+    let checked = false;
     for (const call of [
-      guard.checkAllowed(attempt),
-      guard.recordFailure(attempt),
-      guard.recordSuccess(attempt),
+      guard.admit(attempt),
+      guard.guard(attempt, async () => {
+        checked = true;
+      }),
     ]) {
       await expect(call).rejects.toBeInstanceOf(KeycardError);
       await expect(call).rejects.toMatchObject({ reason: "STORE_UNAVAILABLE" });
     }
+    expect(checked).toBe(false);
   });
 });

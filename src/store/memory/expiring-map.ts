@@ -23,6 +23,14 @@ export class ExpiringMap<K, V> {
     this.entries.set(key, { value, until });
   }
 
+  /** Changes a live entry's value and keeps its deadline; does nothing for an absent one. */
+  replace(key: K, value: V): void {
+    const entry = this.entries.get(key);
+    if (entry !== undefined) {
+      entry.value = value;
+    }
+  }
+
   delete(key: K): boolean {
     return this.entries.delete(key);
   }

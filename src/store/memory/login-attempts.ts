@@ -19,21 +19,36 @@ export class MemoryLoginAttemptStore implements LoginAttemptStore {
     this.counts = new ExpiringMap(() => clock.now());
   }
 
-  async recordFailure(
+  async reserve(
     keys: readonly LoginCounterKey[],
     at: number,
     retainMs: number,
   ): Promise<FailureCount[]> {
     return keys.map((key) => {
       const name = nameOf(key);
-      const before = this.counts.get(name);
-      const after: FailureCount = {
-        count: (before?.count ?? 0) + 1,
-        firstAt: before?.firstAt ?? at,
-        lastAt: at,
-      };
-      this.counts.set(name, after, at + retainMs);
-      return after;
+      const before = this.counts.get(name) ?? noFailures;
+      this.counts.set(
+        name,
+        { count: before.count + 1, firstAt: before.firstAt || at, lastAt: at },
+        at + retainMs,
+      );
+      return before;
+    });
+  }
+
+  async release(keys: readonly LoginCounterKey[], before: readonly FailureCount[]): Promise<void> {
+    keys.forEach((key, index) => {
+      const name = nameOf(key);
+      const now = this.counts.get(name);
+      if (now === undefined) {
+        return;
+      }
+      if (now.count <= 1) {
+        this.counts.delete(name);
+        return;
+      }
+      const lastAt = before[index]?.lastAt || now.lastAt;
+      this.counts.replace(name, { ...now, count: now.count - 1, lastAt });
     });
   }
 

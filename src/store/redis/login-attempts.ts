@@ -1,4 +1,3 @@
-import type { Redis } from "ioredis";
 import { StoreUnavailableError } from "../../domain/errors.js";
 import {
   type FailureCount,
@@ -7,6 +6,7 @@ import {
 } from "../../domain/login-throttle.js";
 import type { LoginAttemptStore } from "../../domain/ports.js";
 import type { RedisKeys } from "./keys.js";
+import type { ScriptedRedis } from "./scripts.js";
 
 /** Turns any Redis failure into the store's one typed, retryable error. */
 async function guarded<T>(operation: () => Promise<T>): Promise<T> {
@@ -27,21 +27,33 @@ function decodeCount(fields: readonly unknown[] | undefined): FailureCount {
 }
 
 /**
- * Failed-login counters in Redis: one hash per counter (`n`, `f`, `l`), every command on a
- * single key (so the adapter also runs on Redis Cluster), and a TTL on every key.
+ * Failed-login counters in Redis: one hash per counter (`n`, `f`, `l`), every command and
+ * script on a single key (so the adapter also runs on Redis Cluster), and a TTL on every key.
  */
 export class RedisLoginAttemptStore implements LoginAttemptStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: ScriptedRedis,
     private readonly keys: RedisKeys,
   ) {}
 
-  recordFailure(
-    keys: readonly LoginCounterKey[],
-    at: number,
-    retainMs: number,
-  ): Promise<FailureCount[]> {
-    return guarded(() => Promise.all(keys.map((key) => this.recordOne(key, at, retainMs))));
+  reserve(keys: readonly LoginCounterKey[], at: number, retainMs: number): Promise<FailureCount[]> {
+    return guarded(() =>
+      Promise.all(
+        keys.map(async (key) =>
+          decodeCount(await this.redis.kcReserveFailure(this.nameOf(key), at, retainMs)),
+        ),
+      ),
+    );
+  }
+
+  release(keys: readonly LoginCounterKey[], before: readonly FailureCount[]): Promise<void> {
+    return guarded(async () => {
+      await Promise.all(
+        keys.map((key, index) =>
+          this.redis.kcReleaseFailure(this.nameOf(key), before[index]?.lastAt ?? 0),
+        ),
+      );
+    });
   }
 
   read(keys: readonly LoginCounterKey[]): Promise<FailureCount[]> {
@@ -58,31 +70,6 @@ export class RedisLoginAttemptStore implements LoginAttemptStore {
     return guarded(async () => {
       await Promise.all(keys.map((key) => this.redis.del(this.nameOf(key))));
     });
-  }
-
-  private async recordOne(
-    key: LoginCounterKey,
-    at: number,
-    retainMs: number,
-  ): Promise<FailureCount> {
-    const name = this.nameOf(key);
-    const replies = await this.redis
-      .multi()
-      .hincrby(name, "n", 1)
-      .hsetnx(name, "f", at)
-      .hset(name, "l", at)
-      .pexpire(name, retainMs)
-      .hmget(name, "n", "f", "l")
-      .exec();
-    const last = replies?.at(-1);
-    if (replies === null || last === undefined) {
-      throw new Error("the failed-login counter transaction was aborted");
-    }
-    const failed = replies.find(([error]) => error !== null);
-    if (failed !== undefined) {
-      throw failed[0];
-    }
-    return decodeCount(last[1] as unknown[]);
   }
 
   private nameOf(key: LoginCounterKey): string {

@@ -119,12 +119,31 @@ if last >= tonumber(ARGV[1]) then return 0 end
 redis.call('HSET', KEYS[1], 'lt', ARGV[1])
 return 1`,
   },
+  kcReserveFailure: {
+    numberOfKeys: 1,
+    lua: `
+local before = redis.call('HMGET', KEYS[1], 'n', 'f', 'l')
+redis.call('HINCRBY', KEYS[1], 'n', 1)
+redis.call('HSETNX', KEYS[1], 'f', ARGV[1])
+redis.call('HSET', KEYS[1], 'l', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return before`,
+  },
+  kcReleaseFailure: {
+    numberOfKeys: 1,
+    lua: `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local left = redis.call('HINCRBY', KEYS[1], 'n', -1)
+if left <= 0 then redis.call('DEL', KEYS[1]) return 0 end
+if ARGV[1] ~= '0' then redis.call('HSET', KEYS[1], 'l', ARGV[1]) end
+return left`,
+  },
 } as const;
 
 type ScriptName = keyof typeof scripts;
 
 /** The scripts that answer with a list of ids rather than a count. */
-type ListScript = "kcRevokeAll" | "kcTrim" | "kcSweepUser";
+type ListScript = "kcRevokeAll" | "kcTrim" | "kcSweepUser" | "kcReserveFailure";
 
 /** A Redis connection that knows keycard's scripts (EVALSHA with EVAL fallback). */
 export type ScriptedRedis = Redis & {
