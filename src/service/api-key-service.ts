@@ -2,10 +2,11 @@ import { type ApiKeyRecord, apiKeyProblem, keyHint } from "../domain/api-key.js"
 import type { Clock } from "../domain/clock.js";
 import { type ErrorReason, invalidArgument, KeycardError } from "../domain/errors.js";
 import type { Store } from "../domain/ports.js";
-import type { InactiveReason } from "../domain/session.js";
+import type { ClientInfo, InactiveReason } from "../domain/session.js";
 import { isWellFormedToken, mintToken, newId } from "../domain/token.js";
 import { requiresTotp, type UserRecord } from "../domain/user.js";
 import type { AuditLog } from "./audit.js";
+import { type LoginGuard, loginAttemptOf } from "./login-guard.js";
 import type { SecretKeeper } from "./secret-keeper.js";
 import type { TotpService } from "./totp-service.js";
 
@@ -38,6 +39,8 @@ export class ApiKeyService {
       readonly clock: Clock;
       readonly tokenPrefix: string;
       readonly audit: AuditLog;
+      /** Counts guessed keys and codes outside Login (Login guards its own attempts). */
+      readonly guard?: LoginGuard;
     },
   ) {}
 
@@ -100,10 +103,23 @@ export class ApiKeyService {
   }
 
   /**
+   * {@link authenticate} outside Login (Validate, forward auth, ext_authz, `X-API-Key` on
+   * any route): guessed keys and codes count against the same budget as at Login, and a
+   * key Login has locked out is refused here too (RATE_LIMITED).
+   */
+  authenticateGuarded(key: string, totpCode: string, client: ClientInfo): Promise<ApiKeyIdentity> {
+    const check = () => this.authenticate(key, totpCode, client);
+    const guard = this.deps.guard;
+    return guard === undefined
+      ? check()
+      : guard.guard(loginAttemptOf({ email: "", apiKey: key }, client), check);
+  }
+
+  /**
    * Checks a presented key and, unless the key skips TOTP, the user's code (consumed).
    * Unknown, revoked and expired keys, and disabled users, fail with INVALID_CREDENTIALS.
    */
-  async authenticate(key: string, totpCode: string): Promise<ApiKeyIdentity> {
+  async authenticate(key: string, totpCode: string, client: ClientInfo): Promise<ApiKeyIdentity> {
     const now = this.deps.clock.now();
     const found = this.isApiKey(key)
       ? await this.deps.store.apiKeys.findByHash(this.deps.secrets.hashApiKey(key))
@@ -128,7 +144,7 @@ export class ApiKeyService {
           "This API key needs a TOTP code, but its user has not enrolled TOTP",
         );
       }
-      await this.verifyTotp(user, totpCode);
+      await this.verifyTotp(user, totpCode, client);
     }
     if (now - found.lastUsedAt >= lastUsedWriteInterval) {
       await this.deps.store.apiKeys.update(found.id, { lastUsedAt: now });
@@ -136,9 +152,9 @@ export class ApiKeyService {
     return { user, apiKey: found };
   }
 
-  private async verifyTotp(user: UserRecord, code: string): Promise<void> {
+  private async verifyTotp(user: UserRecord, code: string, client: ClientInfo): Promise<void> {
     try {
-      await this.deps.totp.verify(user, code);
+      await this.deps.totp.verify(user, code, client);
     } catch (error) {
       if (error instanceof KeycardError && error.kind === "unauthenticated") {
         const reason = code === "" ? "totp_required" : "totp_invalid";

@@ -10,7 +10,11 @@ import {
 import { CredentialKind, InactiveReason } from "../../gen/keycard/v1/session_pb.js";
 import type { Clock } from "../domain/clock.js";
 import { describeDuration } from "../domain/duration.js";
-import { type InactiveReason as DomainInactiveReason, secondsUntil } from "../domain/session.js";
+import {
+  type ClientInfo,
+  type InactiveReason as DomainInactiveReason,
+  secondsUntil,
+} from "../domain/session.js";
 import { clientInfoKey, presentedTokenKey, sessionCaller, userCaller } from "./context.js";
 import { sessionToProto, userToProto } from "./mappers.js";
 import type { Introspection, IssuedSession, SessionService } from "./session-service.js";
@@ -101,7 +105,13 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
   }
 
   validate(req: ValidateInput, ctx: HandlerContext) {
-    return this.validateWith(req, ctx.values.get(presentedTokenKey), ctx.requestHeader);
+    const client = ctx.values.get(clientInfoKey);
+    return this.validateWith(
+      req,
+      ctx.values.get(presentedTokenKey),
+      ctx.requestHeader,
+      () => client,
+    );
   }
 
   /**
@@ -112,11 +122,12 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
     req: ValidateInput,
     presented: string,
     headers: { get(name: string): string | null },
+    client: () => ClientInfo,
   ): Promise<MessageInitShape<typeof ValidateResponseSchema>> {
     const headerToken = presented || (headers.get("x-api-key")?.trim() ?? "");
     const token = req.token === "" ? headerToken : req.token;
     const totpCode = req.totpCode || (headers.get("x-totp-code")?.trim() ?? "");
-    return this.introspectionToProto(await this.sessions.introspect(token, totpCode));
+    return this.introspectionToProto(await this.sessions.introspect(token, totpCode, client));
   }
 
   async getMe(_req: unknown, ctx: HandlerContext) {

@@ -8,6 +8,7 @@ import {
   CheckResponseSchema,
 } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { StatusCode } from "../../gen/envoy/type/v3/http_status_pb.js";
+import type { ClientInfo } from "../domain/session.js";
 import { carriedToken } from "../transport/credentials.js";
 import { inactiveRefusal, type SessionService } from "./session-service.js";
 
@@ -46,6 +47,18 @@ function denied(error: string, message: string, bearerError: boolean): CheckResp
 }
 
 /**
+ * The client of the proxied request: the address Envoy appended to X-Forwarded-For (the
+ * last hop; Envoy is the caller, so it is trusted), and the user agent.
+ */
+function proxiedClient(headers: Headers): ClientInfo {
+  const hops = (headers.get("x-forwarded-for") ?? "").split(",");
+  return {
+    ip: hops.at(-1)?.trim() ?? "",
+    userAgent: headers.get("user-agent")?.slice(0, 512) ?? "",
+  };
+}
+
+/**
  * envoy.service.auth.v3.Authorization, Envoy's ext_authz over gRPC: a live credential in
  * the proxied request's headers answers OK with the identity headers of `/auth/verify`
  * added upstream; anything else answers UNAUTHENTICATED with a 401 for the client. The
@@ -67,7 +80,11 @@ export class ExtAuthzImpl implements ServiceImpl<typeof Authorization> {
     if (token === "") {
       return denied("UNAUTHENTICATED", "Missing session token", false);
     }
-    const verdict = await this.sessions.introspect(token, headers.get("x-totp-code")?.trim() ?? "");
+    const verdict = await this.sessions.introspect(
+      token,
+      headers.get("x-totp-code")?.trim() ?? "",
+      () => proxiedClient(headers),
+    );
     if (!verdict.active) {
       const [error, message] = inactiveRefusal(verdict.reason);
       return denied(error, message, true);

@@ -4,9 +4,7 @@ import {
   type AttemptCounts,
   accountFingerprint,
   counterKeysOf,
-  counterKinds,
   counterRetention,
-  type FailureCount,
   judgeAttempt,
   type LoginCounterKey,
   type LoginCounterKind,
@@ -31,7 +29,7 @@ export interface LoginGuardDeps {
 
 /** One login attempt as the guard counts it: which account, how, and from where. */
 export interface LoginAttempt {
-  readonly credential: "password" | "api_key";
+  readonly credential: "password" | "api_key" | "totp";
   /** The fingerprint of the account the attempt names (never the email or key itself). */
   readonly account: string;
   /** The normalized email of a password login, used only to put a userId in the audit. */
@@ -57,6 +55,14 @@ export function loginAttemptOf(
   return { credential: "password", account: accountFingerprint(`email:${email}`), email, client };
 }
 
+/**
+ * The attempt a TOTP code makes, whichever credential it comes with: one budget per user,
+ * so the password and each API key do not each get their own guesses.
+ */
+export function totpAttemptOf(userId: string, client: ClientInfo): LoginAttempt {
+  return { credential: "totp", account: accountFingerprint(`totp:${userId}`), client };
+}
+
 /** Whether a refused login counts as a failed guess: a wrong secret, not a malformed call. */
 export function isGuessFailure(error: unknown): boolean {
   return (
@@ -65,8 +71,10 @@ export function isGuessFailure(error: unknown): boolean {
   );
 }
 
-/** A guess let through by {@link LoginGuard.admit}, counted as a failure until settled. */
+/** A guess let through by {@link LoginGuard.admit}, counted on its account until settled. */
 export interface GuessReservation {
+  /** The secret was wrong: it counts against this address too. */
+  fail(): Promise<void>;
   /** The secret was right: the account and this address's pair start over. */
   succeed(): Promise<void>;
   /** The secret was never judged: the guess is taken back from every counter. */
@@ -92,27 +100,29 @@ export class LoginGuard {
   }
 
   /**
-   * Lets an attempt check its secret, counting it as a failure first (a reservation, so a
-   * concurrent burst checks no more secrets than the policy allows); settle it with the
-   * returned reservation. Refuses an attempt that must still wait with RATE_LIMITED and the
-   * seconds to wait (counting nothing), and audits `login.locked`.
+   * Lets an attempt check its secret, or refuses one that must still wait with RATE_LIMITED
+   * and the seconds to wait (counting nothing) and audits `login.locked`. The account's
+   * counter takes the attempt as a failure before the check (a reservation, so a burst
+   * from many addresses checks no more secrets than the lockout threshold); the address
+   * counters are read, so that a user's own parallel logins from one address never delay
+   * each other. Settle the attempt with the returned reservation.
    */
   async admit(attempt: LoginAttempt): Promise<GuessReservation> {
-    const keys = this.keysOf(attempt);
+    const keys = counterKeysOf(attempt.account, attempt.client.ip);
     const now = this.deps.clock.now();
-    const before = await this.deps.attempts.reserve(keys, now, this.retainMs);
-    const counts = Object.fromEntries(
-      counterKinds.map((kind, index) => [kind, before[index] ?? noFailures]),
-    ) as AttemptCounts;
+    const [[pair, ip], [account]] = await Promise.all([
+      this.deps.attempts.read([keys.pair, keys.ip]),
+      this.deps.attempts.reserve([keys.account], now, this.retainMs),
+    ]);
+    const counts: AttemptCounts = {
+      pair: pair ?? noFailures,
+      ip: ip ?? noFailures,
+      account: account ?? noFailures,
+    };
     const verdict = judgeAttempt(counts, now, this.deps.policy);
-    if (verdict.expired.length > 0) {
-      // Counters whose window or lock is over start again, from this attempt.
-      const over = keys.filter((key) => verdict.expired.includes(key.kind));
-      await this.deps.attempts.clear(over);
-      await this.deps.attempts.reserve(over, now, this.retainMs);
-    }
+    await this.restartExpired(keys, verdict.expired, now);
     if (!verdict.allowed) {
-      await this.deps.attempts.release(keys, before);
+      await this.deps.attempts.release([keys.account], [counts.account]);
       const retryAfterSeconds = Math.max(1, Math.ceil(verdict.retryAfterMs / 1000));
       this.auditLocked(attempt, verdict.scope, retryAfterSeconds);
       throw new KeycardError(
@@ -122,12 +132,22 @@ export class LoginGuard {
         retryAfterSeconds,
       );
     }
-    return this.reservationOf(attempt, before);
+    return {
+      fail: async () => {
+        await this.deps.attempts.reserve(
+          [keys.pair, keys.ip],
+          this.deps.clock.now(),
+          this.retainMs,
+        );
+      },
+      succeed: () => this.deps.attempts.clear([keys.pair, keys.account]),
+      withdraw: () => this.deps.attempts.release([keys.account], [counts.account]),
+    };
   }
 
   /**
-   * Runs `check` (which proves a secret) as one admitted attempt: a wrong secret stays
-   * counted, a right one resets the account and this address's pair, and a check that
+   * Runs `check` (which proves a secret) as one admitted attempt: a wrong secret counts as
+   * a failure, a right one resets the account and this address's pair, and a check that
    * failed for another reason (a malformed call, the store) counts nothing.
    */
   async guard<T>(attempt: LoginAttempt, check: () => Promise<T>): Promise<T> {
@@ -136,32 +156,28 @@ export class LoginGuard {
     try {
       result = await check();
     } catch (error) {
-      if (!isGuessFailure(error)) {
-        await reservation.withdraw().catch(() => undefined);
-      }
+      await (isGuessFailure(error)
+        ? reservation.fail()
+        : reservation.withdraw().catch(() => undefined));
       throw error;
     }
     await reservation.succeed();
     return result;
   }
 
-  private reservationOf(attempt: LoginAttempt, before: readonly FailureCount[]): GuessReservation {
-    const keys = counterKeysOf(attempt.account, attempt.client.ip);
-    const ipBefore = before[counterKinds.indexOf("ip")] ?? noFailures;
-    return {
-      succeed: async () => {
-        await Promise.all([
-          this.deps.attempts.clear([keys.pair, keys.account]),
-          this.deps.attempts.release([keys.ip], [ipBefore]),
-        ]);
-      },
-      withdraw: () => this.deps.attempts.release(this.keysOf(attempt), before),
-    };
-  }
-
-  private keysOf(attempt: LoginAttempt): LoginCounterKey[] {
-    const keys = counterKeysOf(attempt.account, attempt.client.ip);
-    return counterKinds.map((kind) => keys[kind]);
+  /** Counters whose window or lock is over start again: the account's from this attempt. */
+  private async restartExpired(
+    keys: Record<LoginCounterKind, LoginCounterKey>,
+    expired: readonly LoginCounterKind[],
+    now: number,
+  ): Promise<void> {
+    if (expired.length === 0) {
+      return;
+    }
+    await this.deps.attempts.clear(expired.map((kind) => keys[kind]));
+    if (expired.includes("account")) {
+      await this.deps.attempts.reserve([keys.account], now, this.retainMs);
+    }
   }
 
   /**

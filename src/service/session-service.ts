@@ -154,8 +154,8 @@ export class SessionService {
     const attempt = loginAttemptOf(input, client, adminEmail);
     try {
       const proven = await (guard === undefined
-        ? this.prove(input)
-        : guard.guard(attempt, () => this.prove(input)));
+        ? this.prove(input, client)
+        : guard.guard(attempt, () => this.prove(input, client)));
       const issued = await this.start(proven, client, input);
       this.deps.audit("login.succeeded", {
         credential,
@@ -207,9 +207,13 @@ export class SessionService {
    * The Validate contract: a session token, or in hybrid mode an API key (+ TOTP code,
    * consumed), introspected without failing for an inactive credential.
    */
-  async introspect(token: string, totpCode: string): Promise<Introspection> {
+  async introspect(
+    token: string,
+    totpCode: string,
+    client: () => ClientInfo,
+  ): Promise<Introspection> {
     if (this.deps.hybrid && this.deps.apiKeys.isApiKey(token)) {
-      return this.introspectApiKey(token, totpCode);
+      return this.introspectApiKey(token, totpCode, client());
     }
     const verdict = await this.validate(token);
     if (!verdict.active) {
@@ -361,14 +365,14 @@ export class SessionService {
     return user;
   }
 
-  private prove(input: LoginInput): Promise<ProvenUser> {
+  private prove(input: LoginInput, client: ClientInfo): Promise<ProvenUser> {
     if (input.apiKey !== "") {
-      return this.byApiKey(input);
+      return this.byApiKey(input, client);
     }
     if (input.email.trim() === "" && this.deps.adminPassword !== undefined) {
       return this.byAdminPassword(input);
     }
-    return this.byPassword(input);
+    return this.byPassword(input, client);
   }
 
   /** The built-in administrator: ADMIN_PASSWORD, hashed in memory only, never stored. */
@@ -407,7 +411,7 @@ export class SessionService {
     return existing;
   }
 
-  private async byPassword(input: LoginInput): Promise<ProvenUser> {
+  private async byPassword(input: LoginInput, client: ClientInfo): Promise<ProvenUser> {
     const email = normalizeEmail(input.email);
     validateLogin(email, input);
     const user = await this.deps.store.users.findByEmail(email);
@@ -419,20 +423,29 @@ export class SessionService {
     if (!requiresTotp(user)) {
       return { user, methods: ["password"] };
     }
-    await this.deps.totp.verify(user, input.totpCode);
+    await this.deps.totp.verify(user, input.totpCode, client);
     return { user, methods: ["password", "totp"] };
   }
 
-  private async byApiKey(input: LoginInput): Promise<ProvenUser> {
+  private async byApiKey(input: LoginInput, client: ClientInfo): Promise<ProvenUser> {
     validateDuration(input.durationSeconds);
-    const { user, apiKey } = await this.deps.apiKeys.authenticate(input.apiKey, input.totpCode);
+    const { user, apiKey } = await this.deps.apiKeys.authenticate(
+      input.apiKey,
+      input.totpCode,
+      client,
+    );
     const methods = apiKey.skipTotp ? ["api_key"] : ["api_key", "totp"];
     return { user, methods, apiKeyId: apiKey.id };
   }
 
-  private async introspectApiKey(key: string, totpCode: string): Promise<Introspection> {
+  /** A hybrid-mode API key (+ TOTP code) at Validate, forward auth or ext_authz. */
+  private async introspectApiKey(
+    key: string,
+    totpCode: string,
+    client: ClientInfo,
+  ): Promise<Introspection> {
     try {
-      const { user, apiKey } = await this.deps.apiKeys.authenticate(key, totpCode);
+      const { user, apiKey } = await this.deps.apiKeys.authenticateGuarded(key, totpCode, client);
       return {
         active: true,
         identity: {

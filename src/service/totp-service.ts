@@ -2,9 +2,11 @@ import QRCode from "qrcode";
 import type { Clock } from "../domain/clock.js";
 import { invalidArgument, KeycardError } from "../domain/errors.js";
 import type { Store } from "../domain/ports.js";
+import type { ClientInfo } from "../domain/session.js";
 import { matchingTotpStep, newTotpSecret, otpauthUri } from "../domain/totp.js";
 import type { UserRecord } from "../domain/user.js";
 import type { AuditLog } from "./audit.js";
+import { type LoginGuard, totpAttemptOf } from "./login-guard.js";
 import type { SecretKeeper } from "./secret-keeper.js";
 
 /** A freshly generated TOTP secret in the forms a person needs to enroll. */
@@ -27,6 +29,8 @@ export class TotpService {
       readonly secrets: SecretKeeper;
       readonly clock: Clock;
       readonly audit: AuditLog;
+      /** Counts wrong codes per user, from any credential or door. */
+      readonly guard?: LoginGuard;
     },
   ) {}
 
@@ -75,17 +79,22 @@ export class TotpService {
   }
 
   /**
-   * Checks a login or per-request code against the user's confirmed secret. Throws
+   * Checks a login or per-request code against the user's confirmed secret, within the
+   * user's one budget of TOTP guesses (shared by the password and every API key). Throws
    * TOTP_REQUIRED without a code and TOTP_INVALID for a wrong, stale or replayed one.
    */
-  async verify(user: UserRecord, code: string): Promise<void> {
+  async verify(user: UserRecord, code: string, client: ClientInfo): Promise<void> {
     if (code === "") {
       throw new KeycardError("TOTP_REQUIRED", "TOTP code required");
     }
-    const secret = this.deps.secrets.decrypt(user.totpSecret);
-    if (!(await this.claim(user, secret, code))) {
-      throw new KeycardError("TOTP_INVALID", "Invalid or already used TOTP code");
-    }
+    const check = async (): Promise<void> => {
+      const secret = this.deps.secrets.decrypt(user.totpSecret);
+      if (!(await this.claim(user, secret, code))) {
+        throw new KeycardError("TOTP_INVALID", "Invalid or already used TOTP code");
+      }
+    };
+    const guard = this.deps.guard;
+    await (guard === undefined ? check() : guard.guard(totpAttemptOf(user.id, client), check));
   }
 
   /** Claims the code's time step; a right code whose step was already used is a replay. */

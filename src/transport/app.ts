@@ -113,7 +113,15 @@ export function createApp(deps: ServerDeps): KeycardApp {
     logger.info({ audit: event, ...fields }, event),
   );
   const secrets = new SecretKeeper(settings.encryptionKey);
-  const totp = new TotpService({ store, secrets, clock, audit });
+  const guard = new LoginGuard({
+    attempts: store.loginAttempts,
+    users: store.users,
+    clock,
+    policy: settings.loginThrottle ?? defaultLoginThrottle,
+    audit,
+    onBackgroundError: (error) => logger.warn({ err: error }, "login.locked user lookup failed"),
+  });
+  const totp = new TotpService({ store, secrets, clock, audit, guard });
   const apiKeys = new ApiKeyService({
     store,
     secrets,
@@ -121,6 +129,7 @@ export function createApp(deps: ServerDeps): KeycardApp {
     clock,
     tokenPrefix: settings.tokenPrefix,
     audit,
+    guard,
   });
   const sessions = new SessionService({
     store,
@@ -134,14 +143,7 @@ export function createApp(deps: ServerDeps): KeycardApp {
     ...(settings.adminPassword === undefined ? {} : { adminPassword: settings.adminPassword }),
     audit,
     onBackgroundError: (error) => logger.warn({ err: error }, "background session write failed"),
-    loginGuard: new LoginGuard({
-      attempts: store.loginAttempts,
-      users: store.users,
-      clock,
-      policy: settings.loginThrottle ?? defaultLoginThrottle,
-      audit,
-      onBackgroundError: (error) => logger.warn({ err: error }, "login.locked user lookup failed"),
-    }),
+    loginGuard: guard,
   });
   trackLiveSessions(metrics, () => sessions.countLive());
   const users = new UserService({ store, hasher, clock, audit });

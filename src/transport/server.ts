@@ -1,14 +1,16 @@
+import type { BlockList } from "node:net";
 import { type ContextValues, createContextValues } from "@connectrpc/connect";
 import { compressionBrotli, compressionGzip, connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
 import { Authorization } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { AuthService } from "../../gen/keycard/v1/auth_service_pb.js";
+import type { ClientInfo } from "../domain/session.js";
 import { clientInfoKey } from "../service/context.js";
 import type { ExpirySweeper } from "../service/expiry-sweeper.js";
 import type { SessionService } from "../service/session-service.js";
 import type { UserService } from "../service/user-service.js";
 import { createApp, type KeycardApp, type ServerDeps } from "./app.js";
-import { clientInfoOf, trustedProxyList } from "./client-info.js";
+import { clientInfoOf, type RequestOrigin, trustedProxyList } from "./client-info.js";
 import { presentedToken } from "./credentials.js";
 import { corsPolicy } from "./http/cors.js";
 import { httpRoutes } from "./http/http-routes.js";
@@ -32,10 +34,11 @@ export interface KeycardServer {
 }
 
 /** The hot methods and the handlers the full path runs for them too. */
-function hotPath(app: KeycardApp, logger: Logger): HotPath {
-  return new HotPath({ metrics: app.metrics, logger }, [
-    hotMethod(AuthService.method.validate, (message, headers) =>
-      app.auth.validateWith(message, presentedToken(headers), headers),
+function hotPath(app: KeycardApp, logger: Logger, trusted: BlockList): HotPath {
+  const clientOf = (origin: RequestOrigin): ClientInfo => clientInfoOf(origin, trusted);
+  return new HotPath({ metrics: app.metrics, logger, clientOf }, [
+    hotMethod(AuthService.method.validate, (message, headers, client) =>
+      app.auth.validateWith(message, presentedToken(headers), headers, client),
     ),
     hotMethod(Authorization.method.check, (message) => app.extAuthz.check(message)),
   ]);
@@ -53,7 +56,7 @@ export function createServer(deps: ServerDeps): KeycardServer {
   const trusted = trustedProxyList(settings.trustedProxies);
   const contextValuesOf = (request: NodeRequest): ContextValues =>
     createContextValues().set(clientInfoKey, clientInfoOf(request, trusted));
-  const hot = hotPath(app, logger);
+  const hot = hotPath(app, logger, trusted);
   const rest: RestDeps = {
     routes: restRoutes(services),
     caller: app.direct,

@@ -1,7 +1,7 @@
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { keyHeaders, keyHolder } from "../helpers/api-key-holder.js";
 import {
-  createUserOverRest,
   restKeycardForSuite,
   startKeycard,
   type TestKeycard,
@@ -9,49 +9,9 @@ import {
 } from "../helpers/keycard.js";
 import { LogLines } from "../helpers/log-lines.js";
 import { expectError, type Json, type Rest, restClient } from "../helpers/rest.js";
-import {
-  clearOfStepEdge,
-  enrollTotpOverRest,
-  totpCode,
-  totpCodeAtStep,
-} from "../helpers/totp-codes.js";
+import { clearOfStepEdge, totpCode, totpCodeAtStep } from "../helpers/totp-codes.js";
 
 const admin = { authorization: `Bearer ${testAdminToken}` };
-
-interface Holder {
-  readonly id: string;
-  readonly email: string;
-  readonly password: string;
-  readonly displayName: string;
-  readonly key: string;
-  readonly keyId: string;
-  /** Empty for a key that skips TOTP. */
-  readonly secret: string;
-}
-
-/**
- * A new user over the admin REST API with one API key. With `totp` the user enrolls TOTP
- * (confirmed with the previous step's code, leaving the current and next steps unspent)
- * and the key needs a code; without it the key skips TOTP.
- */
-async function keyHolder(rest: Rest, totp: boolean, displayName = "Alice"): Promise<Holder> {
-  const { id, email, password } = await createUserOverRest(rest, displayName, {
-    roles: ["reader"],
-  });
-  const secret = totp ? (await enrollTotpOverRest(rest.baseUrl, id, testAdminToken)).secret : "";
-  const issued = await rest.post(
-    `/admin/users/${id}/api-keys`,
-    { name: "ci", skip_totp: !totp },
-    admin,
-  );
-  expect(issued.status).toBe(200);
-  const keyId = String((issued.body.api_key as Json).id);
-  return { id, email, password, displayName, key: String(issued.body.key), keyId, secret };
-}
-
-function keyHeaders(key: string, code?: string): Record<string, string> {
-  return { "x-api-key": key, ...(code === undefined ? {} : { "x-totp-code": code }) };
-}
 
 describe("hybrid mode (AUTH_MODE=hybrid)", () => {
   const log = new LogLines();

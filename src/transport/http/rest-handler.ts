@@ -129,7 +129,7 @@ export function callHot<I extends DescMessage, O extends DescMessage>(
   headers: Readonly<Record<string, string | string[] | undefined>> = request.headers,
 ): Promise<MessageShape<O>> {
   const requestId = String(request.headers[requestIdHeader]);
-  return deps.hot.call(method, input, nodeHeaderLookup(headers), requestId);
+  return deps.hot.call(method, input, request, nodeHeaderLookup(headers), requestId);
 }
 
 /**

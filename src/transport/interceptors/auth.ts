@@ -31,9 +31,10 @@ async function userPrincipal(
 ): Promise<Principal> {
   const apiKey = headers.get("x-api-key")?.trim() ?? "";
   if (token === "" && apiKey !== "" && deps.apiKeys !== undefined) {
-    const identity = await deps.apiKeys.authenticate(
+    const identity = await deps.apiKeys.authenticateGuarded(
       apiKey,
       headers.get("x-totp-code")?.trim() ?? "",
+      client,
     );
     deps.audit("credential.used", { credential: "api_key", userId: identity.user.id });
     return { kind: "api_key", ...identity };

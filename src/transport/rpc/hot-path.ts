@@ -7,7 +7,9 @@ import {
 } from "@bufbuild/protobuf";
 import type { ConnectError } from "@connectrpc/connect";
 import type { Logger } from "pino";
+import type { ClientInfo } from "../../domain/session.js";
 import { asConnectError } from "../../service/errors.js";
+import type { RequestOrigin } from "../client-info.js";
 import type { HeaderLookup } from "../credentials.js";
 import { logRpc } from "../interceptors/logging.js";
 import { type KeycardMetrics, recordRpc } from "../metrics.js";
@@ -18,13 +20,17 @@ export interface HotMethod<
   O extends DescMessage = DescMessage,
 > {
   readonly method: DescMethodUnary<I, O>;
-  readonly run: (message: MessageShape<I>, headers: HeaderLookup) => Promise<MessageInitShape<O>>;
+  readonly run: (
+    message: MessageShape<I>,
+    headers: HeaderLookup,
+    client: () => ClientInfo,
+  ) => Promise<MessageInitShape<O>>;
 }
 
 /** A hot method, typed by its descriptor. */
 export function hotMethod<I extends DescMessage, O extends DescMessage>(
   method: DescMethodUnary<I, O>,
-  run: (message: MessageShape<I>, headers: HeaderLookup) => Promise<MessageInitShape<O>>,
+  run: HotMethod<I, O>["run"],
 ): HotMethod {
   return { method, run } as unknown as HotMethod;
 }
@@ -44,7 +50,12 @@ export class HotPath {
   private readonly methods = new Map<DescMethodUnary, HotMethod>();
 
   constructor(
-    private readonly deps: { readonly metrics: KeycardMetrics; readonly logger: Logger },
+    private readonly deps: {
+      readonly metrics: KeycardMetrics;
+      readonly logger: Logger;
+      /** The client a request comes from, as TRUSTED_PROXIES resolves it. */
+      readonly clientOf: (origin: RequestOrigin) => ClientInfo;
+    },
     methods: readonly HotMethod[],
   ) {
     for (const hot of methods) {
@@ -63,12 +74,13 @@ export class HotPath {
   }
 
   /**
-   * Runs a hot method for one request; rejects with the ConnectError a client gets.
-   * `started` (performance.now()) is when the request arrived, for the latency histogram.
+   * Runs a hot method for one request (`origin`); rejects with the ConnectError a client
+   * gets. `started` (performance.now()) is when the request arrived, for the histogram.
    */
   async call<I extends DescMessage, O extends DescMessage>(
     method: DescMethodUnary<I, O>,
     message: MessageShape<I>,
+    origin: RequestOrigin,
     headers: HeaderLookup,
     requestId: string,
     started = performance.now(),
@@ -78,7 +90,8 @@ export class HotPath {
       throw new Error(`${rpcNameOf(method as DescMethodUnary)} is not a hot method`);
     }
     try {
-      const init = await hot.run(message as MessageShape<DescMessage>, headers);
+      const client = (): ClientInfo => this.deps.clientOf(origin);
+      const init = await hot.run(message as MessageShape<DescMessage>, headers, client);
       const reply = create(method.output, init as MessageInitShape<O>);
       this.record(method as DescMethodUnary, requestId, started);
       return reply;

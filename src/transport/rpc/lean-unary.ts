@@ -80,10 +80,12 @@ function answer(
     return;
   }
   const headers = nodeHeaderLookup(request.headers);
-  return deps.hot.call(lean.method, decoded.message, headers, call.requestId, call.started).then(
-    (reply) => writeReply(deps, protocol, call, response, reply),
-    (error: ConnectError) => writeError(protocol, call, response, error),
-  );
+  return deps.hot
+    .call(lean.method, decoded.message, request, headers, call.requestId, call.started)
+    .then(
+      (reply) => writeReply(deps, protocol, call, response, reply),
+      (error: ConnectError) => writeError(protocol, call, response, error),
+    );
 }
 
 function startCall(lean: HotMethod, request: NodeRequest): LeanCall {
