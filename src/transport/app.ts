@@ -105,6 +105,16 @@ export interface KeycardApp {
   readonly startExpirySweeper: () => ExpirySweeper;
 }
 
+/**
+ * connect-node's JSON options. Its JSON serialization also reads `textDecoder` (typed only
+ * there): a fatal one refuses invalid UTF-8, as REST and the lean path do, instead of
+ * replacing it.
+ */
+const connectJsonOptions = {
+  alwaysEmitImplicit: true,
+  textDecoder: new TextDecoder("utf-8", { fatal: true }),
+};
+
 /** Wires the use cases and handlers from their dependencies. */
 export function createApp(deps: ServerDeps): KeycardApp {
   const { store, hasher, clock, logger, settings } = deps;
@@ -193,7 +203,7 @@ export function createApp(deps: ServerDeps): KeycardApp {
       interceptors,
       readMaxBytes: settings.maxBodyBytes,
       shutdownSignal: shutdown.signal,
-      jsonOptions: { alwaysEmitImplicit: true },
+      jsonOptions: connectJsonOptions,
     },
   };
 }

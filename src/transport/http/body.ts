@@ -1,5 +1,6 @@
 import type { Readable } from "node:stream";
 import type { JsonValue } from "@bufbuild/protobuf";
+import { type JsonTextError, parseJsonText } from "./json-text.js";
 import { RestError } from "./rest-error.js";
 
 /** A request body's source: a Node request of either HTTP version. */
@@ -53,9 +54,9 @@ export function parseJsonObject(body: Buffer): Record<string, JsonValue> {
   }
   let value: unknown;
   try {
-    value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(body));
-  } catch {
-    throw new RestError(400, "INVALID_ARGUMENT", "Request body is not valid JSON");
+    value = parseJsonText(body);
+  } catch (error) {
+    throw new RestError(400, "INVALID_ARGUMENT", (error as JsonTextError).message);
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new RestError(400, "INVALID_ARGUMENT", "Request body must be a JSON object");

@@ -1,8 +1,9 @@
 import {
   type DescMessage,
   fromBinary,
-  fromJsonString,
+  fromJson,
   type JsonReadOptions,
+  type JsonValue,
   type JsonWriteOptions,
   type MessageShape,
   toBinary,
@@ -12,6 +13,7 @@ import { Code, type ConnectError } from "@connectrpc/connect";
 import { connectErrorOf } from "../../service/errors.js";
 import { nodeHeaderLookup } from "../credentials.js";
 import { collectBody } from "../http/body.js";
+import { parseJsonText } from "../http/json-text.js";
 import { requestIdHeader, requestIdOf } from "../request-id.js";
 import type { NodeRequest, NodeResponse, RequestHandler } from "../server/front-door.js";
 import { type HotMethod, type HotPath, rpcNameOf } from "./hot-path.js";
@@ -123,7 +125,7 @@ function decode(
   const input = lean.method.input;
   if (protocol === "connect-json") {
     try {
-      return { message: fromJsonString(input, body.toString("utf8"), jsonOptions) };
+      return { message: fromJson(input, parseJsonText(body) as JsonValue, jsonOptions) };
     } catch (error) {
       return invalid(
         `The request is not a valid ${input.name} in JSON: ${(error as Error).message}`,
