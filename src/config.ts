@@ -17,6 +17,8 @@ export interface Config {
   readonly redisUrl?: string;
   readonly redisKeyPrefix: string;
   readonly redisCommandTimeoutMs: number;
+  /** STORE_DEADLINE: how long all of one request's store calls may take together. */
+  readonly storeDeadlineMs: number;
   /**
    * VALIDATE_CACHE_TTL / VALIDATE_CACHE_SIZE: token look-ups a replica answers from memory,
    * and for how long at most (the bound on a revoked token elsewhere; 0 turns it off).
@@ -307,6 +309,7 @@ export function loadConfig(env: Env): Config {
     ...(redisUrl === undefined ? {} : { redisUrl }),
     redisKeyPrefix: read.text("REDIS_KEY_PREFIX", "keycard"),
     redisCommandTimeoutMs: read.duration("REDIS_COMMAND_TIMEOUT", "1s"),
+    storeDeadlineMs: read.duration("STORE_DEADLINE", "1s"),
     validateCache: {
       ttlMs: read.duration("VALIDATE_CACHE_TTL", "1s", true),
       maxEntries: read.integer("VALIDATE_CACHE_SIZE", 10_000, 1, 10_000_000),

@@ -8,6 +8,7 @@ import {
 import { AdminService } from "../../gen/keycard/v1/admin_service_pb.js";
 import { AuthService } from "../../gen/keycard/v1/auth_service_pb.js";
 import type { Store } from "../domain/ports.js";
+import { withoutRequestDeadline } from "../domain/request-deadline.js";
 
 /** The services a health check may name: "" (the whole server) and each keycard service. */
 const knownServices = new Set(["", AuthService.typeName, AdminService.typeName]);
@@ -75,7 +76,8 @@ export class HealthServiceImpl implements ServiceImpl<typeof Health> {
     }
     let last: ServingStatus | undefined;
     while (!signal.aborted) {
-      const status = await this.status();
+      // A stream outlives its request's store deadline: polls run outside it.
+      const status = await withoutRequestDeadline(() => this.status());
       if (status !== last && !signal.aborted) {
         last = status;
         yield { status };

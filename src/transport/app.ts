@@ -60,6 +60,8 @@ export interface ServerSettings {
   readonly loginThrottle?: LoginThrottlePolicy;
   readonly maxBodyBytes: number;
   readonly shutdownTimeoutMs: number;
+  /** STORE_DEADLINE: one request's store calls together; the default (1 s) when absent. */
+  readonly storeDeadlineMs?: number;
   /** The connection bounds of the front door; the defaults when absent. */
   readonly connections?: ConnectionLimits;
 }

@@ -4,6 +4,7 @@ import { compressionBrotli, compressionGzip, connectNodeAdapter } from "@connect
 import type { Logger } from "pino";
 import { Authorization } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { AuthService } from "../../gen/keycard/v1/auth_service_pb.js";
+import { withRequestDeadline } from "../domain/request-deadline.js";
 import type { ClientInfo } from "../domain/session.js";
 import { clientInfoKey } from "../service/context.js";
 import type { ExpirySweeper } from "../service/expiry-sweeper.js";
@@ -21,6 +22,9 @@ import { HotPath, hotMethod } from "./rpc/hot-path.js";
 import { leanUnary } from "./rpc/lean-unary.js";
 import { FrontDoor, type NodeRequest, type RequestHandler } from "./server/front-door.js";
 import { defaultConnectionLimits } from "./server/limits.js";
+
+/** STORE_DEADLINE's default: a frozen Redis answers 503 within about this. */
+const defaultStoreDeadlineMs = 1_000;
 
 /** A built, not yet listening, keycard server. */
 export interface KeycardServer {
@@ -89,9 +93,10 @@ export function createServer(deps: ServerDeps): KeycardServer {
     rpcOrHttp,
   );
   const applyCors = corsPolicy(settings.allowedOrigins ?? []);
+  const storeDeadlineMs = settings.storeDeadlineMs ?? defaultStoreDeadlineMs;
   const handler: RequestHandler = (request, response) => {
     if (!applyCors(request, response)) {
-      lean(request, response);
+      withRequestDeadline(storeDeadlineMs, () => lean(request, response));
     }
   };
   const door = new FrontDoor({

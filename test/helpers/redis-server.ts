@@ -14,6 +14,10 @@ export interface RedisServer {
   stop(): Promise<void>;
   /** Starts it again on the same port, empty. */
   restart(): Promise<void>;
+  /** Freezes it (SIGSTOP): connections stay open and nothing is answered. */
+  freeze(): void;
+  /** Lets a frozen server go on (SIGCONT). */
+  thaw(): void;
 }
 
 /** A TCP port nobody listens on right now. */
@@ -91,5 +95,7 @@ export async function startRedisServer(
       child = spawnRedis(port, dir);
       await waitUntilReady(port);
     },
+    freeze: () => child.kill("SIGSTOP"),
+    thaw: () => child.kill("SIGCONT"),
   };
 }

@@ -24,6 +24,7 @@ describe("loadConfig", () => {
       host: "0.0.0.0",
       redisKeyPrefix: "keycard",
       redisCommandTimeoutMs: second,
+      storeDeadlineMs: second,
       policy: {
         defaultDuration: 12 * hour,
         maxDuration: 30 * day,
@@ -86,6 +87,7 @@ describe("loadConfig", () => {
       REDIS_URL: "rediss://user:pass@redis.internal:6380/2",
       REDIS_KEY_PREFIX: "kc-staging",
       REDIS_COMMAND_TIMEOUT: "250ms",
+      STORE_DEADLINE: "1500ms",
       SESSION_DURATION: "1h",
       SESSION_MAX_DURATION: "7d",
       SESSION_IDLE_TIMEOUT: "30m",
@@ -139,6 +141,7 @@ describe("loadConfig", () => {
       redisUrl: "rediss://user:pass@redis.internal:6380/2",
       redisKeyPrefix: "kc-staging",
       redisCommandTimeoutMs: 250,
+      storeDeadlineMs: 1_500,
       policy: {
         defaultDuration: hour,
         maxDuration: 7 * day,
@@ -221,6 +224,7 @@ describe("loadConfig", () => {
     ["REDIS_URL", "localhost:6379"],
     ["REDIS_COMMAND_TIMEOUT", "fast"],
     ["REDIS_COMMAND_TIMEOUT", "0s"],
+    ["STORE_DEADLINE", "0s"],
     ["SESSION_DURATION", "forever"],
     ["SESSION_DURATION", "0"],
     ["SESSION_MAX_DURATION", "1 month"],

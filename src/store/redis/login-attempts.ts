@@ -1,21 +1,12 @@
-import { StoreUnavailableError } from "../../domain/errors.js";
 import {
   type FailureCount,
   type LoginCounterKey,
   noFailures,
 } from "../../domain/login-throttle.js";
 import type { LoginAttemptStore } from "../../domain/ports.js";
+import { guarded } from "./guarded.js";
 import type { RedisKeys } from "./keys.js";
 import type { ScriptedRedis } from "./scripts.js";
-
-/** Turns any Redis failure into the store's one typed, retryable error. */
-async function guarded<T>(operation: () => Promise<T>): Promise<T> {
-  try {
-    return await operation();
-  } catch (error) {
-    throw new StoreUnavailableError({ cause: error });
-  }
-}
 
 /** A counter's hash fields: count, first and last failure (epoch ms). */
 function decodeCount(fields: readonly unknown[] | undefined): FailureCount {

@@ -1,7 +1,6 @@
 import type { Redis } from "ioredis";
 import type { ApiKeyPatch, ApiKeyRecord } from "../../domain/api-key.js";
 import { type Clock, systemClock } from "../../domain/clock.js";
-import { StoreUnavailableError } from "../../domain/errors.js";
 import type {
   ApiKeyStore,
   ExpiredSession,
@@ -23,22 +22,11 @@ import {
   encodeUser,
 } from "./codec.js";
 import { createRedisClient, parseRedisUrl } from "./connection.js";
+import { guarded } from "./guarded.js";
 import { closeRedisClient, keepReconnecting } from "./keep-reconnecting.js";
 import { type RedisKeys, redisKeys } from "./keys.js";
 import { RedisLoginAttemptStore } from "./login-attempts.js";
 import { defineScripts, type ScriptedRedis } from "./scripts.js";
-
-/**
- * Runs one store operation, turning any Redis failure (down, timed out, refused) into
- * StoreUnavailableError so that callers see one typed, retryable error.
- */
-async function guarded<T>(operation: () => Promise<T>): Promise<T> {
-  try {
-    return await operation();
-  } catch (error) {
-    throw new StoreUnavailableError({ cause: error });
-  }
-}
 
 class RedisUserStore implements UserStore {
   constructor(
