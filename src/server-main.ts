@@ -23,9 +23,20 @@ import { createServer } from "./transport/server.js";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/**
+ * The process's settings; exits 2 with the problems when they are invalid, or when neither
+ * REDIS_URL nor dev mode (KEYCARD_DEV=1) is set: a production deployment that lost its
+ * REDIS_URL must not come up on a throwaway store, printing generated secrets.
+ */
 function readConfig(env: Env): Config {
   try {
-    return loadConfig(env);
+    const config = loadConfig(env);
+    if (config.redisUrl === undefined && !config.devMode) {
+      throw new ConfigError([
+        "REDIS_URL is not set. Set it to your Redis, or KEYCARD_DEV=1 to run on the embedded in-memory store for development (npm start and npm run dev do)",
+      ]);
+    }
+    return config;
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`keycard: ${error.message}\n`);
@@ -70,7 +81,7 @@ export async function runServer(env: Env = process.env): Promise<void> {
   if (!(await waitUntilReachable(store, 5_000))) {
     logger.error("the store is unreachable; serving 503 until it answers");
   }
-  const devMode = config.redisUrl === undefined;
+  const devMode = config.devMode;
   const adminToken = config.adminToken ?? (devMode ? randomSecret() : undefined);
   if (adminToken === undefined) {
     logger.warn("KEYCARD_ADMIN_TOKEN is not set: every AdminService call will be refused");

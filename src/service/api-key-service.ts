@@ -117,7 +117,8 @@ export class ApiKeyService {
 
   /**
    * Checks a presented key and, unless the key skips TOTP, the user's code (consumed).
-   * Unknown, revoked and expired keys, and disabled users, fail with INVALID_CREDENTIALS.
+   * Unknown, revoked and expired keys, and disabled users, fail with INVALID_CREDENTIALS and
+   * one message.
    */
   async authenticate(key: string, totpCode: string, client: ClientInfo): Promise<ApiKeyIdentity> {
     const now = this.deps.clock.now();
@@ -126,15 +127,11 @@ export class ApiKeyService {
       : undefined;
     const problem = apiKeyProblem(found, now);
     if (found === undefined || problem !== undefined) {
-      throw new ApiKeyRefused(
-        problem ?? "unknown",
-        "INVALID_CREDENTIALS",
-        keyMessages[problem ?? "unknown"],
-      );
+      throw new ApiKeyRefused(problem ?? "unknown", "INVALID_CREDENTIALS", unusableKeyMessage);
     }
     const user = await this.deps.store.users.findById(found.userId);
     if (user === undefined || user.disabled) {
-      throw new ApiKeyRefused("revoked", "INVALID_CREDENTIALS", keyMessages.unknown);
+      throw new ApiKeyRefused("revoked", "INVALID_CREDENTIALS", unusableKeyMessage);
     }
     if (!found.skipTotp) {
       if (!requiresTotp(user)) {
@@ -165,11 +162,11 @@ export class ApiKeyService {
   }
 }
 
-const keyMessages = {
-  unknown: "Invalid API key",
-  revoked: "API key revoked",
-  expired: "API key expired",
-} as const;
+/**
+ * The one answer for every key that cannot be used (unknown, revoked, expired, its user
+ * disabled), so that the answer does not tell a guesser that a key once existed.
+ */
+const unusableKeyMessage = "Invalid API key";
 
 /** A refused API key, with the inactive reason Validate reports for it. */
 export class ApiKeyRefused extends KeycardError {

@@ -29,7 +29,7 @@ export interface LoginGuardDeps {
 
 /** One login attempt as the guard counts it: which account, how, and from where. */
 export interface LoginAttempt {
-  readonly credential: "password" | "api_key" | "totp";
+  readonly credential: "password" | "api_key" | "totp" | "admin_token" | "introspection_secret";
   /** The fingerprint of the account the attempt names (never the email or key itself). */
   readonly account: string;
   /** The normalized email of a password login, used only to put a userId in the audit. */
@@ -61,6 +61,18 @@ export function loginAttemptOf(
  */
 export function totpAttemptOf(userId: string, client: ClientInfo): LoginAttempt {
   return { credential: "totp", account: accountFingerprint(`totp:${userId}`), client };
+}
+
+/**
+ * The attempt a configured secret (the admin token, the introspection secret) makes. Each
+ * address has an account of its own, so guessing from one address slows that address down
+ * and locks it out, and no one can lock the operators out of their own admin API.
+ */
+export function secretAttemptOf(
+  credential: "admin_token" | "introspection_secret",
+  client: ClientInfo,
+): LoginAttempt {
+  return { credential, account: accountFingerprint(`${credential}:${client.ip}`), client };
 }
 
 /** Whether a refused login counts as a failed guess: a wrong secret, not a malformed call. */
@@ -119,19 +131,9 @@ export class LoginGuard {
       ip: ip ?? noFailures,
       account: account ?? noFailures,
     };
-    const verdict = judgeAttempt(counts, now, this.deps.policy);
-    await this.restartExpired(keys, verdict.expired, now);
-    if (!verdict.allowed) {
-      await this.deps.attempts.release([keys.account], [counts.account]);
-      const retryAfterSeconds = Math.max(1, Math.ceil(verdict.retryAfterMs / 1000));
-      this.auditLocked(attempt, verdict.scope, retryAfterSeconds);
-      throw new KeycardError(
-        "RATE_LIMITED",
-        `${scopeMessages[verdict.scope]}; try again in ${retryAfterSeconds} second${retryAfterSeconds === 1 ? "" : "s"}`,
-        undefined,
-        retryAfterSeconds,
-      );
-    }
+    await this.enforce(attempt, counts, now, () =>
+      this.deps.attempts.release([keys.account], [counts.account]),
+    );
     return {
       fail: async () => {
         await this.deps.attempts.reserve(
@@ -163,6 +165,59 @@ export class LoginGuard {
     }
     await reservation.succeed();
     return result;
+  }
+
+  /**
+   * Refuses an attempt that must still wait (RATE_LIMITED), reading its counters only and
+   * counting nothing: for configured secrets, whose entropy makes bursts pointless and
+   * whose right answers must not cost a write. Count a wrong one with {@link recordFailure}.
+   */
+  async checkAllowed(attempt: LoginAttempt): Promise<void> {
+    const keys = counterKeysOf(attempt.account, attempt.client.ip);
+    const [pair, ip, account] = await this.deps.attempts.read([keys.pair, keys.ip, keys.account]);
+    const counts: AttemptCounts = {
+      pair: pair ?? noFailures,
+      ip: ip ?? noFailures,
+      account: account ?? noFailures,
+    };
+    await this.enforce(attempt, counts, this.deps.clock.now(), async () => undefined);
+  }
+
+  /** Counts a wrong secret against the attempt's account, pair and address. */
+  async recordFailure(attempt: LoginAttempt): Promise<void> {
+    const keys = counterKeysOf(attempt.account, attempt.client.ip);
+    await this.deps.attempts.reserve(
+      [keys.pair, keys.ip, keys.account],
+      this.deps.clock.now(),
+      this.retainMs,
+    );
+  }
+
+  /**
+   * Judges `counts` at `now`: restarts counters whose window or lock is over, and refuses
+   * an attempt that must still wait with RATE_LIMITED (after `undo`), auditing it.
+   */
+  private async enforce(
+    attempt: LoginAttempt,
+    counts: AttemptCounts,
+    now: number,
+    undo: () => Promise<void>,
+  ): Promise<void> {
+    const keys = counterKeysOf(attempt.account, attempt.client.ip);
+    const verdict = judgeAttempt(counts, now, this.deps.policy);
+    await this.restartExpired(keys, verdict.expired, now);
+    if (verdict.allowed) {
+      return;
+    }
+    await undo();
+    const retryAfterSeconds = Math.max(1, Math.ceil(verdict.retryAfterMs / 1000));
+    this.auditLocked(attempt, verdict.scope, retryAfterSeconds);
+    throw new KeycardError(
+      "RATE_LIMITED",
+      `${scopeMessages[verdict.scope]}; try again in ${retryAfterSeconds} second${retryAfterSeconds === 1 ? "" : "s"}`,
+      undefined,
+      retryAfterSeconds,
+    );
   }
 
   /** Counters whose window or lock is over start again: the account's from this attempt. */

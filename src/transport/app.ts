@@ -15,6 +15,7 @@ import { type ExpirySweeper, startExpirySweeper } from "../service/expiry-sweepe
 import { ExtAuthzImpl } from "../service/ext-authz-impl.js";
 import { HealthServiceImpl } from "../service/health-service-impl.js";
 import { LoginGuard } from "../service/login-guard.js";
+import { SecretGate } from "../service/secret-gate.js";
 import { SecretKeeper } from "../service/secret-keeper.js";
 import { SessionService } from "../service/session-service.js";
 import { TotpService } from "../service/totp-service.js";
@@ -95,6 +96,8 @@ export interface KeycardApp {
   readonly users: UserService;
   readonly apiKeys: ApiKeyService;
   readonly totp: TotpService;
+  /** The guessing budget of the configured secrets (admin token, introspection secret). */
+  readonly secretGate: SecretGate;
   /** This server's Prometheus registry and instruments, served at `/metrics`. */
   readonly metrics: KeycardMetrics;
   readonly routes: (router: ConnectRouter) => void;
@@ -134,6 +137,7 @@ export function createApp(deps: ServerDeps): KeycardApp {
     onBackgroundError: (error) => logger.warn({ err: error }, "login.locked user lookup failed"),
   });
   const totp = new TotpService({ store, secrets, clock, audit, guard });
+  const secretGate = new SecretGate(guard, clock);
   const apiKeys = new ApiKeyService({
     store,
     secrets,
@@ -180,6 +184,7 @@ export function createApp(deps: ServerDeps): KeycardApp {
       apiKeys: settings.authMode === "hybrid" ? apiKeys : undefined,
       adminToken: settings.adminToken ?? "",
       audit,
+      secretGate,
     }),
   ];
   const direct = new DirectCaller(interceptors);
@@ -191,6 +196,7 @@ export function createApp(deps: ServerDeps): KeycardApp {
     users,
     apiKeys,
     totp,
+    secretGate,
     metrics,
     shutdown,
     draining,

@@ -25,12 +25,13 @@ export function nodeHeaderLookup(
  * `X-Session-Token`. Empty when there is none.
  */
 export function presentedToken(headers: HeaderLookup): string {
-  const authorization = headers.get("authorization") ?? "";
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-  if (match?.[1] !== undefined) {
-    return match[1];
-  }
-  return headers.get("x-session-token")?.trim() ?? "";
+  return bearerToken(headers) || (headers.get("x-session-token")?.trim() ?? "");
+}
+
+/** The token of `Authorization: Bearer <token>`; empty when there is none. */
+export function bearerToken(headers: HeaderLookup): string {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(headers.get("authorization") ?? "");
+  return match?.[1] ?? "";
 }
 
 /**

@@ -68,6 +68,7 @@ export function createServer(deps: ServerDeps): KeycardServer {
     maxBodyBytes: settings.maxBodyBytes,
     contextValuesOf,
     logger,
+    secretGate: app.secretGate,
   };
   const rpc = connectNodeAdapter({
     ...app.routerOptions,

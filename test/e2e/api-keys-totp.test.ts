@@ -423,7 +423,7 @@ describe("API keys and TOTP over REST", () => {
       expectJsonError(noCode, 400, "TOTP_NOT_ENROLLED");
     });
 
-    it("refuses an expired key with 401 'API key expired'", async () => {
+    it("refuses an expired key with 401, answering exactly as for a key that never existed", async () => {
       const user = await createUserOverRest(rest);
       const expiresAt = new Date(Date.now() + 1_500).toISOString();
       const { key, apiKey } = await createKey(rest, user.id, {
@@ -440,7 +440,9 @@ describe("API keys and TOTP over REST", () => {
       await sleep(Math.max(0, wait));
 
       const after = await rest.post("/auth/login", { api_key: key });
-      expectJsonError(after, 401, "INVALID_CREDENTIALS", "API key expired");
+      expectJsonError(after, 401, "INVALID_CREDENTIALS", "Invalid API key");
+      const unknown = await rest.post("/auth/login", { api_key: `${key.slice(0, -4)}AAAA` });
+      expect(unknown.body).toEqual(after.body);
     });
 
     it("refuses creating a key that has already expired or has no name with 400", async () => {
@@ -494,7 +496,7 @@ describe("API keys and TOTP over REST", () => {
       }
 
       const again = await rest.post("/auth/login", { api_key: revoked.key });
-      expectJsonError(again, 401, "INVALID_CREDENTIALS", "API key revoked");
+      expectJsonError(again, 401, "INVALID_CREDENTIALS", "Invalid API key");
       const listed = await rest.get(`/admin/users/${user.id}/api-keys`, admin);
       expect(listed.body.api_keys).toEqual(
         expect.arrayContaining([

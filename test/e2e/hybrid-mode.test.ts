@@ -97,7 +97,7 @@ describe("hybrid mode (AUTH_MODE=hybrid)", () => {
       await rest.get("/health", keyHeaders(holder.key)),
       401,
       "INVALID_CREDENTIALS",
-      "API key revoked",
+      "Invalid API key",
     );
   });
 

@@ -57,7 +57,7 @@ async function until(condition: () => boolean): Promise<void> {
 
 describe("the keycard process", () => {
   it("starts in dev mode with a printed admin token and demo user that work as printed", async () => {
-    const started = startMain({ LOG_LEVEL: "debug" });
+    const started = startMain({ KEYCARD_DEV: "1", LOG_LEVEL: "debug" });
     const banner = await waitFor(started, /DEMO_PASSWORD=(\S+)/);
     const url = (await waitFor(started, /KEYCARD_URL=(\S+)/))[1];
     const admin = (await waitFor(started, /KEYCARD_ADMIN_TOKEN=(\S+)/))[1];
@@ -94,7 +94,7 @@ describe("the keycard process", () => {
   });
 
   it("drains an in-flight request on SIGTERM, then exits 0", async () => {
-    const started = startMain({});
+    const started = startMain({ KEYCARD_DEV: "1" });
     const url = new URL((await waitFor(started, /KEYCARD_URL=(\S+)/))[1] ?? "");
     const body = JSON.stringify({ token: "kc_sess_unknown" });
     const request = http.request({
@@ -119,7 +119,7 @@ describe("the keycard process", () => {
   });
 
   it("reports not ready (/readyz 503, gRPC health NOT_SERVING) as soon as SIGTERM starts the drain, while /healthz and in-flight requests still work", async () => {
-    const started = startMain({});
+    const started = startMain({ KEYCARD_DEV: "1" });
     const url = new URL((await waitFor(started, /KEYCARD_URL=(\S+)/))[1] ?? "");
     const port = Number(url.port);
     // Two kept-alive HTTP/1.1 connections, as a load balancer's prober holds them.
@@ -223,6 +223,19 @@ describe("the keycard process", () => {
     expect(started.output()).not.toContain("DEV MODE");
     started.child.kill("SIGTERM");
     expect(await exitCodeOf(started.child)).toBe(0);
+  });
+
+  it("refuses to start without REDIS_URL unless dev mode is asked for, printing no secret", async () => {
+    for (const env of [{}, { NODE_ENV: "production" }, { KEYCARD_DEV: "yes" }]) {
+      const started = startMain(env);
+      expect(await exitCodeOf(started.child)).toBe(2);
+      const output = started.output();
+      expect(output).toContain(
+        Object.keys(env).includes("KEYCARD_DEV") ? "KEYCARD_DEV=" : "REDIS_URL is not set",
+      );
+      expect(output).not.toContain("KEYCARD_ADMIN_TOKEN=");
+      expect(output).not.toContain("DEV MODE");
+    }
   });
 
   it("refuses invalid settings with a clear message and exit code 2", async () => {

@@ -8,6 +8,10 @@ import { defaultHashConcurrency } from "../../src/service/password-hasher.js";
 import { defaultConnectionLimits } from "../../src/transport/server/limits.js";
 import { problemsOf } from "../helpers/config.js";
 
+/** Secrets strong enough to start with (random-looking, 32+ characters). */
+const strongAdminToken = "Hq8vN2xK4pZ7rT1wY6mB3cF9jD5sL0aE";
+const strongIntrospectionSecret = "uG7kP2zX9qW4rN8tY1mC5vB3hJ6dL0fS";
+
 const second = 1_000;
 const hour = 3_600_000;
 const day = 24 * hour;
@@ -22,6 +26,7 @@ describe("loadConfig", () => {
     expect(loadConfig({})).toEqual({
       port: 8080,
       host: "0.0.0.0",
+      devMode: false,
       redisKeyPrefix: "keycard",
       redisCommandTimeoutMs: second,
       storeDeadlineMs: second,
@@ -76,6 +81,12 @@ describe("loadConfig", () => {
     expect(config).not.toHaveProperty("bootstrapFile");
   });
 
+  it("runs in dev mode only when KEYCARD_DEV=1 and REDIS_URL is unset", () => {
+    expect(loadConfig({ KEYCARD_DEV: "1" }).devMode).toBe(true);
+    expect(loadConfig({ KEYCARD_DEV: "1", REDIS_URL: "redis://redis:6379" }).devMode).toBe(false);
+    expect(loadConfig({ NODE_ENV: "production" }).devMode).toBe(false);
+  });
+
   it("returns a frozen config", () => {
     expect(Object.isFrozen(loadConfig({}))).toBe(true);
   });
@@ -99,7 +110,7 @@ describe("loadConfig", () => {
       API_SESSION_DURATION: "15m",
       SESSION_MAX_PER_USER: "0",
       TOKEN_PREFIX: "acme",
-      KEYCARD_ADMIN_TOKEN: "a".repeat(24),
+      KEYCARD_ADMIN_TOKEN: strongAdminToken,
       TRUSTED_PROXIES: "10.0.0.0/8, 192.0.2.1 ,fd00::/8,::1",
       AUTH_MODE: "hybrid",
       KEYCARD_ENCRYPTION_KEY: keyHex,
@@ -122,7 +133,7 @@ describe("loadConfig", () => {
       COOKIE_SECURE: "false",
       HTTP_PROFILES: "admin-panel",
       ADMIN_PASSWORD: "the invariant editorial system",
-      INTROSPECTION_SECRET: "i".repeat(24),
+      INTROSPECTION_SECRET: strongIntrospectionSecret,
       SESSION_DURATION_DAYS: "2",
       HTTP_HEADERS_TIMEOUT: "5s",
       HTTP_REQUEST_TIMEOUT: "20s",
@@ -139,6 +150,7 @@ describe("loadConfig", () => {
       port: 9000,
       host: "127.0.0.1",
       redisUrl: "rediss://user:pass@redis.internal:6380/2",
+      devMode: false,
       redisKeyPrefix: "kc-staging",
       redisCommandTimeoutMs: 250,
       storeDeadlineMs: 1_500,
@@ -155,7 +167,7 @@ describe("loadConfig", () => {
         maxSessionsPerUser: 0,
       },
       tokenPrefix: "acme",
-      adminToken: "a".repeat(24),
+      adminToken: strongAdminToken,
       trustedProxies: ["10.0.0.0/8", "192.0.2.1", "fd00::/8", "::1"],
       authMode: "hybrid",
       encryptionKey: keyBytes,
@@ -181,7 +193,7 @@ describe("loadConfig", () => {
       httpProfiles: ["admin-panel"],
       adminPassword: "the invariant editorial system",
       adminPanelSessionMs: 2 * day,
-      introspectionSecret: "i".repeat(24),
+      introspectionSecret: strongIntrospectionSecret,
       connections: {
         headersTimeoutMs: 5 * second,
         requestTimeoutMs: 20 * second,
@@ -240,11 +252,16 @@ describe("loadConfig", () => {
     ["PASSWORD_HASH_CONCURRENCY", "0"],
     ["VALIDATE_CACHE_TTL", "a while"],
     ["VALIDATE_CACHE_SIZE", "0"],
+    ["KEYCARD_DEV", "yes"],
     ["TOKEN_PREFIX", "KC"],
     ["TOKEN_PREFIX", "kc_"],
     ["TOKEN_PREFIX", "a".repeat(17)],
-    ["KEYCARD_ADMIN_TOKEN", "a".repeat(23)],
+    ["KEYCARD_ADMIN_TOKEN", "Zq3-kP9_xR2.mW7+vT5!"],
+    ["KEYCARD_ADMIN_TOKEN", "a".repeat(24)],
+    ["KEYCARD_ADMIN_TOKEN", "ab".repeat(20)],
+    ["KEYCARD_ADMIN_TOKEN", "password".repeat(4)],
     ["INTROSPECTION_SECRET", "i".repeat(23)],
+    ["INTROSPECTION_SECRET", "i".repeat(64)],
     ["TRUSTED_PROXIES", "proxy.internal"],
     ["AUTH_MODE", "jwt"],
     ["AUTH_MODE", "api-key"],

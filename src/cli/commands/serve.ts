@@ -5,7 +5,7 @@ export const serveCommand: Command = {
   name: "serve",
   summary: "Run the keycard server (configured by environment variables)",
   description:
-    "Run the keycard server in this process, exactly as `npm start` does. Settings come\nfrom environment variables (see the README); the options below override the matching\nvariable. Without REDIS_URL it runs in dev mode on an embedded in-memory store.",
+    "Run the keycard server in this process, exactly as `npm start` does. Settings come\nfrom environment variables (see the README); the options below override the matching\nvariable. Without REDIS_URL it refuses to start, unless KEYCARD_DEV=1 asks for dev mode\n(an embedded in-memory store, generated secrets and a demo user).",
   arguments: [],
   options: {
     port: { type: "string", value: "<port>", help: "port to listen on (env PORT, default 8080)" },
@@ -18,7 +18,7 @@ export const serveCommand: Command = {
   },
   admin: false,
   examples: [
-    "keycard serve",
+    "KEYCARD_DEV=1 keycard serve",
     "REDIS_URL=redis://localhost:6379 keycard serve --port 9000 --bootstrap users.yaml",
   ],
   async run({ args, io }) {

@@ -3,6 +3,8 @@ import { create, type JsonValue } from "@bufbuild/protobuf";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { AuthService, ValidateRequestSchema } from "../../../gen/keycard/v1/auth_service_pb.js";
 import { CredentialKind } from "../../../gen/keycard/v1/session_pb.js";
+import { clientInfoKey } from "../../service/context.js";
+import { secretAttemptOf } from "../../service/login-guard.js";
 import { readBody } from "./body.js";
 import {
   callHot,
@@ -46,10 +48,25 @@ function presentedSecret(request: NodeRequest): { scheme: "Bearer" | "Basic"; se
   return { scheme: "Bearer", secret: bearer?.[1] ?? "" };
 }
 
-/** Refuses callers without INTROSPECTION_SECRET; none are accepted when it is not configured. */
-function authenticateCaller(request: NodeRequest, expected: string | undefined): void {
+/**
+ * Refuses callers without INTROSPECTION_SECRET (none are accepted when it is not set); a
+ * wrong secret counts as a guess against the caller's address, which then has to wait.
+ */
+async function authenticateCaller(
+  deps: RestDeps,
+  request: NodeRequest,
+  expected: string | undefined,
+): Promise<void> {
   const { scheme, secret } = presentedSecret(request);
-  if (expected === undefined || secret === "" || !sameSecret(secret, expected)) {
+  const attempt = secretAttemptOf(
+    "introspection_secret",
+    deps.contextValuesOf(request).get(clientInfoKey),
+  );
+  if (
+    expected === undefined ||
+    secret === "" ||
+    !(await deps.secretGate.prove(attempt, () => sameSecret(secret, expected)))
+  ) {
     throw new OAuthError(401, "invalid_client", "Client authentication failed", {
       "www-authenticate": `${scheme} realm="keycard"`,
     });
@@ -151,7 +168,7 @@ export async function serveIntrospection(
         allow: "POST",
       });
     }
-    authenticateCaller(request, secret);
+    await authenticateCaller(deps, request, secret);
     const form = parseForm(request, await readBody(request, deps.maxBodyBytes));
     const token = form.get("token") ?? "";
     if (token === "") {

@@ -9,6 +9,7 @@ import {
 import { ConnectError, type ContextValues } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { reasonOf, toConnectError } from "../../service/errors.js";
+import type { SecretGate } from "../../service/secret-gate.js";
 import { nodeHeaderLookup } from "../credentials.js";
 import { rateLimitHeadersFromError } from "../rate-limit.js";
 import { requestIdHeader } from "../request-id.js";
@@ -41,6 +42,8 @@ export interface RestDeps {
   readonly maxBodyBytes: number;
   readonly contextValuesOf: (request: NodeRequest) => ContextValues;
   readonly logger: Logger;
+  /** The guessing budget of secrets checked outside RPCs (the introspection secret). */
+  readonly secretGate: SecretGate;
 }
 
 /** Sends a JSON body with the given status. */

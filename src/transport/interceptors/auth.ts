@@ -12,8 +12,10 @@ import {
   presentedTokenKey,
   principalKey,
 } from "../../service/context.js";
+import { secretAttemptOf } from "../../service/login-guard.js";
+import type { SecretGate } from "../../service/secret-gate.js";
 import type { SessionService } from "../../service/session-service.js";
-import { presentedToken } from "../credentials.js";
+import { bearerToken, presentedToken } from "../credentials.js";
 
 /** Methods anyone may call: they authenticate through their own request fields. */
 const publicMethods = new Set([AuthService.method.login.name, AuthService.method.validate.name]);
@@ -78,6 +80,8 @@ export function authInterceptor(deps: {
   readonly apiKeys: ApiKeyService | undefined;
   readonly adminToken: string;
   readonly audit: AuditLog;
+  /** Throttles admin-token guesses per address. */
+  readonly secretGate: SecretGate;
 }): Interceptor {
   const adminDigest = digest(deps.adminToken);
   const isAdminToken = (token: string): boolean => timingSafeEqual(digest(token), adminDigest);
@@ -86,7 +90,13 @@ export function authInterceptor(deps: {
     const token = presentedToken(req.header);
     req.contextValues.set(presentedTokenKey, token);
     if (req.service.typeName === AdminService.typeName) {
-      if (token === "" || !isAdminToken(token)) {
+      // Only as Authorization: Bearer, and every wrong one counts as a guess.
+      const adminToken = bearerToken(req.header);
+      const attempt = secretAttemptOf("admin_token", req.contextValues.get(clientInfoKey));
+      if (
+        adminToken === "" ||
+        !(await deps.secretGate.prove(attempt, () => isAdminToken(adminToken)))
+      ) {
         throw await refusedAdmin(deps.sessions, token);
       }
       req.contextValues.set(principalKey, { kind: "admin" });
