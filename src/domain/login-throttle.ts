@@ -72,7 +72,11 @@ export type ThrottleVerdict =
       readonly retryAfterMs: number;
     };
 
-function fingerprint(text: string): string {
+/**
+ * A short SHA-256 fingerprint of an email, key or address, for store keys that must not
+ * hold the text itself.
+ */
+export function fingerprint(text: string): string {
   return createHash("sha256").update(text).digest("base64url").slice(0, 22);
 }
 

@@ -15,6 +15,7 @@ import {
 import { RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { AuthService } from "../../gen/keycard/v1/auth_service_pb.js";
 import { KeycardError } from "../domain/errors.js";
+import { fingerprint } from "../domain/login-throttle.js";
 import { withinRequestDeadline } from "../domain/request-deadline.js";
 import { clientInfoKey } from "../service/context.js";
 import { toConnectError } from "../service/errors.js";
@@ -118,7 +119,8 @@ export function createRateLimits(options: RateLimitOptions): RateLimits {
       const limit = limiter.points;
       try {
         // Counted in the request's store budget, like every other Redis call it makes.
-        const spent = await withinRequestDeadline(() => limiter.consume(ip));
+        // Keyed by a fingerprint: no client address is stored in Redis.
+        const spent = await withinRequestDeadline(() => limiter.consume(fingerprint(`ip:${ip}`)));
         return {
           allowed: true,
           limit,

@@ -122,10 +122,14 @@ describe("rate limits on Redis (shared by replicas)", () => {
     expect((await replicaB.check("login", "198.51.100.8")).allowed).toBe(true);
   });
 
-  it("keeps its counters under its key prefix, expiring with the window", async () => {
+  it("keeps its counters under its key prefix, expiring with the window, with no address in the keys", async () => {
     const keyPrefix = ownPrefix();
     await onRedis(first, keyPrefix).check("login", "198.51.100.9");
-    const ttl = await first.redis.pttl(`${keyPrefix}:login:198.51.100.9`);
+    const keys = await first.redis.keys(`${keyPrefix}:*`);
+    expect(keys).toHaveLength(1);
+    expect(keys[0]).toMatch(new RegExp(`^${keyPrefix}:login:[A-Za-z0-9_-]{22}$`));
+    expect(keys.join()).not.toContain("198.51");
+    const ttl = await first.redis.pttl(keys[0] ?? "");
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(60_000);
   });
