@@ -37,6 +37,8 @@ export interface Config {
   /** `session` (default) or `hybrid` (API key + TOTP code on each request too). */
   readonly authMode: "session" | "hybrid";
   /** 32 bytes; absent means API keys and TOTP are refused (dev mode generates one). */
+  /** KEYCARD_PREVIOUS_ENCRYPTION_KEYS: older keys, which still decrypt and find API keys. */
+  readonly previousEncryptionKeys: readonly Buffer[];
   readonly encryptionKey?: Buffer;
   /** Path of a JSON or YAML file of users and keys applied at start. */
   readonly bootstrapFile?: string;
@@ -291,6 +293,16 @@ export function loadConfig(env: Env): Config {
     `AUTH_MODE="${authMode}" must be session or hybrid`,
   );
   const encryptionKey = parseKey(read.optional("KEYCARD_ENCRYPTION_KEY"));
+  const previousEncryptionKeys = read
+    .text("KEYCARD_PREVIOUS_ENCRYPTION_KEYS", "")
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== "")
+    .map(parseKey);
+  read.check(
+    previousEncryptionKeys.every((key) => key instanceof Buffer),
+    "KEYCARD_PREVIOUS_ENCRYPTION_KEYS must be keys like KEYCARD_ENCRYPTION_KEY, separated by commas",
+  );
   read.check(
     encryptionKey !== null,
     "KEYCARD_ENCRYPTION_KEY must be 32 bytes as 64 hex digits or base64 (try: openssl rand -base64 32)",
@@ -333,6 +345,9 @@ export function loadConfig(env: Env): Config {
     trustedProxies,
     authMode: authMode === "hybrid" ? "hybrid" : "session",
     ...(encryptionKey ? { encryptionKey } : {}),
+    previousEncryptionKeys: previousEncryptionKeys.filter(
+      (key): key is Buffer => key instanceof Buffer,
+    ),
     ...(bootstrapFile === undefined ? {} : { bootstrapFile }),
     ...(adminPassword === undefined ? {} : { adminPassword }),
     ...(adminPanelDays === undefined ? {} : { adminPanelSessionMs: adminPanelDays * 86_400_000 }),

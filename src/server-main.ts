@@ -28,7 +28,7 @@ type Env = Readonly<Record<string, string | undefined>>;
  * REDIS_URL nor dev mode (KEYCARD_DEV=1) is set: a production deployment that lost its
  * REDIS_URL must not come up on a throwaway store, printing generated secrets.
  */
-function readConfig(env: Env): Config {
+export function readConfig(env: Env): Config {
   try {
     const config = loadConfig(env);
     if (config.redisUrl === undefined && !config.devMode) {
@@ -46,7 +46,7 @@ function readConfig(env: Env): Config {
   }
 }
 
-function openStore(config: Config, logger: Logger): Store & { readonly redis?: Redis } {
+export function openStore(config: Config, logger: Logger): Store & { readonly redis?: Redis } {
   if (config.redisUrl === undefined) {
     logger.warn("REDIS_URL is not set: DEV MODE on the embedded in-memory store");
     return createMemoryStore(systemClock);

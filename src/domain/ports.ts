@@ -32,6 +32,11 @@ export interface ApiKeyStore {
   listByUser(userId: string): Promise<ApiKeyRecord[]>;
   /** Changes some fields of a key and returns it; undefined when there is no such key. */
   update(id: string, patch: ApiKeyPatch): Promise<ApiKeyRecord | undefined>;
+  /**
+   * Files the key under `keyHash` instead of its current hash (after an encryption key
+   * rotation); findable under the new hash before the old one is dropped.
+   */
+  rehash(id: string, keyHash: string): Promise<void>;
 }
 
 /**

@@ -122,9 +122,7 @@ export class ApiKeyService {
    */
   async authenticate(key: string, totpCode: string, client: ClientInfo): Promise<ApiKeyIdentity> {
     const now = this.deps.clock.now();
-    const found = this.isApiKey(key)
-      ? await this.deps.store.apiKeys.findByHash(this.deps.secrets.hashApiKey(key))
-      : undefined;
+    const found = this.isApiKey(key) ? await this.findKey(key) : undefined;
     const problem = apiKeyProblem(found, now);
     if (found === undefined || problem !== undefined) {
       throw new ApiKeyRefused(problem ?? "unknown", "INVALID_CREDENTIALS", unusableKeyMessage);
@@ -147,6 +145,26 @@ export class ApiKeyService {
       await this.deps.store.apiKeys.update(found.id, { lastUsedAt: now });
     }
     return { user, apiKey: found };
+  }
+
+  /**
+   * The stored key a presented one is: under its hash by the current encryption key, else
+   * under a previous key's, in which case it is filed under the current hash from now on.
+   */
+  private async findKey(key: string): Promise<ApiKeyRecord | undefined> {
+    const current = this.deps.secrets.hashApiKey(key);
+    const found = await this.deps.store.apiKeys.findByHash(current);
+    if (found !== undefined) {
+      return found;
+    }
+    for (const previous of this.deps.secrets.previousApiKeyHashes(key)) {
+      const filed = await this.deps.store.apiKeys.findByHash(previous);
+      if (filed !== undefined) {
+        await this.deps.store.apiKeys.rehash(filed.id, current);
+        return { ...filed, keyHash: current };
+      }
+    }
+    return undefined;
   }
 
   private async verifyTotp(user: UserRecord, code: string, client: ClientInfo): Promise<void> {

@@ -44,6 +44,8 @@ export interface ServerSettings {
   readonly authMode: "session" | "hybrid";
   /** The 32-byte KEYCARD_ENCRYPTION_KEY; API keys and TOTP are refused without it. */
   readonly encryptionKey?: Buffer;
+  /** KEYCARD_PREVIOUS_ENCRYPTION_KEYS: still decrypt TOTP secrets and find API keys. */
+  readonly previousEncryptionKeys?: readonly Buffer[];
   /** ADMIN_PASSWORD: the built-in administrator account's password (reference 003). */
   readonly adminPassword?: string;
   readonly trustedProxies: readonly string[];
@@ -127,7 +129,7 @@ export function createApp(deps: ServerDeps): KeycardApp {
   const audit: AuditLog = countingAudit(metrics, (event, fields) =>
     logger.info({ audit: event, ...fields }, event),
   );
-  const secrets = new SecretKeeper(settings.encryptionKey);
+  const secrets = new SecretKeeper(settings.encryptionKey, settings.previousEncryptionKeys);
   const guard = new LoginGuard({
     attempts: store.loginAttempts,
     users: store.users,

@@ -403,6 +403,16 @@ export function describeStoreContract(name: string, makeStore: () => Store): voi
         expect(await store.apiKeys.listByUser(user.id)).toEqual([key]);
       });
 
+      it("files a key under a new hash, and no longer under its old one", async () => {
+        const user = await givenUser();
+        const key = await givenApiKey(user);
+        const rehashed = newTokenHash();
+        await store.apiKeys.rehash(key.id, rehashed);
+        expect(await store.apiKeys.findByHash(rehashed)).toEqual({ ...key, keyHash: rehashed });
+        expect(await store.apiKeys.findByHash(key.keyHash)).toBeUndefined();
+        await expect(store.apiKeys.rehash(newId(), newTokenHash())).resolves.toBeUndefined();
+      });
+
       it("finds nothing for an unknown id or hash", async () => {
         expect(await store.apiKeys.findById(newId())).toBeUndefined();
         expect(await store.apiKeys.findByHash(newTokenHash())).toBeUndefined();

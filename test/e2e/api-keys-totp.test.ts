@@ -42,8 +42,8 @@ import {
 const admin = { authorization: `Bearer ${testAdminToken}` };
 const apiKeyPattern = /^kc_key_[A-Za-z0-9_-]{43}$/;
 const sessionTokenPattern = /^kc_sess_[A-Za-z0-9_-]{43}$/;
-/** The stored form of an encrypted secret: `v1.<iv>.<tag>.<ciphertext>`, base64url parts. */
-const encryptedForm = /^v1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+/** The stored form of an encrypted secret: `v2.<key id>.<iv>.<tag>.<ciphertext>`, base64url. */
+const encryptedForm = /^v2\.[A-Za-z0-9_-]{8}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 /** Issues an API key through POST /admin/users/{id}/api-keys; returns its id and the key. */
 async function createKey(

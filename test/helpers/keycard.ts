@@ -71,6 +71,10 @@ export interface KeycardOptions {
   readonly hookStore?: (store: Store) => Store;
   /** VALIDATE_CACHE_TTL in ms: token look-ups answered from memory (Redis only; off when absent). */
   readonly validateCacheMs?: number;
+  /** KEYCARD_ENCRYPTION_KEY; the shared test key when absent. */
+  readonly encryptionKey?: Buffer;
+  /** KEYCARD_PREVIOUS_ENCRYPTION_KEYS. */
+  readonly previousEncryptionKeys?: readonly Buffer[];
 }
 
 /**
@@ -163,7 +167,7 @@ export async function startKeycard(options: KeycardOptions = {}): Promise<TestKe
     settings: testSettings({
       ...settings,
       policy: { ...testPolicy, ...policy },
-      encryptionKey: testEncryptionKey,
+      encryptionKey: options.encryptionKey ?? testEncryptionKey,
     }),
   });
   const port = await server.listen(0, "127.0.0.1");

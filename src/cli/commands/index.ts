@@ -2,6 +2,7 @@ import type { Command, CommandGroup } from "../command.js";
 import { apiKeyCommands } from "./apikey.js";
 import { loginCommand } from "./login.js";
 import { logoutCommand } from "./logout.js";
+import { reencryptCommand } from "./reencrypt.js";
 import { serveCommand } from "./serve.js";
 import { sessionCommands } from "./sessions.js";
 import { totpCommands } from "./totp.js";
@@ -14,6 +15,7 @@ export const topCommands: readonly Command[] = [
   loginCommand,
   whoamiCommand,
   logoutCommand,
+  reencryptCommand,
 ];
 
 /** Commands of two words: `keycard user add`. */

@@ -95,6 +95,15 @@ class MemoryApiKeyStore implements ApiKeyStore {
     this.byId.set(id, updated);
     return updated;
   }
+
+  async rehash(id: string, keyHash: string): Promise<void> {
+    const key = this.byId.get(id);
+    if (key !== undefined) {
+      this.idByHash.set(keyHash, id);
+      this.byId.set(id, { ...key, keyHash });
+      this.idByHash.delete(key.keyHash);
+    }
+  }
 }
 
 /** Sessions of the embedded store; same contract as the Redis adapter. */

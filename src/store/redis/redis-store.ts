@@ -134,6 +134,19 @@ class RedisApiKeyStore implements ApiKeyStore {
     });
   }
 
+  rehash(id: string, keyHash: string): Promise<void> {
+    return guarded(async () => {
+      const key = await this.read(id);
+      if (key === undefined) {
+        return;
+      }
+      // Different slots on a Cluster: the new lookup first, the old one dropped last.
+      await this.redis.set(this.keys.apiKeyHash(keyHash), id);
+      await this.redis.hset(this.keys.apiKey(id), ...encodeApiKey({ keyHash }));
+      await this.redis.del(this.keys.apiKeyHash(key.keyHash));
+    });
+  }
+
   private async read(id: string): Promise<ApiKeyRecord | undefined> {
     return decodeApiKey(await this.redis.hgetall(this.keys.apiKey(id)));
   }
