@@ -73,6 +73,17 @@ describe("POST /oauth2/introspect (RFC 7662)", () => {
     expect(reply.body.iat).toBeLessThanOrEqual(Math.floor(Date.now() / 1000));
   });
 
+  it("answers iat on every call, however many a resource server makes in a minute", async () => {
+    const login = await loginRest(keycard, user);
+    const replies = [];
+    for (let call = 0; call < 40; call += 1) {
+      replies.push(await introspect(keycard, tokenForm(login.session_token)));
+    }
+    expect(replies.map((reply) => [reply.status, typeof reply.body.iat])).toEqual(
+      Array(40).fill([200, "number"]),
+    );
+  });
+
   it("accepts the secret as the HTTP Basic password with any user name", async () => {
     const login = await loginRest(keycard, user);
     const reply = await introspect(keycard, tokenForm(login.session_token), basic("api", secret));

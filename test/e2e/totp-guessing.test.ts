@@ -1,5 +1,9 @@
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
-import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import {
+  createConnectTransport,
+  createGrpcTransport,
+  createGrpcWebTransport,
+} from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Authorization } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { AuthService } from "../../gen/keycard/v1/auth_service_pb.js";
@@ -39,6 +43,7 @@ describe("TOTP codes sent with an API key cannot be guessed at any door (hybrid 
   let rest: Rest;
   let connect: Transport;
   let grpc: Transport;
+  let grpcWeb: Transport;
 
   beforeAll(async () => {
     keycard = await startKeycard({
@@ -49,10 +54,21 @@ describe("TOTP codes sent with an API key cannot be guessed at any door (hybrid 
     rest = restClient(keycard.baseUrl);
     connect = createConnectTransport({ baseUrl: keycard.baseUrl, httpVersion: "1.1" });
     grpc = createGrpcTransport({ baseUrl: keycard.baseUrl });
+    grpcWeb = createGrpcWebTransport({ baseUrl: keycard.baseUrl, httpVersion: "1.1" });
   });
   afterAll(() => keycard.close());
 
   const forwarded = (ip: string): Record<string, string> => ({ "x-forwarded-for": ip });
+
+  const validateOver = (
+    transport: Transport,
+    holder: Holder,
+    code: string,
+    ip: string,
+  ): Promise<Outcome> =>
+    createClient(AuthService, transport)
+      .validate({ token: holder.key, totpCode: code }, { headers: forwarded(ip) })
+      .then((reply) => (reply.active ? "active" : "wrong"), outcomeOfRpc);
 
   const doors: Record<string, Door> = {
     "REST POST /auth/validate": async (holder, code, ip) => {
@@ -74,18 +90,9 @@ describe("TOTP codes sent with an API key cannot be guessed at any door (hybrid 
       outcomeOfStatus(
         (await rest.get("/auth/me", { ...keyHeaders(holder.key, code), ...forwarded(ip) })).status,
       ),
-    "Connect Validate": async (holder, code, ip) => {
-      const auth = createClient(AuthService, connect);
-      return auth
-        .validate({ token: holder.key, totpCode: code }, { headers: forwarded(ip) })
-        .then((reply) => (reply.active ? "active" : "wrong"), outcomeOfRpc);
-    },
-    "gRPC Validate": async (holder, code, ip) => {
-      const auth = createClient(AuthService, grpc);
-      return auth
-        .validate({ token: holder.key, totpCode: code }, { headers: forwarded(ip) })
-        .then((reply) => (reply.active ? "active" : "wrong"), outcomeOfRpc);
-    },
+    "Connect Validate": (holder, code, ip) => validateOver(connect, holder, code, ip),
+    "gRPC Validate": (holder, code, ip) => validateOver(grpc, holder, code, ip),
+    "gRPC-Web Validate": (holder, code, ip) => validateOver(grpcWeb, holder, code, ip),
     "Envoy ext_authz Check": async (holder, code, ip) => {
       const authz = createClient(Authorization, grpc);
       // Envoy forwards the client's Authorization header; a hybrid key may ride in it.
