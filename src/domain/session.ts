@@ -19,6 +19,12 @@ export interface SessionRecord extends ClientInfo {
   readonly id: string;
   readonly userId: string;
   readonly createdAt: number;
+  /**
+   * When the login that began this session presented its credential, for a session
+   * derived from another one (IssueToken): it inherits the login's absolute deadline.
+   * Absent for a session a login began itself (then it is `createdAt`).
+   */
+  readonly authenticatedAt?: number;
   readonly expiresAt: number;
   readonly lastUsedAt: number;
   readonly authMethods: readonly string[];
@@ -102,14 +108,21 @@ export interface SessionTerms {
   readonly expiresAt: number;
 }
 
+/** When the credential behind a session was presented: its absolute lifetime counts from it. */
+export function loginTimeOf(session: SessionRecord): number {
+  return session.authenticatedAt ?? session.createdAt;
+}
+
 /**
  * The terms of a new session: its kind decides the default lifetime; a requested lifetime
- * replaces it (for an API session only a shorter one), and nothing passes the maximum.
+ * replaces it (for an API session only a shorter one), and nothing passes the maximum
+ * counted from `authenticatedAt`, the login's time (now, unless the session is derived).
  */
 export function sessionTerms(
   request: SessionRequest,
   now: number,
   policy: SessionPolicy,
+  authenticatedAt = now,
 ): SessionTerms {
   const requested = request.durationSeconds * 1000;
   const kind = kindOf(request, policy);
@@ -120,7 +133,11 @@ export function sessionTerms(
   }[kind];
   const wanted = requested > 0 && (kind !== "api" || requested < fallback) ? requested : fallback;
   const lifetime = Math.min(wanted, policy.maxDuration);
-  return { kind, lifetime, expiresAt: now + lifetime };
+  return {
+    kind,
+    lifetime,
+    expiresAt: Math.min(now + lifetime, authenticatedAt + policy.maxDuration),
+  };
 }
 
 function kindOf(request: SessionRequest, policy: SessionPolicy): SessionKind {
@@ -176,7 +193,7 @@ export function isIdle(session: SessionRecord, now: number, policy: SessionPolic
 
 /**
  * The expiry after a refresh: the requested lifetime (or the session's own) from now,
- * never past the absolute maximum counted from the session's creation.
+ * never past the absolute maximum counted from the login that began the session.
  */
 export function refreshedExpiry(
   session: SessionRecord,
@@ -185,7 +202,7 @@ export function refreshedExpiry(
   requestedSeconds = 0,
 ): number {
   const wanted = requestedSeconds > 0 ? requestedSeconds * 1000 : session.lifetime;
-  return Math.min(now + wanted, session.createdAt + policy.maxDuration);
+  return Math.min(now + wanted, loginTimeOf(session) + policy.maxDuration);
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   isRenewalDue,
   isTouchDue,
   judgeToken,
+  loginTimeOf,
   refreshedExpiry,
   type SessionPolicy,
   type SessionRecord,
@@ -102,6 +103,8 @@ interface ProvenUser {
   readonly user: UserRecord;
   readonly methods: string[];
   readonly apiKeyId?: string;
+  /** Set for a session derived from another: the time of the login that began that one. */
+  readonly authenticatedAt?: number;
 }
 
 const maxPasswordBytes = 1024;
@@ -296,6 +299,8 @@ export class SessionService {
       user,
       methods: [...session.authMethods],
       ...(session.apiKeyId === undefined ? {} : { apiKeyId: session.apiKeyId }),
+      // No credential was presented: the new session ends when its login's would.
+      authenticatedAt: loginTimeOf(session),
     };
     return this.start(proven, client, { durationSeconds });
   }
@@ -484,7 +489,8 @@ export class SessionService {
       id: newId(),
       userId: user.id,
       createdAt: now,
-      ...sessionTerms(request, now, this.deps.policy),
+      ...(proven.authenticatedAt === undefined ? {} : { authenticatedAt: proven.authenticatedAt }),
+      ...sessionTerms(request, now, this.deps.policy, proven.authenticatedAt),
       lastUsedAt: now,
       ip: client.ip,
       userAgent: client.userAgent,

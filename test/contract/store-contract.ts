@@ -493,6 +493,12 @@ export function describeStoreContract(name: string, makeStore: () => Store): voi
         expect(found.session).toEqual(session);
       });
 
+      it("keeps the login time a derived session inherited", async () => {
+        const user = await givenUser();
+        const session = await givenSession(user, { authenticatedAt: Date.now() - 3_600_000 });
+        expect((await store.sessions.lookup(session.tokenHash)).session).toEqual(session);
+      });
+
       it("keeps the API key id of a session opened with a key, also across a rotation", async () => {
         const user = await givenUser();
         const key = makeApiKey(user);

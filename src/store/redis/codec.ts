@@ -36,6 +36,7 @@ function encodeFields<T extends object>(
  */
 const sessionFields = {
   createdAt: "ca",
+  authenticatedAt: "au",
   expiresAt: "ea",
   lastUsedAt: "lu",
   ip: "ip",
@@ -98,6 +99,7 @@ export function decodeSession(
     deviceLabel: deviceLabel(userAgent),
     tokenHash: hash.tk,
     ...(hash.ak === undefined ? {} : { apiKeyId: hash.ak }),
+    ...(hash.au === undefined ? {} : { authenticatedAt: Number(hash.au) }),
     ...(hash.pv === undefined ? {} : { previousTokenHash: hash.pv, graceUntil: Number(hash.gu) }),
   };
 }
