@@ -15,6 +15,7 @@ import { clientInfoOf, type RequestOrigin, trustedProxyList } from "./client-inf
 import { presentedToken } from "./credentials.js";
 import { corsPolicy } from "./http/cors.js";
 import { httpRoutes } from "./http/http-routes.js";
+import { credentialInQuery } from "./http/query-credentials.js";
 import { type RestDeps, sendJson } from "./http/rest-handler.js";
 import { restRoutes } from "./http/rest-routes.js";
 import { services } from "./routes.js";
@@ -96,9 +97,18 @@ export function createServer(deps: ServerDeps): KeycardServer {
   const applyCors = corsPolicy(settings.allowedOrigins ?? []);
   const storeDeadlineMs = settings.storeDeadlineMs ?? defaultStoreDeadlineMs;
   const handler: RequestHandler = (request, response) => {
-    if (!applyCors(request, response)) {
-      withRequestDeadline(storeDeadlineMs, () => lean(request, response));
+    if (applyCors(request, response)) {
+      return;
     }
+    const inUrl = credentialInQuery(request.url);
+    if (inUrl === undefined) {
+      withRequestDeadline(storeDeadlineMs, () => lean(request, response));
+      return;
+    }
+    sendJson(response, 400, {
+      error: "INVALID_ARGUMENT",
+      message: `Credentials are not accepted in the URL (query parameter ${inUrl}): send them in the body or a header`,
+    });
   };
   const door = new FrontDoor({
     handler,

@@ -1,0 +1,35 @@
+/** Query parameter names that carry a credential, lower-cased without `_` or `-`. */
+const credentialNames = new Set([
+  "token",
+  "sessiontoken",
+  "accesstoken",
+  "refreshtoken",
+  "idtoken",
+  "password",
+  "newpassword",
+  "currentpassword",
+  "apikey",
+  "totpcode",
+  "code",
+  "otp",
+  "secret",
+  "clientsecret",
+]);
+
+/**
+ * The first query parameter of `url` that carries a credential (a token, password, API key
+ * or code), or undefined. Credentials in a URL end up in proxy and access logs and in
+ * browser history (ASVS 3.1.1), so every door refuses them instead of reading them.
+ */
+export function credentialInQuery(url: string | undefined): string | undefined {
+  const start = url?.indexOf("?") ?? -1;
+  if (url === undefined || start === -1) {
+    return undefined;
+  }
+  for (const name of new URLSearchParams(url.slice(start + 1)).keys()) {
+    if (credentialNames.has(name.toLowerCase().replace(/[-_]/g, ""))) {
+      return name;
+    }
+  }
+  return undefined;
+}
