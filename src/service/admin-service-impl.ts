@@ -99,8 +99,13 @@ export class AdminServiceImpl implements ServiceImpl<typeof AdminService> {
     return { user: userToProto(user), revokedSessions };
   }
 
-  async resetTotp(req: { userId: string }) {
-    return { user: userToProto(await this.uses.totp.reset(req.userId)) };
+  async resetTotp(req: { userId: string }, ctx: HandlerContext) {
+    const user = await this.uses.totp.reset(req.userId);
+    const revokedSessions = await this.uses.sessions.revokeAll(user.id, {
+      reason: "totp_reset",
+      by: by(ctx),
+    });
+    return { user: userToProto(user), revokedSessions };
   }
 
   async listUserSessions(req: { userId: string }) {

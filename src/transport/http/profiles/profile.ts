@@ -112,6 +112,25 @@ function carried(route: ProfileRoute, profile: Profile, request: NodeRequest) {
     : { token: cookie, viaCookie: cookie !== "" };
 }
 
+/**
+ * A login that sets a new session cookie ends the session of the cookie it replaces
+ * (ASVS 5.0 7.2.4): one browser holds one session, and the old one cannot be replayed.
+ */
+async function endReplacedCookieSession(
+  call: ProfileCall,
+  profile: Profile,
+  route: ProfileRoute,
+  reply: ProfileReply,
+  request: NodeRequest,
+): Promise<void> {
+  const replaced = route.carrier === "none" ? cookieOf(request, profile.cookieName) : "";
+  if (replaced === "" || reply.cookie === undefined || reply.cookie === "clear") {
+    return;
+  }
+  // An old cookie that no longer works has nothing left to end.
+  await call.rpc(AuthService.method.logout, {}, replaced).catch(() => undefined);
+}
+
 function setCookieHeader(
   profile: Profile,
   settings: ProfileSettings,
@@ -214,6 +233,7 @@ export async function serveProfileRoute(
         }),
     };
     const reply = await route.run(call);
+    await endReplacedCookieSession(call, profile, route, reply, request);
     const renewed =
       viaCookie && route.renews ? await renewIfDue(call, profile, settings.now()) : undefined;
     const cookie = setCookieHeader(profile, settings, renewed ?? reply);
