@@ -131,9 +131,10 @@ export class LoginGuard {
       ip: ip ?? noFailures,
       account: account ?? noFailures,
     };
-    await this.enforce(attempt, counts, now, () =>
-      this.deps.attempts.release([keys.account], [counts.account]),
-    );
+    await this.enforce(attempt, counts, now, {
+      reserved: true,
+      undo: () => this.deps.attempts.release([keys.account], [counts.account]),
+    });
     return {
       fail: async () => {
         await this.deps.attempts.reserve(
@@ -180,7 +181,10 @@ export class LoginGuard {
       ip: ip ?? noFailures,
       account: account ?? noFailures,
     };
-    await this.enforce(attempt, counts, this.deps.clock.now(), async () => undefined);
+    await this.enforce(attempt, counts, this.deps.clock.now(), {
+      reserved: false,
+      undo: async () => undefined,
+    });
   }
 
   /** Counts a wrong secret against the attempt's account, pair and address. */
@@ -194,18 +198,19 @@ export class LoginGuard {
   }
 
   /**
-   * Judges `counts` at `now`: restarts counters whose window or lock is over, and refuses
-   * an attempt that must still wait with RATE_LIMITED (after `undo`), auditing it.
+   * Judges `counts` at `now`: restarts counters whose window or lock is over (the account's
+   * from this attempt, when `reserved` says the attempt counts there), and refuses an
+   * attempt that must still wait with RATE_LIMITED (after `undo`), auditing it.
    */
   private async enforce(
     attempt: LoginAttempt,
     counts: AttemptCounts,
     now: number,
-    undo: () => Promise<void>,
+    { reserved, undo }: { readonly reserved: boolean; readonly undo: () => Promise<void> },
   ): Promise<void> {
     const keys = counterKeysOf(attempt.account, attempt.client.ip);
     const verdict = judgeAttempt(counts, now, this.deps.policy);
-    await this.restartExpired(keys, verdict.expired, now);
+    await this.restartExpired(keys, verdict.expired, now, reserved);
     if (verdict.allowed) {
       return;
     }
@@ -220,17 +225,18 @@ export class LoginGuard {
     );
   }
 
-  /** Counters whose window or lock is over start again: the account's from this attempt. */
+  /** Counters whose window or lock is over start again (the account's from a reservation). */
   private async restartExpired(
     keys: Record<LoginCounterKind, LoginCounterKey>,
     expired: readonly LoginCounterKind[],
     now: number,
+    reserved: boolean,
   ): Promise<void> {
     if (expired.length === 0) {
       return;
     }
     await this.deps.attempts.clear(expired.map((kind) => keys[kind]));
-    if (expired.includes("account")) {
+    if (reserved && expired.includes("account")) {
       await this.deps.attempts.reserve([keys.account], now, this.retainMs);
     }
   }
