@@ -107,12 +107,16 @@ export class ApiKeyService {
    * any route): guessed keys and codes count against the same budget as at Login, and a
    * key Login has locked out is refused here too (RATE_LIMITED).
    */
-  authenticateGuarded(key: string, totpCode: string, client: ClientInfo): Promise<ApiKeyIdentity> {
+  authenticateGuarded(
+    key: string,
+    totpCode: string,
+    client: ClientInfo,
+    door: "validate" | "api_key_header",
+  ): Promise<ApiKeyIdentity> {
     const check = () => this.authenticate(key, totpCode, client);
     const guard = this.deps.guard;
-    return guard === undefined
-      ? check()
-      : guard.guard(loginAttemptOf({ email: "", apiKey: key }, client), check);
+    const attempt = { ...loginAttemptOf({ email: "", apiKey: key }, client), door };
+    return guard === undefined ? check() : guard.guard(attempt, check);
   }
 
   /**

@@ -35,6 +35,11 @@ export interface LoginAttempt {
   /** The normalized email of a password login, used only to put a userId in the audit. */
   readonly email?: string;
   readonly client: ClientInfo;
+  /**
+   * Where a secret was checked outside Login, which audits its own failures: a wrong one
+   * is then audited here as `login.failed` with this door (never the secret).
+   */
+  readonly door?: "validate" | "api_key_header" | "admin" | "introspection";
 }
 
 /**
@@ -72,7 +77,12 @@ export function secretAttemptOf(
   credential: "admin_token" | "introspection_secret",
   client: ClientInfo,
 ): LoginAttempt {
-  return { credential, account: accountFingerprint(`${credential}:${client.ip}`), client };
+  return {
+    credential,
+    account: accountFingerprint(`${credential}:${client.ip}`),
+    client,
+    door: credential === "admin_token" ? "admin" : "introspection",
+  };
 }
 
 /** Whether a refused login counts as a failed guess: a wrong secret, not a malformed call. */
@@ -159,9 +169,12 @@ export class LoginGuard {
     try {
       result = await check();
     } catch (error) {
-      await (isGuessFailure(error)
-        ? reservation.fail()
-        : reservation.withdraw().catch(() => undefined));
+      if (isGuessFailure(error)) {
+        await reservation.fail();
+        this.auditFailure(attempt, (error as KeycardError).reason);
+      } else {
+        await reservation.withdraw().catch(() => undefined);
+      }
       throw error;
     }
     await reservation.succeed();
@@ -195,6 +208,19 @@ export class LoginGuard {
       this.deps.clock.now(),
       this.retainMs,
     );
+    this.auditFailure(attempt, "INVALID_CREDENTIALS");
+  }
+
+  /** Audits a wrong secret checked at a door other than Login (which audits its own). */
+  private auditFailure(attempt: LoginAttempt, reason: string): void {
+    if (attempt.door !== undefined) {
+      this.deps.audit("login.failed", {
+        credential: attempt.credential,
+        reason,
+        door: attempt.door,
+        ...attempt.client,
+      });
+    }
   }
 
   /**

@@ -174,7 +174,12 @@ export class SessionService {
         error.kind !== "unavailable" &&
         error.reason !== "RATE_LIMITED"
       ) {
-        this.deps.audit("login.failed", { credential, reason: error.reason, ...client });
+        this.deps.audit("login.failed", {
+          credential,
+          reason: error.reason,
+          door: "login",
+          ...client,
+        });
       }
       throw error;
     }
@@ -450,7 +455,12 @@ export class SessionService {
     client: ClientInfo,
   ): Promise<Introspection> {
     try {
-      const { user, apiKey } = await this.deps.apiKeys.authenticateGuarded(key, totpCode, client);
+      const { user, apiKey } = await this.deps.apiKeys.authenticateGuarded(
+        key,
+        totpCode,
+        client,
+        "validate",
+      );
       return {
         active: true,
         identity: {

@@ -37,6 +37,7 @@ async function userPrincipal(
       apiKey,
       headers.get("x-totp-code")?.trim() ?? "",
       client,
+      "api_key_header",
     );
     deps.audit("credential.used", { credential: "api_key", userId: identity.user.id });
     return { kind: "api_key", ...identity };
