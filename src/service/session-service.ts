@@ -40,6 +40,8 @@ export interface SessionServiceDeps {
   readonly audit: AuditLog;
   /** Told when a background write (a throttled touch) failed; the request still succeeded. */
   readonly onBackgroundError?: (error: unknown) => void;
+  /** Told of every token presented that keycard never issued (unknown or malformed). */
+  readonly onUnknownToken?: () => void;
   /** Brute-force protection of login (createApp always passes one); none when absent. */
   readonly loginGuard?: LoginGuard;
 }
@@ -188,6 +190,7 @@ export class SessionService {
   /** Judges a session token without failing for an inactive one. */
   async validate(token: string): Promise<TokenVerdict> {
     if (!isWellFormedToken(token, this.deps.tokenPrefix, "sess")) {
+      this.deps.onUnknownToken?.();
       return { active: false, reason: "malformed" };
     }
     const now = this.deps.clock.now();
@@ -200,6 +203,9 @@ export class SessionService {
     );
     if (verdict.active) {
       return { active: true, session: await this.keepAlive(verdict.session, now) };
+    }
+    if (verdict.reason === "unknown") {
+      this.deps.onUnknownToken?.();
     }
     if (verdict.stolen !== undefined) {
       await this.deps.store.sessions.revoke(verdict.stolen.userId, verdict.stolen.id);

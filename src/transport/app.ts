@@ -34,6 +34,7 @@ import { type RateLimits, rateLimitInterceptor } from "./rate-limit.js";
 import { routes, type ServiceImpls } from "./routes.js";
 import { DirectCaller } from "./rpc/direct-caller.js";
 import type { ConnectionLimits } from "./server/limits.js";
+import { unknownTokenReporter } from "./unknown-tokens.js";
 
 /** The settings the server itself uses (a subset of Config, so tests can pass their own). */
 export interface ServerSettings {
@@ -161,6 +162,7 @@ export function createApp(deps: ServerDeps): KeycardApp {
     ...(settings.adminPassword === undefined ? {} : { adminPassword: settings.adminPassword }),
     audit,
     onBackgroundError: (error) => logger.warn({ err: error }, "background session write failed"),
+    onUnknownToken: unknownTokenReporter(metrics, logger),
     loginGuard: guard,
   });
   trackLiveSessions(metrics, () => sessions.countLive());

@@ -22,6 +22,7 @@ export interface KeycardMetrics {
   readonly sessionsRefreshed: Counter;
   readonly sessionsRenewed: Counter;
   readonly sessionsExpired: Counter;
+  readonly unknownTokens: Counter;
   /** By `method` and `code`. */
   readonly rpcDuration: FastHistogram;
   readonly validateDuration: HistogramSeries;
@@ -63,6 +64,11 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Keyca
     sessionsExpired: new Counter({
       name: "keycard_sessions_expired_total",
       help: "Sessions that reached their expiry, counted once by whichever replica swept them.",
+      registers,
+    }),
+    unknownTokens: new Counter({
+      name: "keycard_unknown_tokens_total",
+      help: "Tokens presented that keycard never issued (unknown or malformed): a burst is someone guessing.",
       registers,
     }),
     rpcDuration: new FastHistogram(

@@ -56,4 +56,19 @@ describe("ASVS 5.0 16.3.1: every failed credential is audited, at every door, wi
     const metrics = await (await fetch(`${keycard.baseUrl}/metrics`)).text();
     expect(metrics).toMatch(/keycard_logins_total\{outcome="failure",credential="api_key"\} 3/);
   });
+
+  it("counts every unknown token and leaves a bounded trace of a burst", async () => {
+    const sent = 200;
+    await Promise.all(
+      Array.from({ length: sent }, (_, index) =>
+        rest.post("/auth/validate", { token: `kc_sess_${String(index).padStart(43, "A")}` }),
+      ),
+    );
+    const metrics = await (await fetch(`${keycard.baseUrl}/metrics`)).text();
+    const counted = Number(/keycard_unknown_tokens_total (\d+)/.exec(metrics)?.[1]);
+    expect(counted).toBeGreaterThanOrEqual(sent);
+    const lines = log.lines.filter((line) => line.audit === "session.unknown_token");
+    expect(lines.length).toBeGreaterThanOrEqual(1);
+    expect(lines.length).toBeLessThanOrEqual(2);
+  });
 });
