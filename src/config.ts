@@ -146,9 +146,25 @@ function isAddressOrRange(entry: string): boolean {
   return prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= maxPrefix);
 }
 
+/**
+ * SESSION_PROFILE's defaults for the session settings it covers; a variable that is set
+ * still wins. `nist-aal2` applies NIST SP 800-63B rev4's AAL2 session rules: a new login
+ * at least every 24 h, and an inactivity timeout of 1 h that remember-me sessions obey too.
+ */
+const sessionProfiles = {
+  default: { max: "30d", idle: "0", remember: "30d", idleEndsRememberMe: false },
+  "nist-aal2": { max: "24h", idle: "1h", remember: "24h", idleEndsRememberMe: true },
+} as const;
+
 function readPolicy(read: EnvReader): SessionPolicy {
+  const profileName = read.text("SESSION_PROFILE", "default");
+  const known = Object.hasOwn(sessionProfiles, profileName);
+  read.check(known, `SESSION_PROFILE="${profileName}" must be default or nist-aal2`);
+  const profile = known
+    ? sessionProfiles[profileName as keyof typeof sessionProfiles]
+    : sessionProfiles.default;
   const defaultDuration = read.duration("SESSION_DURATION", "12h");
-  const maxDuration = read.duration("SESSION_MAX_DURATION", "30d");
+  const maxDuration = read.duration("SESSION_MAX_DURATION", profile.max);
   read.check(
     defaultDuration <= maxDuration,
     "SESSION_DURATION must not be longer than SESSION_MAX_DURATION",
@@ -156,12 +172,13 @@ function readPolicy(read: EnvReader): SessionPolicy {
   return {
     defaultDuration,
     maxDuration,
-    idleTimeout: read.duration("SESSION_IDLE_TIMEOUT", "0", true),
+    idleTimeout: read.duration("SESSION_IDLE_TIMEOUT", profile.idle, true),
     refreshGrace: read.duration("REFRESH_GRACE", "10s", true),
     retention: read.duration("EXPIRED_TOKEN_RETENTION", "7d", true),
     touchInterval: read.duration("SESSION_TOUCH_INTERVAL", "60s", true),
     renewAfter: read.percent("SESSION_RENEW_AFTER", 80) / 100,
-    rememberDuration: read.duration("SESSION_REMEMBER_DURATION", "30d"),
+    rememberDuration: read.duration("SESSION_REMEMBER_DURATION", profile.remember),
+    ...(profile.idleEndsRememberMe ? { idleEndsRememberMe: true } : {}),
     apiSessionDuration: read.duration("API_SESSION_DURATION", "0", true),
     maxSessionsPerUser: read.integer("SESSION_MAX_PER_USER", 100, 0, 100_000),
   };

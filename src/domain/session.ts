@@ -88,6 +88,8 @@ export interface SessionPolicy {
   readonly renewAfter: number;
   /** Lifetime of a remember-me session. */
   readonly rememberDuration: number;
+  /** Whether the idle timeout ends remember-me sessions too (NIST AAL2); absent: it does not. */
+  readonly idleEndsRememberMe?: boolean;
   /** Lifetime of a session opened with an API key; 0 gives those standard sessions. */
   readonly apiSessionDuration: number;
   /** Live sessions a user may hold; the oldest ends when a login exceeds it. 0: no cap. */
@@ -181,12 +183,13 @@ export function judgeToken(
 
 /**
  * Whether the session went unused for longer than the idle timeout (if one is set).
- * Remember-me sessions have none: surviving days without use is their purpose.
+ * Remember-me sessions have none (surviving days without use is their purpose), unless the
+ * policy says otherwise (SESSION_PROFILE=nist-aal2).
  */
 export function isIdle(session: SessionRecord, now: number, policy: SessionPolicy): boolean {
   return (
     policy.idleTimeout > 0 &&
-    session.kind !== "remember_me" &&
+    (session.kind !== "remember_me" || policy.idleEndsRememberMe === true) &&
     now - session.lastUsedAt > policy.idleTimeout
   );
 }

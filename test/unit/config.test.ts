@@ -88,6 +88,21 @@ describe("loadConfig", () => {
     expect(loadConfig({ NODE_ENV: "production" }).devMode).toBe(false);
   });
 
+  it("applies NIST SP 800-63B rev4 AAL2 session rules with SESSION_PROFILE=nist-aal2, set variables still winning", () => {
+    expect(loadConfig({ SESSION_PROFILE: "nist-aal2" }).policy).toMatchObject({
+      maxDuration: 24 * 3_600_000,
+      idleTimeout: 3_600_000,
+      rememberDuration: 24 * 3_600_000,
+      idleEndsRememberMe: true,
+    });
+    expect(
+      loadConfig({ SESSION_PROFILE: "nist-aal2", SESSION_IDLE_TIMEOUT: "15m" }).policy.idleTimeout,
+    ).toBe(15 * 60_000);
+    expect(problemsOf({ SESSION_PROFILE: "constructor" })).toEqual([
+      'SESSION_PROFILE="constructor" must be default or nist-aal2',
+    ]);
+  });
+
   it("returns a frozen config", () => {
     expect(Object.isFrozen(loadConfig({}))).toBe(true);
   });
