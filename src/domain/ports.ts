@@ -112,12 +112,22 @@ export interface LoginAttemptStore {
   clear(keys: readonly LoginCounterKey[]): Promise<void>;
 }
 
+/**
+ * The time before which no session is valid any more (an emergency end of every session),
+ * shared by every replica; 0 until one is set.
+ */
+export interface SessionEpochStore {
+  read(): Promise<number>;
+  set(notBefore: number): Promise<void>;
+}
+
 /** The whole store: every port plus its own health and lifecycle. */
 export interface Store {
   readonly users: UserStore;
   readonly sessions: SessionStore;
   readonly apiKeys: ApiKeyStore;
   readonly loginAttempts: LoginAttemptStore;
+  readonly sessionEpoch: SessionEpochStore;
   /** Resolves when the store answers; throws StoreUnavailableError otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;

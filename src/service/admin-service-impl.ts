@@ -1,4 +1,4 @@
-import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type {
   AdminService,
@@ -106,6 +106,10 @@ export class AdminServiceImpl implements ServiceImpl<typeof AdminService> {
       by: by(ctx),
     });
     return { user: userToProto(user), revokedSessions };
+  }
+
+  async endAllSessions(_req: unknown, ctx: HandlerContext) {
+    return { notBefore: timestampFromMs(await this.uses.sessions.endAll(by(ctx))) };
   }
 
   async listUserSessions(req: { userId: string }) {

@@ -22,6 +22,7 @@ import { normalizeEmail, requiresTotp, type UserRecord } from "../domain/user.js
 import { ApiKeyRefused, type ApiKeyService } from "./api-key-service.js";
 import type { AuditLog } from "./audit.js";
 import { type LoginGuard, loginAttemptOf } from "./login-guard.js";
+import type { SessionEpoch } from "./session-epoch.js";
 import type { TotpService } from "./totp-service.js";
 
 /** What the service needs from the outside world. */
@@ -42,6 +43,8 @@ export interface SessionServiceDeps {
   readonly onBackgroundError?: (error: unknown) => void;
   /** Told of every token presented that keycard never issued (unknown or malformed). */
   readonly onUnknownToken?: () => void;
+  /** The emergency end of every session. */
+  readonly epoch: SessionEpoch;
   /** Brute-force protection of login (createApp always passes one); none when absent. */
   readonly loginGuard?: LoginGuard;
 }
@@ -201,6 +204,9 @@ export class SessionService {
       now,
       this.deps.policy,
     );
+    if (verdict.active && this.deps.epoch.ended(verdict.session.createdAt)) {
+      return { active: false, reason: "revoked" };
+    }
     if (verdict.active) {
       return { active: true, session: await this.keepAlive(verdict.session, now) };
     }
@@ -314,6 +320,17 @@ export class SessionService {
       authenticatedAt: loginTimeOf(session),
     };
     return this.start(proven, client, { durationSeconds });
+  }
+
+  /**
+   * Ends every session of every user that began before now (after a breach), on every
+   * replica within about a second; audited. Returns the time sessions must begin after.
+   */
+  async endAll(by: ClientInfo): Promise<number> {
+    const notBefore = this.deps.clock.now();
+    await this.deps.epoch.end(notBefore);
+    this.deps.audit("session.all_ended", { notBefore, ...by });
+    return notBefore;
   }
 
   /** Ends the caller's own session. */

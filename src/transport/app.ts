@@ -17,6 +17,7 @@ import { HealthServiceImpl } from "../service/health-service-impl.js";
 import { LoginGuard } from "../service/login-guard.js";
 import { SecretGate } from "../service/secret-gate.js";
 import { SecretKeeper } from "../service/secret-keeper.js";
+import { SessionEpoch } from "../service/session-epoch.js";
 import { SessionService } from "../service/session-service.js";
 import { TotpService } from "../service/totp-service.js";
 import { UserService } from "../service/user-service.js";
@@ -111,6 +112,8 @@ export interface KeycardApp {
   readonly draining: AbortController;
   /** Starts sweeping expired sessions (audit and metrics) until stopped; the server runs it. */
   readonly startExpirySweeper: () => ExpirySweeper;
+  /** Reads the shared session epoch every second until stopped; the server runs it. */
+  readonly watchSessionEpoch: () => { stop(): void };
 }
 
 /**
@@ -140,6 +143,9 @@ export function createApp(deps: ServerDeps): KeycardApp {
     onBackgroundError: (error) => logger.warn({ err: error }, "login.locked user lookup failed"),
   });
   const totp = new TotpService({ store, secrets, clock, audit, guard });
+  const epoch = new SessionEpoch(store.sessionEpoch, (error) =>
+    logger.warn({ err: error }, "reading the session epoch failed"),
+  );
   const secretGate = new SecretGate(guard, clock);
   const apiKeys = new ApiKeyService({
     store,
@@ -163,6 +169,7 @@ export function createApp(deps: ServerDeps): KeycardApp {
     audit,
     onBackgroundError: (error) => logger.warn({ err: error }, "background session write failed"),
     onUnknownToken: unknownTokenReporter(metrics, logger),
+    epoch,
     loginGuard: guard,
   });
   trackLiveSessions(metrics, () => sessions.countLive());
@@ -204,6 +211,7 @@ export function createApp(deps: ServerDeps): KeycardApp {
     metrics,
     shutdown,
     draining,
+    watchSessionEpoch: () => epoch.watch(),
     startExpirySweeper: () =>
       startExpirySweeper(sessions, (error) =>
         logger.warn({ err: error }, "sweeping expired sessions failed"),

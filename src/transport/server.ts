@@ -7,7 +7,6 @@ import { AuthService } from "../../gen/keycard/v1/auth_service_pb.js";
 import { withRequestDeadline } from "../domain/request-deadline.js";
 import type { ClientInfo } from "../domain/session.js";
 import { clientInfoKey } from "../service/context.js";
-import type { ExpirySweeper } from "../service/expiry-sweeper.js";
 import type { SessionService } from "../service/session-service.js";
 import type { UserService } from "../service/user-service.js";
 import { createApp, type KeycardApp, type ServerDeps } from "./app.js";
@@ -120,17 +119,19 @@ export function createServer(deps: ServerDeps): KeycardServer {
     shutdown: app.shutdown,
     shutdownTimeoutMs: settings.shutdownTimeoutMs,
   });
-  let sweeper: ExpirySweeper | undefined;
+  let background: { stop(): void }[] | undefined;
   return {
     sessions: app.sessions,
     users: app.users,
     async listen(port, host) {
       const bound = await door.listen(port, host);
-      sweeper ??= app.startExpirySweeper();
+      background ??= [app.startExpirySweeper(), app.watchSessionEpoch()];
       return bound;
     },
     close() {
-      sweeper?.stop();
+      for (const task of background ?? []) {
+        task.stop();
+      }
       return door.close();
     },
   };

@@ -69,9 +69,10 @@ describe("restRoutes", () => {
         ["DELETE", "/admin/users/{user_id}/totp", "ResetTotp"],
         ["GET", "/admin/users/{user_id}/sessions", "ListUserSessions"],
         ["DELETE", "/admin/users/{user_id}/sessions", "RevokeUserSessions"],
+        ["POST", "/admin/sessions/end-all", "EndAllSessions"],
       ]),
     );
-    expect(table).toHaveLength(22);
+    expect(table).toHaveLength(23);
   });
 
   it("maps the whole body onto the request only for routes annotated with body *", () => {
@@ -79,6 +80,7 @@ describe("restRoutes", () => {
       .filter((route) => route.bodyIsMessage)
       .map((route) => `${route.httpMethod} ${route.template}`);
     expect(withBody.sort()).toEqual([
+      "POST /admin/sessions/end-all",
       "POST /admin/users",
       "POST /admin/users/{user_id}/api-keys",
       "POST /admin/users/{user_id}/disable",

@@ -1,4 +1,5 @@
 import {
+  EndAllSessionsResponseSchema,
   ListUserSessionsResponseSchema,
   RevokeUserSessionsResponseSchema,
 } from "../../../gen/keycard/v1/admin_service_pb.js";
@@ -56,9 +57,26 @@ const revoke: Command = {
   },
 };
 
+const endAll: Command = {
+  name: "sessions end-all",
+  summary: "End every session of every user (after a breach)",
+  description:
+    "End every session of every user that began before now, on every replica within about\na second. Everyone must log in again; API keys and passwords keep working.",
+  arguments: [],
+  options: {},
+  admin: true,
+  examples: ["keycard sessions end-all"],
+  async run({ out, admin }) {
+    const response = await admin().endAllSessions({});
+    out.result(EndAllSessionsResponseSchema, response, () =>
+      out.line(`Ended every session that began before ${formatTime(response.notBefore)}`),
+    );
+  },
+};
+
 /** `keycard sessions ...`: forced revocation by an administrator. */
 export const sessionCommands: CommandGroup = {
   name: "sessions",
-  summary: "list and revoke the sessions of a user (admin)",
-  commands: [list, revoke],
+  summary: "list and revoke the sessions of a user, or end them all (admin)",
+  commands: [list, revoke, endAll],
 };

@@ -260,11 +260,18 @@ export function createMemoryStore(clock: Clock): Store {
     loginAttempts.sweep();
   }, sweepIntervalMs);
   sweeper.unref();
+  let epoch = 0;
   return {
     users,
     sessions,
     apiKeys: new MemoryApiKeyStore(),
     loginAttempts,
+    sessionEpoch: {
+      read: async () => epoch,
+      set: async (notBefore) => {
+        epoch = notBefore;
+      },
+    },
     ping: async () => {},
     close: async () => clearInterval(sweeper),
   };

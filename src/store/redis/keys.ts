@@ -22,6 +22,8 @@ export interface RedisKeys {
   readonly liveCount: () => string;
   /** The pub/sub channel on which replicas announce revoked and rotated sessions. */
   readonly revocations: () => string;
+  /** The time before which every session has ended (EndAllSessions). */
+  readonly sessionEpoch: () => string;
 }
 
 /** Builds the key names under a namespace (default "keycard"). */
@@ -43,5 +45,6 @@ export function redisKeys(namespace: string): RedisKeys {
     sessionOwners: () => `${namespace}:session-owners`,
     liveCount: () => `${namespace}:live-count`,
     revocations: () => `${namespace}:revocations`,
+    sessionEpoch: () => `${namespace}:session-epoch`,
   };
 }

@@ -371,6 +371,13 @@ export function createRedisStore(options: RedisStoreOptions): Store & { readonly
     sessions,
     apiKeys: new RedisApiKeyStore(redis, keys),
     loginAttempts: new RedisLoginAttemptStore(redis, keys),
+    sessionEpoch: {
+      read: () => guarded(async () => Number((await redis.get(keys.sessionEpoch())) ?? 0)),
+      set: (notBefore) =>
+        guarded(async () => {
+          await redis.set(keys.sessionEpoch(), String(notBefore));
+        }),
+    },
     ping: () =>
       guarded(async () => {
         await redis.ping();
