@@ -5,6 +5,7 @@ import {
   accountFingerprint,
   counterKeysOf,
   counterRetention,
+  type FailureCount,
   judgeAttempt,
   type LoginCounterKey,
   type LoginCounterKind,
@@ -103,6 +104,19 @@ export interface GuessReservation {
   withdraw(): Promise<void>;
 }
 
+/** The counters' states as read (absent ones have no failures). */
+function countsOf(
+  pair: FailureCount | undefined,
+  ip: FailureCount | undefined,
+  account: FailureCount | undefined,
+): AttemptCounts {
+  return {
+    pair: pair ?? noFailures,
+    ip: ip ?? noFailures,
+    account: account ?? noFailures,
+  };
+}
+
 const scopeMessages: Record<LoginCounterKind, string> = {
   pair: "Too many failed logins",
   ip: "Too many failed logins from this address",
@@ -136,15 +150,9 @@ export class LoginGuard {
       this.deps.attempts.read([keys.pair, keys.ip]),
       this.deps.attempts.reserve([keys.account], now, this.retainMs),
     ]);
-    const counts: AttemptCounts = {
-      pair: pair ?? noFailures,
-      ip: ip ?? noFailures,
-      account: account ?? noFailures,
-    };
-    await this.enforce(attempt, counts, now, {
-      reserved: true,
-      undo: () => this.deps.attempts.release([keys.account], [counts.account]),
-    });
+    const counts = countsOf(pair, ip, account);
+    const giveBack = () => this.deps.attempts.release([keys.account], [counts.account]);
+    await this.enforce(attempt, keys, counts, now, { reserved: true, undo: giveBack });
     return {
       fail: async () => {
         await this.deps.attempts.reserve(
@@ -154,7 +162,7 @@ export class LoginGuard {
         );
       },
       succeed: () => this.deps.attempts.clear([keys.pair, keys.account]),
-      withdraw: () => this.deps.attempts.release([keys.account], [counts.account]),
+      withdraw: giveBack,
     };
   }
 
@@ -189,12 +197,7 @@ export class LoginGuard {
   async checkAllowed(attempt: LoginAttempt): Promise<void> {
     const keys = counterKeysOf(attempt.account, attempt.client.ip);
     const [pair, ip, account] = await this.deps.attempts.read([keys.pair, keys.ip, keys.account]);
-    const counts: AttemptCounts = {
-      pair: pair ?? noFailures,
-      ip: ip ?? noFailures,
-      account: account ?? noFailures,
-    };
-    await this.enforce(attempt, counts, this.deps.clock.now(), {
+    await this.enforce(attempt, keys, countsOf(pair, ip, account), this.deps.clock.now(), {
       reserved: false,
       undo: async () => undefined,
     });
@@ -230,11 +233,11 @@ export class LoginGuard {
    */
   private async enforce(
     attempt: LoginAttempt,
+    keys: Record<LoginCounterKind, LoginCounterKey>,
     counts: AttemptCounts,
     now: number,
     { reserved, undo }: { readonly reserved: boolean; readonly undo: () => Promise<void> },
   ): Promise<void> {
-    const keys = counterKeysOf(attempt.account, attempt.client.ip);
     const verdict = judgeAttempt(counts, now, this.deps.policy);
     await this.restartExpired(keys, verdict.expired, now, reserved);
     if (verdict.allowed) {

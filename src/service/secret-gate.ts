@@ -1,5 +1,6 @@
 import type { Clock } from "../domain/clock.js";
-import type { LoginAttempt, LoginGuard } from "./login-guard.js";
+import type { ClientInfo } from "../domain/session.js";
+import { type LoginGuard, secretAttemptOf } from "./login-guard.js";
 
 /** How long an address found allowed is let through without reading its counters again. */
 const allowedForMs = 1_000;
@@ -21,24 +22,32 @@ export class SecretGate {
     private readonly clock: Clock,
   ) {}
 
-  /** True when `matches`; false (counted) when not; RATE_LIMITED while the address waits. */
-  async prove(attempt: LoginAttempt, matches: () => boolean): Promise<boolean> {
+  /**
+   * True when `matches`; false (counted) when not; RATE_LIMITED while the address waits.
+   * The attempt (a fingerprint of the address) is built only to read or count counters.
+   */
+  async prove(
+    credential: "admin_token" | "introspection_secret",
+    client: ClientInfo,
+    matches: () => boolean,
+  ): Promise<boolean> {
     const now = this.clock.now();
-    if ((this.allowedUntil.get(attempt.account) ?? 0) <= now) {
-      await this.guard.checkAllowed(attempt);
-      this.remember(attempt.account, now + allowedForMs);
+    const remembered = `${credential} ${client.ip}`;
+    if ((this.allowedUntil.get(remembered) ?? 0) <= now) {
+      await this.guard.checkAllowed(secretAttemptOf(credential, client));
+      this.remember(remembered, now + allowedForMs);
     }
     if (matches()) {
       return true;
     }
-    this.allowedUntil.delete(attempt.account);
-    await this.guard.recordFailure(attempt);
+    this.allowedUntil.delete(remembered);
+    await this.guard.recordFailure(secretAttemptOf(credential, client));
     return false;
   }
 
-  private remember(account: string, until: number): void {
-    this.allowedUntil.delete(account);
-    this.allowedUntil.set(account, until);
+  private remember(address: string, until: number): void {
+    this.allowedUntil.delete(address);
+    this.allowedUntil.set(address, until);
     if (this.allowedUntil.size > maxRemembered) {
       const oldest = this.allowedUntil.keys().next().value;
       if (oldest !== undefined) {

@@ -1,4 +1,3 @@
-import type { BlockList } from "node:net";
 import { type ContextValues, createContextValues } from "@connectrpc/connect";
 import { compressionBrotli, compressionGzip, connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
@@ -38,8 +37,11 @@ export interface KeycardServer {
 }
 
 /** The hot methods and the handlers the full path runs for them too. */
-function hotPath(app: KeycardApp, logger: Logger, trusted: BlockList): HotPath {
-  const clientOf = (origin: RequestOrigin): ClientInfo => clientInfoOf(origin, trusted);
+function hotPath(
+  app: KeycardApp,
+  logger: Logger,
+  clientOf: (origin: RequestOrigin) => ClientInfo,
+): HotPath {
   return new HotPath({ metrics: app.metrics, logger, clientOf }, [
     hotMethod(AuthService.method.validate, (message, headers, client) =>
       app.auth.validateWith(message, presentedToken(headers), headers, client),
@@ -58,15 +60,17 @@ export function createServer(deps: ServerDeps): KeycardServer {
   const { logger, settings } = deps;
   const app = createApp(deps);
   const trusted = trustedProxyList(settings.trustedProxies);
+  const clientOf = (origin: RequestOrigin): ClientInfo => clientInfoOf(origin, trusted);
   const contextValuesOf = (request: NodeRequest): ContextValues =>
-    createContextValues().set(clientInfoKey, clientInfoOf(request, trusted));
-  const hot = hotPath(app, logger, trusted);
+    createContextValues().set(clientInfoKey, clientOf(request));
+  const hot = hotPath(app, logger, clientOf);
   const rest: RestDeps = {
     routes: restRoutes(services),
     caller: app.direct,
     hot,
     maxBodyBytes: settings.maxBodyBytes,
     contextValuesOf,
+    clientOf,
     logger,
     secretGate: app.secretGate,
   };

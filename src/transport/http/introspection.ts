@@ -3,8 +3,6 @@ import { create, type JsonValue } from "@bufbuild/protobuf";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { AuthService, ValidateRequestSchema } from "../../../gen/keycard/v1/auth_service_pb.js";
 import { CredentialKind } from "../../../gen/keycard/v1/session_pb.js";
-import { clientInfoKey } from "../../service/context.js";
-import { secretAttemptOf } from "../../service/login-guard.js";
 import { readBody } from "./body.js";
 import {
   callHot,
@@ -58,14 +56,12 @@ async function authenticateCaller(
   expected: string | undefined,
 ): Promise<void> {
   const { scheme, secret } = presentedSecret(request);
-  const attempt = secretAttemptOf(
-    "introspection_secret",
-    deps.contextValuesOf(request).get(clientInfoKey),
-  );
   if (
     expected === undefined ||
     secret === "" ||
-    !(await deps.secretGate.prove(attempt, () => sameSecret(secret, expected)))
+    !(await deps.secretGate.prove("introspection_secret", deps.clientOf(request), () =>
+      sameSecret(secret, expected),
+    ))
   ) {
     throw new OAuthError(401, "invalid_client", "Client authentication failed", {
       "www-authenticate": `${scheme} realm="keycard"`,

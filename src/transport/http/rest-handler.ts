@@ -8,6 +8,7 @@ import {
 } from "@bufbuild/protobuf";
 import { ConnectError, type ContextValues } from "@connectrpc/connect";
 import type { Logger } from "pino";
+import type { ClientInfo } from "../../domain/session.js";
 import { reasonOf, toConnectError } from "../../service/errors.js";
 import type { SecretGate } from "../../service/secret-gate.js";
 import { nodeHeaderLookup } from "../credentials.js";
@@ -41,6 +42,8 @@ export interface RestDeps {
   readonly hot: HotPath;
   readonly maxBodyBytes: number;
   readonly contextValuesOf: (request: NodeRequest) => ContextValues;
+  /** The client a request comes from, as TRUSTED_PROXIES resolves it. */
+  readonly clientOf: (request: NodeRequest) => ClientInfo;
   readonly logger: Logger;
   /** The guessing budget of secrets checked outside RPCs (the introspection secret). */
   readonly secretGate: SecretGate;

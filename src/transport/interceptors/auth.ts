@@ -12,7 +12,6 @@ import {
   presentedTokenKey,
   principalKey,
 } from "../../service/context.js";
-import { secretAttemptOf } from "../../service/login-guard.js";
 import type { SecretGate } from "../../service/secret-gate.js";
 import type { SessionService } from "../../service/session-service.js";
 import { bearerToken, presentedToken } from "../credentials.js";
@@ -93,10 +92,10 @@ export function authInterceptor(deps: {
     if (req.service.typeName === AdminService.typeName) {
       // Only as Authorization: Bearer, and every wrong one counts as a guess.
       const adminToken = bearerToken(req.header);
-      const attempt = secretAttemptOf("admin_token", req.contextValues.get(clientInfoKey));
+      const client = req.contextValues.get(clientInfoKey);
       if (
         adminToken === "" ||
-        !(await deps.secretGate.prove(attempt, () => isAdminToken(adminToken)))
+        !(await deps.secretGate.prove("admin_token", client, () => isAdminToken(adminToken)))
       ) {
         throw await refusedAdmin(deps.sessions, token);
       }
