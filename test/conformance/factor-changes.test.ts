@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isActive, userWithTotpLogin } from "../helpers/conformance.js";
 import { FakeClock } from "../helpers/fake-clock.js";
 import {
   createTestUser,
@@ -7,7 +8,6 @@ import {
   testAdminToken,
 } from "../helpers/keycard.js";
 import { type Rest, restClient } from "../helpers/rest.js";
-import { enrollTotpOverRest, totpCode } from "../helpers/totp-codes.js";
 
 const admin = { authorization: `Bearer ${testAdminToken}` };
 
@@ -28,23 +28,11 @@ describe("factor changes and cookie logins end the sessions they replace", () =>
   });
   afterAll(() => keycard.close());
 
-  const active = async (token: string): Promise<boolean> =>
-    (await rest.post("/auth/validate", { token })).body.active === true;
+  const active = (token: string): Promise<boolean> => isActive(rest, token);
 
   it("ASVS 5.0 7.4.3: removing a user's TOTP ends every session of the user", async () => {
-    const user = await createTestUser(keycard);
-    const { secret } = await enrollTotpOverRest(
-      keycard.baseUrl,
-      user.id,
-      testAdminToken,
-      clock.now(),
-    );
-    clock.advance(30_000);
-    const login = await rest.post("/auth/login", {
-      email: user.email,
-      password: user.password,
-      totp_code: await totpCode(secret, clock.now()),
-    });
+    const { user, loginBody } = await userWithTotpLogin(keycard, clock);
+    const login = await rest.post("/auth/login", loginBody);
     expect(login.status).toBe(200);
     const token = String(login.body.session_token);
     expect(await active(token)).toBe(true);

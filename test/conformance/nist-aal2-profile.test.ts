@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
+import { isActive } from "../helpers/conformance.js";
 import { FakeClock } from "../helpers/fake-clock.js";
 import { createTestUser, startKeycard, type TestKeycard } from "../helpers/keycard.js";
 import { type Rest, restClient } from "../helpers/rest.js";
@@ -19,8 +20,7 @@ describe("SESSION_PROFILE=nist-aal2, on a fake clock", () => {
   });
   afterAll(() => keycard.close());
 
-  const active = async (token: string): Promise<boolean> =>
-    (await rest.post("/auth/validate", { token })).body.active === true;
+  const active = (token: string): Promise<boolean> => isActive(rest, token);
   const login = async (rememberMe: boolean): Promise<string> => {
     const user = await createTestUser(keycard);
     const reply = await rest.post("/auth/login", {

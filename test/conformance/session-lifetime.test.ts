@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isActive } from "../helpers/conformance.js";
 import { FakeClock } from "../helpers/fake-clock.js";
 import { createTestUser, startKeycard, type TestKeycard } from "../helpers/keycard.js";
 import { type Rest, restClient } from "../helpers/rest.js";
@@ -20,8 +21,7 @@ describe("session lifetime, on a fake clock (SESSION_MAX_DURATION 24 h)", () => 
   afterAll(() => keycard.close());
 
   const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
-  const active = async (token: string): Promise<boolean> =>
-    (await rest.post("/auth/validate", { token })).body.active === true;
+  const active = (token: string): Promise<boolean> => isActive(rest, token);
 
   it("ASVS 5.0 7.3.2 / ASVS 4.0.3 3.3.2 / NIST SP 800-63B 7.2: a derived session never outlives its login", async () => {
     const user = await createTestUser(keycard);

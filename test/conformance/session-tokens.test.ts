@@ -1,13 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { userWithTotpLogin } from "../helpers/conformance.js";
 import { FakeClock } from "../helpers/fake-clock.js";
-import {
-  createTestUser,
-  startKeycard,
-  type TestKeycard,
-  testAdminToken,
-} from "../helpers/keycard.js";
+import { createTestUser, startKeycard, type TestKeycard } from "../helpers/keycard.js";
 import { type Rest, restClient } from "../helpers/rest.js";
-import { enrollTotpOverRest, totpCode } from "../helpers/totp-codes.js";
 
 describe("session tokens and cookies", () => {
   const clock = new FakeClock();
@@ -62,19 +57,7 @@ describe("session tokens and cookies", () => {
   });
 
   it("RFC 6238 5.2, ASVS 4.0.3 2.8.4: a TOTP code is accepted once", async () => {
-    const user = await createTestUser(keycard);
-    const { secret } = await enrollTotpOverRest(
-      keycard.baseUrl,
-      user.id,
-      testAdminToken,
-      clock.now(),
-    );
-    clock.advance(30_000);
-    const body = {
-      email: user.email,
-      password: user.password,
-      totp_code: await totpCode(secret, clock.now()),
-    };
+    const { loginBody: body } = await userWithTotpLogin(keycard, clock);
     expect((await rest.post("/auth/login", body)).status).toBe(200);
     const replay = await rest.post("/auth/login", body);
     expect(replay.status).toBe(401);
