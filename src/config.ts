@@ -216,14 +216,17 @@ function readCookieSecure(read: EnvReader): boolean {
 
 /**
  * The brute-force policy of Login (README, "Brute-force protection"). The lockout threshold
- * is at most 100, the NIST SP 800-63B cap on consecutive failures; 0 turns a rule off.
+ * is at most 100, the ASVS 2.2.1 and NIST SP 800-63B cap; 0 turns a rule off.
  */
 function readLoginThrottle(read: EnvReader): LoginThrottlePolicy {
+  read.check(
+    read.optional("LOGIN_LOCKOUT_DURATION") === undefined,
+    "LOGIN_LOCKOUT_DURATION is no longer read: an account now stays locked while LOGIN_LOCKOUT_THRESHOLD failures fall within the last LOGIN_FAILURE_WINDOW; unset it",
+  );
   return {
     pairDelayAfter: read.integer("LOGIN_FAILURE_DELAY_AFTER", 5, 0, 1_000),
     ipDelayAfter: read.integer("LOGIN_IP_FAILURE_DELAY_AFTER", 50, 0, 1_000_000),
     lockoutThreshold: read.integer("LOGIN_LOCKOUT_THRESHOLD", 100, 0, 100),
-    lockoutDuration: read.duration("LOGIN_LOCKOUT_DURATION", "15m"),
     baseDelay: defaultLoginThrottle.baseDelay,
     maxDelay: read.duration("LOGIN_MAX_DELAY", "15m"),
     window: read.duration("LOGIN_FAILURE_WINDOW", "1h"),

@@ -8,20 +8,23 @@ import { createHash } from "node:crypto";
  * - per IP over all accounts (password spraying): the same growing delay after
  *   `ipDelayAfter` failures, counted in a fixed `window` so a busy NAT is never slowed for
  *   longer than that;
- * - per account from every IP: `lockoutThreshold` consecutive failures (NIST SP 800-63B:
- *   at most 100) lock the account for everyone for `lockoutDuration`; the lock then uses
- *   the count up, so the next lock needs as many failures again.
- * A success resets the pair and the account. A threshold of 0 turns its rule off.
- * Durations are in milliseconds.
+ * - per account from every IP: at most `lockoutThreshold` (ASVS 2.2.1 and NIST SP 800-63B:
+ *   100) failures in any rolling `window`; the account is locked for everyone until the
+ *   oldest of them leaves the window, whatever the timing of the attempts.
+ * A success resets the pair (never the account's window, or a user's own login would give
+ * an attacker a fresh hundred). A threshold of 0 turns its rule off. Durations are in
+ * milliseconds.
  */
 export interface LoginThrottlePolicy {
   readonly pairDelayAfter: number;
   readonly ipDelayAfter: number;
   readonly lockoutThreshold: number;
-  readonly lockoutDuration: number;
   readonly baseDelay: number;
   readonly maxDelay: number;
-  /** Pair and account counters forget after this long without a failure; IP counters after this long since their first. */
+  /**
+   * The account's rolling window; pair counters forget after this long without a failure,
+   * IP counters after this long since their first.
+   */
   readonly window: number;
 }
 
@@ -30,7 +33,6 @@ export const defaultLoginThrottle: LoginThrottlePolicy = {
   pairDelayAfter: 5,
   ipDelayAfter: 50,
   lockoutThreshold: 100,
-  lockoutDuration: 15 * 60_000,
   baseDelay: 1_000,
   maxDelay: 15 * 60_000,
   window: 60 * 60_000,
@@ -39,13 +41,16 @@ export const defaultLoginThrottle: LoginThrottlePolicy = {
 /** Which counter: one account from one IP, one IP over all accounts, one account from all IPs. */
 export type LoginCounterKind = "pair" | "ip" | "account";
 
+/** The counters that delay an attempt (as opposed to the account's lock). */
+export type DelayKind = "pair" | "ip";
+
 /** The name of one counter; `id` is a hash, so store keys carry no email, key or address. */
 export interface LoginCounterKey {
   readonly kind: LoginCounterKind;
   readonly id: string;
 }
 
-/** A counter's state: failures since it was last reset, and when the first and last were. */
+/** A pair or IP counter's state: failures since it was reset, and when the first and last were. */
 export interface FailureCount {
   readonly count: number;
   readonly firstAt: number;
@@ -55,18 +60,39 @@ export interface FailureCount {
 /** The state of a counter that has never failed, or was reset. */
 export const noFailures: FailureCount = { count: 0, firstAt: 0, lastAt: 0 };
 
-/** The three counters of one attempt, in the order of `counterKinds`. */
-export const counterKinds: readonly LoginCounterKind[] = ["pair", "ip", "account"];
+/**
+ * An account's failures within its rolling window: how many, and when the window will have
+ * room for another (0 while it has room).
+ */
+export interface FailureWindow {
+  readonly count: number;
+  readonly openAt: number;
+}
+
+/** The window of an account without failures in the last `window`. */
+export const emptyWindow: FailureWindow = { count: 0, openAt: 0 };
+
+/** A window asked to take a failure: whether it took it, and its state before. */
+export interface WindowClaim extends FailureWindow {
+  readonly claimed: boolean;
+}
+
+/** The delay counters of one attempt (the account has its window instead). */
+export const delayKinds = ["pair", "ip"] as const;
 
 /** The counters' state for one attempt. */
-export type AttemptCounts = Readonly<Record<LoginCounterKind, FailureCount>>;
+export interface AttemptCounts {
+  readonly pair: FailureCount;
+  readonly ip: FailureCount;
+  readonly account: FailureWindow;
+}
 
-/** Whether an attempt may be checked, and which counters have run out and must be reset. */
+/** Whether an attempt may be checked, and which delay counters have run out and must be reset. */
 export type ThrottleVerdict =
-  | { readonly allowed: true; readonly expired: readonly LoginCounterKind[] }
+  | { readonly allowed: true; readonly expired: readonly DelayKind[] }
   | {
       readonly allowed: false;
-      readonly expired: readonly LoginCounterKind[];
+      readonly expired: readonly DelayKind[];
       /** The rule that refuses for longest: `account` is the lockout, the others a delay. */
       readonly scope: LoginCounterKind;
       readonly retryAfterMs: number;
@@ -101,9 +127,9 @@ export function counterKeysOf(
   };
 }
 
-/** How long the store must keep a counter after its last failure for the policy to see it. */
+/** How long the store must keep a delay counter after its last failure for the policy to see it. */
 export function counterRetention(policy: LoginThrottlePolicy): number {
-  return Math.max(policy.window, policy.lockoutDuration, policy.maxDelay);
+  return Math.max(policy.window, policy.maxDelay);
 }
 
 /** The wait after the `failures`-th failure of a counter whose delay starts after `after`. */
@@ -115,12 +141,8 @@ export function delayAfter(failures: number, after: number, policy: LoginThrottl
   return Math.min(policy.baseDelay * 2 ** doublings, policy.maxDelay);
 }
 
-function isLocked(account: FailureCount, policy: LoginThrottlePolicy): boolean {
-  return policy.lockoutThreshold > 0 && account.count >= policy.lockoutThreshold;
-}
-
 function hasRunOut(
-  kind: LoginCounterKind,
+  kind: DelayKind,
   state: FailureCount,
   now: number,
   policy: LoginThrottlePolicy,
@@ -128,37 +150,23 @@ function hasRunOut(
   if (state.count === 0) {
     return false;
   }
-  if (kind === "ip") {
-    return now - state.firstAt >= policy.window;
-  }
-  if (kind === "account" && isLocked(state, policy)) {
-    return now - state.lastAt >= policy.lockoutDuration;
-  }
-  return now - state.lastAt >= policy.window;
+  const since = kind === "ip" ? state.firstAt : state.lastAt;
+  return now - since >= policy.window;
 }
 
-function waitOf(
-  kind: LoginCounterKind,
-  state: FailureCount,
-  now: number,
-  policy: LoginThrottlePolicy,
-): number {
-  const span =
-    kind === "account"
-      ? isLocked(state, policy)
-        ? policy.lockoutDuration
-        : 0
-      : delayAfter(
-          state.count,
-          kind === "pair" ? policy.pairDelayAfter : policy.ipDelayAfter,
-          policy,
-        );
+function delayWait(kind: DelayKind, state: FailureCount, now: number, policy: LoginThrottlePolicy) {
+  const after = kind === "pair" ? policy.pairDelayAfter : policy.ipDelayAfter;
+  const span = delayAfter(state.count, after, policy);
   return span === 0 ? 0 : Math.max(0, state.lastAt + span - now);
+}
+
+function lockWait(account: FailureWindow, now: number, policy: LoginThrottlePolicy): number {
+  return policy.lockoutThreshold > 0 ? Math.max(0, account.openAt - now) : 0;
 }
 
 /**
  * Judges an attempt at `now` from its counters: refused while any rule still makes it wait
- * (reporting the longest wait), else allowed. Counters whose window or lock is over are
+ * (reporting the longest wait), else allowed. Delay counters whose window is over are
  * listed in `expired` and count as zero.
  */
 export function judgeAttempt(
@@ -166,17 +174,18 @@ export function judgeAttempt(
   now: number,
   policy: LoginThrottlePolicy,
 ): ThrottleVerdict {
-  const expired = counterKinds.filter((kind) => hasRunOut(kind, counts[kind], now, policy));
-  let scope: LoginCounterKind | undefined;
-  let retryAfterMs = 0;
-  for (const kind of counterKinds) {
-    const wait = expired.includes(kind) ? 0 : waitOf(kind, counts[kind], now, policy);
-    if (wait > retryAfterMs) {
-      scope = kind;
-      retryAfterMs = wait;
-    }
-  }
-  return scope === undefined
+  const expired = delayKinds.filter((kind) => hasRunOut(kind, counts[kind], now, policy));
+  const waits: [LoginCounterKind, number][] = [
+    ...delayKinds.map((kind): [LoginCounterKind, number] => [
+      kind,
+      expired.includes(kind) ? 0 : delayWait(kind, counts[kind], now, policy),
+    ]),
+    ["account", lockWait(counts.account, now, policy)],
+  ];
+  const [scope, retryAfterMs] = waits.reduce((longest, wait) =>
+    wait[1] > longest[1] ? wait : longest,
+  );
+  return retryAfterMs === 0
     ? { allowed: true, expired }
     : { allowed: false, expired, scope, retryAfterMs };
 }

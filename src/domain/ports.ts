@@ -1,5 +1,5 @@
 import type { ApiKeyPatch, ApiKeyRecord } from "./api-key.js";
-import type { FailureCount, LoginCounterKey } from "./login-throttle.js";
+import type { FailureCount, LoginCounterKey, WindowClaim } from "./login-throttle.js";
 import type { SessionRecord, TokenLookup } from "./session.js";
 import type { UserPatch, UserRecord } from "./user.js";
 
@@ -94,22 +94,26 @@ export interface ExpiredSession {
  * is its own key with a TTL; updates of one counter are atomic.
  */
 export interface LoginAttemptStore {
-  /**
-   * Counts a failure at `at` on each counter before the secret is checked (a reservation)
-   * and returns each counter's state before it: every concurrent attempt sees a different
-   * count, so a burst cannot slip past a threshold. A counter is dropped `retainMs` after
-   * its last failure.
-   */
-  reserve(keys: readonly LoginCounterKey[], at: number, retainMs: number): Promise<FailureCount[]>;
-  /**
-   * Takes back one reserved failure from each counter (the secret was right, or never
-   * checked), putting back the last failure time of `before` (what `reserve` returned).
-   */
-  release(keys: readonly LoginCounterKey[], before: readonly FailureCount[]): Promise<void>;
+  /** Counts one failure at `at` on each delay counter, dropped `retainMs` after its last. */
+  record(keys: readonly LoginCounterKey[], at: number, retainMs: number): Promise<void>;
   /** The counters' states, in the order asked; `noFailures` for a counter that is absent. */
   read(keys: readonly LoginCounterKey[]): Promise<FailureCount[]>;
   /** Resets the counters. */
   clear(keys: readonly LoginCounterKey[]): Promise<void>;
+  /**
+   * Adds the failure named `failure` at `at` to an account's rolling window of `windowMs`,
+   * unless the window already holds `limit` failures (a `limit` of 0 always adds; an empty
+   * `failure` only looks), atomically, so concurrent claims never overfill it. Answers the
+   * window before: its count, and when full, the time it will have room again.
+   */
+  claim(
+    key: LoginCounterKey,
+    failure: string,
+    at: number,
+    window: { readonly windowMs: number; readonly limit: number },
+  ): Promise<WindowClaim>;
+  /** Takes a claimed failure back out of its window (the secret was right, or never checked). */
+  unclaim(key: LoginCounterKey, failure: string): Promise<void>;
 }
 
 /**

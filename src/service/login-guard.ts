@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { Clock } from "../domain/clock.js";
 import { KeycardError } from "../domain/errors.js";
 import {
@@ -5,7 +6,7 @@ import {
   accountFingerprint,
   counterKeysOf,
   counterRetention,
-  type FailureCount,
+  type DelayKind,
   judgeAttempt,
   type LoginCounterKey,
   type LoginCounterKind,
@@ -98,23 +99,10 @@ export function isGuessFailure(error: unknown): boolean {
 export interface GuessReservation {
   /** The secret was wrong: it counts against this address too. */
   fail(): Promise<void>;
-  /** The secret was right: the account and this address's pair start over. */
+  /** The secret was right: this address's pair starts over and the claim is given back. */
   succeed(): Promise<void>;
   /** The secret was never judged: the guess is taken back from every counter. */
   withdraw(): Promise<void>;
-}
-
-/** The counters' states as read (absent ones have no failures). */
-function countsOf(
-  pair: FailureCount | undefined,
-  ip: FailureCount | undefined,
-  account: FailureCount | undefined,
-): AttemptCounts {
-  return {
-    pair: pair ?? noFailures,
-    ip: ip ?? noFailures,
-    account: account ?? noFailures,
-  };
 }
 
 const scopeMessages: Record<LoginCounterKind, string> = {
@@ -123,6 +111,11 @@ const scopeMessages: Record<LoginCounterKind, string> = {
   account: "Too many failed logins; this account is temporarily locked",
 };
 
+/** A name for one failure in an account's window, unique across replicas. */
+function newFailureId(now: number): string {
+  return `${now.toString(36)}.${randomBytes(9).toString("base64url")}`;
+}
+
 /**
  * Brute-force protection of Login (policy in domain/login-throttle.ts), with the counters
  * in the store so every replica sees the same ones. A store failure is never ignored: it
@@ -130,46 +123,49 @@ const scopeMessages: Record<LoginCounterKind, string> = {
  */
 export class LoginGuard {
   private readonly retainMs: number;
+  private readonly window: { readonly windowMs: number; readonly limit: number };
 
   constructor(private readonly deps: LoginGuardDeps) {
     this.retainMs = counterRetention(deps.policy);
+    this.window = { windowMs: deps.policy.window, limit: deps.policy.lockoutThreshold };
   }
 
   /**
    * Lets an attempt check its secret, or refuses one that must still wait with RATE_LIMITED
    * and the seconds to wait (counting nothing) and audits `login.locked`. The account's
-   * counter takes the attempt as a failure before the check (a reservation, so a burst
-   * from many addresses checks no more secrets than the lockout threshold); the address
+   * window takes the attempt as a failure before the check (a claim, so a burst from many
+   * addresses checks no more secrets than the lockout threshold in any window); the address
    * counters are read, so that a user's own parallel logins from one address never delay
    * each other. Settle the attempt with the returned reservation.
    */
   async admit(attempt: LoginAttempt): Promise<GuessReservation> {
     const keys = counterKeysOf(attempt.account, attempt.client.ip);
     const now = this.deps.clock.now();
-    const [[pair, ip], [account]] = await Promise.all([
-      this.deps.attempts.read([keys.pair, keys.ip]),
-      this.deps.attempts.reserve([keys.account], now, this.retainMs),
+    const failure = newFailureId(now);
+    const [delays, account] = await Promise.all([
+      this.delayCounts(keys),
+      this.deps.attempts.claim(keys.account, failure, now, this.window),
     ]);
-    const counts = countsOf(pair, ip, account);
-    const giveBack = () => this.deps.attempts.release([keys.account], [counts.account]);
-    await this.enforce(attempt, keys, counts, now, { reserved: true, undo: giveBack });
+    const giveBack = async () => {
+      if (account.claimed) {
+        await this.deps.attempts.unclaim(keys.account, failure);
+      }
+    };
+    await this.enforce(attempt, keys, { ...delays, account }, now, giveBack);
     return {
-      fail: async () => {
-        await this.deps.attempts.reserve(
-          [keys.pair, keys.ip],
-          this.deps.clock.now(),
-          this.retainMs,
-        );
+      fail: () =>
+        this.deps.attempts.record([keys.pair, keys.ip], this.deps.clock.now(), this.retainMs),
+      succeed: async () => {
+        await Promise.all([this.deps.attempts.clear([keys.pair]), giveBack()]);
       },
-      succeed: () => this.deps.attempts.clear([keys.pair, keys.account]),
       withdraw: giveBack,
     };
   }
 
   /**
    * Runs `check` (which proves a secret) as one admitted attempt: a wrong secret counts as
-   * a failure, a right one resets the account and this address's pair, and a check that
-   * failed for another reason (a malformed call, the store) counts nothing.
+   * a failure, a right one resets this address's pair, and a check that failed for another
+   * reason (a malformed call, the store) counts nothing.
    */
   async guard<T>(attempt: LoginAttempt, check: () => Promise<T>): Promise<T> {
     const reservation = await this.admit(attempt);
@@ -196,21 +192,25 @@ export class LoginGuard {
    */
   async checkAllowed(attempt: LoginAttempt): Promise<void> {
     const keys = counterKeysOf(attempt.account, attempt.client.ip);
-    const [pair, ip, account] = await this.deps.attempts.read([keys.pair, keys.ip, keys.account]);
-    await this.enforce(attempt, keys, countsOf(pair, ip, account), this.deps.clock.now(), {
-      reserved: false,
-      undo: async () => undefined,
-    });
+    const now = this.deps.clock.now();
+    const [delays, account] = await Promise.all([
+      this.delayCounts(keys),
+      this.deps.attempts.claim(keys.account, "", now, this.window),
+    ]);
+    await this.enforce(attempt, keys, { ...delays, account }, now, async () => undefined);
   }
 
   /** Counts a wrong secret against the attempt's account, pair and address. */
   async recordFailure(attempt: LoginAttempt): Promise<void> {
     const keys = counterKeysOf(attempt.account, attempt.client.ip);
-    await this.deps.attempts.reserve(
-      [keys.pair, keys.ip, keys.account],
-      this.deps.clock.now(),
-      this.retainMs,
-    );
+    const now = this.deps.clock.now();
+    await Promise.all([
+      this.deps.attempts.record([keys.pair, keys.ip], now, this.retainMs),
+      this.deps.attempts.claim(keys.account, newFailureId(now), now, {
+        windowMs: this.window.windowMs,
+        limit: 0,
+      }),
+    ]);
     this.auditFailure(attempt, "INVALID_CREDENTIALS");
   }
 
@@ -226,9 +226,19 @@ export class LoginGuard {
     }
   }
 
+  /** The attempt's pair and address counters (absent ones have no failures). */
+  private async delayCounts(
+    keys: Record<LoginCounterKind, LoginCounterKey>,
+  ): Promise<Pick<AttemptCounts, DelayKind>> {
+    const [pair = noFailures, ip = noFailures] = await this.deps.attempts.read([
+      keys.pair,
+      keys.ip,
+    ]);
+    return { pair, ip };
+  }
+
   /**
-   * Judges `counts` at `now`: restarts counters whose window or lock is over (the account's
-   * from this attempt, when `reserved` says the attempt counts there), and refuses an
+   * Judges `counts` at `now`: restarts delay counters whose window is over, and refuses an
    * attempt that must still wait with RATE_LIMITED (after `undo`), auditing it.
    */
   private async enforce(
@@ -236,10 +246,12 @@ export class LoginGuard {
     keys: Record<LoginCounterKind, LoginCounterKey>,
     counts: AttemptCounts,
     now: number,
-    { reserved, undo }: { readonly reserved: boolean; readonly undo: () => Promise<void> },
+    undo: () => Promise<void>,
   ): Promise<void> {
     const verdict = judgeAttempt(counts, now, this.deps.policy);
-    await this.restartExpired(keys, verdict.expired, now, reserved);
+    if (verdict.expired.length > 0) {
+      await this.deps.attempts.clear(verdict.expired.map((kind) => keys[kind]));
+    }
     if (verdict.allowed) {
       return;
     }
@@ -252,22 +264,6 @@ export class LoginGuard {
       undefined,
       retryAfterSeconds,
     );
-  }
-
-  /** Counters whose window or lock is over start again (the account's from a reservation). */
-  private async restartExpired(
-    keys: Record<LoginCounterKind, LoginCounterKey>,
-    expired: readonly LoginCounterKind[],
-    now: number,
-    reserved: boolean,
-  ): Promise<void> {
-    if (expired.length === 0) {
-      return;
-    }
-    await this.deps.attempts.clear(expired.map((kind) => keys[kind]));
-    if (reserved && expired.includes("account")) {
-      await this.deps.attempts.reserve([keys.account], now, this.retainMs);
-    }
   }
 
   /**

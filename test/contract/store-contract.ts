@@ -878,53 +878,25 @@ export function describeStoreContract(name: string, makeStore: () => Store): voi
 
     describe("loginAttempts", () => {
       const keyOf = (kind: "pair" | "ip" | "account") => ({ kind, id: `contract-${randomUUID()}` });
+      const hour = { windowMs: 60 * minute, limit: 3 };
 
-      it("reserves failures per counter, answering each counter's state before, and reads them back", async () => {
+      it("records failures per counter and reads each counter's count, first and last back", async () => {
         const pair = keyOf("pair");
-        const account = keyOf("account");
+        const ip = keyOf("ip");
         const t = Date.now();
-        expect(await store.loginAttempts.reserve([pair, account], t, minute)).toEqual([
-          { count: 0, firstAt: 0, lastAt: 0 },
-          { count: 0, firstAt: 0, lastAt: 0 },
-        ]);
-        expect(await store.loginAttempts.reserve([pair], t + 5, minute)).toEqual([
-          { count: 1, firstAt: t, lastAt: t },
-        ]);
-        expect(await store.loginAttempts.read([pair, account, keyOf("ip")])).toEqual([
+        await store.loginAttempts.record([pair, ip], t, minute);
+        await store.loginAttempts.record([pair], t + 5, minute);
+        expect(await store.loginAttempts.read([pair, ip, keyOf("ip")])).toEqual([
           { count: 2, firstAt: t, lastAt: t + 5 },
           { count: 1, firstAt: t, lastAt: t },
           { count: 0, firstAt: 0, lastAt: 0 },
         ]);
       });
 
-      it("releases a reservation, putting back the last failure time, and drops a counter left empty", async () => {
-        const pair = keyOf("pair");
-        const account = keyOf("account");
-        const t = Date.now();
-        await store.loginAttempts.reserve([pair], t, minute);
-        const before = await store.loginAttempts.reserve([pair, account], t + 5, minute);
-        await store.loginAttempts.release([pair, account], before);
-        expect(await store.loginAttempts.read([pair, account])).toEqual([
-          { count: 1, firstAt: t, lastAt: t },
-          { count: 0, firstAt: 0, lastAt: 0 },
-        ]);
-      });
-
-      it("gives each of 50 concurrent reservations a different count before it", async () => {
-        const account = keyOf("account");
-        const befores = await Promise.all(
-          Array.from({ length: 50 }, () =>
-            store.loginAttempts.reserve([account], Date.now(), minute),
-          ),
-        );
-        const counts = befores.map(([before]) => before?.count).sort((a, b) => (a ?? 0) - (b ?? 0));
-        expect(counts).toEqual(Array.from({ length: 50 }, (_, index) => index));
-      });
-
       it("keeps counters of different kinds with one id apart", async () => {
         const id = `contract-${randomUUID()}`;
-        await store.loginAttempts.reserve([{ kind: "pair", id }], Date.now(), minute);
-        expect(await store.loginAttempts.read([{ kind: "account", id }])).toEqual([
+        await store.loginAttempts.record([{ kind: "pair", id }], Date.now(), minute);
+        expect(await store.loginAttempts.read([{ kind: "ip", id }])).toEqual([
           { count: 0, firstAt: 0, lastAt: 0 },
         ]);
       });
@@ -932,7 +904,7 @@ export function describeStoreContract(name: string, makeStore: () => Store): voi
       it("clears only the counters it is given", async () => {
         const pair = keyOf("pair");
         const ip = keyOf("ip");
-        await store.loginAttempts.reserve([pair, ip], Date.now(), minute);
+        await store.loginAttempts.record([pair, ip], Date.now(), minute);
         await store.loginAttempts.clear([pair]);
         const [cleared, kept] = await store.loginAttempts.read([pair, ip]);
         expect(cleared?.count).toBe(0);
@@ -940,11 +912,61 @@ export function describeStoreContract(name: string, makeStore: () => Store): voi
       });
 
       it("drops a counter its retention after the last failure", async () => {
-        const account = keyOf("account");
-        await store.loginAttempts.reserve([account], Date.now(), 300);
-        expect((await store.loginAttempts.read([account]))[0]?.count).toBe(1);
+        const pair = keyOf("pair");
+        await store.loginAttempts.record([pair], Date.now(), 300);
+        expect((await store.loginAttempts.read([pair]))[0]?.count).toBe(1);
         await sleep(500);
-        expect((await store.loginAttempts.read([account]))[0]?.count).toBe(0);
+        expect((await store.loginAttempts.read([pair]))[0]?.count).toBe(0);
+      });
+
+      it("fills an account's window up to its limit, then answers when the oldest failure leaves it", async () => {
+        const account = keyOf("account");
+        const t = Date.now();
+        const claims = [];
+        for (const at of [t, t + 10, t + 20, t + 30]) {
+          claims.push(await store.loginAttempts.claim(account, `f${at}`, at, hour));
+        }
+        expect(claims).toEqual([
+          { claimed: true, count: 0, openAt: 0 },
+          { claimed: true, count: 1, openAt: 0 },
+          { claimed: true, count: 2, openAt: 0 },
+          { claimed: false, count: 3, openAt: t + hour.windowMs },
+        ]);
+        expect(await store.loginAttempts.claim(account, "", t + 40, hour)).toEqual(claims[3]);
+        const later = t + hour.windowMs + 15;
+        expect(await store.loginAttempts.claim(account, "", later, hour)).toEqual({
+          claimed: false,
+          count: 1,
+          openAt: 0,
+        });
+      });
+
+      it("takes a claimed failure back out of the window, and adds past the limit when the limit is 0", async () => {
+        const account = keyOf("account");
+        const t = Date.now();
+        for (const name of ["a", "b", "c"]) {
+          await store.loginAttempts.claim(account, name, t, hour);
+        }
+        await store.loginAttempts.unclaim(account, "b");
+        expect((await store.loginAttempts.claim(account, "d", t, hour)).claimed).toBe(true);
+        const unlimited = { ...hour, limit: 0 };
+        expect(await store.loginAttempts.claim(account, "e", t, unlimited)).toEqual({
+          claimed: true,
+          count: 3,
+          openAt: 0,
+        });
+        expect((await store.loginAttempts.claim(account, "", t, hour)).count).toBe(4);
+      });
+
+      it("lets exactly the limit of 50 concurrent claims into a window", async () => {
+        const account = keyOf("account");
+        const window = { windowMs: minute, limit: 20 };
+        const claims = await Promise.all(
+          Array.from({ length: 50 }, (_, index) =>
+            store.loginAttempts.claim(account, `f${index}`, Date.now(), window),
+          ),
+        );
+        expect(claims.filter((claim) => claim.claimed)).toHaveLength(20);
       });
     });
   });

@@ -14,8 +14,10 @@ export interface RedisKeys {
   readonly apiKeyHash: (keyHash: string) => string;
   readonly userApiKeys: (userId: string) => string;
   readonly rateLimits: () => string;
-  /** One counter of failed logins (`kind` pair, ip or account; `id` a fingerprint). */
+  /** One delay counter of failed logins (`kind` pair or ip; `id` a fingerprint). */
   readonly loginFailures: (kind: string, id: string) => string;
+  /** One account's failed logins within the lockout window: a sorted set scored by time. */
+  readonly loginFailureWindow: (id: string) => string;
   /** Users with sessions, each scored by the earliest expiry a sweep has still to see. */
   readonly sessionOwners: () => string;
   /** How many sessions are live, counted up on login and down on revocation and expiry. */
@@ -42,6 +44,7 @@ export function redisKeys(namespace: string): RedisKeys {
     userApiKeys: (userId) => `${userTag(userId)}:apikeys`,
     rateLimits: () => `${namespace}:ratelimit`,
     loginFailures: (kind, id) => `${namespace}:login-failures:${kind}:${id}`,
+    loginFailureWindow: (id) => `${namespace}:login-failure-window:${id}`,
     sessionOwners: () => `${namespace}:session-owners`,
     liveCount: () => `${namespace}:live-count`,
     revocations: () => `${namespace}:revocations`,

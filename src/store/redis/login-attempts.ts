@@ -2,6 +2,7 @@ import {
   type FailureCount,
   type LoginCounterKey,
   noFailures,
+  type WindowClaim,
 } from "../../domain/login-throttle.js";
 import type { LoginAttemptStore } from "../../domain/ports.js";
 import { guarded } from "./guarded.js";
@@ -17,9 +18,16 @@ function decodeCount(fields: readonly unknown[] | undefined): FailureCount {
   return { count, firstAt: firstAt ?? 0, lastAt: lastAt ?? 0 };
 }
 
+/** `kcClaimFailure`'s answer: claimed (1/0), the count before, and when a full window opens. */
+function decodeClaim(reply: readonly unknown[]): WindowClaim {
+  const [claimed, count, openAt] = reply.map(Number);
+  return { claimed: claimed === 1, count: count ?? 0, openAt: openAt ?? 0 };
+}
+
 /**
- * Failed-login counters in Redis: one hash per counter (`n`, `f`, `l`), every command and
- * script on a single key (so the adapter also runs on Redis Cluster), and a TTL on every key.
+ * Failed-login counters in Redis: a hash per delay counter (`n`, `f`, `l`) and a sorted set
+ * per account window (members are failures, scored by time), every command and script on a
+ * single key (so the adapter also runs on Redis Cluster), and a TTL on every key.
  */
 export class RedisLoginAttemptStore implements LoginAttemptStore {
   constructor(
@@ -27,22 +35,10 @@ export class RedisLoginAttemptStore implements LoginAttemptStore {
     private readonly keys: RedisKeys,
   ) {}
 
-  reserve(keys: readonly LoginCounterKey[], at: number, retainMs: number): Promise<FailureCount[]> {
-    return guarded(() =>
-      Promise.all(
-        keys.map(async (key) =>
-          decodeCount(await this.redis.kcReserveFailure(this.nameOf(key), at, retainMs)),
-        ),
-      ),
-    );
-  }
-
-  release(keys: readonly LoginCounterKey[], before: readonly FailureCount[]): Promise<void> {
+  record(keys: readonly LoginCounterKey[], at: number, retainMs: number): Promise<void> {
     return guarded(async () => {
       await Promise.all(
-        keys.map((key, index) =>
-          this.redis.kcReleaseFailure(this.nameOf(key), before[index]?.lastAt ?? 0),
-        ),
+        keys.map((key) => this.redis.kcRecordFailure(this.counterOf(key), at, retainMs)),
       );
     });
   }
@@ -51,7 +47,7 @@ export class RedisLoginAttemptStore implements LoginAttemptStore {
     return guarded(() =>
       Promise.all(
         keys.map(async (key) =>
-          decodeCount(await this.redis.hmget(this.nameOf(key), "n", "f", "l")),
+          decodeCount(await this.redis.hmget(this.counterOf(key), "n", "f", "l")),
         ),
       ),
     );
@@ -59,11 +55,36 @@ export class RedisLoginAttemptStore implements LoginAttemptStore {
 
   clear(keys: readonly LoginCounterKey[]): Promise<void> {
     return guarded(async () => {
-      await Promise.all(keys.map((key) => this.redis.del(this.nameOf(key))));
+      await Promise.all(keys.map((key) => this.redis.del(this.counterOf(key))));
     });
   }
 
-  private nameOf(key: LoginCounterKey): string {
+  claim(
+    key: LoginCounterKey,
+    failure: string,
+    at: number,
+    { windowMs, limit }: { readonly windowMs: number; readonly limit: number },
+  ): Promise<WindowClaim> {
+    return guarded(async () =>
+      decodeClaim(
+        await this.redis.kcClaimFailure(
+          this.keys.loginFailureWindow(key.id),
+          at,
+          windowMs,
+          limit,
+          failure,
+        ),
+      ),
+    );
+  }
+
+  unclaim(key: LoginCounterKey, failure: string): Promise<void> {
+    return guarded(async () => {
+      await this.redis.zrem(this.keys.loginFailureWindow(key.id), failure);
+    });
+  }
+
+  private counterOf(key: LoginCounterKey): string {
     return this.keys.loginFailures(key.kind, key.id);
   }
 }

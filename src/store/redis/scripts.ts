@@ -119,31 +119,38 @@ if last >= tonumber(ARGV[1]) then return 0 end
 redis.call('HSET', KEYS[1], 'lt', ARGV[1])
 return 1`,
   },
-  kcReserveFailure: {
+  kcRecordFailure: {
     numberOfKeys: 1,
     lua: `
-local before = redis.call('HMGET', KEYS[1], 'n', 'f', 'l')
 redis.call('HINCRBY', KEYS[1], 'n', 1)
 redis.call('HSETNX', KEYS[1], 'f', ARGV[1])
 redis.call('HSET', KEYS[1], 'l', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return before`,
+return 0`,
   },
-  kcReleaseFailure: {
+  kcClaimFailure: {
     numberOfKeys: 1,
     lua: `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local left = redis.call('HINCRBY', KEYS[1], 'n', -1)
-if left <= 0 then redis.call('DEL', KEYS[1]) return 0 end
-if ARGV[1] ~= '0' then redis.call('HSET', KEYS[1], 'l', ARGV[1]) end
-return left`,
+local at = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', at - window)
+local count = redis.call('ZCARD', KEYS[1])
+if limit > 0 and count >= limit then
+  local oldest = redis.call('ZRANGE', KEYS[1], count - limit, count - limit, 'WITHSCORES')
+  return {0, count, tonumber(oldest[2]) + window}
+end
+if ARGV[4] == '' then return {0, count, 0} end
+redis.call('ZADD', KEYS[1], at, ARGV[4])
+redis.call('PEXPIRE', KEYS[1], window)
+return {1, count, 0}`,
   },
 } as const;
 
 type ScriptName = keyof typeof scripts;
 
 /** The scripts that answer with a list of ids rather than a count. */
-type ListScript = "kcRevokeAll" | "kcTrim" | "kcSweepUser" | "kcReserveFailure";
+type ListScript = "kcRevokeAll" | "kcTrim" | "kcSweepUser" | "kcClaimFailure";
 
 /** A Redis connection that knows keycard's scripts (EVALSHA with EVAL fallback). */
 export type ScriptedRedis = Redis & {
