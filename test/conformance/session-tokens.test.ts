@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { keyHeaders, keyHolder } from "../helpers/api-key-holder.js";
 import { userWithTotpLogin } from "../helpers/conformance.js";
 import { FakeClock } from "../helpers/fake-clock.js";
 import { createTestUser, startKeycard, type TestKeycard } from "../helpers/keycard.js";
-import { type Rest, restClient } from "../helpers/rest.js";
+import { bearer, type Rest, restClient } from "../helpers/rest.js";
 
 describe("session tokens and cookies", () => {
   const clock = new FakeClock();
@@ -62,5 +63,14 @@ describe("session tokens and cookies", () => {
     const replay = await rest.post("/auth/login", body);
     expect(replay.status).toBe(401);
     expect(replay.body.error).toBe("TOTP_INVALID");
+  });
+
+  it("ASVS 4.0.3 3.5.2: an API key opens a session; outside hybrid mode it is never accepted per request", async () => {
+    const holder = await keyHolder(rest, false);
+    expect((await rest.get("/auth/me", keyHeaders(holder.key))).status).toBe(401);
+    const login = await rest.post("/auth/login", { api_key: holder.key });
+    expect(login.status).toBe(200);
+    const me = await rest.get("/auth/me", bearer(String(login.body.session_token)));
+    expect(me.status).toBe(200);
   });
 });
