@@ -1,20 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { FakeClock } from "../helpers/fake-clock.js";
-import { createUserOverRest, startKeycard, type TestKeycard } from "../helpers/keycard.js";
-import { type Rest, restClient } from "../helpers/rest.js";
+import { createUserOverRest, keycardForSuite } from "../helpers/keycard.js";
 
 const day = 86_400_000;
 
 describe("passwords (ASVS 4.0.3 V2.1, V2.4)", () => {
   const clock = new FakeClock();
-  let keycard: TestKeycard;
-  let rest: Rest;
-
-  beforeAll(async () => {
-    keycard = await startKeycard({ clock });
-    rest = restClient(keycard.baseUrl);
-  });
-  afterAll(() => keycard.close());
+  const suite = keycardForSuite({ clock });
+  const rest = suite.rest;
 
   /** An account created over the admin API with `password`. */
   async function userWith(password: string): Promise<{ id: string; email: string }> {
@@ -65,7 +58,7 @@ describe("passwords (ASVS 4.0.3 V2.1, V2.4)", () => {
     const [first, second] = [await userWith(password), await userWith(password)];
     const hashes = await Promise.all(
       [first, second].map(
-        async (user) => (await keycard.store.users.findById(user.id))?.passwordHash,
+        async (user) => (await suite.keycard.store.users.findById(user.id))?.passwordHash,
       ),
     );
     for (const hash of hashes) {

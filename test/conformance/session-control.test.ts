@@ -1,20 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { isActive } from "../helpers/conformance.js";
-import { createTestUser, startKeycard, type TestKeycard } from "../helpers/keycard.js";
-import { bearer, type Json, type Rest, restClient } from "../helpers/rest.js";
+import { createTestUser, keycardForSuite } from "../helpers/keycard.js";
+import { bearer, type Json } from "../helpers/rest.js";
 
 describe("a user's control over their own sessions", () => {
-  let keycard: TestKeycard;
-  let rest: Rest;
-
-  beforeAll(async () => {
-    keycard = await startKeycard();
-    rest = restClient(keycard.baseUrl);
-  });
-  afterAll(() => keycard.close());
+  const suite = keycardForSuite();
+  const rest = suite.rest;
 
   it("ASVS 4.0.3 3.3.4, 5.0 7.5.2: a user sees their active sessions and ends one, all others, or all", async () => {
-    const user = await createTestUser(keycard);
+    const user = await createTestUser(suite.keycard);
     const logins = await Promise.all(
       Array.from({ length: 4 }, () =>
         rest.post("/auth/login", { email: user.email, password: user.password }),

@@ -1,25 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { keyHeaders, keyHolder } from "../helpers/api-key-holder.js";
 import { userWithTotpLogin } from "../helpers/conformance.js";
 import { FakeClock } from "../helpers/fake-clock.js";
-import { createTestUser, startKeycard, type TestKeycard } from "../helpers/keycard.js";
-import { bearer, type Rest, restClient } from "../helpers/rest.js";
+import { createTestUser, keycardForSuite } from "../helpers/keycard.js";
+import { bearer } from "../helpers/rest.js";
 
 describe("session tokens and cookies", () => {
   const clock = new FakeClock();
-  let keycard: TestKeycard;
-  let rest: Rest;
-
-  beforeAll(async () => {
-    keycard = await startKeycard({ clock });
-    rest = restClient(keycard.baseUrl);
-  });
-  afterAll(() => keycard.close());
+  const suite = keycardForSuite({ clock });
+  const rest = suite.rest;
 
   const validate = async (token: string) => (await rest.post("/auth/validate", { token })).body;
 
   it("ASVS 4.0.3 3.2.1, 3.2.2: every login gets a new token of 256 random bits", async () => {
-    const user = await createTestUser(keycard);
+    const user = await createTestUser(suite.keycard);
     const tokens = new Set<string>();
     for (let login = 0; login < 20; login += 1) {
       const reply = await rest.post("/auth/login", { email: user.email, password: user.password });
@@ -31,7 +25,7 @@ describe("session tokens and cookies", () => {
   });
 
   it("ASVS 4.0.3 3.3.1: logout ends the session at once", async () => {
-    const user = await createTestUser(keycard);
+    const user = await createTestUser(suite.keycard);
     const login = await rest.post("/auth/login", { email: user.email, password: user.password });
     const token = String(login.body.session_token);
     expect((await validate(token)).active).toBe(true);
@@ -44,8 +38,8 @@ describe("session tokens and cookies", () => {
   });
 
   it("ASVS 4.0.3 3.4.1, 3.4.2, 3.4.3: the session cookie is Secure, HttpOnly and SameSite", async () => {
-    const user = await createTestUser(keycard);
-    const reply = await fetch(`${keycard.baseUrl}/api/v1/auth/login`, {
+    const user = await createTestUser(suite.keycard);
+    const reply = await fetch(`${rest.baseUrl}/api/v1/auth/login`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ email: user.email, password: user.password }),
@@ -58,7 +52,7 @@ describe("session tokens and cookies", () => {
   });
 
   it("RFC 6238 5.2, ASVS 4.0.3 2.8.4: a TOTP code is accepted once", async () => {
-    const { loginBody: body } = await userWithTotpLogin(keycard, clock);
+    const { loginBody: body } = await userWithTotpLogin(suite.keycard, clock);
     expect((await rest.post("/auth/login", body)).status).toBe(200);
     const replay = await rest.post("/auth/login", body);
     expect(replay.status).toBe(401);

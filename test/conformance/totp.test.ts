@@ -1,14 +1,8 @@
 import pino from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { FakeClock } from "../helpers/fake-clock.js";
-import {
-  createTestUser,
-  startKeycard,
-  type TestKeycard,
-  testAdminToken,
-} from "../helpers/keycard.js";
+import { createTestUser, keycardForSuite, testAdminToken } from "../helpers/keycard.js";
 import { LogLines } from "../helpers/log-lines.js";
-import { type Rest, restClient } from "../helpers/rest.js";
 import { enrollTotpOverRest, totpCodeAtStep, totpStepSeconds } from "../helpers/totp-codes.js";
 
 const admin = { authorization: `Bearer ${testAdminToken}` };
@@ -16,20 +10,14 @@ const admin = { authorization: `Bearer ${testAdminToken}` };
 describe("TOTP (RFC 6238, ASVS 4.0.3 V2.8), on a fake clock", () => {
   const clock = new FakeClock();
   const log = new LogLines();
-  let keycard: TestKeycard;
-  let rest: Rest;
-
-  beforeAll(async () => {
-    keycard = await startKeycard({ clock, logger: pino({ level: "info" }, log) });
-    rest = restClient(keycard.baseUrl);
-  });
-  afterAll(() => keycard.close());
+  const suite = keycardForSuite({ clock, logger: pino({ level: "info" }, log) });
+  const rest = suite.rest;
 
   /** A user with TOTP confirmed, the clock moved one step on so the current code is unspent. */
   async function enrolledUser() {
-    const user = await createTestUser(keycard);
+    const user = await createTestUser(suite.keycard);
     const { secret, otpauthUri } = await enrollTotpOverRest(
-      keycard.baseUrl,
+      rest.baseUrl,
       user.id,
       testAdminToken,
       clock.now(),
@@ -78,7 +66,7 @@ describe("TOTP (RFC 6238, ASVS 4.0.3 V2.8), on a fake clock", () => {
     const { user, secret: lost } = await enrolledUser();
     expect((await rest.del(`/admin/users/${user.id}/totp`, admin)).status).toBe(200);
     const { secret: replacement } = await enrollTotpOverRest(
-      keycard.baseUrl,
+      rest.baseUrl,
       user.id,
       testAdminToken,
       clock.now(),

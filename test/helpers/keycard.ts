@@ -183,30 +183,44 @@ export async function startKeycard(options: KeycardOptions = {}): Promise<TestKe
   };
 }
 
-/**
- * Starts keycard for the enclosing suite (in beforeAll, closed in afterAll) and returns a
- * REST client that talks to it once the suite's tests run.
- */
-export function restKeycardForSuite(options: KeycardOptions = {}): Rest {
-  let keycard: TestKeycard | undefined;
+/** The keycard of a suite, running while its tests run, and a REST client for it. */
+export interface SuiteKeycard {
+  readonly keycard: TestKeycard;
+  readonly rest: Rest;
+}
+
+/** Starts keycard for the enclosing suite (in beforeAll, closed in afterAll). */
+export function keycardForSuite(options: KeycardOptions = {}): SuiteKeycard {
+  let running: TestKeycard | undefined;
   beforeAll(async () => {
-    keycard = await startKeycard(options);
+    running = await startKeycard(options);
   });
-  afterAll(() => keycard?.close());
-  const client = (): Rest => {
-    if (keycard === undefined) {
+  afterAll(() => running?.close());
+  const keycard = (): TestKeycard => {
+    if (running === undefined) {
       throw new Error("the suite's keycard is not running");
     }
-    return restClient(keycard.baseUrl);
+    return running;
   };
+  const client = (): Rest => restClient(keycard().baseUrl);
   return {
-    get baseUrl() {
-      return client().baseUrl;
+    get keycard() {
+      return keycard();
     },
-    get: (path, headers) => client().get(path, headers),
-    post: (path, body, headers) => client().post(path, body, headers),
-    del: (path, headers) => client().del(path, headers),
+    rest: {
+      get baseUrl() {
+        return keycard().baseUrl;
+      },
+      get: (path, headers) => client().get(path, headers),
+      post: (path, body, headers) => client().post(path, body, headers),
+      del: (path, headers) => client().del(path, headers),
+    },
   };
+}
+
+/** Starts keycard for the enclosing suite and returns a REST client that talks to it. */
+export function restKeycardForSuite(options: KeycardOptions = {}): Rest {
+  return keycardForSuite(options).rest;
 }
 
 let userCounter = 0;
