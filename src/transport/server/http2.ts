@@ -2,6 +2,7 @@ import http2 from "node:http2";
 import { plainAddress } from "../client-info.js";
 import type { DoorEvent } from "./connection-guard.js";
 import type { ConnectionLimits } from "./limits.js";
+import { timeoutAfterPendingIo } from "./pending-io-timeout.js";
 import { RateBudget } from "./rate-budget.js";
 
 /** What the HTTP/2 guard does when a connection misbehaves. */
@@ -87,10 +88,13 @@ export function guardHttp2Session(
     });
   };
   const startIdle = (): void => {
-    idle = setTimeout(() => {
-      session.close();
-      events.onCut("http2_idle", ip, false);
-    }, limits.http2IdleTimeoutMs);
+    const timer = timeoutAfterPendingIo(limits.http2IdleTimeoutMs, () => {
+      if (idle === timer && open === 0 && !session.closed && !session.destroyed) {
+        session.close();
+        events.onCut("http2_idle", ip, false);
+      }
+    });
+    idle = timer;
   };
   startIdle();
   session.on("stream", (stream) => {
@@ -101,13 +105,13 @@ export function guardHttp2Session(
       return;
     }
     let timedOut = false;
-    const deadline = setTimeout(() => {
+    const deadline = timeoutAfterPendingIo(limits.requestTimeoutMs, () => {
       if (!stream.destroyed && stream.state.remoteClose !== 1) {
         timedOut = true;
         stream.close(NGHTTP2_CANCEL);
         events.onCut("http2_stream_timeout", ip, false);
       }
-    }, limits.requestTimeoutMs);
+    });
     // Emitted when a stream ends before its answer did: the client cancelled it (or we did).
     stream.once("aborted", () => {
       if (!timedOut && !cancelled.spend()) {

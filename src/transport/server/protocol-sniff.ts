@@ -1,4 +1,5 @@
 import type { Socket } from "node:net";
+import { timeoutAfterPendingIo } from "./pending-io-timeout.js";
 
 const http2Preface = "PRI";
 
@@ -14,11 +15,14 @@ export function sniffProtocol(
   route: (protocol: "http/1.1" | "h2") => void,
 ): void {
   let seen = Buffer.alloc(0);
-  const deadline = setTimeout(() => {
-    socket.off("readable", sniff);
-    socket.destroy();
-    onTimeout();
-  }, timeoutMs);
+  let routed = false;
+  const deadline = timeoutAfterPendingIo(timeoutMs, () => {
+    if (!routed) {
+      socket.off("readable", sniff);
+      socket.destroy();
+      onTimeout();
+    }
+  });
   const sniff = (): void => {
     const chunk = socket.read() as Buffer | null;
     if (chunk === null) {
@@ -28,6 +32,7 @@ export function sniffProtocol(
     if (seen.length < http2Preface.length && http2Preface.startsWith(seen.toString("latin1"))) {
       return;
     }
+    routed = true;
     clearTimeout(deadline);
     socket.off("readable", sniff);
     socket.unshift(seen);
