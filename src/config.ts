@@ -1,12 +1,14 @@
 import { accessSync, constants } from "node:fs";
 import { isIP } from "node:net";
 import { readConnectionLimits } from "./config-connections.js";
+import { readDurability } from "./config-durability.js";
 import { parseDuration } from "./domain/duration.js";
 import { defaultLoginThrottle, type LoginThrottlePolicy } from "./domain/login-throttle.js";
 import { weakSecretProblem } from "./domain/secret-strength.js";
 import type { SessionPolicy } from "./domain/session.js";
 import { defaultHashConcurrency } from "./service/password-hasher.js";
-import { parseRedisUrl } from "./store/redis/connection.js";
+import { parseRedisUrl, type RedisTarget } from "./store/redis/connection.js";
+import type { Durability } from "./store/redis/durable-writes.js";
 import { knownProfiles } from "./transport/http/profiles/index.js";
 import type { ConnectionLimits } from "./transport/server/limits.js";
 
@@ -20,6 +22,8 @@ export interface Config {
   readonly devMode: boolean;
   readonly redisKeyPrefix: string;
   readonly redisCommandTimeoutMs: number;
+  /** REDIS_WAIT_REPLICAS / REDIS_WAIT_TIMEOUT: replicas that must hold a revocation first. */
+  readonly redisDurability: Durability;
   /** STORE_DEADLINE: how long all of one request's store calls may take together. */
   readonly storeDeadlineMs: number;
   /**
@@ -245,7 +249,7 @@ function parseKey(text: string | undefined): Buffer | undefined | null {
 }
 
 /** REDIS_URL parsed, or the message saying why it cannot be used. */
-function redisUrlOrProblem(url: string): { readonly tls: boolean } | string {
+function redisUrlOrProblem(url: string): RedisTarget | string {
   try {
     return parseRedisUrl(url);
   } catch (error) {
@@ -346,13 +350,19 @@ export function loadConfig(env: Env): Config {
   checkSecret(read, "INTROSPECTION_SECRET", introspectionSecret);
   const logLevel = read.text("LOG_LEVEL", "info");
   read.check(logLevels.includes(logLevel), `LOG_LEVEL must be one of ${logLevels.join(", ")}`);
+  const redisCommandTimeoutMs = read.duration("REDIS_COMMAND_TIMEOUT", "1s");
   const config: Config = {
     port: read.integer("PORT", 8080, 0, 65_535),
     host: read.text("HOST", "0.0.0.0"),
     ...(redisUrl === undefined ? {} : { redisUrl }),
     devMode: redisUrl === undefined && devAsked === "1",
     redisKeyPrefix: read.text("REDIS_KEY_PREFIX", "keycard"),
-    redisCommandTimeoutMs: read.duration("REDIS_COMMAND_TIMEOUT", "1s"),
+    redisCommandTimeoutMs,
+    redisDurability: readDurability(
+      read,
+      typeof redisTarget === "object" ? redisTarget : undefined,
+      redisCommandTimeoutMs,
+    ),
     storeDeadlineMs: read.duration("STORE_DEADLINE", "1s"),
     validateCache: {
       ttlMs: read.duration("VALIDATE_CACHE_TTL", "1s", true),

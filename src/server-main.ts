@@ -56,6 +56,7 @@ export function openStore(config: Config, logger: Logger): Store & { readonly re
     url: config.redisUrl,
     namespace: config.redisKeyPrefix,
     commandTimeoutMs: config.redisCommandTimeoutMs,
+    durability: config.redisDurability,
     ...(config.redisTlsCaFile === undefined ? {} : { tlsCaFile: config.redisTlsCaFile }),
     lookupCache: config.validateCache,
     onError: (error) => {

@@ -17,5 +17,9 @@ describeStoreContract("redis cluster (3 masters, 3 replicas)", () => {
   if (cluster === undefined) {
     throw new Error("the test cluster did not start");
   }
-  return testStore("redis", cluster.url);
+  return testStore("redis", {
+    redisUrl: cluster.url,
+    // Revocations wait for a replica, as REDIS_WAIT_REPLICAS's default asks here.
+    durability: { replicas: 1, timeoutMs: 250 },
+  });
 });

@@ -17,5 +17,9 @@ describeStoreContract("redis sentinel (master, replica, 3 sentinels)", () => {
   if (group === undefined) {
     throw new Error("the test Sentinel group did not start");
   }
-  return testStore("redis", group.url);
+  return testStore("redis", {
+    redisUrl: group.url,
+    // Revocations wait for a replica, as REDIS_WAIT_REPLICAS's default asks here.
+    durability: { replicas: 1, timeoutMs: 250 },
+  });
 });

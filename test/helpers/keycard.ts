@@ -8,6 +8,7 @@ import type { SessionPolicy } from "../../src/domain/session.js";
 import { createArgon2Hasher } from "../../src/service/password-hasher.js";
 import { createMemoryStore } from "../../src/store/memory/memory-store.js";
 import { waitUntilReachable } from "../../src/store/reachable.js";
+import type { Durability } from "../../src/store/redis/durable-writes.js";
 import { createRedisStore } from "../../src/store/redis/redis-store.js";
 import { createApp, type KeycardApp, type ServerSettings } from "../../src/transport/app.js";
 import { createServer, type KeycardServer } from "../../src/transport/server.js";
@@ -75,6 +76,8 @@ export interface KeycardOptions {
   readonly encryptionKey?: Buffer;
   /** KEYCARD_PREVIOUS_ENCRYPTION_KEYS. */
   readonly previousEncryptionKeys?: readonly Buffer[];
+  /** REDIS_WAIT_*: replicas that must hold a revocation before it is acknowledged. */
+  readonly durability?: Durability;
 }
 
 /**
@@ -115,36 +118,36 @@ export interface TestKeycard {
   close(): Promise<void>;
 }
 
+/** How a test store reaches Redis; absent fields take the shared test Redis's defaults. */
+export interface TestStoreOptions {
+  readonly redisUrl?: string;
+  readonly clock?: Clock;
+  readonly namespace?: string;
+  readonly validateCacheMs?: number;
+  /** REDIS_WAIT_*: replicas that must hold a revocation (none when absent). */
+  readonly durability?: Durability;
+}
+
 /** A store for tests: Redis under a namespace of its own, or the embedded store. */
-export function testStore(
-  kind: "redis" | "memory",
-  redisUrl?: string,
-  clock: Clock = systemClock,
-  namespace = `test-${randomUUID()}`,
-  validateCacheMs = 0,
-): Store {
+export function testStore(kind: "redis" | "memory", options: TestStoreOptions = {}): Store {
+  const clock = options.clock ?? systemClock;
   if (kind === "memory") {
     return createMemoryStore(clock);
   }
   return createRedisStore({
-    url: redisUrl ?? inject("redisUrl"),
-    namespace,
+    url: options.redisUrl ?? inject("redisUrl"),
+    namespace: options.namespace ?? `test-${randomUUID()}`,
     commandTimeoutMs: 500,
-    lookupCache: { ttlMs: validateCacheMs, maxEntries: 1_000 },
+    lookupCache: { ttlMs: options.validateCacheMs ?? 0, maxEntries: 1_000 },
     clock,
+    ...(options.durability === undefined ? {} : { durability: options.durability }),
   });
 }
 
 /** Builds and starts keycard on port 0, the same way main does but with test deps. */
 export async function startKeycard(options: KeycardOptions = {}): Promise<TestKeycard> {
   const clock = options.clock ?? systemClock;
-  const store = testStore(
-    options.store ?? "redis",
-    options.redisUrl,
-    clock,
-    options.namespace,
-    options.validateCacheMs,
-  );
+  const store = testStore(options.store ?? "redis", { ...options, clock });
   if (!(await waitUntilReachable(store, 10_000))) {
     throw new Error("the test store did not become reachable");
   }
@@ -157,6 +160,7 @@ export async function startKeycard(options: KeycardOptions = {}): Promise<TestKe
     namespace: _namespace,
     hookStore,
     validateCacheMs: _cache,
+    durability: _durability,
     ...settings
   } = options;
   const server = createServer({

@@ -16,6 +16,8 @@ export interface RedisProcess {
   readonly running: boolean;
   /** SIGKILLs it, as a crash would, and waits for it to be gone. */
   kill(): Promise<void>;
+  /** Stops it (SIGSTOP), as a stalled machine would, or lets it go on (SIGCONT). */
+  pause(paused: boolean): void;
 }
 
 /** A private temporary directory, for config files, certificates and logs. */
@@ -132,6 +134,9 @@ export async function startRedisProcess(
       return child.exitCode === null && child.signalCode === null;
     },
     kill: stop,
+    pause: (paused) => {
+      child.kill(paused ? "SIGSTOP" : "SIGCONT");
+    },
   };
 }
 

@@ -24,6 +24,11 @@ export interface RedisSentinelGroup {
   replicaCaughtUp(timeoutMs?: number): Promise<void>;
   /** SIGKILLs the current master; resolves with its port. */
   killMaster(): Promise<number>;
+  /**
+   * Stalls the replica (SIGSTOP) and, with `dropLink`, has the master drop its replication
+   * link, so that what the master writes next never reaches it; or lets it go on.
+   */
+  stallReplica(stalled: boolean, dropLink?: boolean): Promise<void>;
   /** Resolves once the Sentinels name a master other than `oldPort` and it answers as one. */
   failedOverFrom(oldPort: number, timeoutMs?: number): Promise<number>;
   /** Kills every process and removes the group's files. */
@@ -142,6 +147,14 @@ export async function startRedisSentinel(): Promise<RedisSentinelGroup> {
         const port = await master();
         await processes.get(port)?.kill();
         return port;
+      },
+      stallReplica: async (stalled, dropLink = false) => {
+        const current = await master().catch(() => 0);
+        const replica = current === masterPort ? replicaPort : masterPort;
+        processes.get(replica)?.pause(stalled);
+        if (dropLink) {
+          await probe(current, "CLIENT", ["KILL", "TYPE", "replica"]);
+        }
       },
       failedOverFrom: async (oldPort, timeoutMs = 20_000) => {
         let promoted = 0;

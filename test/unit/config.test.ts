@@ -30,6 +30,7 @@ describe("loadConfig", () => {
       previousEncryptionKeys: [],
       redisKeyPrefix: "keycard",
       redisCommandTimeoutMs: second,
+      redisDurability: { replicas: 0, timeoutMs: 500 },
       storeDeadlineMs: second,
       policy: {
         defaultDuration: 12 * hour,
@@ -169,6 +170,7 @@ describe("loadConfig", () => {
       previousEncryptionKeys: [keyBytes],
       redisKeyPrefix: "kc-staging",
       redisCommandTimeoutMs: 250,
+      redisDurability: { replicas: 0, timeoutMs: 125 },
       storeDeadlineMs: 1_500,
       policy: {
         defaultDuration: hour,

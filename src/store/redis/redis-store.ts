@@ -22,6 +22,7 @@ import {
   encodeUser,
 } from "./codec.js";
 import { createRedisClient, parseRedisUrl } from "./connection.js";
+import { type Durability, DurableWrites, noDurability } from "./durable-writes.js";
 import { guarded } from "./guarded.js";
 import { closeRedisClient, keepReconnecting } from "./keep-reconnecting.js";
 import { type RedisKeys, redisKeys } from "./keys.js";
@@ -32,6 +33,7 @@ class RedisUserStore implements UserStore {
   constructor(
     private readonly redis: ScriptedRedis,
     private readonly keys: RedisKeys,
+    private readonly durable: DurableWrites,
   ) {}
 
   create(user: UserRecord): Promise<boolean> {
@@ -58,9 +60,13 @@ class RedisUserStore implements UserStore {
     return guarded(() => this.read(id));
   }
 
+  /** Durable: a disabled account, a new password or a removed factor must survive failover. */
   update(id: string, patch: UserPatch): Promise<UserRecord | undefined> {
+    const key = this.keys.user(id);
     return guarded(async () => {
-      const found = await this.redis.kcUpdateExisting(this.keys.user(id), ...encodeUser(patch));
+      const found = await this.durable.run(key, (redis) =>
+        redis.kcUpdateExisting(key, ...encodeUser(patch)),
+      );
       return found === 1 ? this.read(id) : undefined;
     });
   }
@@ -93,6 +99,7 @@ class RedisApiKeyStore implements ApiKeyStore {
   constructor(
     private readonly redis: ScriptedRedis,
     private readonly keys: RedisKeys,
+    private readonly durable: DurableWrites,
   ) {}
 
   create(key: ApiKeyRecord): Promise<void> {
@@ -127,9 +134,13 @@ class RedisApiKeyStore implements ApiKeyStore {
     });
   }
 
+  /** A revocation is durable (it must survive failover); a last-use time is not waited for. */
   update(id: string, patch: ApiKeyPatch): Promise<ApiKeyRecord | undefined> {
+    const key = this.keys.apiKey(id);
+    const write = (redis: ScriptedRedis) => redis.kcUpdateExisting(key, ...encodeApiKey(patch));
     return guarded(async () => {
-      const found = await this.redis.kcUpdateExisting(this.keys.apiKey(id), ...encodeApiKey(patch));
+      const found =
+        patch.revoked === true ? await this.durable.run(key, write) : await write(this.redis);
       return found === 1 ? this.read(id) : undefined;
     });
   }
@@ -164,6 +175,7 @@ class RedisSessionStore implements SessionStore {
   constructor(
     private readonly redis: ScriptedRedis,
     private readonly keys: RedisKeys,
+    private readonly durable: DurableWrites,
   ) {}
 
   create(session: SessionRecord, retainUntil: number): Promise<boolean> {
@@ -218,14 +230,21 @@ class RedisSessionStore implements SessionStore {
   rotate(next: SessionRecord, presentedHash: string, retainUntil: number): Promise<boolean> {
     return guarded(async () => {
       await this.writePointer(next, retainUntil);
-      const rotated = await this.redis.kcRotateSession(
-        this.keys.session(next.userId, next.id),
-        this.keys.index(next.userId),
-        presentedHash,
-        next.expiresAt,
-        next.id,
-        ...encodeSession(next),
-      );
+      const index = this.keys.index(next.userId);
+      const write = (redis: ScriptedRedis) =>
+        redis.kcRotateSession(
+          this.keys.session(next.userId, next.id),
+          index,
+          presentedHash,
+          next.expiresAt,
+          next.id,
+          ...encodeSession(next),
+        );
+      // A new token revokes the presented one (durable); a renewal only moves the expiry.
+      const rotated =
+        next.tokenHash === presentedHash
+          ? await write(this.redis)
+          : await this.durable.run(index, write);
       if (rotated !== 1) {
         await this.redis.del(this.keys.pointer(next.tokenHash));
         return false;
@@ -237,10 +256,9 @@ class RedisSessionStore implements SessionStore {
 
   revoke(userId: string, sessionId: string): Promise<boolean> {
     return guarded(async () => {
-      const deleted = await this.redis.kcRevoke(
-        this.keys.session(userId, sessionId),
-        this.keys.index(userId),
-        sessionId,
+      const index = this.keys.index(userId);
+      const deleted = await this.durable.run(index, (redis) =>
+        redis.kcRevoke(this.keys.session(userId, sessionId), index, sessionId),
       );
       await this.uncount(deleted);
       return deleted === 1;
@@ -249,10 +267,9 @@ class RedisSessionStore implements SessionStore {
 
   revokeAll(userId: string, keepSessionId?: string): Promise<number> {
     return guarded(async () => {
-      const ended = await this.redis.kcRevokeAll(
-        this.keys.index(userId),
-        keepSessionId ?? "",
-        this.keys.sessionPrefix(userId),
+      const index = this.keys.index(userId);
+      const ended = await this.durable.run(index, (redis) =>
+        redis.kcRevokeAll(index, keepSessionId ?? "", this.keys.sessionPrefix(userId)),
       );
       await this.uncount(ended.length);
       return ended.length;
@@ -261,11 +278,9 @@ class RedisSessionStore implements SessionStore {
 
   trim(userId: string, keep: number, now: number): Promise<string[]> {
     return guarded(async () => {
-      const ended = await this.redis.kcTrim(
-        this.keys.index(userId),
-        keep,
-        now,
-        this.keys.sessionPrefix(userId),
+      const index = this.keys.index(userId);
+      const ended = await this.durable.run(index, (redis) =>
+        redis.kcTrim(index, keep, now, this.keys.sessionPrefix(userId)),
       );
       await this.uncount(ended.length);
       return ended;
@@ -347,6 +362,8 @@ export interface RedisStoreOptions {
   readonly lookupCache?: LookupCacheOptions;
   readonly clock?: Clock;
   readonly onError?: (error: Error) => void;
+  /** REDIS_WAIT_*: how many replicas must hold a revocation before it is acknowledged. */
+  readonly durability?: Durability;
 }
 
 /**
@@ -360,22 +377,28 @@ export function createRedisStore(options: RedisStoreOptions): Store & { readonly
       ...(options.tlsCaFile === undefined ? {} : { tlsCaFile: options.tlsCaFile }),
     }),
   );
-  redis.on("error", (error: Error) => options.onError?.(error));
-  // A Cluster client reports a failing node this way instead of through "error".
-  redis.on("node error", (error: Error) => options.onError?.(error));
+  reportErrors(redis, options);
+  const durability = options.durability ?? noDurability;
+  const durableRedis =
+    durability.replicas > 0 ? defineScripts(keepReconnecting(redis.duplicate())) : redis;
+  if (durableRedis !== redis) {
+    reportErrors(durableRedis, options);
+  }
+  const durable = new DurableWrites(durableRedis, durability);
   const keys = redisKeys(options.namespace);
-  const sessions = cachedIfAsked(new RedisSessionStore(redis, keys), redis, keys, options);
+  const sessions = cachedIfAsked(new RedisSessionStore(redis, keys, durable), redis, keys, options);
   return {
     redis,
-    users: new RedisUserStore(redis, keys),
+    users: new RedisUserStore(redis, keys, durable),
     sessions,
-    apiKeys: new RedisApiKeyStore(redis, keys),
+    apiKeys: new RedisApiKeyStore(redis, keys, durable),
     loginAttempts: new RedisLoginAttemptStore(redis, keys),
     sessionEpoch: {
       read: () => guarded(async () => Number((await redis.get(keys.sessionEpoch())) ?? 0)),
       set: (notBefore) =>
         guarded(async () => {
-          await redis.set(keys.sessionEpoch(), String(notBefore));
+          const key = keys.sessionEpoch();
+          await durable.run(key, (client) => client.set(key, String(notBefore)));
         }),
     },
     ping: () =>
@@ -386,9 +409,17 @@ export function createRedisStore(options: RedisStoreOptions): Store & { readonly
       if (sessions instanceof CachedSessionStore) {
         sessions.close();
       }
-      await closeRedisClient(redis);
+      await Promise.all(
+        [...new Set([redis, durableRedis])].map((client) => closeRedisClient(client)),
+      );
     },
   };
+}
+
+/** Passes a client's connection errors on (a Cluster client reports a failing node apart). */
+function reportErrors(redis: Redis, options: RedisStoreOptions): void {
+  redis.on("error", (error: Error) => options.onError?.(error));
+  redis.on("node error", (error: Error) => options.onError?.(error));
 }
 
 /** The session store, behind a look-up cache kept honest over pub/sub when one is asked for. */
