@@ -96,7 +96,11 @@ export async function runServer(env: Env = process.env): Promise<void> {
     keyPrefix: redisKeys(config.redisKeyPrefix).rateLimits(),
     loginPerMinute: config.loginRatePerMinute,
     otherPerMinute: config.authRatePerMinute,
-    onError: (error) => logger.warn({ err: error }, "rate limiter unavailable; call let through"),
+    onError: (error) =>
+      logger.warn(
+        { err: { message: (error as Error).message } },
+        "rate limiter's Redis counters unavailable; counting in this replica's memory",
+      ),
   });
   const deps: ServerDeps = {
     store,

@@ -26,7 +26,7 @@ export type RateLimitKind = "login" | "auth";
 /** The outcome of one rate-limited call, with what the client should be told about it. */
 export interface RateDecision {
   readonly allowed: boolean;
-  /** Calls allowed per window; 0 means no limit was applied (disabled, or limiter failed). */
+  /** Calls allowed per window; 0 means no limit was applied (disabled). */
   readonly limit: number;
   /** Calls left in the current window after this one. */
   readonly remaining: number;
@@ -38,7 +38,7 @@ export interface RateDecision {
 
 /** The per-IP limits of keycard's authentication routes (reference 002). */
 export interface RateLimits {
-  /** Spends one call of `kind` for `ip`; never rejects (a limiter failure lets the call through). */
+  /** Spends one call of `kind` for `ip`; never rejects (a limiter failure counts locally). */
   check(kind: RateLimitKind, ip: string): Promise<RateDecision>;
   /**
    * The HTTP headers describing a decision: X-RateLimit-Limit, X-RateLimit-Remaining,
@@ -61,7 +61,7 @@ export interface RateLimitOptions {
   readonly loginPerMinute: number;
   /** Other AuthService calls (Validate excepted) per minute per IP; 0 disables the limit. */
   readonly otherPerMinute: number;
-  /** Told when the limiter itself failed (e.g. Redis down) and a call was let through. */
+  /** Told when the shared counters failed (e.g. Redis down) and a call was counted locally. */
   readonly onError?: (error: unknown) => void;
 }
 
@@ -76,36 +76,74 @@ const unlimited: RateDecision = {
   retryAfterSeconds: 0,
 };
 
+/** A limit's counters: in Redis with an in-memory insurance, or in memory alone. */
+interface Limiter {
+  readonly shared: RateLimiterAbstract;
+  /** Counts in this process while the shared counters cannot be reached. */
+  readonly local: RateLimiterMemory;
+}
+
 function limiterFor(
   options: RateLimitOptions,
   kind: RateLimitKind,
   points: number,
-): RateLimiterAbstract | undefined {
+): Limiter | undefined {
   if (points <= 0) {
     return undefined;
   }
   const settings = { keyPrefix: `${options.keyPrefix}:${kind}`, points, duration: windowSeconds };
+  const local = new RateLimiterMemory(settings);
   if (options.redis === undefined) {
-    return new RateLimiterMemory(settings);
+    return { shared: local, local };
   }
   // ioredis is the library's default client, so `useRedisPackage` (for node-redis) stays unset.
-  return new RateLimiterRedis({ ...settings, storeClient: options.redis });
+  // No `insuranceLimiter`: check() falls back to `local` itself, also when the request's
+  // store deadline passes first, and an insurance would then count the call a second time.
+  const shared = new RateLimiterRedis({ ...settings, storeClient: options.redis });
+  return { shared, local };
 }
 
 function secondsUntil(ms: number): number {
   return Math.max(0, Math.ceil(ms / 1000));
 }
 
+/** The decision a limiter's answer (spent points, or a refusal) stands for. */
+function decisionOf(outcome: RateLimiterRes, limit: number, allowed: boolean): RateDecision {
+  if (allowed) {
+    return {
+      allowed,
+      limit,
+      remaining: outcome.remainingPoints,
+      resetSeconds: secondsUntil(outcome.msBeforeNext),
+      retryAfterSeconds: 0,
+    };
+  }
+  const wait = Math.max(1, secondsUntil(outcome.msBeforeNext));
+  return { allowed, limit, remaining: 0, resetSeconds: wait, retryAfterSeconds: wait };
+}
+
+/** Spends one point of `key`, answering refusals as decisions; other failures throw. */
+async function spend(consume: () => Promise<RateLimiterRes>, limit: number): Promise<RateDecision> {
+  try {
+    return decisionOf(await consume(), limit, true);
+  } catch (outcome) {
+    if (outcome instanceof RateLimiterRes) {
+      return decisionOf(outcome, limit, false);
+    }
+    throw outcome;
+  }
+}
+
 /**
  * Builds the limits of reference 002: a fixed one-minute window per client IP, in Redis
  * (shared by every replica) when keycard runs on Redis, else in process memory.
  *
- * A limiter failure lets the call through rather than refusing it: the limit protects
- * against guessing, and while Redis is down the store answers STORE_UNAVAILABLE for every
- * call that needs it anyway, so failing open neither hangs nor opens a real hole.
+ * The limits never fail open: while the shared counters cannot be reached (their Redis node
+ * is down, or the request's store deadline passed) each replica counts in its own memory,
+ * so a partial Cluster outage does not lift them. Failed credentials have their own counters, which fail closed (login-guard.ts).
  */
 export function createRateLimits(options: RateLimitOptions): RateLimits {
-  const limiters: Record<RateLimitKind, RateLimiterAbstract | undefined> = {
+  const limiters: Record<RateLimitKind, Limiter | undefined> = {
     login: limiterFor(options, "login", options.loginPerMinute),
     auth: limiterFor(options, "auth", options.otherPerMinute),
   };
@@ -116,31 +154,15 @@ export function createRateLimits(options: RateLimitOptions): RateLimits {
       if (limiter === undefined) {
         return unlimited;
       }
-      const limit = limiter.points;
+      // Keyed by a fingerprint: no client address is stored in Redis.
+      const key = fingerprint(`ip:${ip}`);
+      const limit = limiter.shared.points;
       try {
         // Counted in the request's store budget, like every other Redis call it makes.
-        // Keyed by a fingerprint: no client address is stored in Redis.
-        const spent = await withinRequestDeadline(() => limiter.consume(fingerprint(`ip:${ip}`)));
-        return {
-          allowed: true,
-          limit,
-          remaining: spent.remainingPoints,
-          resetSeconds: secondsUntil(spent.msBeforeNext),
-          retryAfterSeconds: 0,
-        };
-      } catch (outcome) {
-        if (outcome instanceof RateLimiterRes) {
-          const wait = Math.max(1, secondsUntil(outcome.msBeforeNext));
-          return {
-            allowed: false,
-            limit,
-            remaining: 0,
-            resetSeconds: wait,
-            retryAfterSeconds: wait,
-          };
-        }
-        options.onError?.(outcome);
-        return unlimited;
+        return await spend(() => withinRequestDeadline(() => limiter.shared.consume(key)), limit);
+      } catch (error) {
+        options.onError?.(error);
+        return spend(() => limiter.local.consume(key), limit);
       }
     },
 

@@ -1,9 +1,12 @@
 import { randomUUID } from "node:crypto";
+import { once } from "node:events";
+import { type AddressInfo, createServer } from "node:net";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { KeycardError } from "../../src/domain/errors.js";
+import { withRequestDeadline } from "../../src/domain/request-deadline.js";
 import { reasonOf, toConnectError } from "../../src/service/errors.js";
 import { waitUntilReachable } from "../../src/store/reachable.js";
 import { createRedisStore } from "../../src/store/redis/redis-store.js";
@@ -134,29 +137,48 @@ describe("rate limits on Redis (shared by replicas)", () => {
     expect(ttl).toBeLessThanOrEqual(60_000);
   });
 
-  it("lets calls through at once, and reports the failure, when Redis is unreachable", async () => {
+  it("keeps limiting, in this process's memory and at once, when Redis is unreachable", async () => {
     const down = new Redis("redis://127.0.0.1:1", {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       lazyConnect: true,
     });
+    const limits = createRateLimits({ redis: down, keyPrefix: ownPrefix(), ...perMinute });
+    const started = performance.now();
+    const decisions = [];
+    for (let call = 0; call < 7; call += 1) {
+      decisions.push(await limits.check("login", "198.51.100.10"));
+    }
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(decisions.map((decision) => decision.allowed)).toEqual([
+      ...Array(perMinute.loginPerMinute).fill(true),
+      ...Array(7 - perMinute.loginPerMinute).fill(false),
+    ]);
+    expect(decisions[6]).toMatchObject({ limit: perMinute.loginPerMinute, remaining: 0 });
+    expect(await limits.check("login", "198.51.100.11")).toMatchObject({ allowed: true });
+    down.disconnect();
+  });
+
+  it("counts locally and reports it when the request's store deadline passes first", async () => {
+    const silent = createServer(() => undefined).listen(0, "127.0.0.1");
+    await once(silent, "listening");
+    const redis = new Redis((silent.address() as AddressInfo).port, "127.0.0.1", {
+      enableReadyCheck: false,
+      maxRetriesPerRequest: 0,
+    });
+    await once(redis, "connect");
     const failures: unknown[] = [];
     const limits = createRateLimits({
-      redis: down,
+      redis,
       keyPrefix: ownPrefix(),
       ...perMinute,
       onError: (error) => failures.push(error),
     });
-    const started = performance.now();
-    for (let call = 0; call < 7; call += 1) {
-      expect(await limits.check("login", "198.51.100.10")).toMatchObject({
-        allowed: true,
-        limit: 0,
-      });
-    }
-    expect(performance.now() - started).toBeLessThan(1_000);
-    expect(failures).toHaveLength(7);
-    down.disconnect();
+    const decision = await withRequestDeadline(50, () => limits.check("login", "198.51.100.12"));
+    expect(decision).toMatchObject({ allowed: true, limit: perMinute.loginPerMinute });
+    expect(failures).toHaveLength(1);
+    redis.disconnect();
+    silent.close();
   });
 });
 

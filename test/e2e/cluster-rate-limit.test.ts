@@ -1,0 +1,72 @@
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { fingerprint } from "../../src/domain/login-throttle.js";
+import { testAdminToken } from "../helpers/keycard.js";
+import { killStarted, startMain, waitFor } from "../helpers/process.js";
+import { type RedisClusterHandle, startRedisCluster } from "../helpers/redis-cluster.js";
+import { probe } from "../helpers/redis-process.js";
+import { restClient } from "../helpers/rest.js";
+
+/** The ports of the master serving `key` and of its replicas, from `CLUSTER NODES`. */
+async function shardOf(anyNode: number, key: string): Promise<number[]> {
+  const slot = Number(await probe(anyNode, "CLUSTER", ["KEYSLOT", key]));
+  const nodes = String(await probe(anyNode, "CLUSTER", ["NODES"]))
+    .trim()
+    .split("\n")
+    .map((line) => line.split(" "));
+  const serves = (ranges: string[]) =>
+    ranges.some((range) => {
+      const [first = -1, last = first] = range.split("-").map(Number);
+      return first <= slot && slot <= Number(last);
+    });
+  const master = nodes.find((fields) => fields[2]?.includes("master") && serves(fields.slice(8)));
+  if (master === undefined) {
+    throw new Error(`no master serves slot ${slot}`);
+  }
+  const portOf = (fields: string[]) => Number(fields[1]?.split("@")[0]?.split(":")[1]);
+  const replicas = nodes.filter((fields) => fields[3] === master[0]);
+  return [master, ...replicas].map(portOf);
+}
+
+describe("LOGIN_RATE_LIMIT on a Redis Cluster whose shard holding the counter is down", () => {
+  let cluster: RedisClusterHandle | undefined;
+
+  beforeAll(async () => {
+    cluster = await startRedisCluster();
+  }, 60_000);
+  afterAll(async () => {
+    killStarted();
+    await cluster?.stop();
+  });
+
+  it("keeps limiting an address in the replica's memory instead of letting its logins through", async () => {
+    const running = cluster as RedisClusterHandle;
+    const prefix = `cluster-limit-${randomUUID()}`;
+    const started = startMain({
+      REDIS_URL: running.url,
+      REDIS_KEY_PREFIX: prefix,
+      KEYCARD_ADMIN_TOKEN: testAdminToken,
+      KEYCARD_ENCRYPTION_KEY: Buffer.alloc(32, 9).toString("hex"),
+      LOGIN_RATE_LIMIT: "5",
+    });
+    const port = Number((await waitFor(started, /"port":(\d+).*keycard listening/))[1]);
+    const counter = `${prefix}:ratelimit:login:${fingerprint("ip:127.0.0.1")}`;
+    const [master = 0] = await running.masters();
+    const shard = await shardOf(master, counter);
+    expect(shard).toHaveLength(2);
+    for (const node of shard) {
+      await running.kill(node);
+    }
+    const rest = restClient(`http://127.0.0.1:${port}`);
+    const statuses: number[] = [];
+    for (let attempt = 0; attempt < 7; attempt += 1) {
+      const reply = await rest.post("/auth/login", {
+        email: "nobody@example.com",
+        password: "not the password",
+      });
+      statuses.push(reply.status);
+    }
+    expect(statuses.slice(0, 5)).not.toContain(429);
+    expect(statuses.slice(5)).toEqual([429, 429]);
+  }, 60_000);
+});
