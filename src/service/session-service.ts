@@ -545,8 +545,30 @@ export class SessionService {
       device: session.deviceLabel,
       ...client,
     });
-    await this.enforceSessionCap(user.id, now);
+    try {
+      await this.enforceSessionCap(user.id, now);
+    } catch (error) {
+      await this.withdraw(session);
+      throw error;
+    }
     return { token, session };
+  }
+
+  /**
+   * Ends a session whose login then failed, so that a login answered with an error leaves
+   * nothing behind; if even that fails the session stays, and the error is reported.
+   */
+  private async withdraw(session: SessionRecord): Promise<void> {
+    try {
+      await this.deps.store.sessions.revoke(session.userId, session.id);
+      this.deps.audit("session.revoked", {
+        userId: session.userId,
+        sessionId: session.id,
+        reason: "login_failed",
+      });
+    } catch (error) {
+      this.deps.onBackgroundError?.(error);
+    }
   }
 
   /** Ends the user's oldest sessions beyond SESSION_MAX_PER_USER. */

@@ -172,6 +172,18 @@ describe("the redis store's keys", () => {
     expect(await allKeys()).toEqual(permanentKeysOf(user));
   });
 
+  it("takes a session back when its creation fails half-way, leaving nothing and counting nothing", async () => {
+    const user = await givenUser();
+    // A live count that is not a number makes INCR fail after the session was written.
+    await redis.set(`${namespace}:live-count`, "not a number");
+    const session = makeSession(user);
+    await expect(store.sessions.create(session, session.expiresAt)).rejects.toThrow();
+    expect(await store.sessions.lookup(session.tokenHash)).toEqual({});
+    expect(await store.sessions.list(user.id, Date.now())).toEqual([]);
+    expect(await redis.get(`${namespace}:live-count`)).toBe("not a number");
+    expect(await redis.exists(`${namespace}:tok:${session.tokenHash}`)).toBe(0);
+  });
+
   it("writes nothing for a refused rotation", async () => {
     const user = await givenUser();
     const session = makeSession(user);

@@ -190,11 +190,16 @@ class RedisSessionStore implements SessionStore {
         ...encodeSession(session),
       );
       if (created === 1) {
-        await Promise.all([
-          this.writePointer(session, retainUntil),
-          this.redis.zadd(this.keys.sessionOwners(), "LT", expiresAt, userId),
-          this.redis.incr(this.keys.liveCount()),
-        ]);
+        try {
+          await Promise.all([
+            this.writePointer(session, retainUntil),
+            this.redis.zadd(this.keys.sessionOwners(), "LT", expiresAt, userId),
+          ]);
+          await this.redis.incr(this.keys.liveCount());
+        } catch (error) {
+          await this.discard(session).catch(() => undefined);
+          throw error;
+        }
       }
       return created === 1;
     });
@@ -338,6 +343,16 @@ class RedisSessionStore implements SessionStore {
     if (ended > 0) {
       await this.redis.decrby(this.keys.liveCount(), ended);
     }
+  }
+
+  /** Takes back a session whose creation failed half-way (it was never counted live). */
+  private async discard(session: SessionRecord): Promise<void> {
+    await this.redis.kcRevoke(
+      this.keys.session(session.userId, session.id),
+      this.keys.index(session.userId),
+      session.id,
+    );
+    await this.redis.del(this.keys.pointer(session.tokenHash));
   }
 
   private async writePointer(session: SessionRecord, retainUntil: number): Promise<void> {
