@@ -23,7 +23,7 @@ import { TotpService } from "../service/totp-service.js";
 import { UserService } from "../service/user-service.js";
 import { authInterceptor } from "./interceptors/auth.js";
 import { errorsInterceptor } from "./interceptors/errors.js";
-import { loggingInterceptor } from "./interceptors/logging.js";
+import { CallLog, loggingInterceptor } from "./interceptors/logging.js";
 import {
   countingAudit,
   createMetrics,
@@ -104,6 +104,8 @@ export interface KeycardApp {
   readonly secretGate: SecretGate;
   /** This server's Prometheus registry and instruments, served at `/metrics`. */
   readonly metrics: KeycardMetrics;
+  /** The log of finished calls, with the store's outages as state changes. */
+  readonly calls: CallLog;
   readonly routes: (router: ConnectRouter) => void;
   readonly routerOptions: ConnectRouterOptions;
   /** Aborted when a drain takes longer than the shutdown timeout. */
@@ -130,6 +132,7 @@ const connectJsonOptions = {
 export function createApp(deps: ServerDeps): KeycardApp {
   const { store, hasher, clock, logger, settings } = deps;
   const metrics = createMetrics({ processMetrics: deps.processMetrics ?? false });
+  const calls = new CallLog(logger);
   const audit: AuditLog = countingAudit(metrics, (event, fields) =>
     logger.info({ audit: event, ...fields }, event),
   );
@@ -187,7 +190,7 @@ export function createApp(deps: ServerDeps): KeycardApp {
   };
   const interceptors = [
     metricsInterceptor(metrics),
-    loggingInterceptor(logger),
+    loggingInterceptor(calls),
     errorsInterceptor(),
     ...(deps.rateLimits === undefined ? [] : [rateLimitInterceptor(deps.rateLimits)]),
     authInterceptor({
@@ -209,6 +212,7 @@ export function createApp(deps: ServerDeps): KeycardApp {
     totp,
     secretGate,
     metrics,
+    calls,
     shutdown,
     draining,
     watchSessionEpoch: () => epoch.watch(),

@@ -1,6 +1,5 @@
 import { type ContextValues, createContextValues } from "@connectrpc/connect";
 import { compressionBrotli, compressionGzip, connectNodeAdapter } from "@connectrpc/connect-node";
-import type { Logger } from "pino";
 import { Authorization } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { AuthService } from "../../gen/keycard/v1/auth_service_pb.js";
 import { withRequestDeadline } from "../domain/request-deadline.js";
@@ -37,12 +36,8 @@ export interface KeycardServer {
 }
 
 /** The hot methods and the handlers the full path runs for them too. */
-function hotPath(
-  app: KeycardApp,
-  logger: Logger,
-  clientOf: (origin: RequestOrigin) => ClientInfo,
-): HotPath {
-  return new HotPath({ metrics: app.metrics, logger, clientOf }, [
+function hotPath(app: KeycardApp, clientOf: (origin: RequestOrigin) => ClientInfo): HotPath {
+  return new HotPath({ metrics: app.metrics, calls: app.calls, clientOf }, [
     hotMethod(AuthService.method.validate, (message, headers, client) =>
       app.auth.validateWith(message, presentedToken(headers), headers, client),
     ),
@@ -63,7 +58,7 @@ export function createServer(deps: ServerDeps): KeycardServer {
   const clientOf = (origin: RequestOrigin): ClientInfo => clientInfoOf(origin, trusted);
   const contextValuesOf = (request: NodeRequest): ContextValues =>
     createContextValues().set(clientInfoKey, clientOf(request));
-  const hot = hotPath(app, logger, clientOf);
+  const hot = hotPath(app, clientOf);
   const rest: RestDeps = {
     routes: restRoutes(services),
     caller: app.direct,

@@ -2,6 +2,7 @@ import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { reasonOf } from "../../service/errors.js";
 import { requestIdHeader, requestIdOf } from "../request-id.js";
+import { StoreOutageLog } from "../store-outage.js";
 
 const serverFaults = new Set([Code.Internal, Code.Unknown, Code.DataLoss, Code.Unavailable]);
 
@@ -11,7 +12,7 @@ const serverFaults = new Set([Code.Internal, Code.Unknown, Code.DataLoss, Code.U
  * or a new UUID), which the response echoes in `x-request-id`. Never logs request or
  * response bodies.
  */
-export function loggingInterceptor(logger: Logger): Interceptor {
+export function loggingInterceptor(calls: CallLog): Interceptor {
   return (next) => async (req) => {
     const started = performance.now();
     const rpc = `${req.service.typeName}/${req.method.name}`;
@@ -19,47 +20,55 @@ export function loggingInterceptor(logger: Logger): Interceptor {
     try {
       const response = await next(req);
       response.header.set(requestIdHeader, requestId);
-      logRpc(logger, { rpc, requestId, started });
+      calls.record({ rpc, requestId, started });
       return response;
     } catch (error) {
       const connectError = ConnectError.from(error);
       connectError.metadata.set(requestIdHeader, requestId);
-      logRpc(logger, { rpc, requestId, started }, connectError);
+      calls.record({ rpc, requestId, started }, connectError);
       throw connectError;
     }
   };
 }
 
 /**
- * Logs one finished call: at debug when it succeeded, at info when the client was refused,
- * at error with its cause for a server fault. `lean` marks calls the lean path answered.
+ * The log of finished calls: at debug when one succeeded, at info when the client was
+ * refused, at error with its cause for a server fault. A call the store could not answer is
+ * logged at debug only: the store's outage is logged once as a state change
+ * ({@link StoreOutageLog}) instead of a line with a stack per call.
  */
-export function logRpc(
-  logger: Logger,
-  call: { rpc: string; requestId: string; started: number; lean?: boolean },
-  error?: ConnectError,
-): void {
-  if (error === undefined) {
-    if (logger.isLevelEnabled("debug")) {
-      const { started, ...named } = call;
-      logger.debug({ ...named, ms: elapsed(started) }, "rpc ok");
-    }
-    return;
+export class CallLog {
+  private readonly outage: StoreOutageLog;
+
+  constructor(private readonly logger: Logger) {
+    this.outage = new StoreOutageLog(logger);
   }
-  const { started, ...named } = call;
-  const fields = {
-    ...named,
-    ms: elapsed(started),
-    code: Code[error.code],
-    reason: reasonOf(error),
-  };
-  if (serverFaults.has(error.code)) {
-    logger.error({ ...fields, err: error.cause ?? error }, "rpc failed");
-  } else {
-    logger.info(fields, "rpc refused");
+
+  /** Logs one finished call; `lean` marks calls the lean path answered. */
+  record(
+    call: { rpc: string; requestId: string; started: number; lean?: boolean },
+    error?: ConnectError,
+  ): void {
+    const { started, ...named } = call;
+    if (error === undefined) {
+      this.outage.answered();
+      if (this.logger.isLevelEnabled("debug")) {
+        this.logger.debug({ ...named, ms: elapsed(started) }, "rpc ok");
+      }
+      return;
+    }
+    const reason = reasonOf(error);
+    const fields = { ...named, ms: elapsed(started), code: Code[error.code], reason };
+    if (reason === "STORE_UNAVAILABLE") {
+      this.outage.failed(error.cause ?? error);
+      this.logger.debug(fields, "rpc failed: store unavailable");
+    } else if (serverFaults.has(error.code)) {
+      this.logger.error({ ...fields, err: error.cause ?? error }, "rpc failed");
+    } else {
+      this.logger.info(fields, "rpc refused");
+    }
   }
 }
-
 function elapsed(started: number): number {
   return Math.round((performance.now() - started) * 100) / 100;
 }

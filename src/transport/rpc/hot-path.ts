@@ -6,12 +6,11 @@ import {
   type MessageShape,
 } from "@bufbuild/protobuf";
 import type { ConnectError } from "@connectrpc/connect";
-import type { Logger } from "pino";
 import type { ClientInfo } from "../../domain/session.js";
 import { asConnectError } from "../../service/errors.js";
 import type { RequestOrigin } from "../client-info.js";
 import type { HeaderLookup } from "../credentials.js";
-import { logRpc } from "../interceptors/logging.js";
+import type { CallLog } from "../interceptors/logging.js";
 import { type KeycardMetrics, recordRpc } from "../metrics.js";
 
 /** A hot unary method (Validate, ext_authz Check) and the handler every path runs for it. */
@@ -52,7 +51,7 @@ export class HotPath {
   constructor(
     private readonly deps: {
       readonly metrics: KeycardMetrics;
-      readonly logger: Logger;
+      readonly calls: CallLog;
       /** The client a request comes from, as TRUSTED_PROXIES resolves it. */
       readonly clientOf: (origin: RequestOrigin) => ClientInfo;
     },
@@ -106,6 +105,6 @@ export class HotPath {
   record(method: DescMethodUnary, requestId: string, started: number, error?: ConnectError): void {
     const rpc = rpcNameOf(method);
     recordRpc(this.deps.metrics, rpc, started, error);
-    logRpc(this.deps.logger, { rpc, requestId, started, lean: true }, error);
+    this.deps.calls.record({ rpc, requestId, started, lean: true }, error);
   }
 }

@@ -1,0 +1,86 @@
+import type { Logger } from "pino";
+
+/** At most one line per this long while the store stays unavailable. */
+const reportEveryMs = 10_000;
+
+/** The messages of an error and its causes, joined: what went wrong, without a stack. */
+function causeOf(error: unknown): string {
+  const messages: string[] = [];
+  for (let link = error; link instanceof Error && messages.length < 4; link = link.cause) {
+    messages.push(link.message);
+  }
+  return messages.join(": ") || String(error);
+}
+
+/**
+ * Logs the store's outages as state changes, not per failed call (calls are counted in
+ * `keycard_rpc_duration_seconds` by code): a line when calls start failing with
+ * STORE_UNAVAILABLE (with the cause), one every 10 s while they go on failing (how many
+ * failed), and one when a call is answered again (how long it lasted, how many failed).
+ * Lines about failures come at most once per 10 s, however the store flaps.
+ */
+export class StoreOutageLog {
+  private startedAt: number | undefined;
+  private announced = false;
+  private failedCalls = 0;
+  private unreported = 0;
+  private lastLine = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /** A call failed because the store could not answer it. */
+  failed(cause: unknown): void {
+    const now = this.now();
+    if (this.startedAt === undefined) {
+      this.startedAt = now;
+      this.announced = false;
+      this.failedCalls = 0;
+    }
+    this.failedCalls += 1;
+    this.unreported += 1;
+    if (now - this.lastLine < reportEveryMs) {
+      return;
+    }
+    const fields = {
+      event: "store_unavailable",
+      cause: causeOf(cause),
+      failedCalls: this.unreported,
+    };
+    if (this.announced) {
+      this.logger.warn({ ...fields, seconds: this.secondsSince(now) }, "store still unavailable");
+    } else {
+      this.logger.error(
+        fields,
+        "store unavailable: calls that need it answer 503 until it is back",
+      );
+    }
+    this.announced = true;
+    this.unreported = 0;
+    this.lastLine = now;
+  }
+
+  /** A call was answered: an outage under way is over. */
+  answered(): void {
+    if (this.startedAt === undefined) {
+      return;
+    }
+    if (this.announced) {
+      this.logger.info(
+        {
+          event: "store_back",
+          failedCalls: this.failedCalls,
+          seconds: this.secondsSince(this.now()),
+        },
+        "store answering again",
+      );
+    }
+    this.startedAt = undefined;
+  }
+
+  private secondsSince(now: number): number {
+    return Math.round((now - (this.startedAt ?? now)) / 100) / 10;
+  }
+}
