@@ -184,8 +184,8 @@ async function failOver(
 function causes(logLines: readonly string[]): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const line of logLines) {
-    const entry = JSON.parse(line) as { err?: { message?: string } };
-    const message = entry.err?.message ?? "(no cause)";
+    const entry = JSON.parse(line) as { cause?: string; err?: { message?: string } };
+    const message = entry.cause ?? entry.err?.message ?? "(no cause)";
     counts[message] = (counts[message] ?? 0) + 1;
   }
   return counts;
