@@ -17,6 +17,7 @@ import { createMemoryStore } from "./store/memory/memory-store.js";
 import { waitUntilReachable } from "./store/reachable.js";
 import { redisKeys } from "./store/redis/keys.js";
 import { createRedisStore } from "./store/redis/redis-store.js";
+import { fewestReplicas } from "./store/redis/replica-check.js";
 import { createApp, type ServerDeps } from "./transport/app.js";
 import { createRateLimits } from "./transport/rate-limit.js";
 import { createServer } from "./transport/server.js";
@@ -118,6 +119,9 @@ export async function runServer(env: Env = process.env): Promise<void> {
   if (bootstrap !== undefined) {
     await runBootstrap(bootstrap, deps);
   }
+  if (store.redis !== undefined) {
+    warnWithoutReplicas(store.redis, config.redisDurability.replicas, logger);
+  }
   const server = createServer(deps);
   const demo = devMode ? await createDemoAccount(server.users) : undefined;
   const port = await server.listen(config.port, config.host);
@@ -184,5 +188,33 @@ async function runBootstrap(file: BootstrapFile, deps: ServerDeps): Promise<void
     logger.flush();
     await store.close();
     process.exit(1);
+  }
+}
+
+/**
+ * Says in the log, once Redis answers, when revocations wait for more replicas than a master
+ * has: each would then answer 503 until one connects.
+ */
+function warnWithoutReplicas(redis: Redis, wanted: number, logger: Logger): void {
+  if (wanted === 0) {
+    return;
+  }
+  const check = (): void => {
+    fewestReplicas(redis).then(
+      (replicas) => {
+        if (replicas < wanted) {
+          logger.warn(
+            { replicas, wanted },
+            `REDIS_WAIT_REPLICAS=${wanted} but a Redis master has ${replicas} connected replica(s): every revocation answers 503 until enough connect; set REDIS_WAIT_REPLICAS=0 for a deployment without replicas`,
+          );
+        }
+      },
+      () => undefined,
+    );
+  };
+  if (redis.status === "ready") {
+    check();
+  } else {
+    redis.once("ready", check);
   }
 }
