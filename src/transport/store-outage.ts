@@ -3,11 +3,20 @@ import type { Logger } from "pino";
 /** At most one line per this long while the store stays unavailable. */
 const reportEveryMs = 10_000;
 
+/**
+ * ioredis's words for a command cut short by a lost connection advise raising
+ * `maxRetriesPerRequest`, which keycard keeps at 0 on purpose (a request never waits for a
+ * reconnection): said in keycard's terms instead.
+ */
+const retryAdvice = /Reached the max retries per request limit.*/;
+const lostConnection =
+  "the connection to Redis was lost before it answered (keycard does not retry a command; it reconnects by itself)";
+
 /** The messages of an error and its causes, joined: what went wrong, without a stack. */
-function causeOf(error: unknown): string {
+export function causeOf(error: unknown): string {
   const messages: string[] = [];
   for (let link = error; link instanceof Error && messages.length < 4; link = link.cause) {
-    messages.push(link.message);
+    messages.push(link.message.replace(retryAdvice, lostConnection));
   }
   return messages.join(": ") || String(error);
 }

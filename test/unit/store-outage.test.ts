@@ -1,6 +1,7 @@
 import pino from "pino";
 import { describe, expect, it } from "vitest";
-import { StoreOutageLog } from "../../src/transport/store-outage.js";
+import { StoreUnavailableError } from "../../src/domain/errors.js";
+import { causeOf, StoreOutageLog } from "../../src/transport/store-outage.js";
 import { LogLines } from "../helpers/log-lines.js";
 
 describe("the store outage log", () => {
@@ -42,5 +43,16 @@ describe("the store outage log", () => {
     }
     expect(events().filter((line) => line.startsWith("store_unavailable"))).toHaveLength(1);
     expect(events().filter((line) => line.startsWith("store_back"))).toHaveLength(1);
+  });
+
+  it("names the cause in keycard's terms, never advising to raise maxRetriesPerRequest", () => {
+    const ioredis = new Error(
+      'Reached the max retries per request limit (which is 0). Refer to "maxRetriesPerRequest" option for details.',
+    );
+    const cause = causeOf(new StoreUnavailableError({ cause: ioredis }));
+    expect(cause).toMatch(
+      /^The session store is unavailable\. Try again shortly\.: the connection to Redis was lost/,
+    );
+    expect(cause).not.toContain("maxRetriesPerRequest");
   });
 });
