@@ -69,9 +69,6 @@ export interface FailureWindow {
   readonly openAt: number;
 }
 
-/** The window of an account without failures in the last `window`. */
-export const emptyWindow: FailureWindow = { count: 0, openAt: 0 };
-
 /** A window asked to take a failure: whether it took it, and its state before. */
 export interface WindowClaim extends FailureWindow {
   readonly claimed: boolean;

@@ -6,7 +6,6 @@ import {
   counterKeysOf,
   defaultLoginThrottle,
   delayAfter,
-  emptyWindow,
   type FailureCount,
   type FailureWindow,
   judgeAttempt,
@@ -17,6 +16,8 @@ import { problemsOf } from "../helpers/config.js";
 const policy = defaultLoginThrottle;
 const t0 = Date.UTC(2030, 0, 1);
 const minute = 60_000;
+/** The window of an account without failures in the last hour. */
+const emptyWindow: FailureWindow = { count: 0, openAt: 0 };
 
 function failures(count: number, lastAt = t0, firstAt = lastAt): FailureCount {
   return { count, firstAt, lastAt };
