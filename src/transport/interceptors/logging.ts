@@ -49,14 +49,15 @@ export class CallLog {
     call: { rpc: string; requestId: string; started: number; lean?: boolean },
     error?: ConnectError,
   ): void {
-    const { started, ...named } = call;
     if (error === undefined) {
       this.outage.answered();
       if (this.logger.isLevelEnabled("debug")) {
+        const { started, ...named } = call;
         this.logger.debug({ ...named, ms: elapsed(started) }, "rpc ok");
       }
       return;
     }
+    const { started, ...named } = call;
     const reason = reasonOf(error);
     const fields = { ...named, ms: elapsed(started), code: Code[error.code], reason };
     if (reason === "STORE_UNAVAILABLE") {
