@@ -6,12 +6,12 @@ import {
   accountFingerprint,
   counterKeysOf,
   counterRetention,
-  type DelayKind,
   judgeAttempt,
   type LoginCounterKey,
   type LoginCounterKind,
   type LoginThrottlePolicy,
   noFailures,
+  type WindowClaim,
 } from "../domain/login-throttle.js";
 import type { LoginAttemptStore, UserStore } from "../domain/ports.js";
 import type { ClientInfo } from "../domain/session.js";
@@ -142,16 +142,13 @@ export class LoginGuard {
     const keys = counterKeysOf(attempt.account, attempt.client.ip);
     const now = this.deps.clock.now();
     const failure = newFailureId(now);
-    const [delays, account] = await Promise.all([
-      this.delayCounts(keys),
-      this.deps.attempts.claim(keys.account, failure, now, this.window),
-    ]);
+    const counts = await this.countsOf(keys, failure, now);
     const giveBack = async () => {
-      if (account.claimed) {
+      if (counts.account.claimed) {
         await this.deps.attempts.unclaim(keys.account, failure);
       }
     };
-    await this.enforce(attempt, keys, { ...delays, account }, now, giveBack);
+    await this.enforce(attempt, keys, counts, now, giveBack);
     return {
       fail: () =>
         this.deps.attempts.record([keys.pair, keys.ip], this.deps.clock.now(), this.retainMs),
@@ -193,11 +190,8 @@ export class LoginGuard {
   async checkAllowed(attempt: LoginAttempt): Promise<void> {
     const keys = counterKeysOf(attempt.account, attempt.client.ip);
     const now = this.deps.clock.now();
-    const [delays, account] = await Promise.all([
-      this.delayCounts(keys),
-      this.deps.attempts.claim(keys.account, "", now, this.window),
-    ]);
-    await this.enforce(attempt, keys, { ...delays, account }, now, async () => undefined);
+    const counts = await this.countsOf(keys, "", now);
+    await this.enforce(attempt, keys, counts, now, async () => undefined);
   }
 
   /** Counts a wrong secret against the attempt's account, pair and address. */
@@ -226,15 +220,20 @@ export class LoginGuard {
     }
   }
 
-  /** The attempt's pair and address counters (absent ones have no failures). */
-  private async delayCounts(
+  /**
+   * The attempt's counters: its pair and address read (absent ones have no failures), and
+   * its account's window asked to take `failure` (an empty one only looks).
+   */
+  private async countsOf(
     keys: Record<LoginCounterKind, LoginCounterKey>,
-  ): Promise<Pick<AttemptCounts, DelayKind>> {
-    const [pair = noFailures, ip = noFailures] = await this.deps.attempts.read([
-      keys.pair,
-      keys.ip,
+    failure: string,
+    now: number,
+  ): Promise<AttemptCounts & { readonly account: WindowClaim }> {
+    const [[pair = noFailures, ip = noFailures], account] = await Promise.all([
+      this.deps.attempts.read([keys.pair, keys.ip]),
+      this.deps.attempts.claim(keys.account, failure, now, this.window),
     ]);
-    return { pair, ip };
+    return { pair, ip, account };
   }
 
   /**
