@@ -40,7 +40,7 @@ describe("ASVS 5.0 16.3.1: every failed credential is audited, at every door, wi
       },
       body: "token=x",
     });
-    const failed = log.lines.filter((line) => line.audit === "login.failed");
+    const failed = log.audits("login.failed");
     expect(failed.map(({ door, credential, reason }) => ({ door, credential, reason }))).toEqual([
       { door: "login", credential: "password", reason: "INVALID_CREDENTIALS" },
       { door: "validate", credential: "api_key", reason: "TOTP_INVALID" },
@@ -67,7 +67,7 @@ describe("ASVS 5.0 16.3.1: every failed credential is audited, at every door, wi
     const metrics = await (await fetch(`${keycard.baseUrl}/metrics`)).text();
     const counted = Number(/keycard_unknown_tokens_total (\d+)/.exec(metrics)?.[1]);
     expect(counted).toBeGreaterThanOrEqual(sent);
-    const lines = log.lines.filter((line) => line.audit === "session.unknown_token");
+    const lines = log.audits("session.unknown_token");
     expect(lines.length).toBeGreaterThanOrEqual(1);
     expect(lines.length).toBeLessThanOrEqual(2);
   });

@@ -86,7 +86,7 @@ describe("configured secrets are guessed no faster than logins, on a fake clock"
   });
 
   it("audits each address it locks out, without the secret", () => {
-    const locked = log.lines.filter((line) => line.audit === "login.locked");
+    const locked = log.audits("login.locked");
     expect(locked.map((line) => line.credential)).toEqual(
       expect.arrayContaining(["admin_token", "introspection_secret"]),
     );
