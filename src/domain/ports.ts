@@ -46,7 +46,8 @@ export interface ApiKeyStore {
 export interface SessionStore {
   /**
    * Stores a new session and a pointer from its token hash, kept until `retainUntil`.
-   * False when the user is disabled (checked atomically with the write).
+   * False when the user is disabled (checked atomically with the write). All or nothing:
+   * throws TokenNotStoredError when the pointer alone could not be written.
    */
   create(session: SessionRecord, retainUntil: number): Promise<boolean>;
   /** The pointer for a token hash and, if still live, its session. */

@@ -861,6 +861,27 @@ export function describeStoreContract(name: string, makeStore: () => Store): voi
         expect(again.filter((expired) => expired.userId === alice.id)).toEqual([]);
       });
 
+      it("counts and sweeps the sessions of many users, wherever their keys live", async () => {
+        const start = Date.now();
+        const base = await store.sessions.countLive();
+        const many = await Promise.all(Array.from({ length: 24 }, () => givenUser()));
+        const expiring = await Promise.all(
+          many.map((user) => givenSession(user, { expiresAt: start + 300 })),
+        );
+        await Promise.all(many.map((user) => givenSession(user)));
+        expect(await store.sessions.countLive()).toBe(base + 48);
+
+        await sleepUntil(start + 500);
+        const swept = new Set<string>();
+        for (let batch = 0; batch < 10; batch += 1) {
+          for (const expired of await store.sessions.sweepExpired(Date.now(), 5)) {
+            swept.add(expired.sessionId);
+          }
+        }
+        expect(expiring.filter((session) => !swept.has(session.id))).toEqual([]);
+        expect(await store.sessions.countLive()).toBe(base + 24);
+      });
+
       it("trims a user's sessions to the newest, counting only live ones", async () => {
         const user = await givenUser();
         const start = Date.now();

@@ -3,30 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fingerprint } from "../../src/domain/login-throttle.js";
 import { testAdminToken } from "../helpers/keycard.js";
 import { killStarted, startMain, waitFor } from "../helpers/process.js";
-import { type RedisClusterHandle, startRedisCluster } from "../helpers/redis-cluster.js";
-import { probe } from "../helpers/redis-process.js";
+import {
+  clusterLayout,
+  type RedisClusterHandle,
+  startRedisCluster,
+} from "../helpers/redis-cluster.js";
 import { restClient } from "../helpers/rest.js";
-
-/** The ports of the master serving `key` and of its replicas, from `CLUSTER NODES`. */
-async function shardOf(anyNode: number, key: string): Promise<number[]> {
-  const slot = Number(await probe(anyNode, "CLUSTER", ["KEYSLOT", key]));
-  const nodes = String(await probe(anyNode, "CLUSTER", ["NODES"]))
-    .trim()
-    .split("\n")
-    .map((line) => line.split(" "));
-  const serves = (ranges: string[]) =>
-    ranges.some((range) => {
-      const [first = -1, last = first] = range.split("-").map(Number);
-      return first <= slot && slot <= Number(last);
-    });
-  const master = nodes.find((fields) => fields[2]?.includes("master") && serves(fields.slice(8)));
-  if (master === undefined) {
-    throw new Error(`no master serves slot ${slot}`);
-  }
-  const portOf = (fields: string[]) => Number(fields[1]?.split("@")[0]?.split(":")[1]);
-  const replicas = nodes.filter((fields) => fields[3] === master[0]);
-  return [master, ...replicas].map(portOf);
-}
 
 describe("LOGIN_RATE_LIMIT on a Redis Cluster whose shard holding the counter is down", () => {
   let cluster: RedisClusterHandle | undefined;
@@ -52,7 +34,7 @@ describe("LOGIN_RATE_LIMIT on a Redis Cluster whose shard holding the counter is
     const port = Number((await waitFor(started, /"port":(\d+).*keycard listening/))[1]);
     const counter = `${prefix}:ratelimit:login:${fingerprint("ip:127.0.0.1")}`;
     const [master = 0] = await running.masters();
-    const shard = await shardOf(master, counter);
+    const shard = (await clusterLayout(master)).shardOf(counter);
     expect(shard).toHaveLength(2);
     for (const node of shard) {
       await running.kill(node);

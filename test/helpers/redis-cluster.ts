@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { keySlot } from "../../src/store/redis/slots.js";
 import {
   info,
   makeTempDir,
@@ -23,6 +24,8 @@ export interface RedisClusterHandle {
   replicasCaughtUp(timeoutMs?: number): Promise<void>;
   /** SIGKILLs the node on `port`, as a crash would. */
   kill(port: number): Promise<void>;
+  /** SIGSTOPs (or SIGCONTs) the node on `port`: a replica paused cannot take over. */
+  pause(port: number, paused: boolean): void;
   /** Resolves once every live node says `cluster_state:ok` and 3 live masters serve the slots. */
   healthy(timeoutMs?: number): Promise<void>;
   /** Kills every node and removes the cluster's files. */
@@ -50,12 +53,54 @@ function parseNodes(text: string): NodeLine[] {
     });
 }
 
+/** Which nodes serve a key, from one reading of `CLUSTER NODES`. */
+export interface ClusterLayout {
+  /** The ports of the master serving `key` and of its replicas. */
+  shardOf(key: string): number[];
+}
+
+/** Reads the cluster's slot ranges and replicas from the node on `anyNode`. */
+export async function clusterLayout(anyNode: number): Promise<ClusterLayout> {
+  const nodes = String(await probe(anyNode, "CLUSTER", ["NODES"]))
+    .trim()
+    .split("\n")
+    .map((line) => line.split(" "));
+  const portOf = (fields: string[]) => Number(fields[1]?.split("@")[0]?.split(":")[1]);
+  return {
+    shardOf: (key) => {
+      const slot = keySlot(key);
+      const serves = (ranges: string[]) =>
+        ranges.some((range) => {
+          const [first = -1, last = first] = range.split("-").map(Number);
+          return first <= slot && slot <= Number(last);
+        });
+      const master = nodes.find(
+        (fields) => fields[2]?.includes("master") && serves(fields.slice(8)),
+      );
+      if (master === undefined) {
+        throw new Error(`no master serves slot ${slot}`);
+      }
+      const replicas = nodes.filter((fields) => fields[3] === master[0]);
+      return [master, ...replicas].map(portOf);
+    },
+  };
+}
+
+/** How the test cluster runs; by default as Redis does. */
+export interface ClusterOptions {
+  /**
+   * `cluster-require-full-coverage`: false keeps the surviving masters answering while a
+   * shard has no master (as they do anyway until its failure is declared).
+   */
+  readonly requireFullCoverage?: boolean;
+}
+
 /**
  * Starts 6 redis-server nodes on free ports (node timeout 1 s, no persistence), joins them
  * with `redis-cli --cluster create --cluster-replicas 1` and waits until every node says
  * `cluster_state:ok`. Stop it in afterAll.
  */
-export async function startRedisCluster(): Promise<RedisClusterHandle> {
+export async function startRedisCluster(options: ClusterOptions = {}): Promise<RedisClusterHandle> {
   const dir = await makeTempDir("cluster");
   const nodes = new Map<number, RedisProcess>();
   const stop = async (): Promise<void> => {
@@ -87,6 +132,8 @@ export async function startRedisCluster(): Promise<RedisClusterHandle> {
           join(dir, `nodes-${port}.conf`),
           "--cluster-node-timeout",
           "1000",
+          "--cluster-require-full-coverage",
+          options.requireFullCoverage === false ? "no" : "yes",
           "--save",
           "",
           "--appendonly",
@@ -154,6 +201,7 @@ export async function startRedisCluster(): Promise<RedisClusterHandle> {
       kill: async (port) => {
         await nodes.get(port)?.kill();
       },
+      pause: (port, paused) => nodes.get(port)?.pause(paused),
       healthy,
       stop,
     };

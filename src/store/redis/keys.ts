@@ -1,3 +1,5 @@
+import { keySlot, slotTags } from "./slots.js";
+
 /**
  * The one place Redis key names are built. Keys of one user share the hash tag `{u:<id>}`
  * so that multi-key scripts over a user's data stay in one Cluster slot.
@@ -18,19 +20,48 @@ export interface RedisKeys {
   readonly loginFailures: (kind: string, id: string) => string;
   /** One account's failed logins within the lockout window: a sorted set scored by time. */
   readonly loginFailureWindow: (id: string) => string;
-  /** Users with sessions, each scored by the earliest expiry a sweep has still to see. */
-  readonly sessionOwners: () => string;
-  /** How many sessions are live, counted up on login and down on revocation and expiry. */
-  readonly liveCount: () => string;
+  /** The bookkeeping shard that counts a user's sessions (see SessionShard). */
+  readonly shardOf: (userId: string) => SessionShard;
+  /** Every bookkeeping shard, for the sweep and the live-session gauge. */
+  readonly shards: () => readonly SessionShard[];
   /** The pub/sub channel on which replicas announce revoked and rotated sessions. */
   readonly revocations: () => string;
   /** The time before which every session has ended (EndAllSessions). */
   readonly sessionEpoch: () => string;
 }
 
-/** Builds the key names under a namespace (default "keycard"). */
-export function redisKeys(namespace: string): RedisKeys {
+/**
+ * Where sessions are counted and their owners filed for the expiry sweep. One Redis holds
+ * a single shard; a Cluster one per slot, named with a hash tag of that slot, so that a
+ * login, a revocation and a sweep change a user's sessions and their count in one script
+ * and no key every login needs lives on one shard.
+ */
+export interface SessionShard {
+  /** Users with sessions, each scored by the earliest expiry a sweep has still to see. */
+  readonly owners: string;
+  /** How many sessions the users' indexes list, changed by the scripts that change them. */
+  readonly live: string;
+}
+
+/**
+ * Builds the key names under a namespace (default "keycard"); `sharded` (a Cluster) files
+ * session bookkeeping per slot.
+ */
+export function redisKeys(namespace: string, sharded = false): RedisKeys {
   const userTag = (userId: string): string => `${namespace}:{u:${userId}}`;
+  const single: SessionShard = {
+    owners: `${namespace}:session-owners`,
+    live: `${namespace}:live-count`,
+  };
+  const perSlot = (tag: string): SessionShard => ({
+    owners: `${namespace}:{${tag}}:session-owners`,
+    live: `${namespace}:{${tag}}:live-count`,
+  });
+  let slotShards: readonly SessionShard[] | undefined;
+  const shards = (): readonly SessionShard[] => {
+    slotShards ??= sharded ? slotTags().map(perSlot) : [single];
+    return slotShards;
+  };
   return {
     pointer: (tokenHash) => `${namespace}:tok:${tokenHash}`,
     email: (email) => `${namespace}:email:${email}`,
@@ -45,8 +76,8 @@ export function redisKeys(namespace: string): RedisKeys {
     rateLimits: () => `${namespace}:ratelimit`,
     loginFailures: (kind, id) => `${namespace}:login-failures:${kind}:${id}`,
     loginFailureWindow: (id) => `${namespace}:login-failure-window:${id}`,
-    sessionOwners: () => `${namespace}:session-owners`,
-    liveCount: () => `${namespace}:live-count`,
+    shardOf: (userId) => (sharded ? (shards()[keySlot(`u:${userId}`)] ?? single) : single),
+    shards,
     revocations: () => `${namespace}:revocations`,
     sessionEpoch: () => `${namespace}:session-epoch`,
   };

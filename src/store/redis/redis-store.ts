@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import type { ApiKeyPatch, ApiKeyRecord } from "../../domain/api-key.js";
 import { type Clock, systemClock } from "../../domain/clock.js";
+import { TokenNotStoredError } from "../../domain/errors.js";
 import type {
   ApiKeyStore,
   ExpiredSession,
@@ -27,7 +28,9 @@ import { guarded } from "./guarded.js";
 import { closeRedisClient, keepReconnecting } from "./keep-reconnecting.js";
 import { type RedisKeys, redisKeys } from "./keys.js";
 import { RedisLoginAttemptStore } from "./login-attempts.js";
+import { servingNodeIsUp } from "./node-status.js";
 import { defineScripts, type ScriptedRedis } from "./scripts.js";
+import { ShardReads } from "./shard-reads.js";
 
 class RedisUserStore implements UserStore {
   constructor(
@@ -172,36 +175,53 @@ function readHashes(redis: ScriptedRedis, keys: string[]): Promise<Record<string
 }
 
 class RedisSessionStore implements SessionStore {
+  private readonly shardReads: ShardReads;
+
   constructor(
     private readonly redis: ScriptedRedis,
     private readonly keys: RedisKeys,
     private readonly durable: DurableWrites,
-  ) {}
+  ) {
+    this.shardReads = new ShardReads(redis, keys.shards);
+  }
 
+  /**
+   * The pointer first (alone it is harmless: it leads to no session), unless the Cluster
+   * node of its slot is down, then the session, its index entry and its count in one script
+   * in the user's slot. A session whose script failed is taken back in case it ran.
+   */
   create(session: SessionRecord, retainUntil: number): Promise<boolean> {
     return guarded(async () => {
-      const { userId, id, expiresAt } = session;
-      const created = await this.redis.kcCreateSession(
-        this.keys.user(userId),
-        this.keys.session(userId, id),
-        this.keys.index(userId),
-        expiresAt,
-        id,
-        ...encodeSession(session),
-      );
-      if (created === 1) {
-        try {
-          await Promise.all([
-            this.writePointer(session, retainUntil),
-            this.redis.zadd(this.keys.sessionOwners(), "LT", expiresAt, userId),
-          ]);
-          await this.redis.incr(this.keys.liveCount());
-        } catch (error) {
-          await this.discard(session).catch(() => undefined);
-          throw error;
-        }
+      if (!servingNodeIsUp(this.redis, this.keys.pointer(session.tokenHash))) {
+        throw new TokenNotStoredError();
       }
-      return created === 1;
+      try {
+        await this.writePointer(session, retainUntil);
+      } catch (error) {
+        throw new TokenNotStoredError({ cause: error });
+      }
+      const { userId, id, expiresAt } = session;
+      const shard = this.keys.shardOf(userId);
+      try {
+        const created = await this.redis.kcCreateSession(
+          this.keys.user(userId),
+          this.keys.session(userId, id),
+          this.keys.index(userId),
+          shard.owners,
+          shard.live,
+          expiresAt,
+          id,
+          userId,
+          ...encodeSession(session),
+        );
+        if (created !== 1) {
+          await this.redis.del(this.keys.pointer(session.tokenHash));
+        }
+        return created === 1;
+      } catch (error) {
+        await this.discard(session).catch(() => undefined);
+        throw error;
+      }
     });
   }
 
@@ -236,13 +256,17 @@ class RedisSessionStore implements SessionStore {
     return guarded(async () => {
       await this.writePointer(next, retainUntil);
       const index = this.keys.index(next.userId);
+      const shard = this.keys.shardOf(next.userId);
       const write = (redis: ScriptedRedis) =>
         redis.kcRotateSession(
           this.keys.session(next.userId, next.id),
           index,
+          shard.owners,
+          shard.live,
           presentedHash,
           next.expiresAt,
           next.id,
+          next.userId,
           ...encodeSession(next),
         );
       // A new token revokes the presented one (durable); a renewal only moves the expiry.
@@ -254,7 +278,6 @@ class RedisSessionStore implements SessionStore {
         await this.redis.del(this.keys.pointer(next.tokenHash));
         return false;
       }
-      await this.redis.zadd(this.keys.sessionOwners(), "LT", next.expiresAt, next.userId);
       return true;
     });
   }
@@ -262,10 +285,10 @@ class RedisSessionStore implements SessionStore {
   revoke(userId: string, sessionId: string): Promise<boolean> {
     return guarded(async () => {
       const index = this.keys.index(userId);
+      const live = this.keys.shardOf(userId).live;
       const deleted = await this.durable.run(index, (redis) =>
-        redis.kcRevoke(this.keys.session(userId, sessionId), index, sessionId),
+        redis.kcRevoke(this.keys.session(userId, sessionId), index, live, sessionId),
       );
-      await this.uncount(deleted);
       return deleted === 1;
     });
   }
@@ -273,10 +296,10 @@ class RedisSessionStore implements SessionStore {
   revokeAll(userId: string, keepSessionId?: string): Promise<number> {
     return guarded(async () => {
       const index = this.keys.index(userId);
+      const live = this.keys.shardOf(userId).live;
       const ended = await this.durable.run(index, (redis) =>
-        redis.kcRevokeAll(index, keepSessionId ?? "", this.keys.sessionPrefix(userId)),
+        redis.kcRevokeAll(index, live, keepSessionId ?? "", this.keys.sessionPrefix(userId)),
       );
-      await this.uncount(ended.length);
       return ended.length;
     });
   }
@@ -284,31 +307,28 @@ class RedisSessionStore implements SessionStore {
   trim(userId: string, keep: number, now: number): Promise<string[]> {
     return guarded(async () => {
       const index = this.keys.index(userId);
-      const ended = await this.durable.run(index, (redis) =>
-        redis.kcTrim(index, keep, now, this.keys.sessionPrefix(userId)),
+      const live = this.keys.shardOf(userId).live;
+      return this.durable.run(index, (redis) =>
+        redis.kcTrim(index, live, keep, now, this.keys.sessionPrefix(userId)),
       );
-      await this.uncount(ended.length);
-      return ended;
     });
   }
 
   countLive(): Promise<number> {
-    return guarded(async () => Math.max(0, Number(await this.redis.get(this.keys.liveCount()))));
+    return guarded(async () => Math.max(0, await this.shardReads.countLive()));
   }
 
   /**
-   * Visits the users whose earliest unswept expiry has passed and takes their expired
-   * sessions off their index, each atomically (so every expiry is seen by one sweep only),
-   * then files each user again under their next expiry, or drops them.
+   * Visits the users whose earliest unswept expiry has passed, at most `limit` of them, and
+   * takes their expired sessions off their index, each user in one script (so every expiry
+   * is seen by one sweep only, and counted down with it) that files the user again under
+   * their next expiry, or drops them.
    */
   sweepExpired(now: number, limit: number): Promise<ExpiredSession[]> {
     return guarded(async () => {
-      const owners = this.keys.sessionOwners();
-      const due = await this.redis.zrangebyscore(owners, "-inf", now, "LIMIT", 0, limit);
-      const swept = await Promise.all(due.map((userId) => this.sweepUser(userId, now, limit)));
-      const expired = swept.flat();
-      await this.uncount(expired.length);
-      return expired;
+      const users = await this.shardReads.dueOwners(now, limit);
+      const swept = await Promise.all(users.map((userId) => this.sweepUser(userId, now, limit)));
+      return swept.flat();
     });
   }
 
@@ -319,18 +339,15 @@ class RedisSessionStore implements SessionStore {
   }
 
   private async sweepUser(userId: string, now: number, limit: number): Promise<ExpiredSession[]> {
-    const index = this.keys.index(userId);
-    const [next = "-1", ...due] = await this.redis.kcSweepUser(index, now, limit);
-    const owners = this.keys.sessionOwners();
-    if (next === "-1") {
-      await this.redis.zrem(owners, userId);
-      const [first, score] = await this.redis.zrange(index, "0", "0", "WITHSCORES");
-      if (first !== undefined && score !== undefined) {
-        await this.redis.zadd(owners, "LT", score, userId);
-      }
-    } else {
-      await this.redis.zadd(owners, next, userId);
-    }
+    const shard = this.keys.shardOf(userId);
+    const due = await this.redis.kcSweepUser(
+      this.keys.index(userId),
+      shard.owners,
+      shard.live,
+      now,
+      limit,
+      userId,
+    );
     const expired: ExpiredSession[] = [];
     for (let i = 0; i + 1 < due.length; i += 2) {
       expired.push({ userId, sessionId: due[i] ?? "", expiresAt: Number(due[i + 1]) });
@@ -338,21 +355,15 @@ class RedisSessionStore implements SessionStore {
     return expired;
   }
 
-  /** Counts sessions that ended down from the live count. */
-  private async uncount(ended: number): Promise<void> {
-    if (ended > 0) {
-      await this.redis.decrby(this.keys.liveCount(), ended);
-    }
-  }
-
-  /** Takes back a session whose creation failed half-way (it was never counted live). */
+  /** Takes back a session whose creation script failed, in case it ran nonetheless. */
   private async discard(session: SessionRecord): Promise<void> {
+    await this.redis.del(this.keys.pointer(session.tokenHash));
     await this.redis.kcRevoke(
       this.keys.session(session.userId, session.id),
       this.keys.index(session.userId),
+      this.keys.shardOf(session.userId).live,
       session.id,
     );
-    await this.redis.del(this.keys.pointer(session.tokenHash));
   }
 
   private async writePointer(session: SessionRecord, retainUntil: number): Promise<void> {
@@ -386,8 +397,9 @@ export interface RedisStoreOptions {
  * Throws RedisConfigError for a URL or CA file it cannot use.
  */
 export function createRedisStore(options: RedisStoreOptions): Store & { readonly redis: Redis } {
+  const target = parseRedisUrl(options.url);
   const redis = defineScripts(
-    createRedisClient(parseRedisUrl(options.url), {
+    createRedisClient(target, {
       commandTimeoutMs: options.commandTimeoutMs,
       ...(options.tlsCaFile === undefined ? {} : { tlsCaFile: options.tlsCaFile }),
     }),
@@ -400,7 +412,7 @@ export function createRedisStore(options: RedisStoreOptions): Store & { readonly
     reportErrors(durableRedis, options);
   }
   const durable = new DurableWrites(durableRedis, durability);
-  const keys = redisKeys(options.namespace);
+  const keys = redisKeys(options.namespace, target.kind === "cluster");
   const sessions = cachedIfAsked(new RedisSessionStore(redis, keys, durable), redis, keys, options);
   return {
     redis,

@@ -18,56 +18,66 @@ end
 `;
 
 /**
+ * The first line of a script that reads many slots of one Cluster node (Redis 7): it names
+ * one key of the node to be routed there and the others as arguments.
+ */
+const crossSlot = "#!lua flags=allow-cross-slot-keys";
+
+/**
  * The Lua scripts that change several keys of one user atomically. Every script that
  * changes the session index sets its expiry to its latest entry plus the sweep margin, so
- * the index never outlives the sessions it lists by more. Each touches only keys of that
- * user's hash tag, so they also run on Redis Cluster.
+ * the index never outlives the sessions it lists by more, and moves the user's shard (its
+ * live count and owner entry) with it. Each touches only keys of that user's slot, so they
+ * also run on Redis Cluster.
  */
 const scripts = {
   kcCreateSession: {
-    numberOfKeys: 3,
+    numberOfKeys: 5,
     lua: `${fitIndexExpiry}
 if redis.call('HGET', KEYS[1], 'di') ~= '0' then return 0 end
-redis.call('HSET', KEYS[2], unpack(ARGV, 3))
+redis.call('INCR', KEYS[5])
+redis.call('HSET', KEYS[2], unpack(ARGV, 4))
 redis.call('PEXPIREAT', KEYS[2], ARGV[1])
 redis.call('ZADD', KEYS[3], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[4], 'LT', ARGV[1], ARGV[3])
 fit(KEYS[3])
 return 1`,
   },
   kcRotateSession: {
-    numberOfKeys: 2,
+    numberOfKeys: 4,
     lua: `${fitIndexExpiry}
 if redis.call('HGET', KEYS[1], 'tk') ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+redis.call('HSET', KEYS[1], unpack(ARGV, 5))
 redis.call('PEXPIREAT', KEYS[1], ARGV[2])
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+redis.call('INCRBY', KEYS[4], redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3]))
+redis.call('ZADD', KEYS[3], 'LT', ARGV[2], ARGV[4])
 fit(KEYS[2])
 return 1`,
   },
   kcRevoke: {
-    numberOfKeys: 2,
+    numberOfKeys: 3,
     lua: `${fitIndexExpiry}
 local n = redis.call('DEL', KEYS[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('DECRBY', KEYS[3], redis.call('ZREM', KEYS[2], ARGV[1]))
 fit(KEYS[2])
 return n`,
   },
   kcRevokeAll: {
-    numberOfKeys: 1,
+    numberOfKeys: 2,
     lua: `${fitIndexExpiry}
 local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
 local ended = {}
 for _, id in ipairs(ids) do
   if id ~= ARGV[1] then
     if redis.call('DEL', ARGV[2] .. id) == 1 then table.insert(ended, id) end
-    redis.call('ZREM', KEYS[1], id)
+    redis.call('DECRBY', KEYS[2], redis.call('ZREM', KEYS[1], id))
   end
 end
 fit(KEYS[1])
 return ended`,
   },
   kcTrim: {
-    numberOfKeys: 1,
+    numberOfKeys: 2,
     lua: `${fitIndexExpiry}
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[2], '+inf')
 local excess = #ids - tonumber(ARGV[1])
@@ -81,20 +91,25 @@ table.sort(byAge, function(a, b) return a[1] < b[1] end)
 for i = 1, excess do
   local id = byAge[i][2]
   redis.call('DEL', ARGV[3] .. id)
-  redis.call('ZREM', KEYS[1], id)
+  redis.call('DECRBY', KEYS[2], redis.call('ZREM', KEYS[1], id))
   table.insert(ended, id)
 end
 fit(KEYS[1])
 return ended`,
   },
   kcSweepUser: {
-    numberOfKeys: 1,
+    numberOfKeys: 3,
     lua: `${fitIndexExpiry}
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, ARGV[2])
 for i = 1, #due, 2 do redis.call('ZREM', KEYS[1], due[i]) end
+redis.call('DECRBY', KEYS[3], #due / 2)
 fit(KEYS[1])
 local next = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-table.insert(due, 1, next[2] or '-1')
+if next[2] then
+  redis.call('ZADD', KEYS[2], next[2], ARGV[3])
+else
+  redis.call('ZREM', KEYS[2], ARGV[3])
+end
 return due`,
   },
   kcTouch: {
@@ -145,12 +160,32 @@ redis.call('ZADD', KEYS[1], at, ARGV[4])
 redis.call('PEXPIRE', KEYS[1], window)
 return {1, count, 0}`,
   },
+  kcSumCounts: {
+    numberOfKeys: 1,
+    lua: `${crossSlot}
+local n = 0
+for _, key in ipairs(ARGV) do n = n + tonumber(redis.call('GET', key) or '0') end
+return n`,
+  },
+  kcDueOwners: {
+    numberOfKeys: 1,
+    lua: `${crossSlot}
+local limit = tonumber(ARGV[2])
+local due = {}
+for i = 3, #ARGV do
+  if #due >= limit then break end
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', ARGV[i], '-inf', ARGV[1], 'LIMIT', 0, limit - #due)) do
+    table.insert(due, id)
+  end
+end
+return due`,
+  },
 } as const;
 
 type ScriptName = keyof typeof scripts;
 
 /** The scripts that answer with a list of ids rather than a count. */
-type ListScript = "kcRevokeAll" | "kcTrim" | "kcSweepUser" | "kcClaimFailure";
+type ListScript = "kcRevokeAll" | "kcTrim" | "kcSweepUser" | "kcClaimFailure" | "kcDueOwners";
 
 /** A Redis connection that knows keycard's scripts (EVALSHA with EVAL fallback). */
 export type ScriptedRedis = Redis & {
