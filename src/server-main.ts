@@ -21,6 +21,7 @@ import { fewestReplicas } from "./store/redis/replica-check.js";
 import { createApp, type ServerDeps } from "./transport/app.js";
 import { createRateLimits } from "./transport/rate-limit.js";
 import { createServer } from "./transport/server.js";
+import { reworded } from "./transport/store-outage.js";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -63,9 +64,14 @@ export function openStore(config: Config, logger: Logger): Store & { readonly re
     onError: (error) => {
       if (Date.now() - lastReport > 5_000) {
         lastReport = Date.now();
-        logger.error({ err: { message: error.message } }, "redis connection error");
+        logger.error({ err: { message: reworded(error.message) } }, "redis connection error");
       }
     },
+    onMasterChange: ({ masters, previous }) =>
+      logger.warn(
+        { event: "store_master_changed", masters, previous },
+        "Redis master changed: keycard now writes to the new master",
+      ),
   });
 }
 

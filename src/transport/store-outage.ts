@@ -4,19 +4,37 @@ import type { Logger } from "pino";
 const reportEveryMs = 10_000;
 
 /**
- * ioredis's words for a command cut short by a lost connection advise raising
- * `maxRetriesPerRequest`, which keycard keeps at 0 on purpose (a request never waits for a
- * reconnection): said in keycard's terms instead.
+ * ioredis's words where they mislead an operator of keycard, said in keycard's terms: its
+ * advice to raise `maxRetriesPerRequest` (keycard keeps it at 0 on purpose: a request never
+ * waits for a reconnection), "All sentinels are unreachable" (also said when the Sentinels
+ * answered but named no master that answers) and "Too many Cluster redirections" (said for a
+ * node that is down, not for one that redirects).
  */
-const retryAdvice = /Reached the max retries per request limit.*/;
-const lostConnection =
-  "the connection to Redis was lost before it answered (keycard does not retry a command; it reconnects by itself)";
+const rewrites: readonly [RegExp, string][] = [
+  [
+    /Reached the max retries per request limit.*/,
+    "the connection to Redis was lost before it answered (keycard does not retry a command; it reconnects by itself)",
+  ],
+  [
+    /All sentinels are unreachable.*/,
+    "no master reachable through the Sentinels yet (they may be electing one, or the master they name is down); retrying",
+  ],
+  [
+    /Too many Cluster redirections\. Last error: (?:Error: )?(.*)/,
+    "the Cluster node serving the key did not answer within REDIS_COMMAND_TIMEOUT (last error: $1)",
+  ],
+];
+
+/** One error message in keycard's terms (see `rewrites`). */
+export function reworded(message: string): string {
+  return rewrites.reduce((text, [pattern, words]) => text.replace(pattern, words), message);
+}
 
 /** The messages of an error and its causes, joined: what went wrong, without a stack. */
 export function causeOf(error: unknown): string {
   const messages: string[] = [];
   for (let link = error; link instanceof Error && messages.length < 4; link = link.cause) {
-    messages.push(link.message.replace(retryAdvice, lostConnection));
+    messages.push(reworded(link.message));
   }
   return messages.join(": ") || String(error);
 }

@@ -19,7 +19,9 @@ describeStoreContract("redis cluster (3 masters, 3 replicas)", () => {
   }
   return testStore("redis", {
     redisUrl: cluster.url,
-    // Revocations wait for a replica, as REDIS_WAIT_REPLICAS's default asks here.
-    durability: { replicas: 1, timeoutMs: 250 },
+    // Revocations wait for a replica, as REDIS_WAIT_REPLICAS's default asks here; the
+    // timeouts are generous, since a replica of a loaded machine may take its time to ack.
+    durability: { replicas: 1, timeoutMs: 2_000 },
+    commandTimeoutMs: 3_000,
   });
 });

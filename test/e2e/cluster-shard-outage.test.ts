@@ -134,8 +134,12 @@ describe("logins on a Redis Cluster while one master is down, each master in tur
           expect([200, 503]).toContain(status);
         }
       }
+      const ready = await restClient(keycard.baseUrl).get("/readyz");
+      expect(ready.status).toBe(200);
+      expect(ready.body).toMatchObject({ status: "degraded", window_seconds: 10 });
+      expect(ready.body.store_failing_share).toBeGreaterThan(0);
       figures.push(
-        `master ${round + 1} down: ${outcomes.survivors.ok}/${outcomes.survivors.all} logins of users whose slots survive answered 200; ${outcomes.others.ok}/${outcomes.others.all} of the others`,
+        `master ${round + 1} down: ${outcomes.survivors.ok}/${outcomes.survivors.all} logins of users whose slots survive answered 200; ${outcomes.others.ok}/${outcomes.others.all} of the others; /readyz ${JSON.stringify(ready.body)}`,
       );
       cluster.pause(standby, false);
       await cluster.healthy(30_000);

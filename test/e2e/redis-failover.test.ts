@@ -1,8 +1,10 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { MasterChange } from "../../src/store/redis/master-watch.js";
 import { createTestUser, loginRest, startKeycard, type TestKeycard } from "../helpers/keycard.js";
 import { type RedisClusterHandle, startRedisCluster } from "../helpers/redis-cluster.js";
+import { waitFor } from "../helpers/redis-process.js";
 import { type RedisSentinelGroup, startRedisSentinel } from "../helpers/redis-sentinel.js";
 import { jsonPost, send } from "../helpers/rest.js";
 
@@ -28,13 +30,20 @@ interface Harness {
   readonly logLines: string[];
   readonly users: { email: string; password: string }[];
   readonly tokens: string[];
+  /** The master changes keycard's store reported. */
+  readonly masterChanges: MasterChange[];
 }
 
 /** Starts keycard on `redisUrl`, makes the users and logs each in `sessionsPerUser` times. */
 async function prepare(redisUrl: string): Promise<Harness> {
   const logLines: string[] = [];
   const logger = pino({ level: "error" }, { write: (line: string) => logLines.push(line) });
-  const keycard = await startKeycard({ redisUrl, logger });
+  const masterChanges: MasterChange[] = [];
+  const keycard = await startKeycard({
+    redisUrl,
+    logger,
+    onMasterChange: (change) => masterChanges.push(change),
+  });
   const users = await Promise.all(
     Array.from({ length: usersPerRun }, () => createTestUser(keycard)),
   );
@@ -43,7 +52,7 @@ async function prepare(redisUrl: string): Promise<Harness> {
     const logins = await Promise.all(users.map((user) => loginRest(keycard, user)));
     tokens.push(...logins.map((login) => login.session_token));
   }
-  return { keycard, logLines, users, tokens };
+  return { keycard, logLines, users, tokens, masterChanges };
 }
 
 async function timedCall(
@@ -215,6 +224,19 @@ function expectSurvived(figures: Figures, calls: readonly Call[], logLines: stri
   expect(recent.every((call) => call.status === 200)).toBe(true);
 }
 
+/** The store told keycard (once, as a state change) that it writes elsewhere than `port`. */
+async function expectMasterChangeReported(harness: Harness, port: number): Promise<void> {
+  const dead = `127.0.0.1:${port}`;
+  await waitFor(
+    "keycard's store to report the master change",
+    async () =>
+      harness.masterChanges.some(
+        (change) => change.previous.includes(dead) && !change.masters.includes(dead),
+      ),
+    10_000,
+  );
+}
+
 describe("keycard on a Redis Cluster when a master dies mid-traffic", () => {
   let cluster: RedisClusterHandle | undefined;
   let harness: Harness | undefined;
@@ -249,6 +271,7 @@ describe("keycard on a Redis Cluster when a master dies mid-traffic", () => {
       },
     );
     expectSurvived(figures, calls, harness.logLines);
+    await expectMasterChangeReported(harness, victim);
   }, 60_000);
 });
 
@@ -284,5 +307,6 @@ describe("keycard behind Redis Sentinel when the master dies mid-traffic", () =>
       },
     );
     expectSurvived(figures, calls, harness.logLines);
+    await expectMasterChangeReported(harness, oldMaster);
   }, 60_000);
 });

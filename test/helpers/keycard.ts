@@ -9,6 +9,7 @@ import { createArgon2Hasher } from "../../src/service/password-hasher.js";
 import { createMemoryStore } from "../../src/store/memory/memory-store.js";
 import { waitUntilReachable } from "../../src/store/reachable.js";
 import type { Durability } from "../../src/store/redis/durable-writes.js";
+import type { MasterChange } from "../../src/store/redis/master-watch.js";
 import { createRedisStore } from "../../src/store/redis/redis-store.js";
 import { createApp, type KeycardApp, type ServerSettings } from "../../src/transport/app.js";
 import { createServer, type KeycardServer } from "../../src/transport/server.js";
@@ -78,6 +79,8 @@ export interface KeycardOptions {
   readonly previousEncryptionKeys?: readonly Buffer[];
   /** REDIS_WAIT_*: replicas that must hold a revocation before it is acknowledged. */
   readonly durability?: Durability;
+  /** Told when the Redis master keycard writes to changes (a failover). */
+  readonly onMasterChange?: (change: MasterChange) => void;
 }
 
 /**
@@ -126,6 +129,10 @@ export interface TestStoreOptions {
   readonly validateCacheMs?: number;
   /** REDIS_WAIT_*: replicas that must hold a revocation (none when absent). */
   readonly durability?: Durability;
+  /** Told when the Redis master keycard writes to changes (a failover). */
+  readonly onMasterChange?: (change: MasterChange) => void;
+  /** REDIS_COMMAND_TIMEOUT (and the store deadline); 500 ms when absent. */
+  readonly commandTimeoutMs?: number;
 }
 
 /** A store for tests: Redis under a namespace of its own, or the embedded store. */
@@ -137,10 +144,11 @@ export function testStore(kind: "redis" | "memory", options: TestStoreOptions = 
   return createRedisStore({
     url: options.redisUrl ?? inject("redisUrl"),
     namespace: options.namespace ?? `test-${randomUUID()}`,
-    commandTimeoutMs: 500,
+    commandTimeoutMs: options.commandTimeoutMs ?? 500,
     lookupCache: { ttlMs: options.validateCacheMs ?? 0, maxEntries: 1_000 },
     clock,
     ...(options.durability === undefined ? {} : { durability: options.durability }),
+    ...(options.onMasterChange === undefined ? {} : { onMasterChange: options.onMasterChange }),
   });
 }
 

@@ -1,7 +1,7 @@
 import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { StoreUnavailableError } from "../../src/domain/errors.js";
-import { causeOf, StoreOutageLog } from "../../src/transport/store-outage.js";
+import { causeOf, reworded, StoreOutageLog } from "../../src/transport/store-outage.js";
 import { LogLines } from "../helpers/log-lines.js";
 
 describe("the store outage log", () => {
@@ -54,5 +54,18 @@ describe("the store outage log", () => {
       /^The session store is unavailable\. Try again shortly\.: the connection to Redis was lost/,
     );
     expect(cause).not.toContain("maxRetriesPerRequest");
+  });
+
+  it("says ioredis's Sentinel and Cluster messages in keycard's terms", () => {
+    expect(reworded("All sentinels are unreachable. Retrying from scratch after 10ms.")).toBe(
+      "no master reachable through the Sentinels yet (they may be electing one, or the master they name is down); retrying",
+    );
+    const redirections = reworded(
+      "Too many Cluster redirections. Last error: Error: connect ECONNREFUSED 127.0.0.1:7001",
+    );
+    expect(redirections).toBe(
+      "the Cluster node serving the key did not answer within REDIS_COMMAND_TIMEOUT (last error: connect ECONNREFUSED 127.0.0.1:7001)",
+    );
+    expect(reworded("Command timed out")).toBe("Command timed out");
   });
 });

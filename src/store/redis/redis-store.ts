@@ -28,6 +28,7 @@ import { guarded } from "./guarded.js";
 import { closeRedisClient, keepReconnecting } from "./keep-reconnecting.js";
 import { type RedisKeys, redisKeys } from "./keys.js";
 import { RedisLoginAttemptStore } from "./login-attempts.js";
+import { type MasterChange, watchMasters } from "./master-watch.js";
 import { servingNodeIsUp } from "./node-status.js";
 import { defineScripts, type ScriptedRedis } from "./scripts.js";
 import { ShardReads } from "./shard-reads.js";
@@ -388,6 +389,8 @@ export interface RedisStoreOptions {
   readonly lookupCache?: LookupCacheOptions;
   readonly clock?: Clock;
   readonly onError?: (error: Error) => void;
+  /** Told when the node (or a Cluster's set of masters) keycard writes to changes. */
+  readonly onMasterChange?: (change: MasterChange) => void;
   /** REDIS_WAIT_*: how many replicas must hold a revocation before it is acknowledged. */
   readonly durability?: Durability;
 }
@@ -405,6 +408,9 @@ export function createRedisStore(options: RedisStoreOptions): Store & { readonly
     }),
   );
   reportErrors(redis, options);
+  if (options.onMasterChange !== undefined) {
+    watchMasters(redis, options.onMasterChange);
+  }
   const durability = options.durability ?? noDurability;
   const durableRedis =
     durability.replicas > 0 ? defineScripts(keepReconnecting(redis.duplicate())) : redis;

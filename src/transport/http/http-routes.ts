@@ -57,8 +57,13 @@ export function httpRoutes(deps: ServerDeps, app: KeycardApp, rest: RestDeps): R
       ? serveRest(rest, request, response)
       : serveProfileRoute(rest, profileSettings, match, request, response);
   };
+  const probeDeps = {
+    store: deps.store,
+    draining: app.draining.signal,
+    storeFailures: () => app.calls.storeFailures.read(),
+  };
   const probe = async (request: NodeRequest, response: NodeResponse): Promise<void> => {
-    await serveProbe(deps.store, app.draining.signal, pathOf(request), request, response);
+    await serveProbe(probeDeps, pathOf(request), request, response);
   };
   const fixed = new Map<string, Route>([
     ["/metrics", (request, response) => serveMetrics(app, request, response)],

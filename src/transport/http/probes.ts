@@ -1,6 +1,15 @@
+import type { JsonValue } from "@bufbuild/protobuf";
 import type { Store } from "../../domain/ports.js";
+import type { StoreFailures } from "../store-failure-share.js";
 import { RestError } from "./rest-error.js";
 import { type NodeRequest, type NodeResponse, sendJson } from "./rest-handler.js";
+
+/** What the probes look at: the store, the shutdown signal and recent store failures. */
+export interface ProbeDeps {
+  readonly store: Store;
+  readonly draining: AbortSignal;
+  readonly storeFailures: () => StoreFailures;
+}
 
 /** The Kubernetes probe paths. */
 const probePaths = new Set(["/healthz", "/readyz"]);
@@ -9,13 +18,15 @@ const probePaths = new Set(["/healthz", "/readyz"]);
  * Answers the Kubernetes probes and returns true, or returns false for any other path.
  * `GET /healthz` (liveness): 200 `{"status":"ok"}` whenever the process answers at all,
  * draining included. `GET /readyz` (readiness): 503 `{"status":"draining","error":
- * "SHUTTING_DOWN"}` once `draining` is aborted (SIGTERM), else 200 `{"status":"ready"}`
- * while the store answers a ping and 503 `{"status":"unavailable","error":
- * "STORE_UNAVAILABLE"}` while it does not.
+ * "SHUTTING_DOWN"}` once `draining` is aborted (SIGTERM), 503 `{"status":"unavailable",
+ * "error":"STORE_UNAVAILABLE"}` while the store does not answer a ping, else 200: `{"status":
+ * "ready"}`, or `{"status":"degraded",...}` with the share of the last 10 s of calls that
+ * failed for want of the store (a Cluster with a master down). Degraded stays ready: every
+ * replica shares the store, so taking this one out of rotation would only move its calls to
+ * replicas that fail them alike, and drop the ones that succeed.
  */
 export async function serveProbe(
-  store: Store,
-  draining: AbortSignal,
+  probe: ProbeDeps,
   path: string,
   request: NodeRequest,
   response: NodeResponse,
@@ -30,15 +41,29 @@ export async function serveProbe(
     sendJson(response, 200, { status: "ok" });
     return true;
   }
-  if (draining.aborted) {
+  if (probe.draining.aborted) {
     sendJson(response, 503, { status: "draining", error: "SHUTTING_DOWN" });
     return true;
   }
   try {
-    await store.ping();
-    sendJson(response, 200, { status: "ready" });
+    await probe.store.ping();
+    sendJson(response, 200, readiness(probe.storeFailures()));
   } catch {
     sendJson(response, 503, { status: "unavailable", error: "STORE_UNAVAILABLE" });
   }
   return true;
+}
+
+/** The ready answer: plain, or degraded with the share of recent calls the store failed. */
+function readiness({ calls, failed, windowSeconds }: StoreFailures): Record<string, JsonValue> {
+  if (failed === 0) {
+    return { status: "ready" };
+  }
+  return {
+    status: "degraded",
+    store_failing_share: Math.round((failed / calls) * 100) / 100,
+    failed_calls: failed,
+    calls,
+    window_seconds: windowSeconds,
+  };
 }

@@ -2,6 +2,7 @@ import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { reasonOf } from "../../service/errors.js";
 import { requestIdHeader, requestIdOf } from "../request-id.js";
+import { StoreFailureShare } from "../store-failure-share.js";
 import { StoreOutageLog } from "../store-outage.js";
 
 const serverFaults = new Set([Code.Internal, Code.Unknown, Code.DataLoss, Code.Unavailable]);
@@ -39,6 +40,8 @@ export function loggingInterceptor(calls: CallLog): Interceptor {
  */
 export class CallLog {
   private readonly outage: StoreOutageLog;
+  /** The share of recent calls the store could not answer (for `/readyz`). */
+  readonly storeFailures = new StoreFailureShare();
 
   constructor(private readonly logger: Logger) {
     this.outage = new StoreOutageLog(logger);
@@ -50,6 +53,7 @@ export class CallLog {
     error?: ConnectError,
   ): void {
     if (error === undefined) {
+      this.storeFailures.record(false);
       this.outage.answered();
       if (this.logger.isLevelEnabled("debug")) {
         const { started, ...named } = call;
@@ -59,6 +63,7 @@ export class CallLog {
     }
     const { started, ...named } = call;
     const reason = reasonOf(error);
+    this.storeFailures.record(reason === "STORE_UNAVAILABLE");
     const fields = { ...named, ms: elapsed(started), code: Code[error.code], reason };
     if (reason === "STORE_UNAVAILABLE") {
       this.outage.failed(error.cause ?? error);
