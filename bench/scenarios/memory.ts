@@ -61,6 +61,16 @@ async function sharedKeys(redis: Redis): Promise<Map<string, number>> {
   return shared;
 }
 
+/** Key names with their hash tag generalised, each with how many keys share it. */
+function keyPatterns(sizes: Map<string, number>): string {
+  const patterns = new Map<string, number>();
+  for (const key of sizes.keys()) {
+    const pattern = key.replace(/\{[^}]*\}/, "{…}");
+    patterns.set(pattern, (patterns.get(pattern) ?? 0) + 1);
+  }
+  return [...patterns].map(([pattern, keys]) => `${pattern} ×${keys}`).join(", ");
+}
+
 function sum(sizes: Map<string, number>): number {
   return [...sizes.values()].reduce((total, size) => total + size, 0);
 }
@@ -260,7 +270,7 @@ export async function memoryScenario(
       ],
       notes: [
         `Created through keycard's Redis store (createRedisStore(...).sessions.create(session, expiresAt + 7 d retention)), ${inFlight} in flight: ${num(count / seconds)} sessions/s. Users (${users.length}) were created first and are excluded from the figure.`,
-        `Breakdown from MEMORY USAGE on ${n} sampled sessions (bytes per session): token pointer ${num(breakdown.pointer)}, session hash ${num(breakdown.sessionHash)} (encoding: ${encodingText}), the user's index zset share ${num(breakdown.userIndexEntry)}, keys shared by all sessions (${[...sharedAfter.keys()].join(", ")}) ${num(breakdown.sharedKeys)}; sum ${num(measured)}, the remaining ${num(perSession - measured)} B is Redis's key tables (main and expires dictionaries) and allocator rounding.`,
+        `Breakdown from MEMORY USAGE on ${n} sampled sessions (bytes per session): token pointer ${num(breakdown.pointer)}, session hash ${num(breakdown.sessionHash)} (encoding: ${encodingText}), the user's index zset share ${num(breakdown.userIndexEntry)}, keys shared by all sessions (${keyPatterns(sharedAfter)}) ${num(breakdown.sharedKeys)}; sum ${num(measured)}, the remaining ${num(perSession - measured)} B is Redis's key tables (main and expires dictionaries) and allocator rounding.`,
         `Session fields as a browser login writes them: User-Agent of ${userAgent.length} characters ("${userAgent}"), device label "${deviceLabel(userAgent)}", IPv4, one role, email and display name.`,
         `The creating process's heap went from ${num(heapBefore / 2 ** 20, 1)} to ${num(heapAfter / 2 ** 20, 1)} MiB (it holds the user list and ${validatedTokens} tokens, not the sessions). keycard keeps sessions only in Redis; its RSS is taken after 20000 warm-up Validates of one token, then after Validates of ${validated} distinct tokens.`,
       ],

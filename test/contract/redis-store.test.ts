@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, i
 import type { Store } from "../../src/domain/ports.js";
 import { newId } from "../../src/domain/token.js";
 import type { UserRecord } from "../../src/domain/user.js";
+import { redisKeys, type SessionShard } from "../../src/store/redis/keys.js";
 import { createRedisStore } from "../../src/store/redis/redis-store.js";
 import { testStore } from "../helpers/keycard.js";
 import {
@@ -64,9 +65,14 @@ describe("the redis store's keys", () => {
     ].sort();
   }
 
-  /** The permanent keys once sessions have existed: the live count joins them. */
+  /** The keys that count the user's sessions and file them for the sweep. */
+  function shardOf(user: UserRecord): SessionShard {
+    return redisKeys(namespace).shardOf(user.id);
+  }
+
+  /** The permanent keys once sessions have existed: the live count of the user's shard joins them. */
   function keptAfterSessions(user: UserRecord): string[] {
-    return [...permanentKeysOf(user), `${namespace}:live-count`].sort();
+    return [...permanentKeysOf(user), shardOf(user).live].sort();
   }
 
   /** What a running keycard does every 15 s: takes expired sessions off the indexes. */
@@ -84,7 +90,7 @@ describe("the redis store's keys", () => {
     const user = await givenUser();
     const session = makeSession(user);
     expect(await store.sessions.create(session, session.expiresAt + 60_000)).toBe(true);
-    const permanent = [...keptAfterSessions(user), `${namespace}:session-owners`];
+    const permanent = [...keptAfterSessions(user), shardOf(user).owners];
     const keys = await allKeys();
     expect(keys).toEqual(expect.arrayContaining(permanent));
     expect(keys.length).toBeGreaterThan(permanent.length);
@@ -172,15 +178,35 @@ describe("the redis store's keys", () => {
     expect(await allKeys()).toEqual(permanentKeysOf(user));
   });
 
+  it("still sweeps and counts the sessions keycard 0.1.0 filed in its single shard", async () => {
+    const user = await givenUser();
+    const start = Date.now();
+    const session = makeSession(user, { expiresAt: start + 300 });
+    expect(await store.sessions.create(session, start + 700)).toBe(true);
+    // Filed as 0.1.0 filed it: owner and count in the single shard, not in the user's.
+    const unsharded = redisKeys(namespace).unshardedBookkeeping();
+    await redis.zrem(shardOf(user).owners, user.id);
+    await redis.decr(shardOf(user).live);
+    await redis.zadd(unsharded.owners, session.expiresAt, user.id);
+    await redis.set(unsharded.live, "1");
+    expect(await store.sessions.countLive()).toBe(1);
+
+    await sleepUntil(start + 500);
+    const swept = await store.sessions.sweepExpired(Date.now(), 100);
+    expect(swept.map((expired) => expired.sessionId)).toEqual([session.id]);
+    expect(await store.sessions.countLive()).toBe(0);
+    expect(await redis.zcard(unsharded.owners)).toBe(0);
+  });
+
   it("takes a session back when its creation fails half-way, leaving nothing and counting nothing", async () => {
     const user = await givenUser();
-    // A live count that is not a number makes INCR fail after the session was written.
-    await redis.set(`${namespace}:live-count`, "not a number");
+    // A live count that is not a number makes the creation script fail.
+    await redis.set(shardOf(user).live, "not a number");
     const session = makeSession(user);
     await expect(store.sessions.create(session, session.expiresAt)).rejects.toThrow();
     expect(await store.sessions.lookup(session.tokenHash)).toEqual({});
     expect(await store.sessions.list(user.id, Date.now())).toEqual([]);
-    expect(await redis.get(`${namespace}:live-count`)).toBe("not a number");
+    expect(await redis.get(shardOf(user).live)).toBe("not a number");
     expect(await redis.exists(`${namespace}:tok:${session.tokenHash}`)).toBe(0);
   });
 

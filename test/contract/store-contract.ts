@@ -482,15 +482,24 @@ export function describeStoreContract(name: string, makeStore: () => Store): voi
       });
 
       it("keeps every field of a session as it was given", async () => {
-        const user = await givenUser({ roles: ["admin", "auditor"] });
+        const user = await givenUser({ roles: ["admin", "auditor"], displayName: "Zoë O'Neil" });
         const session = await givenSession(user, {
           ip: "2001:db8::1",
           userAgent: 'Mozilla/5.0 (X11; Linux x86_64), "quoted" agent',
           authMethods: ["password", "totp"],
-          displayName: "Zoë O'Neil",
         });
         const found = await store.sessions.lookup(session.tokenHash);
         expect(found.session).toEqual(session);
+      });
+
+      it("shows its owner's email, name and roles as the user record has them now", async () => {
+        const user = await givenUser({ roles: ["admin"] });
+        const session = await givenSession(user);
+        const renamed = { displayName: "Renamed Owner", roles: ["auditor"] };
+        await store.users.update(user.id, renamed);
+        const now = { ...session, ...renamed };
+        expect((await store.sessions.lookup(session.tokenHash)).session).toEqual(now);
+        expect(await store.sessions.list(user.id, Date.now())).toEqual([now]);
       });
 
       it("keeps the login time a derived session inherited", async () => {

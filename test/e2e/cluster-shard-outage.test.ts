@@ -16,7 +16,7 @@ import { restClient } from "../helpers/rest.js";
 type User = Awaited<ReturnType<typeof createTestUser>>;
 
 const namespace = `shard-outage-${randomUUID()}`;
-const keys = redisKeys(namespace, true);
+const keys = redisKeys(namespace);
 const userCount = 36;
 
 /**

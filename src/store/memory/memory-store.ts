@@ -137,7 +137,7 @@ class MemorySessionStore implements SessionStore {
       return {};
     }
     const session = this.sessions.get(pointer.sessionId);
-    return session === undefined ? { pointer } : { pointer, session };
+    return session === undefined ? { pointer } : { pointer, session: this.withOwner(session) };
   }
 
   async list(userId: string): Promise<SessionRecord[]> {
@@ -147,10 +147,21 @@ class MemorySessionStore implements SessionStore {
       if (session === undefined) {
         this.idsOf(userId).delete(id);
       } else {
-        live.push(session);
+        live.push(this.withOwner(session));
       }
     }
     return live.sort((a, b) => b.createdAt - a.createdAt);
+  }
+
+  /** A session with its owner's email, name and roles as the user record has them now. */
+  private withOwner(session: SessionRecord): SessionRecord {
+    const owner = this.users.byId.get(session.userId);
+    return {
+      ...session,
+      email: owner?.email ?? "",
+      displayName: owner?.displayName ?? "",
+      roles: owner?.roles ?? [],
+    };
   }
 
   async rotate(next: SessionRecord, presentedHash: string, retainUntil: number): Promise<boolean> {

@@ -29,10 +29,12 @@ function encodeFields<T extends object>(
 }
 
 /**
- * The stored fields of a session. Its ids are in its key's name and its device label
- * follows from its user agent, so none of them is stored again; kind and lifetime only
- * when they differ from the common case. Redis keeps a hash compact (a listpack) only while
- * every value is at most 64 bytes, so the user agent is split into chunks.
+ * The stored fields of a session. Its ids are in its key's name, its device label follows
+ * from its user agent and its owner's email, name and roles are the user record's (read in
+ * the same round trip; a change of roles ends the sessions anyway), so none of them is
+ * stored again; kind and lifetime only when they differ from the common case. Redis keeps a
+ * hash compact (a listpack) only while every value is at most 64 bytes, so the user agent
+ * is split into chunks.
  */
 const sessionFields = {
   createdAt: "ca",
@@ -42,9 +44,6 @@ const sessionFields = {
   ip: "ip",
   authMethods: "am",
   apiKeyId: "ak",
-  roles: "ro",
-  email: "em",
-  displayName: "dn",
   tokenHash: "tk",
   previousTokenHash: "pv",
   graceUntil: "gu",
@@ -72,11 +71,30 @@ export function encodeSession(session: SessionRecord): string[] {
   return fields;
 }
 
-/** Reads a session hash back, given the ids its key names; undefined for a missing hash. */
+/** The user fields a session shows, as `HMGET <user> ...ownerFields` returns them. */
+export const ownerFields = ["em", "dn", "ro"] as const;
+
+/** A session's owner as the user record has it now. */
+export type SessionOwner = Pick<SessionRecord, "email" | "displayName" | "roles">;
+
+/** Reads `HMGET <user> ...ownerFields` back (empty fields for a user that is gone). */
+export function decodeOwner([email, displayName, roles]: (string | null)[]): SessionOwner {
+  return {
+    email: email ?? "",
+    displayName: displayName ?? "",
+    roles: JSON.parse(roles ?? "[]") as string[],
+  };
+}
+
+/**
+ * Reads a session hash back, given the ids its key names and its owner's current fields;
+ * undefined for a missing hash.
+ */
 export function decodeSession(
   hash: Record<string, string>,
   userId: string,
   sessionId: string,
+  owner: SessionOwner,
 ): SessionRecord | undefined {
   if (hash.tk === undefined) {
     return undefined;
@@ -91,9 +109,7 @@ export function decodeSession(
     ip: hash.ip ?? "",
     userAgent,
     authMethods: JSON.parse(hash.am ?? "[]") as string[],
-    roles: JSON.parse(hash.ro ?? "[]") as string[],
-    email: hash.em ?? "",
-    displayName: hash.dn ?? "",
+    ...owner,
     kind: sessionKindOf(hash.kd),
     lifetime: hash.lf === undefined ? Number(hash.ea) - Number(hash.ca) : Number(hash.lf),
     deviceLabel: deviceLabel(userAgent),

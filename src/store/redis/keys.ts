@@ -24,6 +24,12 @@ export interface RedisKeys {
   readonly shardOf: (userId: string) => SessionShard;
   /** Every bookkeeping shard, for the sweep and the live-session gauge. */
   readonly shards: () => readonly SessionShard[];
+  /**
+   * The single shard keycard 0.1.0 kept (before shards per slot): the sweep still visits
+   * its owners and the gauge adds its count, so that sessions opened before an upgrade are
+   * swept and counted; nothing writes it any more.
+   */
+  readonly unshardedBookkeeping: () => SessionShard;
   /** The pub/sub channel on which replicas announce revoked and rotated sessions. */
   readonly revocations: () => string;
   /** The time before which every session has ended (EndAllSessions). */
@@ -31,10 +37,11 @@ export interface RedisKeys {
 }
 
 /**
- * Where sessions are counted and their owners filed for the expiry sweep. One Redis holds
- * a single shard; a Cluster one per slot, named with a hash tag of that slot, so that a
- * login, a revocation and a sweep change a user's sessions and their count in one script
- * and no key every login needs lives on one shard.
+ * Where sessions are counted and their owners filed for the expiry sweep: one shard per
+ * Cluster slot (on one Redis too), named with a hash tag of that slot, so that a login, a
+ * revocation and a sweep change a user's sessions and their count in one script, no key
+ * every login needs lives on one shard, and each shard stays small enough for Redis's
+ * compact encodings.
  */
 export interface SessionShard {
   /** Users with sessions, each scored by the earliest expiry a sweep has still to see. */
@@ -43,23 +50,16 @@ export interface SessionShard {
   readonly live: string;
 }
 
-/**
- * Builds the key names under a namespace (default "keycard"); `sharded` (a Cluster) files
- * session bookkeeping per slot.
- */
-export function redisKeys(namespace: string, sharded = false): RedisKeys {
+/** Builds the key names under a namespace (default "keycard"). */
+export function redisKeys(namespace: string): RedisKeys {
   const userTag = (userId: string): string => `${namespace}:{u:${userId}}`;
-  const single: SessionShard = {
-    owners: `${namespace}:session-owners`,
-    live: `${namespace}:live-count`,
-  };
   const perSlot = (tag: string): SessionShard => ({
     owners: `${namespace}:{${tag}}:session-owners`,
     live: `${namespace}:{${tag}}:live-count`,
   });
   let slotShards: readonly SessionShard[] | undefined;
   const shards = (): readonly SessionShard[] => {
-    slotShards ??= sharded ? slotTags().map(perSlot) : [single];
+    slotShards ??= slotTags().map(perSlot);
     return slotShards;
   };
   return {
@@ -76,8 +76,12 @@ export function redisKeys(namespace: string, sharded = false): RedisKeys {
     rateLimits: () => `${namespace}:ratelimit`,
     loginFailures: (kind, id) => `${namespace}:login-failures:${kind}:${id}`,
     loginFailureWindow: (id) => `${namespace}:login-failure-window:${id}`,
-    shardOf: (userId) => (sharded ? (shards()[keySlot(`u:${userId}`)] ?? single) : single),
+    shardOf: (userId) => shards()[keySlot(`u:${userId}`)] ?? perSlot(`u:${userId}`),
     shards,
+    unshardedBookkeeping: () => ({
+      owners: `${namespace}:session-owners`,
+      live: `${namespace}:live-count`,
+    }),
     revocations: () => `${namespace}:revocations`,
     sessionEpoch: () => `${namespace}:session-epoch`,
   };

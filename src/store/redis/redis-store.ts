@@ -14,6 +14,7 @@ import type { UserPatch, UserRecord } from "../../domain/user.js";
 import { CachedSessionStore, type LookupCacheOptions } from "./cached-sessions.js";
 import {
   decodeApiKey,
+  decodeOwner,
   decodePointer,
   decodeSession,
   decodeUser,
@@ -21,6 +22,8 @@ import {
   encodePointer,
   encodeSession,
   encodeUser,
+  ownerFields,
+  type SessionOwner,
 } from "./codec.js";
 import { createRedisClient, parseRedisUrl } from "./connection.js";
 import { type Durability, DurableWrites, noDurability } from "./durable-writes.js";
@@ -183,7 +186,7 @@ class RedisSessionStore implements SessionStore {
     private readonly keys: RedisKeys,
     private readonly durable: DurableWrites,
   ) {
-    this.shardReads = new ShardReads(redis, keys.shards);
+    this.shardReads = new ShardReads(redis, keys);
   }
 
   /**
@@ -232,8 +235,11 @@ class RedisSessionStore implements SessionStore {
       if (pointer === undefined) {
         return {};
       }
-      const hash = await this.redis.hgetall(this.keys.session(pointer.userId, pointer.sessionId));
-      const session = decodeSession(hash, pointer.userId, pointer.sessionId);
+      const [hash, owner] = await Promise.all([
+        this.redis.hgetall(this.keys.session(pointer.userId, pointer.sessionId)),
+        this.owner(pointer.userId),
+      ]);
+      const session = decodeSession(hash, pointer.userId, pointer.sessionId, owner);
       return session === undefined ? { pointer } : { pointer, session };
     });
   }
@@ -242,12 +248,15 @@ class RedisSessionStore implements SessionStore {
     return guarded(async () => {
       const index = this.keys.index(userId);
       const ids = await this.redis.zrevrangebyscore(index, "+inf", `(${now}`);
-      const hashes = await readHashes(
-        this.redis,
-        ids.map((id) => this.keys.session(userId, id)),
-      );
+      const [hashes, owner] = await Promise.all([
+        readHashes(
+          this.redis,
+          ids.map((id) => this.keys.session(userId, id)),
+        ),
+        this.owner(userId),
+      ]);
       return hashes
-        .map((hash, i) => decodeSession(hash, userId, ids[i] ?? ""))
+        .map((hash, i) => decodeSession(hash, userId, ids[i] ?? "", owner))
         .filter((session): session is SessionRecord => session !== undefined)
         .sort((a, b) => b.createdAt - a.createdAt);
     });
@@ -327,8 +336,11 @@ class RedisSessionStore implements SessionStore {
    */
   sweepExpired(now: number, limit: number): Promise<ExpiredSession[]> {
     return guarded(async () => {
-      const users = await this.shardReads.dueOwners(now, limit);
+      const { users, unsharded } = await this.shardReads.dueOwners(now, limit);
       const swept = await Promise.all(users.map((userId) => this.sweepUser(userId, now, limit)));
+      if (unsharded.length > 0) {
+        await this.redis.zrem(this.keys.unshardedBookkeeping().owners, ...unsharded);
+      }
       return swept.flat();
     });
   }
@@ -354,6 +366,11 @@ class RedisSessionStore implements SessionStore {
       expired.push({ userId, sessionId: due[i] ?? "", expiresAt: Number(due[i + 1]) });
     }
     return expired;
+  }
+
+  /** The fields of a user that their sessions show, as the user record has them now. */
+  private async owner(userId: string): Promise<SessionOwner> {
+    return decodeOwner(await this.redis.hmget(this.keys.user(userId), ...ownerFields));
   }
 
   /** Takes back a session whose creation script failed, in case it ran nonetheless. */
@@ -418,7 +435,7 @@ export function createRedisStore(options: RedisStoreOptions): Store & { readonly
     reportErrors(durableRedis, options);
   }
   const durable = new DurableWrites(durableRedis, durability);
-  const keys = redisKeys(options.namespace, target.kind === "cluster");
+  const keys = redisKeys(options.namespace);
   const sessions = cachedIfAsked(new RedisSessionStore(redis, keys, durable), redis, keys, options);
   return {
     redis,
