@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
 import type { Durability } from "../../src/store/redis/durable-writes.js";
-import { createTestUser, loginRest, startKeycard, type TestKeycard } from "../helpers/keycard.js";
+import {
+  createTestUser,
+  type KeycardOptions,
+  loginRest,
+  startKeycard,
+  type TestKeycard,
+  testPolicy,
+} from "../helpers/keycard.js";
 import { type RedisSentinelGroup, startRedisSentinel } from "../helpers/redis-sentinel.js";
 import { bearer, type Reply, restClient } from "../helpers/rest.js";
 
@@ -22,9 +29,10 @@ async function activeAfterFailover(keycard: TestKeycard, token: string): Promise
 async function withSentinel(
   durability: Durability,
   run: (group: RedisSentinelGroup, keycard: TestKeycard) => Promise<void>,
+  options: KeycardOptions = {},
 ): Promise<void> {
   const group = await startRedisSentinel();
-  const keycard = await startKeycard({ redisUrl: group.url, durability }).catch(
+  const keycard = await startKeycard({ ...options, redisUrl: group.url, durability }).catch(
     async (error: unknown) => {
       await group.stop();
       throw error;
@@ -83,6 +91,29 @@ describe("revocations through a Sentinel failover (REDIS_WAIT_REPLICAS)", () => 
       expect(await activeAfterFailover(keycard, confirmed.token)).toBe(false);
       expect(await activeAfterFailover(keycard, kept.token)).toBe(true);
     });
+  }, 90_000);
+
+  it("logs in without waiting for a replica, unless the login ends the user's oldest session", async () => {
+    const capOfOne = { policy: { ...testPolicy, maxSessionsPerUser: 1 } };
+    await withSentinel(
+      { replicas: 1, timeoutMs: 250 },
+      async (group, keycard) => {
+        const user = await createTestUser(keycard);
+        const rest = restClient(keycard.baseUrl);
+        const login = () =>
+          rest.post("/auth/login", { email: user.email, password: user.password });
+        await group.replicaCaughtUp();
+        await group.stallReplica(true);
+        expect((await login()).status).toBe(200);
+        const capped = await login();
+        expect(capped.status).toBe(503);
+        expect(capped.body.error).toBe("STORE_UNAVAILABLE");
+        await group.stallReplica(false);
+        await group.replicaCaughtUp();
+        expect((await login()).status).toBe(200);
+      },
+      capOfOne,
+    );
   }, 90_000);
 
   it("without a replica's acknowledgement, a logout answered 200 comes undone by the same failover", async () => {

@@ -29,11 +29,16 @@ export class DurableWrites {
 
   /**
    * Runs `write` on the durable connection, then waits until the replicas hold everything
-   * that connection wrote to the node serving `slotKey` (the key the revocation is about).
+   * that connection wrote to the node serving `slotKey` (the key the revocation is about),
+   * unless `revoked` says of the result that it revoked nothing.
    */
-  async run<T>(slotKey: string, write: (redis: ScriptedRedis) => Promise<T>): Promise<T> {
+  async run<T>(
+    slotKey: string,
+    write: (redis: ScriptedRedis) => Promise<T>,
+    revoked: (result: T) => boolean = () => true,
+  ): Promise<T> {
     const result = await write(this.redis);
-    if (this.durability.replicas > 0) {
+    if (this.durability.replicas > 0 && revoked(result)) {
       await this.replicated(slotKey);
     }
     return result;

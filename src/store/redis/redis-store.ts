@@ -318,8 +318,11 @@ class RedisSessionStore implements SessionStore {
     return guarded(async () => {
       const index = this.keys.index(userId);
       const live = this.keys.shardOf(userId).live;
-      return this.durable.run(index, (redis) =>
-        redis.kcTrim(index, live, keep, now, this.keys.sessionPrefix(userId)),
+      // Every login trims: only a trim that ended sessions waits for the replicas.
+      return this.durable.run(
+        index,
+        (redis) => redis.kcTrim(index, live, keep, now, this.keys.sessionPrefix(userId)),
+        (ended) => ended.length > 0,
       );
     });
   }
