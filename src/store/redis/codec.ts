@@ -82,8 +82,26 @@ export function decodeOwner([email, displayName, roles]: (string | null)[]): Ses
   return {
     email: email ?? "",
     displayName: displayName ?? "",
-    roles: JSON.parse(roles ?? "[]") as string[],
+    roles: JSON.parse(roles || "[]") as string[],
   };
+}
+
+/**
+ * Reads the reply of the kcReadSession script back: the session hash's field/value pairs
+ * followed by its owner's fields; an empty reply for a missing session.
+ */
+export function decodeSessionReply(
+  reply: string[],
+  userId: string,
+  sessionId: string,
+): SessionRecord | undefined {
+  const pairs = reply.slice(0, reply.length - ownerFields.length);
+  const hash: Record<string, string> = {};
+  for (let i = 0; i + 1 < pairs.length; i += 2) {
+    hash[pairs[i] ?? ""] = pairs[i + 1] ?? "";
+  }
+  const owner = decodeOwner(reply.slice(pairs.length));
+  return decodeSession(hash, userId, sessionId, owner);
 }
 
 /**

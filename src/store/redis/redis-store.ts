@@ -17,6 +17,7 @@ import {
   decodeOwner,
   decodePointer,
   decodeSession,
+  decodeSessionReply,
   decodeUser,
   encodeApiKey,
   encodePointer,
@@ -235,11 +236,12 @@ class RedisSessionStore implements SessionStore {
       if (pointer === undefined) {
         return {};
       }
-      const [hash, owner] = await Promise.all([
-        this.redis.hgetall(this.keys.session(pointer.userId, pointer.sessionId)),
-        this.owner(pointer.userId),
-      ]);
-      const session = decodeSession(hash, pointer.userId, pointer.sessionId, owner);
+      const { userId, sessionId } = pointer;
+      const reply = await this.redis.kcReadSession(
+        this.keys.session(userId, sessionId),
+        this.keys.user(userId),
+      );
+      const session = decodeSessionReply(reply, userId, sessionId);
       return session === undefined ? { pointer } : { pointer, session };
     });
   }

@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { ownerFields } from "./codec.js";
 
 /**
  * How long a session index outlives its latest entry: expired entries stay listed until a
@@ -112,6 +113,15 @@ else
 end
 return due`,
   },
+  kcReadSession: {
+    numberOfKeys: 2,
+    lua: `
+local found = redis.call('HGETALL', KEYS[1])
+if #found == 0 then return found end
+local owner = redis.call('HMGET', KEYS[2], ${ownerFields.map((field) => `'${field}'`).join(", ")})
+for i = 1, #owner do table.insert(found, owner[i] or '') end
+return found`,
+  },
   kcTouch: {
     numberOfKeys: 1,
     lua: `
@@ -185,7 +195,13 @@ return due`,
 type ScriptName = keyof typeof scripts;
 
 /** The scripts that answer with a list of ids rather than a count. */
-type ListScript = "kcRevokeAll" | "kcTrim" | "kcSweepUser" | "kcClaimFailure" | "kcDueOwners";
+type ListScript =
+  | "kcReadSession"
+  | "kcRevokeAll"
+  | "kcTrim"
+  | "kcSweepUser"
+  | "kcClaimFailure"
+  | "kcDueOwners";
 
 /** A Redis connection that knows keycard's scripts (EVALSHA with EVAL fallback). */
 export type ScriptedRedis = Redis & {
