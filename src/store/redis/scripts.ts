@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import { Cluster, type Redis } from "ioredis";
 import { ownerFields } from "./codec.js";
 
 /**
@@ -19,10 +19,12 @@ end
 `;
 
 /**
- * The first line of a script that reads many slots of one Cluster node (Redis 7): it names
- * one key of the node to be routed there and the others as arguments.
+ * Scripts that read many slots of one node: a Cluster runs them with this first line (Redis
+ * 7) and routes them by one key of the node, the others given as arguments; one Redis runs
+ * them as they are (Redis 6.2 too).
  */
-const crossSlot = "#!lua flags=allow-cross-slot-keys";
+const acrossSlots = new Set(["kcSumCounts", "kcDueOwners"]);
+const crossSlotFlag = "#!lua flags=allow-cross-slot-keys\n";
 
 /**
  * The Lua scripts that change several keys of one user atomically. Every script that
@@ -172,14 +174,14 @@ return {1, count, 0}`,
   },
   kcSumCounts: {
     numberOfKeys: 1,
-    lua: `${crossSlot}
+    lua: `
 local n = 0
 for _, key in ipairs(ARGV) do n = n + tonumber(redis.call('GET', key) or '0') end
 return n`,
   },
   kcDueOwners: {
     numberOfKeys: 1,
-    lua: `${crossSlot}
+    lua: `
 local limit = tonumber(ARGV[2])
 local due = {}
 for i = 3, #ARGV do
@@ -214,8 +216,11 @@ export type ScriptedRedis = Redis & {
 
 /** Registers keycard's scripts on a connection. */
 export function defineScripts(redis: Redis): ScriptedRedis {
+  const client: unknown = redis;
+  const cluster = client instanceof Cluster;
   for (const [name, script] of Object.entries(scripts)) {
-    redis.defineCommand(name, { numberOfKeys: script.numberOfKeys, lua: script.lua });
+    const flag = cluster && acrossSlots.has(name) ? crossSlotFlag : "";
+    redis.defineCommand(name, { numberOfKeys: script.numberOfKeys, lua: flag + script.lua });
   }
   return redis as ScriptedRedis;
 }
