@@ -19,6 +19,7 @@ import { redisKeys } from "./store/redis/keys.js";
 import { createRedisStore } from "./store/redis/redis-store.js";
 import { fewestReplicas } from "./store/redis/replica-check.js";
 import { createApp, type ServerDeps } from "./transport/app.js";
+import { LogThrottle } from "./transport/log-throttle.js";
 import { createRateLimits } from "./transport/rate-limit.js";
 import { createServer } from "./transport/server.js";
 import { reworded } from "./transport/store-outage.js";
@@ -98,16 +99,21 @@ export async function runServer(env: Env = process.env): Promise<void> {
   if (encryptionKey === undefined) {
     logger.warn("KEYCARD_ENCRYPTION_KEY is not set: API keys and TOTP are unavailable");
   }
+  const limiterErrors = new LogThrottle();
   const rateLimits = createRateLimits({
     ...(store.redis === undefined ? {} : { redis: store.redis }),
     keyPrefix: redisKeys(config.redisKeyPrefix).rateLimits(),
     loginPerMinute: config.loginRatePerMinute,
     otherPerMinute: config.authRatePerMinute,
-    onError: (error) =>
-      logger.warn(
-        { err: { message: (error as Error).message } },
-        "rate limiter's Redis counters unavailable; counting in this replica's memory",
-      ),
+    onError: (error) => {
+      const count = limiterErrors.count();
+      if (count > 0) {
+        logger.warn(
+          { err: { message: reworded((error as Error).message) }, count },
+          "rate limiter's Redis counters unavailable; counting in this replica's memory",
+        );
+      }
+    },
   });
   const deps: ServerDeps = {
     store,

@@ -1,7 +1,5 @@
 import type { Logger } from "pino";
-
-/** At most one line per this long while the store stays unavailable. */
-const reportEveryMs = 10_000;
+import { LogThrottle } from "./log-throttle.js";
 
 /**
  * ioredis's words where they mislead an operator of keycard, said in keycard's terms: its
@@ -50,13 +48,14 @@ export class StoreOutageLog {
   private startedAt: number | undefined;
   private announced = false;
   private failedCalls = 0;
-  private unreported = 0;
-  private lastLine = Number.NEGATIVE_INFINITY;
+  private readonly lines: LogThrottle;
 
   constructor(
     private readonly logger: Logger,
     private readonly now: () => number = () => performance.now(),
-  ) {}
+  ) {
+    this.lines = new LogThrottle(now);
+  }
 
   /** A call failed because the store could not answer it. */
   failed(cause: unknown): void {
@@ -67,15 +66,11 @@ export class StoreOutageLog {
       this.failedCalls = 0;
     }
     this.failedCalls += 1;
-    this.unreported += 1;
-    if (now - this.lastLine < reportEveryMs) {
+    const unreported = this.lines.count();
+    if (unreported === 0) {
       return;
     }
-    const fields = {
-      event: "store_unavailable",
-      cause: causeOf(cause),
-      failedCalls: this.unreported,
-    };
+    const fields = { event: "store_unavailable", cause: causeOf(cause), failedCalls: unreported };
     if (this.announced) {
       this.logger.warn({ ...fields, seconds: this.secondsSince(now) }, "store still unavailable");
     } else {
@@ -85,8 +80,6 @@ export class StoreOutageLog {
       );
     }
     this.announced = true;
-    this.unreported = 0;
-    this.lastLine = now;
   }
 
   /** A call was answered: an outage under way is over. */

@@ -1,8 +1,6 @@
 import type { Logger } from "pino";
+import { LogThrottle } from "./log-throttle.js";
 import type { KeycardMetrics } from "./metrics.js";
-
-/** At most one log line per this long, however many unknown tokens arrive. */
-const reportEveryMs = 10_000;
 
 /**
  * Counts every token presented that keycard never issued (`keycard_unknown_tokens_total`)
@@ -10,16 +8,12 @@ const reportEveryMs = 10_000;
  * 10 s: a burst of guessed tokens leaves a trace without flooding the log.
  */
 export function unknownTokenReporter(metrics: KeycardMetrics, logger: Logger): () => void {
-  let unreported = 0;
-  let lastReport = Number.NEGATIVE_INFINITY;
+  const throttle = new LogThrottle();
   return () => {
     metrics.unknownTokens.inc();
-    unreported += 1;
-    const now = performance.now();
-    if (now - lastReport >= reportEveryMs) {
-      logger.warn({ audit: "session.unknown_token", count: unreported }, "session.unknown_token");
-      unreported = 0;
-      lastReport = now;
+    const count = throttle.count();
+    if (count > 0) {
+      logger.warn({ audit: "session.unknown_token", count }, "session.unknown_token");
     }
   };
 }
