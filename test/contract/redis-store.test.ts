@@ -200,7 +200,8 @@ describe("the redis store's keys", () => {
 
   it("takes a session back when its creation fails half-way, leaving nothing and counting nothing", async () => {
     const user = await givenUser();
-    // A live count that is not a number makes the creation script fail.
+    // A live count that is not a number makes the creation script fail half-way, after
+    // the session and its index entry were written: the store must take both back.
     await redis.set(shardOf(user).live, "not a number");
     const session = makeSession(user);
     await expect(store.sessions.create(session, session.expiresAt)).rejects.toThrow();
@@ -208,6 +209,8 @@ describe("the redis store's keys", () => {
     expect(await store.sessions.list(user.id, Date.now())).toEqual([]);
     expect(await redis.get(shardOf(user).live)).toBe("not a number");
     expect(await redis.exists(`${namespace}:tok:${session.tokenHash}`)).toBe(0);
+    const userKeys = `${namespace}:{u:${user.id}}`;
+    expect(await redis.exists(`${userKeys}:sess:${session.id}`, `${userKeys}:sessions`)).toBe(0);
   });
 
   it("writes nothing for a refused rotation", async () => {

@@ -38,10 +38,9 @@ const scripts = {
     numberOfKeys: 5,
     lua: `${fitIndexExpiry}
 if redis.call('HGET', KEYS[1], 'di') ~= '0' then return 0 end
-redis.call('INCR', KEYS[5])
 redis.call('HSET', KEYS[2], unpack(ARGV, 4))
 redis.call('PEXPIREAT', KEYS[2], ARGV[1])
-redis.call('ZADD', KEYS[3], ARGV[1], ARGV[2])
+redis.call('INCRBY', KEYS[5], redis.call('ZADD', KEYS[3], ARGV[1], ARGV[2]))
 redis.call('ZADD', KEYS[4], 'LT', ARGV[1], ARGV[3])
 fit(KEYS[3])
 return 1`,
