@@ -1,4 +1,5 @@
-import { Cluster, type Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
+import { clusterOf, masterOfSlot } from "./cluster-client.js";
 
 /** The master or masters keycard writes to changed: the addresses now and before. */
 export interface MasterChange {
@@ -22,16 +23,16 @@ export function watchMasters(redis: Redis, onChange: (change: MasterChange) => v
     }
     previous = masters;
   };
-  const client: unknown = redis;
-  if (client instanceof Cluster) {
-    client.on("refresh", () => seen(clusterMasters(client)));
+  const cluster = clusterOf(redis);
+  if (cluster !== undefined) {
+    cluster.on("refresh", () => seen(clusterMasters(cluster)));
   } else {
     redis.on("ready", () => seen(connectedAddress(redis)));
   }
 }
 
 function clusterMasters(cluster: Cluster): string[] {
-  return [...new Set(cluster.slots.map((nodes) => nodes[0]))]
+  return [...new Set(cluster.slots.map((_, slot) => masterOfSlot(cluster, slot)))]
     .filter((node): node is string => node !== undefined)
     .sort();
 }

@@ -1,4 +1,5 @@
-import { Cluster } from "ioredis";
+import type { Redis } from "ioredis";
+import { clusterOf, masterOfSlot } from "./cluster-client.js";
 import { keySlot } from "./slots.js";
 
 /**
@@ -7,15 +8,13 @@ import { keySlot } from "./slots.js";
  * choice of key, such as a new token's pointer, asks first instead of waiting out its
  * command timeout on a master that is down.
  */
-export function servingNodeIsUp(redis: unknown, key: string): boolean {
-  if (!(redis instanceof Cluster)) {
+export function servingNodeIsUp(redis: Redis, key: string): boolean {
+  const cluster = clusterOf(redis);
+  const serving = cluster === undefined ? undefined : masterOfSlot(cluster, keySlot(key));
+  if (cluster === undefined || serving === undefined) {
     return true;
   }
-  const serving = redis.slots[keySlot(key)]?.[0];
-  if (serving === undefined) {
-    return true;
-  }
-  const node = redis
+  const node = cluster
     .nodes("master")
     .find(({ options }) => `${options.host}:${options.port}` === serving);
   return node?.status === "ready";

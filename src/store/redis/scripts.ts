@@ -1,4 +1,5 @@
-import { Cluster, type Redis } from "ioredis";
+import type { Redis } from "ioredis";
+import { clusterOf } from "./cluster-client.js";
 import { ownerFields } from "./codec.js";
 
 /**
@@ -19,11 +20,10 @@ end
 `;
 
 /**
- * Scripts that read many slots of one node: a Cluster runs them with this first line (Redis
- * 7) and routes them by one key of the node, the others given as arguments; one Redis runs
- * them as they are (Redis 6.2 too).
+ * The first line of a script that reads many slots of one node (`acrossSlots`) on a Cluster
+ * (Redis 7): it is routed by one key of the node, the others given as arguments. One Redis
+ * runs such a script as it is (Redis 6.2 too).
  */
-const acrossSlots = new Set(["kcSumCounts", "kcDueOwners"]);
 const crossSlotFlag = "#!lua flags=allow-cross-slot-keys\n";
 
 /**
@@ -173,6 +173,7 @@ return {1, count, 0}`,
   },
   kcSumCounts: {
     numberOfKeys: 1,
+    acrossSlots: true,
     lua: `
 local n = 0
 for _, key in ipairs(ARGV) do n = n + tonumber(redis.call('GET', key) or '0') end
@@ -180,6 +181,7 @@ return n`,
   },
   kcDueOwners: {
     numberOfKeys: 1,
+    acrossSlots: true,
     lua: `
 local limit = tonumber(ARGV[2])
 local due = {}
@@ -215,10 +217,9 @@ export type ScriptedRedis = Redis & {
 
 /** Registers keycard's scripts on a connection. */
 export function defineScripts(redis: Redis): ScriptedRedis {
-  const client: unknown = redis;
-  const cluster = client instanceof Cluster;
+  const cluster = clusterOf(redis) !== undefined;
   for (const [name, script] of Object.entries(scripts)) {
-    const flag = cluster && acrossSlots.has(name) ? crossSlotFlag : "";
+    const flag = cluster && "acrossSlots" in script ? crossSlotFlag : "";
     redis.defineCommand(name, { numberOfKeys: script.numberOfKeys, lua: flag + script.lua });
   }
   return redis as ScriptedRedis;

@@ -1,4 +1,4 @@
-import { Cluster } from "ioredis";
+import { clusterOf, masterOfSlot } from "./cluster-client.js";
 import type { RedisKeys, SessionShard } from "./keys.js";
 import type { ScriptedRedis } from "./scripts.js";
 
@@ -61,19 +61,20 @@ export class ShardReads {
       result.status === "fulfilled" ? result.value : [],
     );
     const users = [...new Set([...unsharded, ...sharded.flat()])].slice(0, limit);
-    return { users, unsharded: unsharded.filter((user) => users.includes(user)) };
+    const chosen = new Set(users);
+    return { users, unsharded: unsharded.filter((user) => chosen.has(user)) };
   }
 
   /** The shards grouped by the Cluster node that serves their slot (one group otherwise). */
   private byNode(): (readonly SessionShard[])[] {
     const shards = this.keys.shards();
-    const cluster: unknown = this.redis;
-    if (!(cluster instanceof Cluster)) {
+    const cluster = clusterOf(this.redis);
+    if (cluster === undefined) {
       return [shards];
     }
     const groups = new Map<string, SessionShard[]>();
     shards.forEach((shard, slot) => {
-      const node = cluster.slots[slot]?.[0] ?? "";
+      const node = masterOfSlot(cluster, slot) ?? "";
       const group = groups.get(node);
       if (group === undefined) {
         groups.set(node, [shard]);
