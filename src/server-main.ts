@@ -54,7 +54,7 @@ export function openStore(config: Config, logger: Logger): Store & { readonly re
     logger.warn("REDIS_URL is not set: DEV MODE on the embedded in-memory store");
     return createMemoryStore(systemClock);
   }
-  let lastReport = 0;
+  const connectionErrors = new LogThrottle(undefined, 5_000);
   return createRedisStore({
     url: config.redisUrl,
     namespace: config.redisKeyPrefix,
@@ -63,9 +63,12 @@ export function openStore(config: Config, logger: Logger): Store & { readonly re
     ...(config.redisTlsCaFile === undefined ? {} : { tlsCaFile: config.redisTlsCaFile }),
     lookupCache: config.validateCache,
     onError: (error) => {
-      if (Date.now() - lastReport > 5_000) {
-        lastReport = Date.now();
-        logger.error({ err: { message: reworded(error.message) } }, "redis connection error");
+      const count = connectionErrors.count();
+      if (count > 0) {
+        logger.error(
+          { err: { message: reworded(error.message) }, count },
+          "redis connection error",
+        );
       }
     },
     onMasterChange: ({ masters, previous }) =>

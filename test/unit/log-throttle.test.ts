@@ -15,4 +15,18 @@ describe("a log throttle", () => {
     }
     expect(reported).toEqual([1, 100, 100]);
   });
+
+  it("takes another interval when given one", () => {
+    let now = 0;
+    const throttle = new LogThrottle(() => now, 5_000);
+    const reported: number[] = [];
+    for (let event = 0; event < 120; event += 1) {
+      const count = throttle.count();
+      if (count > 0) {
+        reported.push(count);
+      }
+      now += 100;
+    }
+    expect(reported).toEqual([1, 50, 50]);
+  });
 });
