@@ -140,7 +140,8 @@ async function spend(consume: () => Promise<RateLimiterRes>, limit: number): Pro
  *
  * The limits never fail open: while the shared counters cannot be reached (their Redis node
  * is down, or the request's store deadline passed) each replica counts in its own memory,
- * so a partial Cluster outage does not lift them. Failed credentials have their own counters, which fail closed (login-guard.ts).
+ * so a partial Cluster outage does not lift them. Failed credentials have their own
+ * counters, which fail closed (login-guard.ts).
  */
 export function createRateLimits(options: RateLimitOptions): RateLimits {
   const limiters: Record<RateLimitKind, Limiter | undefined> = {
