@@ -3,15 +3,14 @@
  * keycard's own Redis store (`store.sessions.create`, many in flight) in a private
  * redis-server; `INFO memory` used_memory before and after, divided by the count, is the
  * figure (user records are created first and excluded). `MEMORY USAGE` on samples breaks it
- * down into the token pointer, the session hash, the user's index entry and the live list
- * entry. A keycard process on the same Redis then validates a sample of distinct tokens, to
+ * down into the session record, the user's index entry and the per-slot bookkeeping. A keycard process on the same Redis then validates a sample of distinct tokens, to
  * show whether it keeps per-session state in its own memory.
  */
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import { deviceLabel } from "../../src/domain/device-label.js";
 import type { SessionRecord } from "../../src/domain/session.js";
-import { hashToken, mintToken, newId } from "../../src/domain/token.js";
+import { hashToken, mintToken, newId, sessionIdOf } from "../../src/domain/token.js";
 import type { UserRecord } from "../../src/domain/user.js";
 import { waitUntilReachable } from "../../src/store/reachable.js";
 import { redisKeys } from "../../src/store/redis/keys.js";
@@ -53,7 +52,7 @@ async function sharedKeys(redis: Redis): Promise<Map<string, number>> {
     const [next, found] = await redis.scan(cursor, "MATCH", `${namespace}:*`, "COUNT", 10_000);
     cursor = next;
     for (const key of found) {
-      if (!/:(tok|email):|:\{u:/.test(key)) {
+      if (!/:(s|tok|email):|:\{u:/.test(key)) {
         shared.set(key, await memoryUsage(redis, key));
       }
     }
@@ -103,10 +102,14 @@ function makeUser(i: number): UserRecord {
   };
 }
 
+/**
+ * A session as a login opens it: its id is the start of its token's hash (keycard mints
+ * again a token whose hash starts with "-", as sessionIdOf asks).
+ */
 function makeSession(user: UserRecord, tokenHash: string, now: number): SessionRecord {
   const lifetime = 12 * hour;
   return {
-    id: newId(),
+    id: sessionIdOf(tokenHash) ?? "",
     userId: user.id,
     createdAt: now,
     expiresAt: now + lifetime,
@@ -122,6 +125,23 @@ function makeSession(user: UserRecord, tokenHash: string, now: number): SessionR
     deviceLabel: deviceLabel(userAgent),
     tokenHash,
   };
+}
+
+/** A new login's token (kept in `tokens` for the validations) and its hash. */
+function loginTokenHash(tokens: string[]): string {
+  const token = mintToken("kc", "sess");
+  const tokenHash = hashToken(token);
+  if (sessionIdOf(tokenHash) === undefined) {
+    return loginTokenHash(tokens);
+  }
+  tokens.push(token);
+  return tokenHash;
+}
+
+/** A token hash from a seed, that could name a session (see makeSession). */
+function seededHash(seed: string): string {
+  const tokenHash = hashToken(seed);
+  return sessionIdOf(tokenHash) === undefined ? seededHash(`${seed}'`) : tokenHash;
 }
 
 /** Runs scenario 4. */
@@ -161,14 +181,7 @@ export async function memoryScenario(
     started = Date.now();
     await pool(count, inFlight, async (i) => {
       const user = users[Math.floor(i / perUser)] as UserRecord;
-      let tokenHash: string;
-      if (i < validatedTokens) {
-        const token = mintToken("kc", "sess");
-        tokens.push(token);
-        tokenHash = hashToken(token);
-      } else {
-        tokenHash = hashToken(`${i}:${now}`);
-      }
+      const tokenHash = i < validatedTokens ? loginTokenHash(tokens) : seededHash(`${i}:${now}`);
       const session = makeSession(user, tokenHash, now);
       if (!(await store.sessions.create(session, session.expiresAt + retention))) {
         throw new Error("the store refused a session");
@@ -187,13 +200,11 @@ export async function memoryScenario(
     log(
       `  ${count} sessions in ${seconds.toFixed(1)} s; used_memory +${after - before} B = ${num(perSession)} B/session`,
     );
-    let pointerBytes = 0;
     let hashBytes = 0;
     let indexBytes = 0;
     const encodings = new Map<string, number>();
     for (const session of sampled) {
-      pointerBytes += await memoryUsage(redis, keys.pointer(session.tokenHash));
-      const sessionKey = keys.session(session.userId, session.id);
+      const sessionKey = keys.record(session.id);
       hashBytes += await memoryUsage(redis, sessionKey);
       indexBytes += (await memoryUsage(redis, keys.index(session.userId))) / perUser;
       const encoding = String(await redis.call("OBJECT", "ENCODING", sessionKey));
@@ -203,8 +214,7 @@ export async function memoryScenario(
     const liveBytes = (sum(sharedAfter) - sum(sharedBefore)) / count;
     const n = sampled.length;
     const breakdown = {
-      pointer: pointerBytes / n,
-      sessionHash: hashBytes / n,
+      sessionRecord: hashBytes / n,
       userIndexEntry: indexBytes / n,
       sharedKeys: liveBytes,
     };
@@ -270,7 +280,7 @@ export async function memoryScenario(
       ],
       notes: [
         `Created through keycard's Redis store (createRedisStore(...).sessions.create(session, expiresAt + 7 d retention)), ${inFlight} in flight: ${num(count / seconds)} sessions/s. Users (${users.length}) were created first and are excluded from the figure.`,
-        `Breakdown from MEMORY USAGE on ${n} sampled sessions (bytes per session): token pointer ${num(breakdown.pointer)}, session hash ${num(breakdown.sessionHash)} (encoding: ${encodingText}), the user's index zset share ${num(breakdown.userIndexEntry)}, keys shared by all sessions (${keyPatterns(sharedAfter)}) ${num(breakdown.sharedKeys)}; sum ${num(measured)}, the remaining ${num(perSession - measured)} B is Redis's key tables (main and expires dictionaries) and allocator rounding.`,
+        `Breakdown from MEMORY USAGE on ${n} sampled sessions (bytes per session): session record ${num(breakdown.sessionRecord)} (encoding: ${encodingText}), the user's index zset share ${num(breakdown.userIndexEntry)}, keys shared by all sessions (${keyPatterns(sharedAfter)}) ${num(breakdown.sharedKeys)}; sum ${num(measured)}, the remaining ${num(perSession - measured)} B is Redis's key tables (main and expires dictionaries) and allocator rounding.`,
         `Session fields as a browser login writes them: User-Agent of ${userAgent.length} characters ("${userAgent}"), device label "${deviceLabel(userAgent)}", IPv4, one role, email and display name.`,
         `The creating process's heap went from ${num(heapBefore / 2 ** 20, 1)} to ${num(heapAfter / 2 ** 20, 1)} MiB (it holds the user list and ${validatedTokens} tokens, not the sessions). keycard keeps sessions only in Redis; its RSS is taken after 20000 warm-up Validates of one token, then after Validates of ${validated} distinct tokens.`,
       ],

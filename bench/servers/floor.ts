@@ -1,8 +1,9 @@
 /**
  * The floor for Validate, "the one-GET node:http + ioredis floor" of issue 11: a bare
  * node:http (h1) or node:http2 (h2) server that reads `{"token": "..."}` from the body, does
- * exactly one Redis GET per request (the token pointer key keycard's store reads first) and
- * answers a small JSON body: 200 with the user id when the pointer exists, 401 otherwise.
+ * exactly one Redis read per request (an HGET of the session record that keycard's store
+ * reads first) and answers a small JSON body: 200 with the user id when the record exists,
+ * 401 otherwise.
  * ioredis runs with auto-pipelining, as keycard's store does, so that the comparison is not
  * about a client option. Usage:
  *   node --import tsx bench/servers/floor.ts <h1|h2> <port> <redisUrl> <namespace>
@@ -10,24 +11,24 @@
 import http from "node:http";
 import http2 from "node:http2";
 import { Redis } from "ioredis";
-import { hashToken } from "../../src/domain/token.js";
+import { hashToken, sessionIdLength } from "../../src/domain/token.js";
 import { redisKeys } from "../../src/store/redis/keys.js";
 
 const [mode, port, redisUrl, namespace] = process.argv.slice(2);
 const redis = new Redis(redisUrl ?? "", { enableAutoPipelining: true });
 const keys = redisKeys(namespace ?? "keycard");
 
-/** Status and JSON body for one request body: the one GET, nothing else. */
+/** Status and JSON body for one request body: the one read, nothing else. */
 async function validate(body: string): Promise<[number, string]> {
   const { token } = JSON.parse(body) as { token?: unknown };
   if (typeof token !== "string") {
     return [400, '{"active":false}'];
   }
-  const pointer = await redis.get(keys.pointer(hashToken(token)));
-  if (pointer === null) {
+  const sessionId = hashToken(token).slice(0, sessionIdLength);
+  const userId = await redis.hget(keys.record(sessionId), "u");
+  if (userId === null) {
     return [401, '{"active":false}'];
   }
-  const [userId = "", sessionId = ""] = pointer.split(" ");
   return [200, JSON.stringify({ active: true, subject: userId, sessionId })];
 }
 

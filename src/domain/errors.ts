@@ -67,8 +67,8 @@ export class StoreUnavailableError extends KeycardError {
 }
 
 /**
- * The store could not write a new session's token pointer, and so wrote nothing of the
- * session: the same login may be tried again at once with another token (whose pointer a
- * Redis Cluster keeps in another slot).
+ * The store could not write what a new session's token leads to, and so wrote nothing of
+ * the session: the same login may be tried again at once with another token (which a Redis
+ * Cluster keeps in another slot).
  */
 export class TokenNotStoredError extends StoreUnavailableError {}

@@ -45,9 +45,10 @@ export interface ApiKeyStore {
  */
 export interface SessionStore {
   /**
-   * Stores a new session and a pointer from its token hash, kept until `retainUntil`.
-   * False when the user is disabled (checked atomically with the write). All or nothing:
-   * throws TokenNotStoredError when the pointer alone could not be written.
+   * Stores a new session, findable from its token hash until `retainUntil`. False when the
+   * user is disabled (checked atomically with the write). All or nothing: throws
+   * TokenNotStoredError when nothing could be written for that token (another token may
+   * land elsewhere).
    */
   create(session: SessionRecord, retainUntil: number): Promise<boolean>;
   /** The pointer for a token hash and, if still live, its session. */

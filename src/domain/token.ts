@@ -31,6 +31,20 @@ export function hashToken(token: string): string {
   return createHash("sha256").update(token).digest("base64url");
 }
 
+/** Characters of a session token's hash that name its session: 132 bits of SHA-256. */
+export const sessionIdLength = 22;
+
+/**
+ * The id of the session a token opens: the start of the token's hash, so that a store finds
+ * the session from the token without a pointer between them. It reveals nothing usable: 132
+ * bits of a SHA-256 of 256 random bits cannot be turned back into the token, nor matched by
+ * another. Undefined for a hash that starts with `-` (the caller mints another token), so
+ * that a session id, like any id, can be given as a command-line argument.
+ */
+export function sessionIdOf(tokenHash: string): string | undefined {
+  return tokenHash.startsWith("-") ? undefined : tokenHash.slice(0, sessionIdLength);
+}
+
 /**
  * A new non-secret identifier for a session or user (128 random bits, base64url). Never
  * starts with `-`, so that it can be given as a command-line argument (`keycard user

@@ -22,7 +22,7 @@ import {
   sessionTerms,
   type TokenVerdict,
 } from "../domain/session.js";
-import { hashToken, isWellFormedToken, mintToken, newId } from "../domain/token.js";
+import { hashToken, isWellFormedToken, mintToken, newId, sessionIdOf } from "../domain/token.js";
 import { normalizeEmail, requiresTotp, type UserRecord } from "../domain/user.js";
 import { ApiKeyRefused, type ApiKeyService } from "./api-key-service.js";
 import type { AuditLog } from "./audit.js";
@@ -529,7 +529,6 @@ export class SessionService {
       durationSeconds: asked.durationSeconds,
     };
     const { token, session } = await this.storeWithToken({
-      id: newId(),
       userId: user.id,
       createdAt: now,
       ...(proven.authenticatedAt === undefined ? {} : { authenticatedAt: proven.authenticatedAt }),
@@ -561,15 +560,16 @@ export class SessionService {
   }
 
   /**
-   * Mints the new session's token and stores both; when only the token could not be stored
-   * (its Cluster shard is down), nothing was written and another token is tried.
+   * Mints the new session's token and stores both (the session's id is the start of the
+   * token's hash); when only the token could not be stored (its Cluster shard is down),
+   * nothing was written and another token is tried.
    */
   private async storeWithToken(
-    unsigned: Omit<SessionRecord, "tokenHash">,
+    unsigned: Omit<SessionRecord, "tokenHash" | "id">,
   ): Promise<{ token: string; session: SessionRecord }> {
     for (let attempt = 1; ; attempt += 1) {
-      const token = mintToken(this.deps.tokenPrefix, "sess");
-      const session: SessionRecord = { ...unsigned, tokenHash: hashToken(token) };
+      const { token, tokenHash, id } = this.mintSessionToken();
+      const session: SessionRecord = { ...unsigned, id, tokenHash };
       try {
         if (!(await this.deps.store.sessions.create(session, this.retainUntil(session)))) {
           throw invalidCredentials();
@@ -581,6 +581,14 @@ export class SessionService {
         }
       }
     }
+  }
+
+  /** A new session token, its hash and the id of the session it opens. */
+  private mintSessionToken(): { token: string; tokenHash: string; id: string } {
+    const token = mintToken(this.deps.tokenPrefix, "sess");
+    const tokenHash = hashToken(token);
+    const id = sessionIdOf(tokenHash);
+    return id === undefined ? this.mintSessionToken() : { token, tokenHash, id };
   }
 
   /**

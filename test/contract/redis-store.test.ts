@@ -46,9 +46,18 @@ describe("the redis store's keys", () => {
     return (await redis.keys(`${namespace}:*`)).sort();
   }
 
-  /** The keys of this namespace other than token pointers, which have a retention of their own. */
-  async function keysBesidesPointers(): Promise<string[]> {
-    return (await allKeys()).filter((key) => !key.startsWith(`${namespace}:tok:`));
+  /**
+   * The keys of this namespace other than session records and token links, which are kept
+   * until their retention ends; the records of ended sessions must be tombstones by then
+   * (their user and expiry only).
+   */
+  async function keysBesidesRetained(): Promise<string[]> {
+    const records = (await allKeys()).filter((key) => key.startsWith(`${namespace}:s:`));
+    for (const record of records) {
+      const fields = Object.keys(await redis.hgetall(record)).sort();
+      expect([["ea", "u"], ["i"]], record).toContainEqual(fields);
+    }
+    return (await allKeys()).filter((key) => !records.includes(key));
   }
 
   /** The index of every user of this namespace, by creation time. */
@@ -146,7 +155,7 @@ describe("the redis store's keys", () => {
 
     await sleepUntil(start + 500);
     await sweep();
-    expect(await keysBesidesPointers()).toEqual(keptAfterSessions(user));
+    expect(await keysBesidesRetained()).toEqual(keptAfterSessions(user));
   });
 
   it("drops the session index with its session when a rotation moved the deadline earlier", async () => {
@@ -167,7 +176,7 @@ describe("the redis store's keys", () => {
 
     await sleepUntil(start + 500);
     await sweep();
-    expect(await keysBesidesPointers()).toEqual(keptAfterSessions(user));
+    expect(await keysBesidesRetained()).toEqual(keptAfterSessions(user));
   });
 
   it("writes nothing for a session refused to a disabled user", async () => {
@@ -208,9 +217,8 @@ describe("the redis store's keys", () => {
     expect(await store.sessions.lookup(session.tokenHash)).toEqual({});
     expect(await store.sessions.list(user.id, Date.now())).toEqual([]);
     expect(await redis.get(shardOf(user).live)).toBe("not a number");
-    expect(await redis.exists(`${namespace}:tok:${session.tokenHash}`)).toBe(0);
-    const userKeys = `${namespace}:{u:${user.id}}`;
-    expect(await redis.exists(`${userKeys}:sess:${session.id}`, `${userKeys}:sessions`)).toBe(0);
+    const keys = redisKeys(namespace);
+    expect(await redis.exists(keys.record(session.id), keys.index(user.id))).toBe(0);
   });
 
   it("writes nothing for a refused rotation", async () => {

@@ -234,19 +234,20 @@ describe("session lifecycle", () => {
       try {
         await redis.connect();
         const userKeys = await scanKeys(redis, `*{u:${user.id}}*`);
-        const sessionKey = userKeys.find((key) => key.endsWith(`:sess:${login.session_id}`));
-        expect(sessionKey).toBeDefined();
-        const namespace = String(sessionKey).slice(0, String(sessionKey).indexOf(":{u:"));
+        const index = userKeys.find((key) => key.endsWith(":sessions"));
+        expect(index).toBeDefined();
+        const namespace = String(index).slice(0, String(index).indexOf(":{u:"));
         expect(namespace).not.toBe("");
 
         const { keys, text } = await dumpNamespace(redis, namespace);
-        // The dump really holds the values: session fields, the index and both pointers.
+        // The dump really holds the values: the user, the session record (named by the first
+        // token's hash, holding the current one's) and the link from the current token.
         expect(text).toContain(user.email);
         expect(text).toContain(hashToken(tokens[1] ?? ""));
-        expect(text).toContain(`${user.id} ${login.session_id}`);
+        expect(text).toContain(login.session_id);
 
         for (const token of tokens) {
-          expect(keys).toContain(`${namespace}:tok:${hashToken(token)}`);
+          expect(keys).toContain(`${namespace}:s:${hashToken(token).slice(0, 22)}`);
           expect(text).not.toContain(token);
           expect(text).not.toContain(token.slice("kc_sess_".length));
         }

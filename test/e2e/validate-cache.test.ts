@@ -81,9 +81,10 @@ describe("the Validate look-up cache", () => {
     expect((await validate(keycard, login.session_token)).active).toBe(true);
     const redis = new Redis(inject("redisUrl"));
     try {
-      const sessionKeys = await redis.keys(`cache-*:{u:${user.id}}:sess:*`);
-      expect(sessionKeys).toHaveLength(1);
-      await redis.del(...sessionKeys);
+      // What a revocation does: the user's index no longer lists the session.
+      const indexes = await redis.keys(`cache-*:{u:${user.id}}:sessions`);
+      expect(indexes).toHaveLength(1);
+      await redis.del(...indexes);
     } finally {
       redis.disconnect();
     }

@@ -13,3 +13,17 @@ export function clusterOf(redis: Redis): Cluster | undefined {
 export function masterOfSlot(cluster: Cluster, slot: number): string | undefined {
   return cluster.slots[slot]?.[0];
 }
+
+/**
+ * Pings the store: one Redis or Sentinel group's master, or, once the Cluster client knows
+ * the slots, any master of the Cluster (with one master down it still answers for the
+ * others' slots: degraded, not down).
+ */
+export async function pingAnyMaster(redis: Redis): Promise<void> {
+  const cluster = clusterOf(redis);
+  if (cluster === undefined || cluster.status !== "ready") {
+    await redis.ping();
+    return;
+  }
+  await Promise.any(cluster.nodes("master").map((node) => node.ping()));
+}

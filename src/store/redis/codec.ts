@@ -29,7 +29,8 @@ function encodeFields<T extends object>(
 }
 
 /**
- * The stored fields of a session. Its ids are in its key's name, its device label follows
+ * The stored fields of a session. Its id is in its key's name (its user's too in the 0.1.0
+ * layout; a record adds it as `u`), its device label follows
  * from its user agent and its owner's email, name and roles are the user record's (read in
  * the same round trip; a change of roles ends the sessions anyway), so none of them is
  * stored again; kind and lifetime only when they differ from the common case. Redis keeps a
@@ -87,8 +88,8 @@ export function decodeOwner([email, displayName, roles]: (string | null)[]): Ses
 }
 
 /**
- * Reads the reply of the kcReadSession script back: the session hash's field/value pairs
- * followed by its owner's fields; an empty reply for a missing session.
+ * Reads the reply of the kcReadLegacySession script back: the session hash's field/value
+ * pairs followed by its owner's fields; an empty reply for a missing session.
  */
 export function decodeSessionReply(
   reply: string[],
@@ -143,7 +144,7 @@ function sessionKindOf(text: string | undefined): SessionKind {
   return text === "remember_me" || text === "api" ? text : "standard";
 }
 
-/** A token pointer as one short string: "<userId> <sessionId> <expiresAt>". */
+/** A 0.1.0 token pointer as one short string: "<userId> <sessionId> <expiresAt>". */
 export function encodePointer(session: SessionRecord): string {
   return `${session.userId} ${session.id} ${session.expiresAt}`;
 }

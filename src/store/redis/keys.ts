@@ -5,12 +5,24 @@ import { keySlot, slotTags } from "./slots.js";
  * so that multi-key scripts over a user's data stay in one Cluster slot.
  */
 export interface RedisKeys {
-  readonly pointer: (tokenHash: string) => string;
+  /**
+   * A session's record, named by its id (the start of its first token's hash, see
+   * sessionIdOf), or a link from another token of it (`i`: the session id). Not under the
+   * user's hash tag: a token names it without knowing its user.
+   */
+  readonly record: (sessionIdOrTokenStart: string) => string;
   readonly email: (email: string) => string;
   readonly user: (userId: string) => string;
-  readonly session: (userId: string, sessionId: string) => string;
-  readonly sessionPrefix: (userId: string) => string;
+  /** The sessions of a user, scored by expiry: the authority on which are live. */
   readonly index: (userId: string) => string;
+  /**
+   * Keycard 0.1.0's layout, still read (and ended) until its sessions are gone: a pointer
+   * per token hash and a hash per session under the user's hash tag. Nothing writes a new
+   * session this way.
+   */
+  readonly legacyPointer: (tokenHash: string) => string;
+  readonly legacySession: (userId: string, sessionId: string) => string;
+  readonly legacySessionPrefix: (userId: string) => string;
   readonly users: () => string;
   readonly apiKey: (id: string) => string;
   readonly apiKeyHash: (keyHash: string) => string;
@@ -63,12 +75,13 @@ export function redisKeys(namespace: string): RedisKeys {
     return slotShards;
   };
   return {
-    pointer: (tokenHash) => `${namespace}:tok:${tokenHash}`,
+    record: (sessionIdOrTokenStart) => `${namespace}:s:${sessionIdOrTokenStart}`,
     email: (email) => `${namespace}:email:${email}`,
     user: (userId) => `${userTag(userId)}:user`,
-    session: (userId, sessionId) => `${userTag(userId)}:sess:${sessionId}`,
-    sessionPrefix: (userId) => `${userTag(userId)}:sess:`,
     index: (userId) => `${userTag(userId)}:sessions`,
+    legacyPointer: (tokenHash) => `${namespace}:tok:${tokenHash}`,
+    legacySession: (userId, sessionId) => `${userTag(userId)}:sess:${sessionId}`,
+    legacySessionPrefix: (userId) => `${userTag(userId)}:sess:`,
     users: () => `${namespace}:users`,
     apiKey: (id) => `${namespace}:apikey:${id}`,
     apiKeyHash: (keyHash) => `${namespace}:apikey-hash:${keyHash}`,

@@ -4,6 +4,7 @@ import { type Clock, systemClock } from "../../domain/clock.js";
 import type { ApiKeyStore, SessionStore, Store, UserStore } from "../../domain/ports.js";
 import type { UserPatch, UserRecord } from "../../domain/user.js";
 import { CachedSessionStore, type LookupCacheOptions } from "./cached-sessions.js";
+import { pingAnyMaster } from "./cluster-client.js";
 import { decodeApiKey, decodeUser, encodeApiKey, encodeUser } from "./codec.js";
 import { createRedisClient, parseRedisUrl } from "./connection.js";
 import { type Durability, DurableWrites, noDurability } from "./durable-writes.js";
@@ -207,10 +208,7 @@ export function createRedisStore(options: RedisStoreOptions): Store & { readonly
           await durable.run(key, (client) => client.set(key, String(notBefore)));
         }),
     },
-    ping: () =>
-      guarded(async () => {
-        await redis.ping();
-      }),
+    ping: () => guarded(() => pingAnyMaster(redis)),
     close: async () => {
       if (sessions instanceof CachedSessionStore) {
         sessions.close();

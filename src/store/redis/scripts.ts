@@ -19,6 +19,17 @@ local function fit(key)
 end
 `;
 
+/** The server's clock in ms, for scripts that tell a live session from an expired one. */
+const serverNow = `
+local function now()
+  local time = redis.call('TIME')
+  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
+`;
+
+/** The user fields a session shows, as HMGET arguments. */
+const ownerList = ownerFields.map((field) => `'${field}'`).join(", ");
+
 /**
  * The first line of a script that reads many slots of one node (`acrossSlots`) on a Cluster
  * (Redis 7): it is routed by one key of the node, the others given as arguments. One Redis
@@ -27,25 +38,52 @@ end
 const crossSlotFlag = "#!lua flags=allow-cross-slot-keys\n";
 
 /**
- * The Lua scripts that change several keys of one user atomically. Every script that
- * changes the session index sets its expiry to its latest entry plus the sweep margin, so
- * the index never outlives the sessions it lists by more, and moves the user's shard (its
- * live count and owner entry) with it. Each touches only keys of that user's slot, so they
- * also run on Redis Cluster.
+ * keycard's Lua scripts. Those that change a user's session index change several keys of
+ * the user's slot atomically: each sets the index's expiry to its latest entry plus the
+ * sweep margin, so the index never outlives the sessions it lists by more, and moves the
+ * user's shard (its live count and owner entry) with it. Those that change a session record
+ * (kcPutRecord, kcReplaceToken, kcTombstone, kcTouch) touch that one key. So all of them
+ * run on Redis Cluster too.
  */
 const scripts = {
   kcCreateSession: {
-    numberOfKeys: 5,
+    numberOfKeys: 4,
     lua: `${fitIndexExpiry}
 if redis.call('HGET', KEYS[1], 'di') ~= '0' then return 0 end
-redis.call('HSET', KEYS[2], unpack(ARGV, 4))
-redis.call('PEXPIREAT', KEYS[2], ARGV[1])
-redis.call('INCRBY', KEYS[5], redis.call('ZADD', KEYS[3], ARGV[1], ARGV[2]))
-redis.call('ZADD', KEYS[4], 'LT', ARGV[1], ARGV[3])
-fit(KEYS[3])
+redis.call('INCRBY', KEYS[4], redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2]))
+redis.call('ZADD', KEYS[3], 'LT', ARGV[1], ARGV[3])
+fit(KEYS[2])
 return 1`,
   },
-  kcRotateSession: {
+  kcPutRecord: {
+    numberOfKeys: 1,
+    lua: `
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('PEXPIREAT', KEYS[1], ARGV[1])
+return 1`,
+  },
+  kcReplaceToken: {
+    numberOfKeys: 1,
+    lua: `${serverNow}
+local current = redis.call('HMGET', KEYS[1], 'tk', 'ea')
+if not current[1] then return -1 end
+if current[1] ~= ARGV[1] or tonumber(current[2]) <= now() then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+return 1`,
+  },
+  kcMoveExpiry: {
+    numberOfKeys: 2,
+    lua: `${fitIndexExpiry}${serverNow}
+local expiry = redis.call('ZSCORE', KEYS[1], ARGV[2])
+if not expiry or tonumber(expiry) <= now() then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[2], 'LT', ARGV[1], ARGV[3])
+fit(KEYS[1])
+return 1`,
+  },
+  kcRotateLegacy: {
     numberOfKeys: 4,
     lua: `${fitIndexExpiry}
 if redis.call('HGET', KEYS[1], 'tk') ~= ARGV[1] then return 0 end
@@ -58,43 +96,44 @@ return 1`,
   },
   kcRevoke: {
     numberOfKeys: 3,
-    lua: `${fitIndexExpiry}
-local n = redis.call('DEL', KEYS[1])
+    lua: `${fitIndexExpiry}${serverNow}
+local expiry = redis.call('ZSCORE', KEYS[2], ARGV[1])
+redis.call('DEL', KEYS[1])
 redis.call('DECRBY', KEYS[3], redis.call('ZREM', KEYS[2], ARGV[1]))
 fit(KEYS[2])
-return n`,
+if expiry and tonumber(expiry) > now() then return 1 end
+return 0`,
   },
   kcRevokeAll: {
     numberOfKeys: 2,
-    lua: `${fitIndexExpiry}
-local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
-local ended = {}
-for _, id in ipairs(ids) do
+    lua: `${fitIndexExpiry}${serverNow}
+local entries = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+local at = now()
+local removed = {}
+for i = 1, #entries, 2 do
+  local id = entries[i]
   if id ~= ARGV[1] then
-    if redis.call('DEL', ARGV[2] .. id) == 1 then table.insert(ended, id) end
-    redis.call('DECRBY', KEYS[2], redis.call('ZREM', KEYS[1], id))
+    redis.call('DEL', ARGV[2] .. id)
+    redis.call('ZREM', KEYS[1], id)
+    redis.call('DECRBY', KEYS[2], 1)
+    table.insert(removed, id)
+    table.insert(removed, tonumber(entries[i + 1]) > at and '1' or '0')
   end
 end
 fit(KEYS[1])
-return ended`,
+return removed`,
   },
-  kcTrim: {
+  kcEndOldest: {
     numberOfKeys: 2,
     lua: `${fitIndexExpiry}
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[2], '+inf')
-local excess = #ids - tonumber(ARGV[1])
 local ended = {}
-if excess <= 0 then return ended end
-local byAge = {}
-for _, id in ipairs(ids) do
-  table.insert(byAge, { tonumber(redis.call('HGET', ARGV[3] .. id, 'ca') or '0'), id })
-end
-table.sort(byAge, function(a, b) return a[1] < b[1] end)
-for i = 1, excess do
-  local id = byAge[i][2]
-  redis.call('DEL', ARGV[3] .. id)
-  redis.call('DECRBY', KEYS[2], redis.call('ZREM', KEYS[1], id))
-  table.insert(ended, id)
+for i = 4, #ARGV do
+  if redis.call('ZCOUNT', KEYS[1], '(' .. ARGV[2], '+inf') <= tonumber(ARGV[1]) then break end
+  if redis.call('ZREM', KEYS[1], ARGV[i]) == 1 then
+    redis.call('DECRBY', KEYS[2], 1)
+    redis.call('DEL', ARGV[3] .. ARGV[i])
+    table.insert(ended, ARGV[i])
+  end
 end
 fit(KEYS[1])
 return ended`,
@@ -114,20 +153,42 @@ else
 end
 return due`,
   },
-  kcReadSession: {
+  kcSessionStatus: {
+    numberOfKeys: 2,
+    lua: `${serverNow}
+local expiry = redis.call('ZSCORE', KEYS[1], ARGV[1])
+local live = expiry and tonumber(expiry) > now()
+local found = { live and expiry or '' }
+local owner = redis.call('HMGET', KEYS[2], ${ownerList})
+for i = 1, #owner do table.insert(found, owner[i] or '') end
+return found`,
+  },
+  kcReadLegacySession: {
     numberOfKeys: 2,
     lua: `
 local found = redis.call('HGETALL', KEYS[1])
 if #found == 0 then return found end
-local owner = redis.call('HMGET', KEYS[2], ${ownerFields.map((field) => `'${field}'`).join(", ")})
+local owner = redis.call('HMGET', KEYS[2], ${ownerList})
 for i = 1, #owner do table.insert(found, owner[i] or '') end
 return found`,
+  },
+  kcTombstone: {
+    numberOfKeys: 1,
+    lua: `
+local ttl = redis.call('PTTL', KEYS[1])
+local kept = redis.call('HMGET', KEYS[1], 'u', 'ea')
+if ttl <= 0 or kept[1] ~= ARGV[1] or not kept[2] then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'u', kept[1], 'ea', kept[2])
+redis.call('PEXPIRE', KEYS[1], ttl)
+return 1`,
   },
   kcTouch: {
     numberOfKeys: 1,
     lua: `
-if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'lu', ARGV[1]) end
-return 0`,
+if redis.call('HEXISTS', KEYS[1], 'tk') == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'lu', ARGV[1])
+return 1`,
   },
   kcUpdateExisting: {
     numberOfKeys: 1,
@@ -199,9 +260,10 @@ type ScriptName = keyof typeof scripts;
 
 /** The scripts that answer with a list of ids rather than a count. */
 type ListScript =
-  | "kcReadSession"
+  | "kcSessionStatus"
+  | "kcReadLegacySession"
   | "kcRevokeAll"
-  | "kcTrim"
+  | "kcEndOldest"
   | "kcSweepUser"
   | "kcClaimFailure"
   | "kcDueOwners";

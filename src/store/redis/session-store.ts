@@ -1,30 +1,29 @@
 import { TokenNotStoredError } from "../../domain/errors.js";
 import type { ExpiredSession, SessionStore } from "../../domain/ports.js";
 import type { SessionRecord, TokenLookup } from "../../domain/session.js";
-import {
-  decodeOwner,
-  decodePointer,
-  decodeSession,
-  decodeSessionReply,
-  encodePointer,
-  encodeSession,
-  ownerFields,
-  type SessionOwner,
-} from "./codec.js";
+import { decodeOwner, decodeSession, ownerFields, type SessionOwner } from "./codec.js";
 import type { DurableWrites } from "./durable-writes.js";
 import { guarded } from "./guarded.js";
 import type { RedisKeys } from "./keys.js";
+import { LegacySessions } from "./legacy-sessions.js";
 import { servingNodeIsUp } from "./node-status.js";
 import { readHashes } from "./read-hashes.js";
 import type { ScriptedRedis } from "./scripts.js";
+import { SessionRecords } from "./session-records.js";
 import { ShardReads } from "./shard-reads.js";
 
 /**
- * Sessions in Redis: a hash per session and an index per user under the user's hash tag,
- * a pointer per token hash, and per-slot bookkeeping (live count, owners for the sweep).
+ * Sessions in Redis: one record per session, named by the start of its first token's hash
+ * (its id), so that a token leads to its session in one read; a link from each later token;
+ * the user's index (under the user's hash tag) says which sessions are live, and every
+ * change of it moves the per-slot bookkeeping (live count, owners for the sweep) in the
+ * same script. An ended session's record shrinks to a tombstone (its user and expiry) kept
+ * until the retention ends, so that a late caller learns "expired" or "revoked".
  */
 export class RedisSessionStore implements SessionStore {
   private readonly shardReads: ShardReads;
+  private readonly legacy: LegacySessions;
+  private readonly records: SessionRecords;
 
   constructor(
     private readonly redis: ScriptedRedis,
@@ -32,20 +31,23 @@ export class RedisSessionStore implements SessionStore {
     private readonly durable: DurableWrites,
   ) {
     this.shardReads = new ShardReads(redis, keys);
+    this.legacy = new LegacySessions(redis, keys, durable);
+    this.records = new SessionRecords(redis, keys);
   }
 
   /**
-   * The pointer first (alone it is harmless: it leads to no session), unless the Cluster
-   * node of its slot is down, then the session, its index entry and its count in one script
-   * in the user's slot. A session whose script failed is taken back in case it ran.
+   * The record first (alone it is not live: the index does not list it), unless the Cluster
+   * node of its slot is down, then the index entry and its count in one script in the
+   * user's slot. A session whose script failed is taken back in case it ran.
    */
   create(session: SessionRecord, retainUntil: number): Promise<boolean> {
     return guarded(async () => {
-      if (!servingNodeIsUp(this.redis, this.keys.pointer(session.tokenHash))) {
+      const written = this.records.keysOf(session);
+      if (!written.every((key) => servingNodeIsUp(this.redis, key))) {
         throw new TokenNotStoredError();
       }
       try {
-        await this.writePointer(session, retainUntil);
+        await this.records.write(session, retainUntil);
       } catch (error) {
         throw new TokenNotStoredError({ cause: error });
       }
@@ -54,17 +56,15 @@ export class RedisSessionStore implements SessionStore {
       try {
         const created = await this.redis.kcCreateSession(
           this.keys.user(userId),
-          this.keys.session(userId, id),
           this.keys.index(userId),
           shard.owners,
           shard.live,
           expiresAt,
           id,
           userId,
-          ...encodeSession(session),
         );
         if (created !== 1) {
-          await this.redis.del(this.keys.pointer(session.tokenHash));
+          await this.redis.del(...written);
         }
         return created === 1;
       } catch (error) {
@@ -74,67 +74,79 @@ export class RedisSessionStore implements SessionStore {
     });
   }
 
+  /** The record the token leads to, then the index's word on whether it is live. */
   lookup(tokenHash: string): Promise<TokenLookup> {
     return guarded(async () => {
-      const pointer = decodePointer(await this.redis.get(this.keys.pointer(tokenHash)));
-      if (pointer === undefined) {
+      const found = await this.records.find(tokenHash);
+      if (found === undefined) {
+        return this.legacy.lookup(tokenHash);
+      }
+      const { id, fields } = found;
+      const userId = fields.u;
+      if (userId === undefined) {
         return {};
       }
-      const { userId, sessionId } = pointer;
-      const reply = await this.redis.kcReadSession(
-        this.keys.session(userId, sessionId),
+      const [expiry, ...owner] = await this.redis.kcSessionStatus(
+        this.keys.index(userId),
         this.keys.user(userId),
+        id,
       );
-      const session = decodeSessionReply(reply, userId, sessionId);
+      const pointer = { userId, sessionId: id, expiresAt: Number(fields.ea) };
+      const session =
+        expiry === "" ? undefined : decodeSession(fields, userId, id, decodeOwner(owner));
       return session === undefined ? { pointer } : { pointer, session };
     });
   }
 
   list(userId: string, now: number): Promise<SessionRecord[]> {
     return guarded(async () => {
-      const index = this.keys.index(userId);
-      const ids = await this.redis.zrevrangebyscore(index, "+inf", `(${now}`);
-      const [hashes, owner] = await Promise.all([
+      const ids = await this.redis.zrevrangebyscore(this.keys.index(userId), "+inf", `(${now}`);
+      const [records, owner] = await Promise.all([
         readHashes(
           this.redis,
-          ids.map((id) => this.keys.session(userId, id)),
+          ids.map((id) => this.keys.record(id)),
         ),
         this.owner(userId),
       ]);
-      return hashes
-        .map((hash, i) => decodeSession(hash, userId, ids[i] ?? "", owner))
-        .filter((session): session is SessionRecord => session !== undefined)
-        .sort((a, b) => b.createdAt - a.createdAt);
+      const current = records.map((record, i) =>
+        record.u === userId ? decodeSession(record, userId, ids[i] ?? "", owner) : undefined,
+      );
+      const older = ids.filter((_, i) => current[i] === undefined);
+      const legacy = older.length > 0 ? await this.legacy.list(userId, older, owner) : [];
+      return [...current.filter(isSession), ...legacy].sort((a, b) => b.createdAt - a.createdAt);
     });
   }
 
+  /**
+   * A link from the new token first (alone it leads to a session that does not have that
+   * token), then the record's token swapped only if it is still the presented one (waiting
+   * for the replicas: the presented token is now on its way out), then the index's expiry.
+   */
   rotate(next: SessionRecord, presentedHash: string, retainUntil: number): Promise<boolean> {
     return guarded(async () => {
-      await this.writePointer(next, retainUntil);
-      const index = this.keys.index(next.userId);
-      const shard = this.keys.shardOf(next.userId);
+      const link = await this.records.writeLink(next, retainUntil);
       const write = (redis: ScriptedRedis) =>
-        redis.kcRotateSession(
-          this.keys.session(next.userId, next.id),
-          index,
-          shard.owners,
-          shard.live,
-          presentedHash,
-          next.expiresAt,
-          next.id,
-          next.userId,
-          ...encodeSession(next),
-        );
-      // A new token revokes the presented one (durable); a renewal only moves the expiry.
-      const rotated =
+        this.records.replaceToken(redis, next, presentedHash, retainUntil);
+      const replaced =
         next.tokenHash === presentedHash
           ? await write(this.redis)
-          : await this.durable.run(index, write);
-      if (rotated !== 1) {
-        await this.redis.del(this.keys.pointer(next.tokenHash));
-        return false;
+          : await this.durable.run(this.keys.record(next.id), write, (done) => done === 1);
+      if (replaced !== 1) {
+        if (link !== undefined) {
+          await this.redis.del(link);
+        }
+        // No record: a session of keycard 0.1.0, refreshed in its own layout.
+        return replaced === -1 && this.legacy.rotate(next, presentedHash, retainUntil);
       }
-      return true;
+      const shard = this.keys.shardOf(next.userId);
+      const moved = await this.redis.kcMoveExpiry(
+        this.keys.index(next.userId),
+        shard.owners,
+        next.expiresAt,
+        next.id,
+        next.userId,
+      );
+      return moved === 1;
     });
   }
 
@@ -142,34 +154,55 @@ export class RedisSessionStore implements SessionStore {
     return guarded(async () => {
       const index = this.keys.index(userId);
       const live = this.keys.shardOf(userId).live;
-      const deleted = await this.durable.run(index, (redis) =>
-        redis.kcRevoke(this.keys.session(userId, sessionId), index, live, sessionId),
+      const legacy = this.keys.legacySession(userId, sessionId);
+      const ended = await this.durable.run(index, (redis) =>
+        redis.kcRevoke(legacy, index, live, sessionId),
       );
-      return deleted === 1;
+      await this.records.bury(userId, [sessionId]);
+      return ended === 1;
     });
   }
 
+  /** Ends them all in one script; counts those that had not yet expired. */
   revokeAll(userId: string, keepSessionId?: string): Promise<number> {
     return guarded(async () => {
       const index = this.keys.index(userId);
       const live = this.keys.shardOf(userId).live;
-      const ended = await this.durable.run(index, (redis) =>
-        redis.kcRevokeAll(index, live, keepSessionId ?? "", this.keys.sessionPrefix(userId)),
+      const prefix = this.keys.legacySessionPrefix(userId);
+      const removed = await this.durable.run(index, (redis) =>
+        redis.kcRevokeAll(index, live, keepSessionId ?? "", prefix),
       );
-      return ended.length;
+      const ids = removed.filter((_, i) => i % 2 === 0);
+      await this.records.bury(userId, ids);
+      return removed.filter((flag, i) => i % 2 === 1 && flag === "1").length;
     });
   }
 
+  /**
+   * Reads the live sessions' creation times, then ends the oldest in one script that
+   * counts again, so that racing logins each end only what is still over the limit.
+   */
   trim(userId: string, keep: number, now: number): Promise<string[]> {
     return guarded(async () => {
       const index = this.keys.index(userId);
+      const ids = await this.redis.zrangebyscore(index, `(${now}`, "+inf");
+      if (ids.length <= keep) {
+        return [];
+      }
+      const created = await this.records.createdAt(userId, ids, this.legacy);
+      const oldestFirst = ids
+        .map((id, i) => ({ id, at: created[i] ?? 0 }))
+        .sort((a, b) => a.at - b.at)
+        .map(({ id }) => id);
       const live = this.keys.shardOf(userId).live;
-      // Every login trims: only a trim that ended sessions waits for the replicas.
-      return this.durable.run(
+      const prefix = this.keys.legacySessionPrefix(userId);
+      const ended = await this.durable.run(
         index,
-        (redis) => redis.kcTrim(index, live, keep, now, this.keys.sessionPrefix(userId)),
+        (redis) => redis.kcEndOldest(index, live, keep, now, prefix, ...oldestFirst),
         (ended) => ended.length > 0,
       );
+      await this.records.bury(userId, ended);
+      return ended;
     });
   }
 
@@ -190,13 +223,17 @@ export class RedisSessionStore implements SessionStore {
       if (unsharded.length > 0) {
         await this.redis.zrem(this.keys.unshardedBookkeeping().owners, ...unsharded);
       }
-      return swept.flat();
+      const expired = swept.flat();
+      await Promise.all(users.map((userId) => this.records.bury(userId, idsOf(expired, userId))));
+      return expired;
     });
   }
 
   touch(userId: string, sessionId: string, at: number): Promise<void> {
     return guarded(async () => {
-      await this.redis.kcTouch(this.keys.session(userId, sessionId), at);
+      if ((await this.redis.kcTouch(this.keys.record(sessionId), at)) !== 1) {
+        await this.legacy.touch(userId, sessionId, at);
+      }
     });
   }
 
@@ -224,21 +261,20 @@ export class RedisSessionStore implements SessionStore {
 
   /** Takes back a session whose creation script failed, in case it ran nonetheless. */
   private async discard(session: SessionRecord): Promise<void> {
-    await this.redis.del(this.keys.pointer(session.tokenHash));
+    await this.redis.del(...this.records.keysOf(session));
     await this.redis.kcRevoke(
-      this.keys.session(session.userId, session.id),
+      this.keys.legacySession(session.userId, session.id),
       this.keys.index(session.userId),
       this.keys.shardOf(session.userId).live,
       session.id,
     );
   }
+}
 
-  private async writePointer(session: SessionRecord, retainUntil: number): Promise<void> {
-    await this.redis.set(
-      this.keys.pointer(session.tokenHash),
-      encodePointer(session),
-      "PXAT",
-      retainUntil,
-    );
-  }
+function idsOf(expired: ExpiredSession[], userId: string): string[] {
+  return expired.filter((session) => session.userId === userId).map(({ sessionId }) => sessionId);
+}
+
+function isSession(session: SessionRecord | undefined): session is SessionRecord {
+  return session !== undefined;
 }
