@@ -1,6 +1,6 @@
 import type { ApiKeyPatch, ApiKeyRecord } from "./api-key.js";
 import type { FailureCount, LoginCounterKey, WindowClaim } from "./login-throttle.js";
-import type { SessionRecord, TokenLookup } from "./session.js";
+import type { SessionListing, SessionRecord, TokenLookup } from "./session.js";
 import type { UserPatch, UserRecord } from "./user.js";
 
 /**
@@ -54,7 +54,7 @@ export interface SessionStore {
   /** The pointer for a token hash and, if still live, its session. */
   lookup(tokenHash: string): Promise<TokenLookup>;
   /** The user's live sessions, newest first. */
-  list(userId: string, now: number): Promise<SessionRecord[]>;
+  list(userId: string, now: number): Promise<SessionListing[]>;
   /**
    * Makes `next.tokenHash` the session's current token, keeps the presented one valid
    * until `next.graceUntil`, and moves the expiry. False when the presented token is no

@@ -44,6 +44,22 @@ export interface SessionRecord extends ClientInfo {
 }
 
 /**
+ * A session as a listing shows it: without the hashes of its tokens, which nobody listing
+ * sessions needs (and a store need not keep whole: see the Redis store's records).
+ */
+export type SessionListing = Omit<SessionRecord, "tokenHash" | "previousTokenHash" | "graceUntil">;
+
+/** A session's listing: the session without its token hashes. */
+export function listingOf({
+  tokenHash: _current,
+  previousTokenHash: _previous,
+  graceUntil: _grace,
+  ...listing
+}: SessionRecord): SessionListing {
+  return listing;
+}
+
+/**
  * What a token hash points to. The pointer outlives its session by a retention period,
  * so that a late caller learns "expired" or "revoked" instead of "unknown".
  */
@@ -186,7 +202,11 @@ export function judgeToken(
  * Remember-me sessions have none (surviving days without use is their purpose), unless the
  * policy says otherwise (SESSION_PROFILE=nist-aal2).
  */
-export function isIdle(session: SessionRecord, now: number, policy: SessionPolicy): boolean {
+export function isIdle(
+  session: Pick<SessionRecord, "kind" | "lastUsedAt">,
+  now: number,
+  policy: SessionPolicy,
+): boolean {
   return (
     policy.idleTimeout > 0 &&
     (session.kind !== "remember_me" || policy.idleEndsRememberMe === true) &&

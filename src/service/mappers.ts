@@ -10,7 +10,7 @@ import {
   UserSchema,
 } from "../../gen/keycard/v1/session_pb.js";
 import type { ApiKeyRecord } from "../domain/api-key.js";
-import type { SessionRecord } from "../domain/session.js";
+import type { SessionListing } from "../domain/session.js";
 import type { UserRecord } from "../domain/user.js";
 
 const sessionKinds = {
@@ -20,7 +20,7 @@ const sessionKinds = {
 } as const;
 
 /** The API view of a session; `current` marks the one making the request. */
-export function sessionToProto(session: SessionRecord, currentSessionId?: string): Session {
+export function sessionToProto(session: SessionListing, currentSessionId?: string): Session {
   return create(SessionSchema, {
     id: session.id,
     createdAt: timestampFromMs(session.createdAt),

@@ -16,6 +16,7 @@ import {
   judgeToken,
   loginTimeOf,
   refreshedExpiry,
+  type SessionListing,
   type SessionPolicy,
   type SessionRecord,
   type SessionRequest,
@@ -357,7 +358,7 @@ export class SessionService {
   }
 
   /** A user's live sessions, newest first; idle-timed-out ones are not live. */
-  async list(userId: string): Promise<SessionRecord[]> {
+  async list(userId: string): Promise<SessionListing[]> {
     const now = this.deps.clock.now();
     const sessions = await this.deps.store.sessions.list(userId, now);
     return sessions.filter((candidate) => !isIdle(candidate, now, this.deps.policy));

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
 import type { Store } from "../../src/domain/ports.js";
-import type { SessionRecord } from "../../src/domain/session.js";
+import { listingOf, type SessionRecord } from "../../src/domain/session.js";
 import { newId } from "../../src/domain/token.js";
 import type { UserRecord } from "../../src/domain/user.js";
 import { encodeSession } from "../../src/store/redis/codec.js";
@@ -70,7 +70,7 @@ describe("the redis store's older and linked sessions", () => {
     expect(await store.sessions.create(newer, newer.expiresAt)).toBe(true);
 
     expect((await store.sessions.lookup(older.tokenHash)).session).toEqual(older);
-    expect(await store.sessions.list(user.id, Date.now())).toEqual([newer, older]);
+    expect(await store.sessions.list(user.id, Date.now())).toEqual([newer, older].map(listingOf));
     await store.sessions.touch(user.id, older.id, older.lastUsedAt + 5);
     const touched = (await store.sessions.lookup(older.tokenHash)).session;
     expect(touched?.lastUsedAt).toBe(older.lastUsedAt + 5);
@@ -113,7 +113,7 @@ describe("the redis store's older and linked sessions", () => {
     });
     expect(await store.sessions.revokeAll(user.id, newer.id)).toBe(1);
     expect((await store.sessions.lookup(third?.tokenHash ?? "")).session).toBeUndefined();
-    expect(await store.sessions.list(user.id, Date.now())).toEqual([newer]);
+    expect(await store.sessions.list(user.id, Date.now())).toEqual([newer].map(listingOf));
     expect(await redis.keys(`${keys.legacySessionPrefix(user.id)}*`)).toEqual([]);
     expect(await store.sessions.countLive()).toBe(1);
   });
@@ -126,6 +126,33 @@ describe("the redis store's older and linked sessions", () => {
     const swept = await store.sessions.sweepExpired(Date.now(), 100);
     expect(swept.map(({ sessionId }) => sessionId)).toEqual([older.id]);
     expect(await store.sessions.countLive()).toBe(0);
+  });
+
+  it("keeps no token hash in a record while its first token is current, and the refreshed one after", async () => {
+    const user = await givenUser();
+    let session = makeSession(user);
+    while (!session.tokenHash.startsWith(session.id)) {
+      session = makeSession(user);
+    }
+    expect(await store.sessions.create(session, session.expiresAt)).toBe(true);
+    expect(await redis.hexists(keys.record(session.id), "tk")).toBe(0);
+    expect((await store.sessions.lookup(session.tokenHash)).session).toEqual(session);
+    const renewed = { ...session, expiresAt: session.expiresAt + 1_000 };
+    expect(await store.sessions.rotate(renewed, session.tokenHash, renewed.expiresAt)).toBe(true);
+    expect(await redis.hexists(keys.record(session.id), "tk")).toBe(0);
+
+    const next = {
+      ...renewed,
+      tokenHash: newTokenHash(),
+      previousTokenHash: session.tokenHash,
+      graceUntil: Date.now() + 2_000,
+    };
+    expect(await store.sessions.rotate(next, session.tokenHash, next.expiresAt)).toBe(true);
+    expect(await redis.hget(keys.record(session.id), "tk")).toBe(next.tokenHash);
+    expect((await store.sessions.lookup(next.tokenHash)).session).toEqual(next);
+    expect((await store.sessions.lookup(session.tokenHash)).session).toEqual(next);
+    const late = { ...next, tokenHash: newTokenHash(), previousTokenHash: session.tokenHash };
+    expect(await store.sessions.rotate(late, session.tokenHash, late.expiresAt)).toBe(false);
   });
 
   it("reaches a session whose id is not its token's start through a link, and ends it", async () => {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApiKeyRecord } from "../../src/domain/api-key.js";
 import { deviceLabel } from "../../src/domain/device-label.js";
 import type { Store } from "../../src/domain/ports.js";
-import type { SessionRecord } from "../../src/domain/session.js";
+import { listingOf, type SessionRecord } from "../../src/domain/session.js";
 import { hashToken, mintToken, newId, sessionIdOf } from "../../src/domain/token.js";
 import type { UserRecord } from "../../src/domain/user.js";
 
@@ -504,7 +504,7 @@ export function describeStoreContract(name: string, makeStore: () => Store): voi
         await store.users.update(user.id, renamed);
         const now = { ...session, ...renamed };
         expect((await store.sessions.lookup(session.tokenHash)).session).toEqual(now);
-        expect(await store.sessions.list(user.id, Date.now())).toEqual([now]);
+        expect(await store.sessions.list(user.id, Date.now())).toEqual([now].map(listingOf));
       });
 
       it("keeps the login time a derived session inherited", async () => {
@@ -521,7 +521,7 @@ export function describeStoreContract(name: string, makeStore: () => Store): voi
           pointer: pointerOf(session),
           session,
         });
-        expect(await store.sessions.list(user.id, Date.now())).toEqual([session]);
+        expect(await store.sessions.list(user.id, Date.now())).toEqual([session].map(listingOf));
         const next = rotated(session);
         expect(await store.sessions.rotate(next, session.tokenHash, next.expiresAt)).toBe(true);
         expect((await store.sessions.lookup(next.tokenHash)).session?.apiKeyId).toBe(key.id);
@@ -569,7 +569,9 @@ export function describeStoreContract(name: string, makeStore: () => Store): voi
         const oldest = await givenSession(user, { createdAt: now - 3_000 });
         const newest = await givenSession(user, { createdAt: now - 1_000 });
         const middle = await givenSession(user, { createdAt: now - 2_000 });
-        expect(await store.sessions.list(user.id, Date.now())).toEqual([newest, middle, oldest]);
+        expect(await store.sessions.list(user.id, Date.now())).toEqual(
+          [newest, middle, oldest].map(listingOf),
+        );
       });
 
       it("lists only the sessions of the given user", async () => {
@@ -577,8 +579,8 @@ export function describeStoreContract(name: string, makeStore: () => Store): voi
         const bob = await givenUser();
         const ofAlice = await givenSession(alice);
         const ofBob = await givenSession(bob);
-        expect(await store.sessions.list(alice.id, Date.now())).toEqual([ofAlice]);
-        expect(await store.sessions.list(bob.id, Date.now())).toEqual([ofBob]);
+        expect(await store.sessions.list(alice.id, Date.now())).toEqual([ofAlice].map(listingOf));
+        expect(await store.sessions.list(bob.id, Date.now())).toEqual([ofBob].map(listingOf));
       });
 
       it("lists nothing for a user without sessions", async () => {
@@ -592,7 +594,7 @@ export function describeStoreContract(name: string, makeStore: () => Store): voi
         const revoked = await givenSession(user);
         const kept = await givenSession(user);
         expect(await store.sessions.revoke(user.id, revoked.id)).toBe(true);
-        expect(await store.sessions.list(user.id, Date.now())).toEqual([kept]);
+        expect(await store.sessions.list(user.id, Date.now())).toEqual([kept].map(listingOf));
       });
     });
 
@@ -611,7 +613,7 @@ export function describeStoreContract(name: string, makeStore: () => Store): voi
         const old = await store.sessions.lookup(session.tokenHash);
         expect(old.pointer).toMatchObject({ userId: user.id, sessionId: session.id });
         expect(old.session).toEqual(next);
-        expect(await store.sessions.list(user.id, Date.now())).toEqual([next]);
+        expect(await store.sessions.list(user.id, Date.now())).toEqual([next].map(listingOf));
       });
 
       it("refuses a second rotation that presents the rotated-out token", async () => {
@@ -687,7 +689,7 @@ export function describeStoreContract(name: string, makeStore: () => Store): voi
         const session = await givenSession(owner);
         expect(await store.sessions.revoke(other.id, session.id)).toBe(false);
         expect((await store.sessions.lookup(session.tokenHash)).session).toEqual(session);
-        expect(await store.sessions.list(owner.id, Date.now())).toEqual([session]);
+        expect(await store.sessions.list(owner.id, Date.now())).toEqual([session].map(listingOf));
       });
 
       it("answers false for an unknown session id", async () => {
@@ -711,7 +713,7 @@ export function describeStoreContract(name: string, makeStore: () => Store): voi
             pointer: pointerOf(session),
           });
         }
-        expect(await store.sessions.list(other.id, Date.now())).toEqual([untouched]);
+        expect(await store.sessions.list(other.id, Date.now())).toEqual([untouched].map(listingOf));
       });
 
       it("revokes all sessions but the kept one", async () => {
@@ -721,7 +723,7 @@ export function describeStoreContract(name: string, makeStore: () => Store): voi
         const kept = await givenSession(user, { createdAt: now - 1_000 });
         await givenSession(user, { createdAt: now });
         expect(await store.sessions.revokeAll(user.id, kept.id)).toBe(2);
-        expect(await store.sessions.list(user.id, Date.now())).toEqual([kept]);
+        expect(await store.sessions.list(user.id, Date.now())).toEqual([kept].map(listingOf));
         expect((await store.sessions.lookup(kept.tokenHash)).session).toEqual(kept);
       });
 
@@ -739,7 +741,7 @@ export function describeStoreContract(name: string, makeStore: () => Store): voi
         expect(await store.sessions.revokeAll(user.id)).toBe(0);
         const kept = await givenSession(user);
         expect(await store.sessions.revokeAll(user.id, kept.id)).toBe(0);
-        expect(await store.sessions.list(user.id, Date.now())).toEqual([kept]);
+        expect(await store.sessions.list(user.id, Date.now())).toEqual([kept].map(listingOf));
       });
     });
 
@@ -751,7 +753,7 @@ export function describeStoreContract(name: string, makeStore: () => Store): voi
         await store.sessions.touch(user.id, session.id, at);
         const touched = { ...session, lastUsedAt: at };
         expect((await store.sessions.lookup(session.tokenHash)).session).toEqual(touched);
-        expect(await store.sessions.list(user.id, Date.now())).toEqual([touched]);
+        expect(await store.sessions.list(user.id, Date.now())).toEqual([touched].map(listingOf));
       });
 
       it("does nothing for a revoked session and does not bring it back", async () => {
@@ -779,11 +781,11 @@ export function describeStoreContract(name: string, makeStore: () => Store): voi
         expect(await store.sessions.lookup(session.tokenHash)).toEqual({
           pointer: pointerOf(session),
         });
-        expect(await store.sessions.list(user.id, Date.now())).toEqual([lasting]);
+        expect(await store.sessions.list(user.id, Date.now())).toEqual([lasting].map(listingOf));
 
         await sleepUntil(start + 1_200);
         expect(await store.sessions.lookup(session.tokenHash)).toEqual({});
-        expect(await store.sessions.list(user.id, Date.now())).toEqual([lasting]);
+        expect(await store.sessions.list(user.id, Date.now())).toEqual([lasting].map(listingOf));
       });
 
       it("does not bring back an expired session that is touched", async () => {
@@ -827,7 +829,7 @@ export function describeStoreContract(name: string, makeStore: () => Store): voi
         expect(await store.sessions.rotate(next, session.tokenHash, next.expiresAt)).toBe(true);
         await sleepUntil(start + 500);
         expect((await store.sessions.lookup(next.tokenHash)).session).toEqual(next);
-        expect(await store.sessions.list(user.id, Date.now())).toEqual([next]);
+        expect(await store.sessions.list(user.id, Date.now())).toEqual([next].map(listingOf));
       });
 
       it("ends a session at the earlier deadline a rotation gave it", async () => {

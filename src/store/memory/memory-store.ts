@@ -7,7 +7,13 @@ import type {
   Store,
   UserStore,
 } from "../../domain/ports.js";
-import type { SessionRecord, TokenLookup, TokenPointer } from "../../domain/session.js";
+import {
+  listingOf,
+  type SessionListing,
+  type SessionRecord,
+  type TokenLookup,
+  type TokenPointer,
+} from "../../domain/session.js";
 import type { UserPatch, UserRecord } from "../../domain/user.js";
 import { ExpiringMap } from "./expiring-map.js";
 import { MemoryLoginAttemptStore } from "./login-attempts.js";
@@ -140,7 +146,7 @@ class MemorySessionStore implements SessionStore {
     return session === undefined ? { pointer } : { pointer, session: this.withOwner(session) };
   }
 
-  async list(userId: string): Promise<SessionRecord[]> {
+  async list(userId: string): Promise<SessionListing[]> {
     const live: SessionRecord[] = [];
     for (const id of this.idsOf(userId)) {
       const session = this.sessions.get(id);
@@ -150,7 +156,7 @@ class MemorySessionStore implements SessionStore {
         live.push(this.withOwner(session));
       }
     }
-    return live.sort((a, b) => b.createdAt - a.createdAt);
+    return live.sort((a, b) => b.createdAt - a.createdAt).map(listingOf);
   }
 
   /** A session with its owner's email, name and roles as the user record has them now. */

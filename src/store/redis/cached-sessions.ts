@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import type { Clock } from "../../domain/clock.js";
 import type { ExpiredSession, SessionStore } from "../../domain/ports.js";
-import type { SessionRecord, TokenLookup } from "../../domain/session.js";
+import type { SessionListing, SessionRecord, TokenLookup } from "../../domain/session.js";
 import { closeRedisClient } from "./keep-reconnecting.js";
 
 /** How long and how many token look-ups a replica may answer from memory. */
@@ -74,7 +74,7 @@ export class CachedSessionStore implements SessionStore {
     return this.inner.create(session, retainUntil);
   }
 
-  list(userId: string, now: number): Promise<SessionRecord[]> {
+  list(userId: string, now: number): Promise<SessionListing[]> {
     return this.inner.list(userId, now);
   }
 

@@ -107,7 +107,9 @@ export function decodeSessionReply(
 
 /**
  * Reads a session hash back, given the ids its key names and its owner's current fields;
- * undefined for a missing hash.
+ * undefined for a missing hash or a tombstone. A record keeps no token hash while its
+ * first token is current (the record's name is that token hash's start): its reader fills
+ * `tk` in from the token it was given, and a listing shows none.
  */
 export function decodeSession(
   hash: Record<string, string>,
@@ -115,7 +117,7 @@ export function decodeSession(
   sessionId: string,
   owner: SessionOwner,
 ): SessionRecord | undefined {
-  if (hash.tk === undefined) {
+  if (hash.ca === undefined) {
     return undefined;
   }
   const userAgent = agentFields.map((field) => hash[field] ?? "").join("");
@@ -132,7 +134,7 @@ export function decodeSession(
     kind: sessionKindOf(hash.kd),
     lifetime: hash.lf === undefined ? Number(hash.ea) - Number(hash.ca) : Number(hash.lf),
     deviceLabel: deviceLabel(userAgent),
-    tokenHash: hash.tk,
+    tokenHash: hash.tk ?? "",
     ...(hash.ak === undefined ? {} : { apiKeyId: hash.ak }),
     ...(hash.au === undefined ? {} : { authenticatedAt: Number(hash.au) }),
     ...(hash.pv === undefined ? {} : { previousTokenHash: hash.pv, graceUntil: Number(hash.gu) }),

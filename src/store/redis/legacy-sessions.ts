@@ -1,4 +1,9 @@
-import type { SessionRecord, TokenLookup } from "../../domain/session.js";
+import {
+  listingOf,
+  type SessionListing,
+  type SessionRecord,
+  type TokenLookup,
+} from "../../domain/session.js";
 import {
   decodePointer,
   decodeSession,
@@ -40,14 +45,15 @@ export class LegacySessions {
   }
 
   /** The sessions among `ids` that this layout holds. */
-  async list(userId: string, ids: string[], owner: SessionOwner): Promise<SessionRecord[]> {
+  async list(userId: string, ids: string[], owner: SessionOwner): Promise<SessionListing[]> {
     const hashes = await readHashes(
       this.redis,
       ids.map((id) => this.keys.legacySession(userId, id)),
     );
     return hashes
       .map((hash, i) => decodeSession(hash, userId, ids[i] ?? "", owner))
-      .filter((session): session is SessionRecord => session !== undefined);
+      .filter((session): session is SessionRecord => session !== undefined)
+      .map(listingOf);
   }
 
   async touch(userId: string, sessionId: string, at: number): Promise<void> {

@@ -66,10 +66,11 @@ return 1`,
   kcReplaceToken: {
     numberOfKeys: 1,
     lua: `${serverNow}
-local current = redis.call('HMGET', KEYS[1], 'tk', 'ea')
+local current = redis.call('HMGET', KEYS[1], 'ca', 'tk', 'ea')
 if not current[1] then return -1 end
-if current[1] ~= ARGV[1] or tonumber(current[2]) <= now() then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+local token = current[2] or (ARGV[3] .. string.sub(ARGV[1], #ARGV[3] + 1))
+if token ~= ARGV[1] or tonumber(current[3]) <= now() then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
 redis.call('PEXPIREAT', KEYS[1], ARGV[2])
 return 1`,
   },
@@ -186,7 +187,7 @@ return 1`,
   kcTouch: {
     numberOfKeys: 1,
     lua: `
-if redis.call('HEXISTS', KEYS[1], 'tk') == 0 then return 0 end
+if redis.call('HEXISTS', KEYS[1], 'ca') == 0 then return 0 end
 redis.call('HSET', KEYS[1], 'lu', ARGV[1])
 return 1`,
   },

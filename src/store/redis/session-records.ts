@@ -61,7 +61,13 @@ export class SessionRecords {
     if (named.i !== undefined) {
       return { id: named.i, fields: await this.redis.hgetall(this.keys.record(named.i)) };
     }
-    return named.u === undefined ? undefined : { id: start, fields: named };
+    if (named.u === undefined) {
+      return undefined;
+    }
+    // No token hash kept: the first token, whose hash's start names the record, is current.
+    const fields =
+      named.ca !== undefined && named.tk === undefined ? { ...named, tk: tokenHash } : named;
+    return { id: start, fields };
   }
 
   /** Swaps the token if it is still `presentedHash`: 1 done, 0 refused, -1 no such record. */
@@ -75,6 +81,7 @@ export class SessionRecords {
       this.keys.record(next.id),
       presentedHash,
       retainUntil,
+      next.id,
       ...this.fieldsOf(next),
     );
   }
@@ -107,8 +114,19 @@ export class SessionRecords {
     return times.map((time) => (time === null ? (olderTimes.shift() ?? 0) : Number(time)));
   }
 
+  /**
+   * The record's fields: the session's, with its user's id, and without its token's hash
+   * while that starts with the record's name (the session's first token): the name holds
+   * 132 bits of it, which no other token matches, and the 43 bytes saved keep the record
+   * within a smaller allocation.
+   */
   private fieldsOf(session: SessionRecord): string[] {
-    return ["u", session.userId, ...encodeSession(session)];
+    const fields = encodeSession(session);
+    const token = fields.indexOf("tk");
+    if (session.tokenHash.startsWith(session.id) && token % 2 === 0) {
+      fields.splice(token, 2);
+    }
+    return ["u", session.userId, ...fields];
   }
 
   private linkOf(session: SessionRecord): string | undefined {

@@ -1,6 +1,11 @@
 import { TokenNotStoredError } from "../../domain/errors.js";
 import type { ExpiredSession, SessionStore } from "../../domain/ports.js";
-import type { SessionRecord, TokenLookup } from "../../domain/session.js";
+import {
+  listingOf,
+  type SessionListing,
+  type SessionRecord,
+  type TokenLookup,
+} from "../../domain/session.js";
 import { decodeOwner, decodeSession, ownerFields, type SessionOwner } from "./codec.js";
 import type { DurableWrites } from "./durable-writes.js";
 import { guarded } from "./guarded.js";
@@ -98,7 +103,7 @@ export class RedisSessionStore implements SessionStore {
     });
   }
 
-  list(userId: string, now: number): Promise<SessionRecord[]> {
+  list(userId: string, now: number): Promise<SessionListing[]> {
     return guarded(async () => {
       const ids = await this.redis.zrevrangebyscore(this.keys.index(userId), "+inf", `(${now}`);
       const [records, owner] = await Promise.all([
@@ -113,7 +118,9 @@ export class RedisSessionStore implements SessionStore {
       );
       const older = ids.filter((_, i) => current[i] === undefined);
       const legacy = older.length > 0 ? await this.legacy.list(userId, older, owner) : [];
-      return [...current.filter(isSession), ...legacy].sort((a, b) => b.createdAt - a.createdAt);
+      return [...current.filter(isSession).map(listingOf), ...legacy].sort(
+        (a, b) => b.createdAt - a.createdAt,
+      );
     });
   }
 
