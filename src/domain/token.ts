@@ -46,7 +46,7 @@ export function sessionIdOf(tokenHash: string): string | undefined {
 }
 
 /**
- * A new non-secret identifier for a session or user (128 random bits, base64url). Never
+ * A new non-secret identifier for a user or an API key (128 random bits, base64url). Never
  * starts with `-`, so that it can be given as a command-line argument (`keycard user
  * disable <id>`) without being read as an option.
  */
