@@ -19,6 +19,18 @@ local function fit(key)
 end
 `;
 
+/**
+ * Files a session in its user's index under its expiry, counts it if it is new there, and
+ * files the user for the sweep no later than that expiry.
+ */
+const fileSession = `${fitIndexExpiry}
+local function file(index, owners, live, expiry, id, userId)
+  redis.call('INCRBY', live, redis.call('ZADD', index, expiry, id))
+  redis.call('ZADD', owners, 'LT', expiry, userId)
+  fit(index)
+end
+`;
+
 /** The server's clock in ms, for scripts that tell a live session from an expired one. */
 const serverNow = `
 local function now()
@@ -48,11 +60,9 @@ const crossSlotFlag = "#!lua flags=allow-cross-slot-keys\n";
 const scripts = {
   kcCreateSession: {
     numberOfKeys: 4,
-    lua: `${fitIndexExpiry}
+    lua: `${fileSession}
 if redis.call('HGET', KEYS[1], 'di') ~= '0' then return 0 end
-redis.call('INCRBY', KEYS[4], redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2]))
-redis.call('ZADD', KEYS[3], 'LT', ARGV[1], ARGV[3])
-fit(KEYS[2])
+file(KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[2], ARGV[3])
 return 1`,
   },
   kcPutRecord: {
@@ -75,24 +85,20 @@ redis.call('PEXPIREAT', KEYS[1], ARGV[2])
 return 1`,
   },
   kcMoveExpiry: {
-    numberOfKeys: 2,
-    lua: `${fitIndexExpiry}${serverNow}
+    numberOfKeys: 3,
+    lua: `${fileSession}${serverNow}
 local expiry = redis.call('ZSCORE', KEYS[1], ARGV[2])
 if not expiry or tonumber(expiry) <= now() then return 0 end
-redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
-redis.call('ZADD', KEYS[2], 'LT', ARGV[1], ARGV[3])
-fit(KEYS[1])
+file(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3])
 return 1`,
   },
   kcRotateLegacy: {
     numberOfKeys: 4,
-    lua: `${fitIndexExpiry}
+    lua: `${fileSession}
 if redis.call('HGET', KEYS[1], 'tk') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], unpack(ARGV, 5))
 redis.call('PEXPIREAT', KEYS[1], ARGV[2])
-redis.call('INCRBY', KEYS[4], redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3]))
-redis.call('ZADD', KEYS[3], 'LT', ARGV[2], ARGV[4])
-fit(KEYS[2])
+file(KEYS[2], KEYS[3], KEYS[4], ARGV[2], ARGV[3], ARGV[4])
 return 1`,
   },
   kcRevoke: {

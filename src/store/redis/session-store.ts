@@ -149,6 +149,7 @@ export class RedisSessionStore implements SessionStore {
       const moved = await this.redis.kcMoveExpiry(
         this.keys.index(next.userId),
         shard.owners,
+        shard.live,
         next.expiresAt,
         next.id,
         next.userId,
