@@ -72,6 +72,9 @@ describe("logins on a Redis Cluster while one master is down, each master in tur
     await cluster?.stop();
   });
 
+  /** The last answers each user's login (and its token's Validate) got, for a failure's message. */
+  const lastAnswers = new Map<string, string>();
+
   const login = async (user: User, ip: string): Promise<number> => {
     const rest = restClient(keycard.baseUrl);
     const reply = await rest.post(
@@ -79,15 +82,20 @@ describe("logins on a Redis Cluster while one master is down, each master in tur
       { email: user.email, password: user.password },
       { "x-forwarded-for": ip },
     );
+    lastAnswers.set(user.id, `login ${reply.status} ${JSON.stringify(reply.body)}`);
     if (reply.status === 200) {
       logins.set(user.id, (logins.get(user.id) ?? 0) + 1);
       const checked = await rest.post("/auth/validate", { token: reply.body.session_token });
+      lastAnswers.set(user.id, `validate ${checked.status} ${JSON.stringify(checked.body)}`);
       expect(checked.body).toMatchObject({ active: true });
     }
     return reply.status;
   };
 
-  /** Waits until every user has logged in once more: the replica follows the new master. */
+  /**
+   * Waits until every user has logged in once more: the replica follows the new master (on
+   * two busy cores the client's slot map can take a while to follow).
+   */
   const everyoneLogsIn = async (ip: string): Promise<void> => {
     const pending = new Set(users);
     await waitFor(
@@ -100,8 +108,11 @@ describe("logins on a Redis Cluster while one master is down, each master in tur
         }
         return pending.size === 0;
       },
-      20_000,
-    );
+      40_000,
+    ).catch((error: unknown) => {
+      const answers = [...pending].map((user) => lastAnswers.get(user.id) ?? "no answer");
+      throw new Error(`${String(error)}; the last answers of those left: ${answers.join("; ")}`);
+    });
   };
 
   it("keeps answering the logins of users whose slots survive, and leaves no session behind the others", async () => {
