@@ -21,6 +21,18 @@ export function nodeHeaderLookup(
 }
 
 /**
+ * The request headers keycard reads from a caller: its credentials and its request id. An
+ * RPC sees these and no others; a browser may send them (CORS).
+ */
+export const callerHeaders: readonly string[] = [
+  "authorization",
+  "x-session-token",
+  "x-api-key",
+  "x-totp-code",
+  "x-request-id",
+];
+
+/**
  * The session token a request presents: `Authorization: Bearer <token>` first, then
  * `X-Session-Token`. Empty when there is none.
  */
@@ -30,7 +42,15 @@ export function presentedToken(headers: HeaderLookup): string {
 
 /** The token of `Authorization: Bearer <token>`; empty when there is none. */
 export function bearerToken(headers: HeaderLookup): string {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(headers.get("authorization") ?? "");
+  return bearerOf(headers.get("authorization"));
+}
+
+/**
+ * The token of an Authorization header's value `Bearer <token>` (any case, one token);
+ * empty for another scheme or none. The one place keycard reads a Bearer credential.
+ */
+export function bearerOf(authorization: string | null | undefined): string {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
   return match?.[1] ?? "";
 }
 

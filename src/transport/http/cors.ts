@@ -1,4 +1,5 @@
 import { cors } from "@connectrpc/connect";
+import { callerHeaders } from "../credentials.js";
 import type { NodeRequest, NodeResponse } from "./rest-handler.js";
 import { sendJson } from "./rest-handler.js";
 
@@ -23,11 +24,7 @@ export const corsAllowedMethods: readonly string[] = lowerUnique([
 /** Request headers a browser may send: Connect's and gRPC-Web's, plus keycard's credentials. */
 export const corsAllowedHeaders: readonly string[] = lowerUnique([
   ...cors.allowedHeaders,
-  "authorization",
-  "x-session-token",
-  "x-api-key",
-  "x-totp-code",
-  "x-request-id",
+  ...callerHeaders,
 ]);
 
 /**

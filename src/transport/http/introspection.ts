@@ -3,6 +3,7 @@ import { create, type JsonValue } from "@bufbuild/protobuf";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { AuthService, ValidateRequestSchema } from "../../../gen/keycard/v1/auth_service_pb.js";
 import { CredentialKind } from "../../../gen/keycard/v1/session_pb.js";
+import { bearerOf } from "../credentials.js";
 import { readBody } from "./body.js";
 import {
   callHot,
@@ -42,8 +43,7 @@ function presentedSecret(request: NodeRequest): { scheme: "Bearer" | "Basic"; se
     const colon = decoded.indexOf(":");
     return { scheme: "Basic", secret: colon === -1 ? "" : decoded.slice(colon + 1) };
   }
-  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-  return { scheme: "Bearer", secret: bearer?.[1] ?? "" };
+  return { scheme: "Bearer", secret: bearerOf(authorization) };
 }
 
 /**

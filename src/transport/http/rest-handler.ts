@@ -7,11 +7,12 @@ import {
   toJson,
 } from "@bufbuild/protobuf";
 import { ConnectError, type ContextValues } from "@connectrpc/connect";
+import { codeToHttpStatus } from "@connectrpc/connect/protocol-connect";
 import type { Logger } from "pino";
 import type { ClientInfo } from "../../domain/session.js";
 import { reasonOf, toConnectError } from "../../service/errors.js";
 import type { SecretGate } from "../../service/secret-gate.js";
-import { nodeHeaderLookup } from "../credentials.js";
+import { callerHeaders, nodeHeaderLookup } from "../credentials.js";
 import { rateLimitHeadersFromError } from "../rate-limit.js";
 import { requestIdHeader } from "../request-id.js";
 import type { DirectCaller } from "../rpc/direct-caller.js";
@@ -21,18 +22,9 @@ import { parseJsonObject, readBody } from "./body.js";
 import { RestError } from "./rest-error.js";
 import { restInput } from "./rest-input.js";
 import { matchRoute, type RestRoute } from "./rest-routes.js";
-import { codeName, httpStatusOf } from "./status.js";
+import { codeName } from "./status.js";
 
 export type { NodeRequest, NodeResponse };
-
-/** The request headers an RPC may read; everything else stays in the REST layer. */
-const forwardedHeaders = [
-  "authorization",
-  "x-session-token",
-  "x-api-key",
-  "x-totp-code",
-  "x-request-id",
-];
 
 /** What the REST layer needs to serve a call. */
 export interface RestDeps {
@@ -82,13 +74,13 @@ export function sendError(response: NodeResponse, error: unknown, logger: Logger
     error: reasonOf(mapped) ?? codeName(mapped.code),
     message: mapped.rawMessage,
   };
-  sendJson(response, httpStatusOf(mapped.code), body, rateLimitHeadersFromError(mapped));
+  sendJson(response, codeToHttpStatus(mapped.code), body, rateLimitHeadersFromError(mapped));
 }
 
 /** The request headers an RPC may read, as a Headers object. */
 export function headersOf(request: NodeRequest): Headers {
   const headers = new Headers();
-  for (const name of forwardedHeaders) {
+  for (const name of callerHeaders) {
     const value = request.headers[name];
     if (typeof value === "string") {
       headers.set(name, value);

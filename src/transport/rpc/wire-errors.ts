@@ -1,8 +1,8 @@
 import { create, type DescMessage, toBinary } from "@bufbuild/protobuf";
 import { type Any, AnySchema } from "@bufbuild/protobuf/wkt";
 import { Code, type ConnectError } from "@connectrpc/connect";
+import { codeToHttpStatus } from "@connectrpc/connect/protocol-connect";
 import { StatusSchema } from "../../../gen/google/rpc/status_pb.js";
-import { httpStatusOf } from "../http/status.js";
 
 /**
  * A ConnectError on the wire, written the way the Connect and gRPC specifications say,
@@ -35,7 +35,7 @@ export function connectErrorBody(error: ConnectError): { status: number; body: B
     ...(error.rawMessage === "" ? {} : { message: error.rawMessage }),
     ...(details.length === 0 ? {} : { details }),
   };
-  return { status: httpStatusOf(error.code), body: Buffer.from(JSON.stringify(json)) };
+  return { status: codeToHttpStatus(error.code), body: Buffer.from(JSON.stringify(json)) };
 }
 
 /** grpc-message is percent-encoded outside printable ASCII (and `%` itself). */

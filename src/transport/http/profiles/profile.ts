@@ -8,14 +8,15 @@ import type {
 } from "@bufbuild/protobuf";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { ConnectError } from "@connectrpc/connect";
+import { codeToHttpStatus } from "@connectrpc/connect/protocol-connect";
 import { parseCookie, stringifySetCookie } from "cookie";
 import { AuthService } from "../../../../gen/keycard/v1/auth_service_pb.js";
 import { reasonOf, toConnectError } from "../../../service/errors.js";
+import { bearerOf } from "../../credentials.js";
 import { rateLimitHeadersFromError } from "../../rate-limit.js";
 import { parseJsonObject, readBody } from "../body.js";
 import { RestError } from "../rest-error.js";
 import { type NodeRequest, type NodeResponse, type RestDeps, sendJson } from "../rest-handler.js";
-import { httpStatusOf } from "../status.js";
 
 /** Where a profile route reads the session token from. */
 export type Carrier = "none" | "bearer" | "cookie-or-bearer" | "cookie";
@@ -85,11 +86,6 @@ export function statusPhrase(status: number): string {
   return STATUS_CODES[status] ?? "Error";
 }
 
-function bearerOf(request: NodeRequest): string {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? "");
-  return match?.[1] ?? "";
-}
-
 function cookieOf(request: NodeRequest, name: string | undefined): string {
   if (name === undefined || request.headers.cookie === undefined) {
     return "";
@@ -99,7 +95,7 @@ function cookieOf(request: NodeRequest, name: string | undefined): string {
 
 /** The token a route's carrier finds, and whether it came from the cookie. */
 function carried(route: ProfileRoute, profile: Profile, request: NodeRequest) {
-  const bearer = route.carrier === "cookie" ? "" : bearerOf(request);
+  const bearer = route.carrier === "cookie" ? "" : bearerOf(request.headers.authorization);
   const cookie =
     route.carrier === "bearer" || route.carrier === "none"
       ? ""
@@ -270,7 +266,7 @@ function sendProfileError(
     sendJson(response, 500, profile.errorBody(500, "An unexpected error occurred", "INTERNAL"));
     return;
   }
-  const status = httpStatusOf(mapped.code);
+  const status = codeToHttpStatus(mapped.code);
   const message =
     status === 401 && route.unauthenticatedMessage !== undefined
       ? route.unauthenticatedMessage
