@@ -61,8 +61,11 @@ describe("session policy on a real server and Redis", () => {
     );
   }
 
+  /** The body of a Validate; any status but 200 fails the test with the status and body. */
   async function validate(keycard: TestKeycard, token: string): Promise<Json> {
-    return (await postJson(`${keycard.baseUrl}/auth/validate`, { token })).body;
+    const reply = await postJson(`${keycard.baseUrl}/auth/validate`, { token });
+    expect(reply, JSON.stringify(reply.body)).toMatchObject({ status: 200 });
+    return reply.body;
   }
 
   it("labels each session with the device its User-Agent names", async () => {
