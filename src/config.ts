@@ -6,7 +6,7 @@ import { parseDuration } from "./domain/duration.js";
 import { defaultLoginThrottle, type LoginThrottlePolicy } from "./domain/login-throttle.js";
 import { weakSecretProblem } from "./domain/secret-strength.js";
 import type { SessionPolicy } from "./domain/session.js";
-import { defaultHashConcurrency } from "./service/password-hasher.js";
+import { defaultHashConcurrency } from "./store/infra/password-hasher.js";
 import { parseRedisUrl, type RedisTarget } from "./store/redis/connection.js";
 import type { Durability } from "./store/redis/durable-writes.js";
 import { knownProfiles } from "./transport/http/profiles/index.js";

@@ -12,7 +12,8 @@ import { createDemoAccount, devBanner, randomSecret } from "./dev-mode.js";
 import { systemClock } from "./domain/clock.js";
 import type { Store } from "./domain/ports.js";
 import { createLogger } from "./logger.js";
-import { createArgon2Hasher } from "./service/password-hasher.js";
+import { createArgon2Hasher } from "./store/infra/password-hasher.js";
+import { createRateLimits } from "./store/infra/rate-limits.js";
 import { createMemoryStore } from "./store/memory/memory-store.js";
 import { waitUntilReachable } from "./store/reachable.js";
 import { redisKeys } from "./store/redis/keys.js";
@@ -20,7 +21,6 @@ import { createRedisStore } from "./store/redis/redis-store.js";
 import { fewestReplicas } from "./store/redis/replica-check.js";
 import { createApp, type ServerDeps } from "./transport/app.js";
 import { LogThrottle } from "./transport/log-throttle.js";
-import { createRateLimits } from "./transport/rate-limit.js";
 import { createServer } from "./transport/server.js";
 import { reworded } from "./transport/store-outage.js";
 

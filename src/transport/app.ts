@@ -6,14 +6,11 @@ import { AuthService } from "../../gen/keycard/v1/auth_service_pb.js";
 import type { Clock } from "../domain/clock.js";
 import { defaultLoginThrottle, type LoginThrottlePolicy } from "../domain/login-throttle.js";
 import type { PasswordHasher, Store } from "../domain/ports.js";
+import type { RateLimits } from "../domain/rate-limits.js";
 import type { SessionPolicy } from "../domain/session.js";
-import { AdminServiceImpl } from "../service/admin-service-impl.js";
 import { ApiKeyService } from "../service/api-key-service.js";
 import type { AuditLog } from "../service/audit.js";
-import { AuthServiceImpl } from "../service/auth-service-impl.js";
 import { type ExpirySweeper, startExpirySweeper } from "../service/expiry-sweeper.js";
-import { ExtAuthzImpl } from "../service/ext-authz-impl.js";
-import { HealthServiceImpl } from "../service/health-service-impl.js";
 import { LoginGuard } from "../service/login-guard.js";
 import { SecretGate } from "../service/secret-gate.js";
 import { SecretKeeper } from "../service/secret-keeper.js";
@@ -21,6 +18,10 @@ import { SessionEpoch } from "../service/session-epoch.js";
 import { SessionService } from "../service/session-service.js";
 import { TotpService } from "../service/totp-service.js";
 import { UserService } from "../service/user-service.js";
+import { AdminServiceImpl } from "./handlers/admin-service-impl.js";
+import { AuthServiceImpl } from "./handlers/auth-service-impl.js";
+import { ExtAuthzImpl } from "./handlers/ext-authz-impl.js";
+import { HealthServiceImpl } from "./handlers/health-service-impl.js";
 import { authInterceptor } from "./interceptors/auth.js";
 import { errorsInterceptor } from "./interceptors/errors.js";
 import { CallLog, loggingInterceptor } from "./interceptors/logging.js";
@@ -31,7 +32,7 @@ import {
   metricsInterceptor,
   trackLiveSessions,
 } from "./metrics.js";
-import { type RateLimits, rateLimitInterceptor } from "./rate-limit.js";
+import { rateLimitInterceptor } from "./rate-limit.js";
 import { routes, type ServiceImpls } from "./routes.js";
 import { DirectCaller } from "./rpc/direct-caller.js";
 import type { ConnectionLimits } from "./server/limits.js";

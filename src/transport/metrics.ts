@@ -1,8 +1,8 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import type { AuditLog } from "../service/audit.js";
-import { reasonOf } from "../service/errors.js";
 import { FastHistogram, type HistogramSeries } from "./fast-histogram.js";
+import { reasonOf } from "./handlers/errors.js";
 
 /** Sub-millisecond to one second: Validate answers from Redis in well under a millisecond. */
 const latencyBuckets = [

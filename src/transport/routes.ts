@@ -3,11 +3,11 @@ import { Authorization } from "../../gen/envoy/service/auth/v3/external_auth_pb.
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { AdminService } from "../../gen/keycard/v1/admin_service_pb.js";
 import { AuthService } from "../../gen/keycard/v1/auth_service_pb.js";
-import type { AdminServiceImpl } from "../service/admin-service-impl.js";
-import type { AuthServiceImpl } from "../service/auth-service-impl.js";
-import type { ExtAuthzImpl } from "../service/ext-authz-impl.js";
-import type { HealthServiceImpl } from "../service/health-service-impl.js";
-import { reflectionServices, ServerReflectionImpl } from "../service/reflection-impl.js";
+import type { AdminServiceImpl } from "./handlers/admin-service-impl.js";
+import type { AuthServiceImpl } from "./handlers/auth-service-impl.js";
+import type { ExtAuthzImpl } from "./handlers/ext-authz-impl.js";
+import type { HealthServiceImpl } from "./handlers/health-service-impl.js";
+import { reflectionServices, ServerReflectionImpl } from "./handlers/reflection-impl.js";
 
 /** The service implementations the server exposes. */
 export interface ServiceImpls {

@@ -4,12 +4,12 @@ import { Authorization } from "../../gen/envoy/service/auth/v3/external_auth_pb.
 import { AuthService } from "../../gen/keycard/v1/auth_service_pb.js";
 import { withRequestDeadline } from "../domain/request-deadline.js";
 import type { ClientInfo } from "../domain/session.js";
-import { clientInfoKey } from "../service/context.js";
 import type { SessionService } from "../service/session-service.js";
 import type { UserService } from "../service/user-service.js";
 import { createApp, type KeycardApp, type ServerDeps } from "./app.js";
 import { clientInfoOf, type RequestOrigin, trustedProxyList } from "./client-info.js";
 import { presentedToken } from "./credentials.js";
+import { clientInfoKey } from "./handlers/context.js";
 import { corsPolicy } from "./http/cors.js";
 import { httpRoutes } from "./http/http-routes.js";
 import { credentialInQuery } from "./http/query-credentials.js";

@@ -5,7 +5,7 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthService, RevokeScope } from "../../gen/keycard/v1/auth_service_pb.js";
 import { InactiveReason } from "../../gen/keycard/v1/session_pb.js";
-import { reasonOf } from "../../src/service/errors.js";
+import { reasonOf } from "../../src/transport/handlers/errors.js";
 import { createTestUser, startKeycard, type TestKeycard } from "../helpers/keycard.js";
 
 /*

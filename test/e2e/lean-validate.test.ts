@@ -12,7 +12,7 @@ import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthService } from "../../gen/keycard/v1/auth_service_pb.js";
 import { InactiveReason } from "../../gen/keycard/v1/session_pb.js";
-import { reasonOf } from "../../src/service/errors.js";
+import { reasonOf } from "../../src/transport/handlers/errors.js";
 import { createTestUser, loginRest, startKeycard, type TestKeycard } from "../helpers/keycard.js";
 import { LogLines } from "../helpers/log-lines.js";
 import { type RedisServer, startRedisServer } from "../helpers/redis-server.js";

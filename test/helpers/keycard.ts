@@ -5,7 +5,7 @@ import { type Clock, systemClock } from "../../src/domain/clock.js";
 import { defaultLoginThrottle, type LoginThrottlePolicy } from "../../src/domain/login-throttle.js";
 import type { Store } from "../../src/domain/ports.js";
 import type { SessionPolicy } from "../../src/domain/session.js";
-import { createArgon2Hasher } from "../../src/service/password-hasher.js";
+import { createArgon2Hasher } from "../../src/store/infra/password-hasher.js";
 import { createMemoryStore } from "../../src/store/memory/memory-store.js";
 import { waitUntilReachable } from "../../src/store/reachable.js";
 import type { Durability } from "../../src/store/redis/durable-writes.js";

@@ -10,12 +10,9 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { ErrorInfoSchema, RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { AdminService } from "../../gen/keycard/v1/admin_service_pb.js";
 import { AuthService } from "../../gen/keycard/v1/auth_service_pb.js";
-import { clientInfoKey } from "../../src/service/context.js";
-import {
-  createRateLimits,
-  rateLimitHeadersFromError,
-  rateLimitInterceptor,
-} from "../../src/transport/rate-limit.js";
+import { createRateLimits } from "../../src/store/infra/rate-limits.js";
+import { clientInfoKey } from "../../src/transport/handlers/context.js";
+import { rateLimitHeadersFromError, rateLimitInterceptor } from "../../src/transport/rate-limit.js";
 import { DirectCaller } from "../../src/transport/rpc/direct-caller.js";
 import { FakeClock } from "../helpers/fake-clock.js";
 import { inMemoryApp, testAdminToken } from "../helpers/keycard.js";

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { defaultMaxConnections } from "../../src/config-connections.js";
-import { defaultHashConcurrency } from "../../src/service/password-hasher.js";
+import { defaultHashConcurrency } from "../../src/store/infra/password-hasher.js";
 import { defaultConnectionLimits } from "../../src/transport/server/limits.js";
 import { problemsOf } from "../helpers/config.js";
 

@@ -6,15 +6,13 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { KeycardError } from "../../src/domain/errors.js";
+import type { RateLimits } from "../../src/domain/rate-limits.js";
 import { withRequestDeadline } from "../../src/domain/request-deadline.js";
-import { reasonOf, toConnectError } from "../../src/service/errors.js";
+import { createRateLimits } from "../../src/store/infra/rate-limits.js";
 import { waitUntilReachable } from "../../src/store/reachable.js";
 import { createRedisStore } from "../../src/store/redis/redis-store.js";
-import {
-  createRateLimits,
-  type RateLimits,
-  rateLimitHeadersFromError,
-} from "../../src/transport/rate-limit.js";
+import { reasonOf, toConnectError } from "../../src/transport/handlers/errors.js";
+import { rateLimitHeaders, rateLimitHeadersFromError } from "../../src/transport/rate-limit.js";
 
 const perMinute = { loginPerMinute: 5, otherPerMinute: 30 };
 
@@ -56,7 +54,7 @@ function sharedBehaviour(build: () => RateLimits): void {
   it("counts down X-RateLimit-Remaining and adds Retry-After only once refused", async () => {
     const limits = build();
     const first = await limits.check("login", "203.0.113.4");
-    const allowedHeaders = limits.headersOf(first);
+    const allowedHeaders = rateLimitHeaders(first);
     expect(allowedHeaders).toMatchObject({
       "X-RateLimit-Limit": "5",
       "X-RateLimit-Remaining": "4",
@@ -67,7 +65,7 @@ function sharedBehaviour(build: () => RateLimits): void {
     expect(allowedHeaders).not.toHaveProperty("Retry-After");
     await spend(limits, "login", "203.0.113.4", 4);
     const refused = await limits.check("login", "203.0.113.4");
-    const refusedHeaders = limits.headersOf(refused);
+    const refusedHeaders = rateLimitHeaders(refused);
     expect(refusedHeaders).toEqual({
       "X-RateLimit-Limit": "5",
       "X-RateLimit-Remaining": "0",
@@ -89,7 +87,7 @@ describe("rate limits in memory (the embedded store)", () => {
     await spend(limits, "login", "203.0.113.5", 50);
     const decision = await limits.check("auth", "203.0.113.5");
     expect(decision).toMatchObject({ allowed: true, limit: 0 });
-    expect(limits.headersOf(decision)).toEqual({});
+    expect(rateLimitHeaders(decision)).toEqual({});
   });
 });
 

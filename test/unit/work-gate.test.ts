@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { WorkGate } from "../../src/service/work-gate.js";
+import { WorkGate } from "../../src/store/infra/work-gate.js";
 
 /** A task that runs until released, recording how many ran at the same time. */
 function gatedTasks() {

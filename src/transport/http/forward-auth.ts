@@ -1,8 +1,8 @@
 import { create } from "@bufbuild/protobuf";
 import { AuthService, ValidateRequestSchema } from "../../../gen/keycard/v1/auth_service_pb.js";
-import { domainReasonOf } from "../../service/auth-service-impl.js";
 import { inactiveRefusal } from "../../service/session-service.js";
 import { carriedToken, nodeHeaderLookup } from "../credentials.js";
+import { domainReasonOf } from "../handlers/auth-service-impl.js";
 import { RestError } from "./rest-error.js";
 import { callHot, type NodeRequest, type NodeResponse, type RestDeps } from "./rest-handler.js";
 

@@ -6,15 +6,15 @@ import { KeycardError } from "../../domain/errors.js";
 import type { ClientInfo } from "../../domain/session.js";
 import type { ApiKeyService } from "../../service/api-key-service.js";
 import type { AuditLog } from "../../service/audit.js";
+import type { SecretGate } from "../../service/secret-gate.js";
+import type { SessionService } from "../../service/session-service.js";
+import { bearerToken, presentedToken } from "../credentials.js";
 import {
   clientInfoKey,
   type Principal,
   presentedTokenKey,
   principalKey,
-} from "../../service/context.js";
-import type { SecretGate } from "../../service/secret-gate.js";
-import type { SessionService } from "../../service/session-service.js";
-import { bearerToken, presentedToken } from "../credentials.js";
+} from "../handlers/context.js";
 
 /** Methods anyone may call: they authenticate through their own request fields. */
 const publicMethods = new Set([AuthService.method.login.name, AuthService.method.validate.name]);

@@ -1,5 +1,5 @@
 import type { Interceptor } from "@connectrpc/connect";
-import { asConnectError } from "../../service/errors.js";
+import { asConnectError } from "../handlers/errors.js";
 
 /**
  * Turns expected domain failures into typed Connect errors, and anything unexpected into a

@@ -1,6 +1,6 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "pino";
-import { reasonOf } from "../../service/errors.js";
+import { reasonOf } from "../handlers/errors.js";
 import { requestIdHeader, requestIdOf } from "../request-id.js";
 import { StoreFailureShare } from "../store-failure-share.js";
 import { StoreOutageLog } from "../store-outage.js";

@@ -7,9 +7,9 @@ import {
 } from "@bufbuild/protobuf";
 import type { ConnectError } from "@connectrpc/connect";
 import type { ClientInfo } from "../../domain/session.js";
-import { asConnectError } from "../../service/errors.js";
 import type { RequestOrigin } from "../client-info.js";
 import type { HeaderLookup } from "../credentials.js";
+import { asConnectError } from "../handlers/errors.js";
 import type { CallLog } from "../interceptors/logging.js";
 import { type KeycardMetrics, recordRpc } from "../metrics.js";
 

@@ -10,8 +10,8 @@ import {
   toJsonString,
 } from "@bufbuild/protobuf";
 import { Code, type ConnectError } from "@connectrpc/connect";
-import { connectErrorOf } from "../../service/errors.js";
 import { nodeHeaderLookup } from "../credentials.js";
+import { connectErrorOf } from "../handlers/errors.js";
 import { collectBody } from "../http/body.js";
 import { parseJsonText } from "../http/json-text.js";
 import { requestIdHeader, requestIdOf } from "../request-id.js";

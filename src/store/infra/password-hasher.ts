@@ -1,6 +1,6 @@
 import { availableParallelism } from "node:os";
 import argon2 from "argon2";
-import type { PasswordHasher } from "../domain/ports.js";
+import type { PasswordHasher } from "../../domain/ports.js";
 import { WorkGate } from "./work-gate.js";
 
 /**

@@ -9,14 +9,14 @@ import type {
   RevokeUserSessionsRequest,
   SetPasswordRequest,
   SetRolesRequest,
-} from "../../gen/keycard/v1/admin_service_pb.js";
-import type { ClientInfo } from "../domain/session.js";
-import type { ApiKeyService } from "./api-key-service.js";
+} from "../../../gen/keycard/v1/admin_service_pb.js";
+import type { ClientInfo } from "../../domain/session.js";
+import type { ApiKeyService } from "../../service/api-key-service.js";
+import type { SessionService } from "../../service/session-service.js";
+import type { TotpService } from "../../service/totp-service.js";
+import type { UserService } from "../../service/user-service.js";
 import { clientInfoKey } from "./context.js";
 import { apiKeyToProto, sessionToProto, userToProto } from "./mappers.js";
-import type { SessionService } from "./session-service.js";
-import type { TotpService } from "./totp-service.js";
-import type { UserService } from "./user-service.js";
 
 /** The administrator's client, named in the audit log of what they ended. */
 function by(ctx: HandlerContext): ClientInfo & { credential: string } {

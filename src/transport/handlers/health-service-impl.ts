@@ -4,11 +4,11 @@ import {
   type Health,
   type HealthCheckRequest,
   HealthCheckResponse_ServingStatus as ServingStatus,
-} from "../../gen/grpc/health/v1/health_pb.js";
-import { AdminService } from "../../gen/keycard/v1/admin_service_pb.js";
-import { AuthService } from "../../gen/keycard/v1/auth_service_pb.js";
-import type { Store } from "../domain/ports.js";
-import { withoutRequestDeadline } from "../domain/request-deadline.js";
+} from "../../../gen/grpc/health/v1/health_pb.js";
+import { AdminService } from "../../../gen/keycard/v1/admin_service_pb.js";
+import { AuthService } from "../../../gen/keycard/v1/auth_service_pb.js";
+import type { Store } from "../../domain/ports.js";
+import { withoutRequestDeadline } from "../../domain/request-deadline.js";
 
 /** The services a health check may name: "" (the whole server) and each keycard service. */
 const knownServices = new Set(["", AuthService.typeName, AdminService.typeName]);

@@ -1,16 +1,16 @@
 import { create } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
-import type { HeaderValueOption } from "../../gen/envoy/config/core/v3/base_pb.js";
+import type { HeaderValueOption } from "../../../gen/envoy/config/core/v3/base_pb.js";
 import {
   type Authorization,
   type CheckRequest,
   type CheckResponse,
   CheckResponseSchema,
-} from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
-import { StatusCode } from "../../gen/envoy/type/v3/http_status_pb.js";
-import type { ClientInfo } from "../domain/session.js";
-import { carriedToken } from "../transport/credentials.js";
-import { inactiveRefusal, type SessionService } from "./session-service.js";
+} from "../../../gen/envoy/service/auth/v3/external_auth_pb.js";
+import { StatusCode } from "../../../gen/envoy/type/v3/http_status_pb.js";
+import type { ClientInfo } from "../../domain/session.js";
+import { inactiveRefusal, type SessionService } from "../../service/session-service.js";
+import { carriedToken } from "../credentials.js";
 
 /** google.rpc.Code values of the Check status. */
 const grpcOk = 0;

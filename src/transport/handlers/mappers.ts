@@ -8,10 +8,10 @@ import {
   SessionSchema,
   type User,
   UserSchema,
-} from "../../gen/keycard/v1/session_pb.js";
-import type { ApiKeyRecord } from "../domain/api-key.js";
-import type { SessionListing } from "../domain/session.js";
-import type { UserRecord } from "../domain/user.js";
+} from "../../../gen/keycard/v1/session_pb.js";
+import type { ApiKeyRecord } from "../../domain/api-key.js";
+import type { SessionListing } from "../../domain/session.js";
+import type { UserRecord } from "../../domain/user.js";
 
 const sessionKinds = {
   standard: SessionKind.STANDARD,

@@ -6,18 +6,22 @@ import {
   type LoginRequest,
   RevokeScope,
   type ValidateResponseSchema,
-} from "../../gen/keycard/v1/auth_service_pb.js";
-import { CredentialKind, InactiveReason } from "../../gen/keycard/v1/session_pb.js";
-import type { Clock } from "../domain/clock.js";
-import { describeDuration } from "../domain/duration.js";
+} from "../../../gen/keycard/v1/auth_service_pb.js";
+import { CredentialKind, InactiveReason } from "../../../gen/keycard/v1/session_pb.js";
+import type { Clock } from "../../domain/clock.js";
+import { describeDuration } from "../../domain/duration.js";
 import {
   type ClientInfo,
   type InactiveReason as DomainInactiveReason,
   secondsUntil,
-} from "../domain/session.js";
+} from "../../domain/session.js";
+import type {
+  Introspection,
+  IssuedSession,
+  SessionService,
+} from "../../service/session-service.js";
 import { clientInfoKey, presentedTokenKey, sessionCaller, userCaller } from "./context.js";
 import { sessionToProto, userToProto } from "./mappers.js";
-import type { Introspection, IssuedSession, SessionService } from "./session-service.js";
 
 const inactiveReasons = {
   unknown: InactiveReason.UNKNOWN,

@@ -1,9 +1,9 @@
 import { createContextKey, type HandlerContext } from "@connectrpc/connect";
-import type { ApiKeyRecord } from "../domain/api-key.js";
-import { KeycardError } from "../domain/errors.js";
-import type { ClientInfo, SessionRecord } from "../domain/session.js";
-import type { UserRecord } from "../domain/user.js";
-import type { SessionPrincipal } from "./session-service.js";
+import type { ApiKeyRecord } from "../../domain/api-key.js";
+import { KeycardError } from "../../domain/errors.js";
+import type { ClientInfo, SessionRecord } from "../../domain/session.js";
+import type { UserRecord } from "../../domain/user.js";
+import type { SessionPrincipal } from "../../service/session-service.js";
 
 /**
  * Who is calling: an administrator (by the admin token), a session holder, a holder of an

@@ -1,4 +1,4 @@
-import { KeycardError } from "../domain/errors.js";
+import { KeycardError } from "../../domain/errors.js";
 
 /**
  * Runs at most `concurrency` tasks at once and queues up to `maxWaiting` more in arrival

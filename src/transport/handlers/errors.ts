@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { ErrorInfoSchema, RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
-import { type ErrorKind, KeycardError } from "../domain/errors.js";
+import { ErrorInfoSchema, RetryInfoSchema } from "../../../gen/google/rpc/error_details_pb.js";
+import { type ErrorKind, KeycardError } from "../../domain/errors.js";
 
 /** The ErrorInfo domain of every keycard error. */
 export const errorDomain = "keycard.dev";
