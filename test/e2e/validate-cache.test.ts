@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, inject, it } from "vitest";
+import { FakeClock } from "../helpers/fake-clock.js";
 import {
   createTestUser,
   loginRest,
@@ -75,7 +76,13 @@ describe("the Validate look-up cache", () => {
   });
 
   it("answers a token it saw from memory, for no longer than the TTL", async () => {
-    const [keycard] = (await replicas(400, 1)) as [TestKeycard];
+    const clock = new FakeClock(Date.now());
+    const keycard = await startKeycard({
+      namespace: `cache-${randomUUID()}`,
+      validateCacheMs: 400,
+      clock,
+    });
+    running.push(keycard);
     const user = await createTestUser(keycard);
     const login = await loginRest(keycard, user);
     expect((await validate(keycard, login.session_token)).active).toBe(true);
@@ -89,7 +96,9 @@ describe("the Validate look-up cache", () => {
       redis.disconnect();
     }
     expect((await validate(keycard, login.session_token)).active).toBe(true);
-    await sleep(450);
+    clock.advance(399);
+    expect((await validate(keycard, login.session_token)).active).toBe(true);
+    clock.advance(2);
     expect(await validate(keycard, login.session_token)).toMatchObject({
       active: false,
       reason: "INACTIVE_REASON_REVOKED",
