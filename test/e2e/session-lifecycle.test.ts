@@ -2,6 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { hashToken } from "../../src/domain/token.js";
+import { FakeClock } from "../helpers/fake-clock.js";
 import {
   createTestUser,
   loginRest,
@@ -61,10 +62,11 @@ async function sleepPast(at: string, marginMs = 200): Promise<void> {
 }
 
 describe("session lifecycle", () => {
-  describe("on a server with default policy", () => {
+  describe("on a server whose clock the test moves", () => {
+    const clock = new FakeClock(Date.now());
     let keycard: TestKeycard;
     beforeAll(async () => {
-      keycard = await startKeycard();
+      keycard = await startKeycard({ clock });
     });
     afterAll(() => keycard.close());
 
@@ -76,7 +78,7 @@ describe("session lifecycle", () => {
         active: true,
       });
 
-      await sleep(1_200);
+      clock.advance(1_200);
 
       await expect(validate(keycard, login.session_token)).resolves.toMatchObject({
         active: false,
@@ -97,10 +99,18 @@ describe("session lifecycle", () => {
         short.session_id,
       ]);
 
-      await sleep(1_200);
+      clock.advance(1_200);
 
       await expect(listSessionIds(keycard, long.session_token)).resolves.toEqual([long.session_id]);
     });
+  });
+
+  describe("on a server with default policy", () => {
+    let keycard: TestKeycard;
+    beforeAll(async () => {
+      keycard = await startKeycard();
+    });
+    afterAll(() => keycard.close());
 
     it("revokes one, others and all across three logins of one user", async () => {
       const user = await createTestUser(keycard);
