@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { setTimeout as sleep } from "node:timers/promises";
 import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import type { SessionPolicy } from "../../src/domain/session.js";
+import { FakeClock } from "../helpers/fake-clock.js";
 import {
   createTestUser,
   loginRest,
@@ -26,12 +26,14 @@ describe("session policy on a real server and Redis", () => {
   async function keycardWith(
     policy: Partial<SessionPolicy>,
     namespace?: string,
+    clock?: FakeClock,
   ): Promise<TestKeycard> {
     log ??= new LogLines();
     const keycard = await startKeycard({
       policy,
       logger: pino({ level: "info" }, log),
       ...(namespace === undefined ? {} : { namespace }),
+      ...(clock === undefined ? {} : { clock }),
     });
     running.push(keycard);
     return keycard;
@@ -81,17 +83,18 @@ describe("session policy on a real server and Redis", () => {
   });
 
   it("renews a session in use past its first expiry, and its token keeps working", async () => {
-    const keycard = await keycardWith({ renewAfter: 0.5, touchInterval: 0 });
+    const clock = new FakeClock(Date.now());
+    const keycard = await keycardWith({ renewAfter: 0.5, touchInterval: 0 }, undefined, clock);
     const user = await createTestUser(keycard);
     const login = await loginRest(keycard, user, { duration_seconds: 2 });
     const firstExpiry = Date.parse(login.expires_at);
 
-    await sleep(1_200);
+    clock.advance(1_200);
     const renewed = await validate(keycard, login.session_token);
     expect(renewed.active).toBe(true);
     expect(Date.parse(String(renewed.expires_at))).toBeGreaterThan(firstExpiry + 1_000);
 
-    await sleep(Math.max(0, firstExpiry + 300 - Date.now()));
+    clock.advance(firstExpiry + 300 - clock.now());
     expect((await validate(keycard, login.session_token)).active).toBe(true);
     expect(log.audits("session.renewed").length).toBeGreaterThanOrEqual(1);
   });
@@ -146,8 +149,9 @@ describe("session policy on a real server and Redis", () => {
 
   it("counts live sessions and audits each expiry once across two replicas", async () => {
     const namespace = `test-${randomUUID()}`;
-    const first = await keycardWith({ renewAfter: 0 }, namespace);
-    const second = await keycardWith({ renewAfter: 0 }, namespace);
+    const clock = new FakeClock(Date.now());
+    const first = await keycardWith({ renewAfter: 0 }, namespace, clock);
+    const second = await keycardWith({ renewAfter: 0 }, namespace, clock);
     const user = await createTestUser(first);
     const short = await Promise.all(
       Array.from({ length: 6 }, () => loginRest(first, user, { duration_seconds: 1 })),
@@ -160,7 +164,7 @@ describe("session policy on a real server and Redis", () => {
     });
     expect(await gauge(second, "keycard_sessions_active")).toBe(7);
 
-    await sleep(1_200);
+    clock.advance(1_200);
     const swept = await Promise.all([
       first.server.sessions.sweepExpired(),
       second.server.sessions.sweepExpired(),
