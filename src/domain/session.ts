@@ -1,3 +1,5 @@
+import { invalidArgument } from "./errors.js";
+
 /** Who opened a session and from where; recorded once, at login. */
 export interface ClientInfo {
   readonly ip: string;
@@ -252,4 +254,11 @@ export function isTouchDue(session: SessionRecord, now: number, policy: SessionP
 /** Whole seconds from now until `at`, never negative. */
 export function secondsUntil(at: number, now: number): number {
   return Math.max(0, Math.floor((at - now) / 1000));
+}
+
+/** Refuses a requested session duration that is not a whole, non-negative number of seconds. */
+export function validateDuration(durationSeconds: number): void {
+  if (!Number.isInteger(durationSeconds) || durationSeconds < 0) {
+    throw invalidArgument("duration_seconds", "duration_seconds must not be negative");
+  }
 }

@@ -22,11 +22,19 @@ import {
   type SessionRequest,
   sessionTerms,
   type TokenVerdict,
+  validateDuration,
 } from "../domain/session.js";
-import { hashToken, isWellFormedToken, mintToken, newId, sessionIdOf } from "../domain/token.js";
-import { normalizeEmail, requiresTotp, type UserRecord } from "../domain/user.js";
+import { hashToken, isWellFormedToken, mintToken, sessionIdOf } from "../domain/token.js";
+import type { UserRecord } from "../domain/user.js";
 import { ApiKeyRefused, type ApiKeyService } from "./api-key-service.js";
 import type { AuditLog } from "./audit.js";
+import {
+  builtInAdminEmail,
+  CredentialProver,
+  invalidCredentials,
+  type LoginInput,
+  type ProvenUser,
+} from "./credential-prover.js";
 import { type LoginGuard, loginAttemptOf } from "./login-guard.js";
 import type { SessionEpoch } from "./session-epoch.js";
 import type { TotpService } from "./totp-service.js";
@@ -53,17 +61,6 @@ export interface SessionServiceDeps {
   readonly epoch: SessionEpoch;
   /** Brute-force protection of login (createApp always passes one); none when absent. */
   readonly loginGuard?: LoginGuard;
-}
-
-/** The credentials of a login attempt and the lifetime the caller asked for. */
-export interface LoginInput {
-  readonly email: string;
-  readonly password: string;
-  readonly apiKey: string;
-  readonly totpCode: string;
-  readonly durationSeconds: number;
-  /** A remember-me session (password logins only). */
-  readonly rememberMe?: boolean;
 }
 
 /** A session together with the secret token that opens it, as handed out once. */
@@ -109,25 +106,11 @@ export type Introspection =
   | { readonly active: true; readonly identity: Identity }
   | { readonly active: false; readonly reason: InactiveReason };
 
-/** A verified login before its session exists. */
-interface ProvenUser {
-  readonly user: UserRecord;
-  readonly methods: string[];
-  readonly apiKeyId?: string;
-  /** Set for a session derived from another: the time of the login that began that one. */
-  readonly authenticatedAt?: number;
-}
-
-const maxPasswordBytes = 1024;
-
 /**
  * Tokens a login tries when their pointers cannot be stored (their Cluster shard is down,
  * which the store says at once): with one master in three down, all ten fail once in 59,049.
  */
 const tokenAttempts = 10;
-
-/** The email of the built-in administrator account that ADMIN_PASSWORD logs in. */
-export const builtInAdminEmail = "admin@keycard.local";
 
 const inactiveErrors: Record<InactiveReason, ConstructorParameters<typeof KeycardError>> = {
   malformed: ["SESSION_INVALID", "Invalid session token"],
@@ -150,18 +133,16 @@ function inactiveError(reason: InactiveReason): KeycardError {
   return new KeycardError(...inactiveErrors[reason]);
 }
 
-const invalidCredentials = (): KeycardError =>
-  new KeycardError("INVALID_CREDENTIALS", "Invalid email or password");
-
 /**
  * The session use cases: log in, judge a token, refresh, list and revoke. Protocol-free:
  * it speaks domain records and KeycardError, never HTTP or Connect.
  */
 export class SessionService {
-  private dummyHash: Promise<string> | undefined;
-  private adminHash: Promise<string> | undefined;
+  private readonly prover: CredentialProver;
 
-  constructor(private readonly deps: SessionServiceDeps) {}
+  constructor(private readonly deps: SessionServiceDeps) {
+    this.prover = new CredentialProver(deps);
+  }
 
   /** Logs in with email + password (+ TOTP) or an API key (+ TOTP) and starts a session. */
   async login(
@@ -174,8 +155,8 @@ export class SessionService {
     const attempt = loginAttemptOf(input, client, adminEmail);
     try {
       const proven = await (guard === undefined
-        ? this.prove(input, client)
-        : guard.guard(attempt, () => this.prove(input, client)));
+        ? this.prover.prove(input, client)
+        : guard.guard(attempt, () => this.prover.prove(input, client)));
       const issued = await this.start(proven, client, input);
       this.deps.audit("login.succeeded", {
         credential,
@@ -410,79 +391,6 @@ export class SessionService {
     return user;
   }
 
-  private prove(input: LoginInput, client: ClientInfo): Promise<ProvenUser> {
-    if (input.apiKey !== "") {
-      return this.byApiKey(input, client);
-    }
-    if (input.email.trim() === "" && this.deps.adminPassword !== undefined) {
-      return this.byAdminPassword(input);
-    }
-    return this.byPassword(input, client);
-  }
-
-  /** The built-in administrator: ADMIN_PASSWORD, hashed in memory only, never stored. */
-  private async byAdminPassword(input: LoginInput): Promise<ProvenUser> {
-    validateDuration(input.durationSeconds);
-    if (input.password === "" || Buffer.byteLength(input.password) > maxPasswordBytes) {
-      throw invalidArgument("password", "password is required");
-    }
-    this.adminHash ??= this.deps.hasher.hash(this.deps.adminPassword ?? "");
-    if (!(await this.deps.hasher.verify(await this.adminHash, input.password))) {
-      throw new KeycardError("INVALID_CREDENTIALS", "Invalid password");
-    }
-    return { user: await this.adminAccount(), methods: ["password"] };
-  }
-
-  /** The administrator's account record, created on first use; it has no password of its own. */
-  private async adminAccount(): Promise<UserRecord> {
-    const account: UserRecord = {
-      id: newId(),
-      email: builtInAdminEmail,
-      displayName: "Administrator",
-      passwordHash: "",
-      roles: ["admin"],
-      disabled: false,
-      createdAt: this.deps.clock.now(),
-      totpSecret: "",
-      totpPending: "",
-    };
-    if (await this.deps.store.users.create(account)) {
-      return account;
-    }
-    const existing = await this.deps.store.users.findByEmail(builtInAdminEmail);
-    if (existing === undefined || existing.disabled) {
-      throw new KeycardError("INVALID_CREDENTIALS", "Invalid password");
-    }
-    return existing;
-  }
-
-  private async byPassword(input: LoginInput, client: ClientInfo): Promise<ProvenUser> {
-    const email = normalizeEmail(input.email);
-    validateLogin(email, input);
-    const user = await this.deps.store.users.findByEmail(email);
-    const passwordHash = user?.passwordHash ?? (await this.dummyPasswordHash());
-    const matches = await this.deps.hasher.verify(passwordHash, input.password);
-    if (user === undefined || !matches || user.disabled) {
-      throw invalidCredentials();
-    }
-    if (!requiresTotp(user)) {
-      return { user, methods: ["password"] };
-    }
-    await this.deps.totp.verify(user, input.totpCode, client);
-    return { user, methods: ["password", "totp"] };
-  }
-
-  private async byApiKey(input: LoginInput, client: ClientInfo): Promise<ProvenUser> {
-    validateDuration(input.durationSeconds);
-    const { user, apiKey } = await this.deps.apiKeys.authenticate(
-      input.apiKey,
-      input.totpCode,
-      client,
-    );
-    const methods = apiKey.skipTotp ? ["api_key"] : ["api_key", "totp"];
-    return { user, methods, apiKeyId: apiKey.id };
-  }
-
   /** A hybrid-mode API key (+ TOTP code) at Validate, forward auth or ext_authz. */
   private async introspectApiKey(
     key: string,
@@ -671,28 +579,4 @@ export class SessionService {
         .catch((error: unknown) => this.deps.onBackgroundError?.(error));
     }
   }
-
-  private dummyPasswordHash(): Promise<string> {
-    this.dummyHash ??= this.deps.hasher.hash(newId());
-    return this.dummyHash;
-  }
-}
-
-function validateDuration(durationSeconds: number): void {
-  if (!Number.isInteger(durationSeconds) || durationSeconds < 0) {
-    throw invalidArgument("duration_seconds", "duration_seconds must not be negative");
-  }
-}
-
-function validateLogin(email: string, input: LoginInput): void {
-  if (email === "") {
-    throw invalidArgument("email", "email (or api_key) is required");
-  }
-  if (input.password === "") {
-    throw invalidArgument("password", "password is required");
-  }
-  if (Buffer.byteLength(input.password) > maxPasswordBytes) {
-    throw invalidArgument("password", `password must be at most ${maxPasswordBytes} bytes`);
-  }
-  validateDuration(input.durationSeconds);
 }
