@@ -262,3 +262,8 @@ export function validateDuration(durationSeconds: number): void {
     throw invalidArgument("duration_seconds", "duration_seconds must not be negative");
   }
 }
+
+/** Until when a session's token is still recognised (as expired or revoked) after it ends. */
+export function retainUntil(session: SessionRecord, policy: SessionPolicy): number {
+  return session.expiresAt + policy.retention;
+}

@@ -1,11 +1,5 @@
 import type { Clock } from "../domain/clock.js";
-import { deviceLabel } from "../domain/device-label.js";
-import {
-  type ErrorReason,
-  invalidArgument,
-  KeycardError,
-  TokenNotStoredError,
-} from "../domain/errors.js";
+import { type ErrorReason, invalidArgument, KeycardError } from "../domain/errors.js";
 import type { PasswordHasher, Store } from "../domain/ports.js";
 import {
   type ClientInfo,
@@ -16,27 +10,21 @@ import {
   judgeToken,
   loginTimeOf,
   refreshedExpiry,
+  retainUntil,
   type SessionListing,
   type SessionPolicy,
   type SessionRecord,
-  type SessionRequest,
-  sessionTerms,
   type TokenVerdict,
   validateDuration,
 } from "../domain/session.js";
-import { hashToken, isWellFormedToken, mintToken, sessionIdOf } from "../domain/token.js";
+import { hashToken, isWellFormedToken, mintToken } from "../domain/token.js";
 import type { UserRecord } from "../domain/user.js";
 import { ApiKeyRefused, type ApiKeyService } from "./api-key-service.js";
 import type { AuditLog } from "./audit.js";
-import {
-  builtInAdminEmail,
-  CredentialProver,
-  invalidCredentials,
-  type LoginInput,
-  type ProvenUser,
-} from "./credential-prover.js";
+import { builtInAdminEmail, CredentialProver, type LoginInput } from "./credential-prover.js";
 import { type LoginGuard, loginAttemptOf } from "./login-guard.js";
 import type { SessionEpoch } from "./session-epoch.js";
+import { type IssuedSession, SessionOpener } from "./session-opener.js";
 import type { TotpService } from "./totp-service.js";
 
 /** What the service needs from the outside world. */
@@ -61,12 +49,6 @@ export interface SessionServiceDeps {
   readonly epoch: SessionEpoch;
   /** Brute-force protection of login (createApp always passes one); none when absent. */
   readonly loginGuard?: LoginGuard;
-}
-
-/** A session together with the secret token that opens it, as handed out once. */
-export interface IssuedSession {
-  readonly token: string;
-  readonly session: SessionRecord;
 }
 
 /** The caller behind a valid session token. */
@@ -106,12 +88,6 @@ export type Introspection =
   | { readonly active: true; readonly identity: Identity }
   | { readonly active: false; readonly reason: InactiveReason };
 
-/**
- * Tokens a login tries when their pointers cannot be stored (their Cluster shard is down,
- * which the store says at once): with one master in three down, all ten fail once in 59,049.
- */
-const tokenAttempts = 10;
-
 const inactiveErrors: Record<InactiveReason, ConstructorParameters<typeof KeycardError>> = {
   malformed: ["SESSION_INVALID", "Invalid session token"],
   unknown: ["SESSION_INVALID", "Invalid session token"],
@@ -139,9 +115,11 @@ function inactiveError(reason: InactiveReason): KeycardError {
  */
 export class SessionService {
   private readonly prover: CredentialProver;
+  private readonly opener: SessionOpener;
 
   constructor(private readonly deps: SessionServiceDeps) {
     this.prover = new CredentialProver(deps);
+    this.opener = new SessionOpener(deps);
   }
 
   /** Logs in with email + password (+ TOTP) or an API key (+ TOTP) and starts a session. */
@@ -157,7 +135,7 @@ export class SessionService {
       const proven = await (guard === undefined
         ? this.prover.prove(input, client)
         : guard.guard(attempt, () => this.prover.prove(input, client)));
-      const issued = await this.start(proven, client, input);
+      const issued = await this.opener.open(proven, client, input);
       this.deps.audit("login.succeeded", {
         credential,
         userId: proven.user.id,
@@ -279,7 +257,9 @@ export class SessionService {
             graceUntil: now + this.deps.policy.refreshGrace,
           }
         : extended;
-    if (!(await this.deps.store.sessions.rotate(next, tokenHash, this.retainUntil(next)))) {
+    if (
+      !(await this.deps.store.sessions.rotate(next, tokenHash, retainUntil(next, this.deps.policy)))
+    ) {
       throw new KeycardError(
         "SESSION_INVALID",
         "This session token was already refreshed; use the newer token",
@@ -312,7 +292,7 @@ export class SessionService {
       // No credential was presented: the new session ends when its login's would.
       authenticatedAt: loginTimeOf(session),
     };
-    return this.start(proven, client, { durationSeconds });
+    return this.opener.open(proven, client, { durationSeconds });
   }
 
   /**
@@ -425,109 +405,6 @@ export class SessionService {
     }
   }
 
-  private async start(
-    proven: ProvenUser,
-    client: ClientInfo,
-    asked: { readonly durationSeconds: number; readonly rememberMe?: boolean },
-  ): Promise<IssuedSession> {
-    const { user } = proven;
-    const now = this.deps.clock.now();
-    const request: SessionRequest = {
-      apiKey: proven.apiKeyId !== undefined,
-      rememberMe: asked.rememberMe ?? false,
-      durationSeconds: asked.durationSeconds,
-    };
-    const { token, session } = await this.storeWithToken({
-      userId: user.id,
-      createdAt: now,
-      ...(proven.authenticatedAt === undefined ? {} : { authenticatedAt: proven.authenticatedAt }),
-      ...sessionTerms(request, now, this.deps.policy, proven.authenticatedAt),
-      lastUsedAt: now,
-      ip: client.ip,
-      userAgent: client.userAgent,
-      deviceLabel: deviceLabel(client.userAgent),
-      authMethods: proven.methods,
-      ...(proven.apiKeyId === undefined ? {} : { apiKeyId: proven.apiKeyId }),
-      roles: user.roles,
-      email: user.email,
-      displayName: user.displayName,
-    });
-    this.deps.audit("session.created", {
-      userId: user.id,
-      sessionId: session.id,
-      kind: session.kind,
-      device: session.deviceLabel,
-      ...client,
-    });
-    try {
-      await this.enforceSessionCap(user.id, now);
-    } catch (error) {
-      await this.withdraw(session);
-      throw error;
-    }
-    return { token, session };
-  }
-
-  /**
-   * Mints the new session's token and stores both (the session's id is the start of the
-   * token's hash); when only the token could not be stored (its Cluster shard is down),
-   * nothing was written and another token is tried.
-   */
-  private async storeWithToken(
-    unsigned: Omit<SessionRecord, "tokenHash" | "id">,
-  ): Promise<{ token: string; session: SessionRecord }> {
-    for (let attempt = 1; ; attempt += 1) {
-      const { token, tokenHash, id } = this.mintSessionToken();
-      const session: SessionRecord = { ...unsigned, id, tokenHash };
-      try {
-        if (!(await this.deps.store.sessions.create(session, this.retainUntil(session)))) {
-          throw invalidCredentials();
-        }
-        return { token, session };
-      } catch (error) {
-        if (!(error instanceof TokenNotStoredError) || attempt >= tokenAttempts) {
-          throw error;
-        }
-      }
-    }
-  }
-
-  /** A new session token, its hash and the id of the session it opens. */
-  private mintSessionToken(): { token: string; tokenHash: string; id: string } {
-    const token = mintToken(this.deps.tokenPrefix, "sess");
-    const tokenHash = hashToken(token);
-    const id = sessionIdOf(tokenHash);
-    return id === undefined ? this.mintSessionToken() : { token, tokenHash, id };
-  }
-
-  /**
-   * Ends a session whose login then failed, so that a login answered with an error leaves
-   * nothing behind; if even that fails the session stays, and the error is reported.
-   */
-  private async withdraw(session: SessionRecord): Promise<void> {
-    try {
-      await this.deps.store.sessions.revoke(session.userId, session.id);
-      this.deps.audit("session.revoked", {
-        userId: session.userId,
-        sessionId: session.id,
-        reason: "login_failed",
-      });
-    } catch (error) {
-      this.deps.onBackgroundError?.(error);
-    }
-  }
-
-  /** Ends the user's oldest sessions beyond SESSION_MAX_PER_USER. */
-  private async enforceSessionCap(userId: string, now: number): Promise<void> {
-    const cap = this.deps.policy.maxSessionsPerUser;
-    if (cap <= 0) {
-      return;
-    }
-    for (const sessionId of await this.deps.store.sessions.trim(userId, cap, now)) {
-      this.deps.audit("session.revoked", { userId, sessionId, reason: "session_limit" });
-    }
-  }
-
   /**
    * A use of a live session: renews it once its renewal is due (returning it renewed), or
    * else records the use when the write throttle allows. Neither write fails the use.
@@ -542,7 +419,7 @@ export class SessionService {
       const stored = await this.deps.store.sessions.rotate(
         renewed,
         session.tokenHash,
-        this.retainUntil(renewed),
+        retainUntil(renewed, this.deps.policy),
       );
       if (!stored) {
         return session;
@@ -566,10 +443,6 @@ export class SessionService {
       expiresAt: refreshedExpiry(session, now, this.deps.policy, requestedSeconds),
       lastUsedAt: now,
     };
-  }
-
-  private retainUntil(session: SessionRecord): number {
-    return session.expiresAt + this.deps.policy.retention;
   }
 
   private touchIfDue(session: SessionRecord, now: number): void {

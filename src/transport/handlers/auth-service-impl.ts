@@ -15,11 +15,8 @@ import {
   type InactiveReason as DomainInactiveReason,
   secondsUntil,
 } from "../../domain/session.js";
-import type {
-  Introspection,
-  IssuedSession,
-  SessionService,
-} from "../../service/session-service.js";
+import type { IssuedSession } from "../../service/session-opener.js";
+import type { Introspection, SessionService } from "../../service/session-service.js";
 import { clientInfoKey, presentedTokenKey, sessionCaller, userCaller } from "./context.js";
 import { sessionToProto, userToProto } from "./mappers.js";
 
