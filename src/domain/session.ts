@@ -267,3 +267,17 @@ export function validateDuration(durationSeconds: number): void {
 export function retainUntil(session: SessionRecord, policy: SessionPolicy): number {
   return session.expiresAt + policy.retention;
 }
+
+/** A session used at `now` and given its lifetime (or the requested one) again from then. */
+export function extendedSession(
+  session: SessionRecord,
+  now: number,
+  policy: SessionPolicy,
+  requestedSeconds = 0,
+): SessionRecord {
+  return {
+    ...session,
+    expiresAt: refreshedExpiry(session, now, policy, requestedSeconds),
+    lastUsedAt: now,
+  };
+}

@@ -1,15 +1,11 @@
 import type { Clock } from "../domain/clock.js";
-import { type ErrorReason, invalidArgument, KeycardError } from "../domain/errors.js";
+import { invalidArgument, KeycardError } from "../domain/errors.js";
 import type { PasswordHasher, Store } from "../domain/ports.js";
 import {
   type ClientInfo,
-  type InactiveReason,
+  extendedSession,
   isIdle,
-  isRenewalDue,
-  isTouchDue,
-  judgeToken,
   loginTimeOf,
-  refreshedExpiry,
   retainUntil,
   type SessionListing,
   type SessionPolicy,
@@ -17,13 +13,19 @@ import {
   type TokenVerdict,
   validateDuration,
 } from "../domain/session.js";
-import { hashToken, isWellFormedToken, mintToken } from "../domain/token.js";
+import { hashToken, mintToken } from "../domain/token.js";
 import type { UserRecord } from "../domain/user.js";
-import { ApiKeyRefused, type ApiKeyService } from "./api-key-service.js";
+import type { ApiKeyService } from "./api-key-service.js";
 import type { AuditLog } from "./audit.js";
 import { builtInAdminEmail, CredentialProver, type LoginInput } from "./credential-prover.js";
 import { type LoginGuard, loginAttemptOf } from "./login-guard.js";
 import type { SessionEpoch } from "./session-epoch.js";
+import {
+  type Introspection,
+  inactiveRefusal,
+  SessionJudge,
+  type SessionPrincipal,
+} from "./session-judge.js";
 import { type IssuedSession, SessionOpener } from "./session-opener.js";
 import type { TotpService } from "./totp-service.js";
 
@@ -51,14 +53,6 @@ export interface SessionServiceDeps {
   readonly loginGuard?: LoginGuard;
 }
 
-/** The caller behind a valid session token. */
-export interface SessionPrincipal {
-  readonly session: SessionRecord;
-  readonly tokenHash: string;
-  /** Where this request came from (the session's own IP and user agent are the login's). */
-  readonly client?: ClientInfo;
-}
-
 /** Why and by whom sessions are ended, for the audit log. */
 export interface Revocation {
   /** A session to keep (the caller's own, for "all others"). */
@@ -69,46 +63,6 @@ export interface Revocation {
   readonly by?: ClientInfo;
 }
 
-/** Who a credential proves, as Validate reports it. */
-export interface Identity {
-  readonly kind: "session" | "api_key";
-  readonly userId: string;
-  readonly sessionId: string;
-  /** Zero for an API key that never expires. */
-  readonly expiresAt: number;
-  /** When the session began (its login) or the API key was created. */
-  readonly issuedAt: number;
-  readonly roles: readonly string[];
-  readonly email: string;
-  readonly displayName: string;
-}
-
-/** The answer of Validate: who, or why not. */
-export type Introspection =
-  | { readonly active: true; readonly identity: Identity }
-  | { readonly active: false; readonly reason: InactiveReason };
-
-const inactiveErrors: Record<InactiveReason, ConstructorParameters<typeof KeycardError>> = {
-  malformed: ["SESSION_INVALID", "Invalid session token"],
-  unknown: ["SESSION_INVALID", "Invalid session token"],
-  expired: ["SESSION_EXPIRED", "Session token expired"],
-  idle_timeout: ["SESSION_EXPIRED", "Session token expired after inactivity"],
-  revoked: ["SESSION_REVOKED", "Session token revoked"],
-  totp_required: ["TOTP_REQUIRED", "TOTP code required"],
-  totp_invalid: ["TOTP_INVALID", "Invalid or already used TOTP code"],
-};
-
-/** The `[reason, message]` a caller is refused with for an inactive token, on any surface. */
-export function inactiveRefusal(reason: InactiveReason): readonly [ErrorReason, string] {
-  const [error, message] = inactiveErrors[reason];
-  return [error, message];
-}
-
-/** The error a caller gets for presenting an inactive token. */
-function inactiveError(reason: InactiveReason): KeycardError {
-  return new KeycardError(...inactiveErrors[reason]);
-}
-
 /**
  * The session use cases: log in, judge a token, refresh, list and revoke. Protocol-free:
  * it speaks domain records and KeycardError, never HTTP or Connect.
@@ -116,10 +70,12 @@ function inactiveError(reason: InactiveReason): KeycardError {
 export class SessionService {
   private readonly prover: CredentialProver;
   private readonly opener: SessionOpener;
+  private readonly judge: SessionJudge;
 
   constructor(private readonly deps: SessionServiceDeps) {
     this.prover = new CredentialProver(deps);
     this.opener = new SessionOpener(deps);
+    this.judge = new SessionJudge(deps);
   }
 
   /** Logs in with email + password (+ TOTP) or an API key (+ TOTP) and starts a session. */
@@ -162,77 +118,18 @@ export class SessionService {
   }
 
   /** Judges a session token without failing for an inactive one. */
-  async validate(token: string): Promise<TokenVerdict> {
-    if (!isWellFormedToken(token, this.deps.tokenPrefix, "sess")) {
-      this.deps.onUnknownToken?.();
-      return { active: false, reason: "malformed" };
-    }
-    const now = this.deps.clock.now();
-    const tokenHash = hashToken(token);
-    const verdict = judgeToken(
-      await this.deps.store.sessions.lookup(tokenHash),
-      tokenHash,
-      now,
-      this.deps.policy,
-    );
-    if (verdict.active && this.deps.epoch.ended(verdict.session.createdAt)) {
-      return { active: false, reason: "revoked" };
-    }
-    if (verdict.active) {
-      return { active: true, session: await this.keepAlive(verdict.session, now) };
-    }
-    if (verdict.reason === "unknown") {
-      this.deps.onUnknownToken?.();
-    }
-    if (verdict.stolen !== undefined) {
-      await this.deps.store.sessions.revoke(verdict.stolen.userId, verdict.stolen.id);
-      this.deps.audit("session.reuse_detected", {
-        userId: verdict.stolen.userId,
-        sessionId: verdict.stolen.id,
-      });
-    }
-    return verdict;
+  validate(token: string): Promise<TokenVerdict> {
+    return this.judge.validate(token);
   }
 
-  /**
-   * The Validate contract: a session token, or in hybrid mode an API key (+ TOTP code,
-   * consumed), introspected without failing for an inactive credential.
-   */
-  async introspect(
-    token: string,
-    totpCode: string,
-    client: () => ClientInfo,
-  ): Promise<Introspection> {
-    if (this.deps.hybrid && this.deps.apiKeys.isApiKey(token)) {
-      return this.introspectApiKey(token, totpCode, client());
-    }
-    const verdict = await this.validate(token);
-    if (!verdict.active) {
-      return verdict;
-    }
-    const { session } = verdict;
-    return {
-      active: true,
-      identity: {
-        kind: "session",
-        userId: session.userId,
-        sessionId: session.id,
-        expiresAt: session.expiresAt,
-        issuedAt: session.createdAt,
-        roles: session.roles,
-        email: session.email,
-        displayName: session.displayName,
-      },
-    };
+  /** See SessionJudge.introspect. */
+  introspect(token: string, totpCode: string, client: () => ClientInfo): Promise<Introspection> {
+    return this.judge.introspect(token, totpCode, client);
   }
 
   /** Resolves a token to its caller, or fails with SESSION_INVALID/EXPIRED/REVOKED. */
-  async authenticate(token: string): Promise<SessionPrincipal> {
-    const verdict = await this.validate(token);
-    if (!verdict.active) {
-      throw inactiveError(verdict.reason);
-    }
-    return { session: verdict.session, tokenHash: hashToken(token) };
+  authenticate(token: string): Promise<SessionPrincipal> {
+    return this.judge.authenticate(token);
   }
 
   /**
@@ -246,7 +143,7 @@ export class SessionService {
   ): Promise<IssuedSession> {
     validateDuration(durationSeconds);
     const now = this.deps.clock.now();
-    const extended = this.extended(session, now, durationSeconds);
+    const extended = extendedSession(session, now, this.deps.policy, durationSeconds);
     const token = presentedToken ?? mintToken(this.deps.tokenPrefix, "sess");
     const next: SessionRecord =
       presentedToken === undefined
@@ -366,90 +263,8 @@ export class SessionService {
   async me(userId: string): Promise<UserRecord> {
     const user = await this.deps.store.users.findById(userId);
     if (user === undefined) {
-      throw inactiveError("revoked");
+      throw new KeycardError(...inactiveRefusal("revoked"));
     }
     return user;
-  }
-
-  /** A hybrid-mode API key (+ TOTP code) at Validate, forward auth or ext_authz. */
-  private async introspectApiKey(
-    key: string,
-    totpCode: string,
-    client: ClientInfo,
-  ): Promise<Introspection> {
-    try {
-      const { user, apiKey } = await this.deps.apiKeys.authenticateGuarded(
-        key,
-        totpCode,
-        client,
-        "validate",
-      );
-      return {
-        active: true,
-        identity: {
-          kind: "api_key",
-          userId: user.id,
-          sessionId: "",
-          expiresAt: apiKey.expiresAt,
-          issuedAt: apiKey.createdAt,
-          roles: user.roles,
-          email: user.email,
-          displayName: user.displayName,
-        },
-      };
-    } catch (error) {
-      if (error instanceof ApiKeyRefused) {
-        return { active: false, reason: error.inactiveReason };
-      }
-      throw error;
-    }
-  }
-
-  /**
-   * A use of a live session: renews it once its renewal is due (returning it renewed), or
-   * else records the use when the write throttle allows. Neither write fails the use.
-   */
-  private async keepAlive(session: SessionRecord, now: number): Promise<SessionRecord> {
-    if (!isRenewalDue(session, now, this.deps.policy)) {
-      this.touchIfDue(session, now);
-      return session;
-    }
-    const renewed = this.extended(session, now);
-    try {
-      const stored = await this.deps.store.sessions.rotate(
-        renewed,
-        session.tokenHash,
-        retainUntil(renewed, this.deps.policy),
-      );
-      if (!stored) {
-        return session;
-      }
-    } catch (error) {
-      this.deps.onBackgroundError?.(error);
-      return session;
-    }
-    this.deps.audit("session.renewed", {
-      userId: session.userId,
-      sessionId: session.id,
-      expiresAt: renewed.expiresAt,
-    });
-    return renewed;
-  }
-
-  /** The session used now and given its lifetime (or the requested one) again from now. */
-  private extended(session: SessionRecord, now: number, requestedSeconds = 0): SessionRecord {
-    return {
-      ...session,
-      expiresAt: refreshedExpiry(session, now, this.deps.policy, requestedSeconds),
-      lastUsedAt: now,
-    };
-  }
-
-  private touchIfDue(session: SessionRecord, now: number): void {
-    if (isTouchDue(session, now, this.deps.policy)) {
-      this.deps.store.sessions
-        .touch(session.userId, session.id, now)
-        .catch((error: unknown) => this.deps.onBackgroundError?.(error));
-    }
   }
 }

@@ -15,8 +15,9 @@ import {
   type InactiveReason as DomainInactiveReason,
   secondsUntil,
 } from "../../domain/session.js";
+import type { Introspection } from "../../service/session-judge.js";
 import type { IssuedSession } from "../../service/session-opener.js";
-import type { Introspection, SessionService } from "../../service/session-service.js";
+import type { SessionService } from "../../service/session-service.js";
 import { clientInfoKey, presentedTokenKey, sessionCaller, userCaller } from "./context.js";
 import { sessionToProto, userToProto } from "./mappers.js";
 

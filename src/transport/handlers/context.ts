@@ -3,7 +3,7 @@ import type { ApiKeyRecord } from "../../domain/api-key.js";
 import { KeycardError } from "../../domain/errors.js";
 import type { ClientInfo, SessionRecord } from "../../domain/session.js";
 import type { UserRecord } from "../../domain/user.js";
-import type { SessionPrincipal } from "../../service/session-service.js";
+import type { SessionPrincipal } from "../../service/session-judge.js";
 
 /**
  * Who is calling: an administrator (by the admin token), a session holder, a holder of an

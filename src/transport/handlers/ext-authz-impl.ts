@@ -9,7 +9,8 @@ import {
 } from "../../../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { StatusCode } from "../../../gen/envoy/type/v3/http_status_pb.js";
 import type { ClientInfo } from "../../domain/session.js";
-import { inactiveRefusal, type SessionService } from "../../service/session-service.js";
+import { inactiveRefusal } from "../../service/session-judge.js";
+import type { SessionService } from "../../service/session-service.js";
 import { carriedToken } from "../credentials.js";
 
 /** google.rpc.Code values of the Check status. */

@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { AuthService, ValidateRequestSchema } from "../../../gen/keycard/v1/auth_service_pb.js";
-import { inactiveRefusal } from "../../service/session-service.js";
+import { inactiveRefusal } from "../../service/session-judge.js";
 import { carriedToken, nodeHeaderLookup } from "../credentials.js";
 import { domainReasonOf } from "../handlers/auth-service-impl.js";
 import { RestError } from "./rest-error.js";
