@@ -6,7 +6,8 @@ import type { ClientInfo, InactiveReason } from "../domain/session.js";
 import { isWellFormedToken, mintToken, newId } from "../domain/token.js";
 import { requiresTotp, type UserRecord } from "../domain/user.js";
 import type { AuditLog } from "./audit.js";
-import { type LoginGuard, loginAttemptOf } from "./login-guard.js";
+import { loginAttemptOf } from "./login-attempt.js";
+import type { LoginGuard } from "./login-guard.js";
 import type { SecretKeeper } from "./secret-keeper.js";
 import type { TotpService } from "./totp-service.js";
 

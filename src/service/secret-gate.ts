@@ -1,6 +1,7 @@
 import type { Clock } from "../domain/clock.js";
 import type { ClientInfo } from "../domain/session.js";
-import { type LoginGuard, secretAttemptOf } from "./login-guard.js";
+import { secretAttemptOf } from "./login-attempt.js";
+import type { LoginGuard } from "./login-guard.js";
 
 /** How long an address found allowed is let through without reading its counters again. */
 const allowedForMs = 1_000;

@@ -18,7 +18,8 @@ import type { UserRecord } from "../domain/user.js";
 import type { ApiKeyService } from "./api-key-service.js";
 import type { AuditLog } from "./audit.js";
 import { builtInAdminEmail, CredentialProver, type LoginInput } from "./credential-prover.js";
-import { type LoginGuard, loginAttemptOf } from "./login-guard.js";
+import { loginAttemptOf } from "./login-attempt.js";
+import type { LoginGuard } from "./login-guard.js";
 import type { SessionEpoch } from "./session-epoch.js";
 import {
   type Introspection,

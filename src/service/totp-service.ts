@@ -6,7 +6,8 @@ import type { ClientInfo } from "../domain/session.js";
 import { matchingTotpStep, newTotpSecret, otpauthUri } from "../domain/totp.js";
 import type { UserRecord } from "../domain/user.js";
 import type { AuditLog } from "./audit.js";
-import { type LoginGuard, totpAttemptOf } from "./login-guard.js";
+import { totpAttemptOf } from "./login-attempt.js";
+import type { LoginGuard } from "./login-guard.js";
 import type { SecretKeeper } from "./secret-keeper.js";
 
 /** A freshly generated TOTP secret in the forms a person needs to enroll. */

@@ -8,7 +8,8 @@ import { AuthService } from "../../gen/keycard/v1/auth_service_pb.js";
 import { KeycardError, StoreUnavailableError } from "../../src/domain/errors.js";
 import { defaultLoginThrottle } from "../../src/domain/login-throttle.js";
 import type { LoginAttemptStore } from "../../src/domain/ports.js";
-import { LoginGuard, loginAttemptOf } from "../../src/service/login-guard.js";
+import { loginAttemptOf } from "../../src/service/login-attempt.js";
+import { LoginGuard } from "../../src/service/login-guard.js";
 import { createMemoryStore } from "../../src/store/memory/memory-store.js";
 import { FakeClock } from "../helpers/fake-clock.js";
 import {
