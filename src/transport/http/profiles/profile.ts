@@ -6,17 +6,19 @@ import type {
   MessageInitShape,
   MessageShape,
 } from "@bufbuild/protobuf";
-import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus } from "@connectrpc/connect/protocol-connect";
-import { parseCookie, stringifySetCookie } from "cookie";
-import { AuthService } from "../../../../gen/keycard/v1/auth_service_pb.js";
-import { bearerOf } from "../../credentials.js";
 import { reasonOf, toConnectError } from "../../handlers/errors.js";
 import { rateLimitHeadersFromError } from "../../rate-limit.js";
 import { parseJsonObject, readBody } from "../body.js";
 import { RestError } from "../rest-error.js";
 import { type NodeRequest, type NodeResponse, type RestDeps, sendJson } from "../rest-handler.js";
+import {
+  carried,
+  endReplacedCookieSession,
+  renewIfDue,
+  setCookieHeader,
+} from "./profile-cookies.js";
 
 /** Where a profile route reads the session token from. */
 export type Carrier = "none" | "bearer" | "cookie-or-bearer" | "cookie";
@@ -84,65 +86,6 @@ export interface ProfileSettings {
 /** The phrase of an HTTP status, as references use it in their `error` fields. */
 export function statusPhrase(status: number): string {
   return STATUS_CODES[status] ?? "Error";
-}
-
-function cookieOf(request: NodeRequest, name: string | undefined): string {
-  if (name === undefined || request.headers.cookie === undefined) {
-    return "";
-  }
-  return parseCookie(request.headers.cookie)[name] ?? "";
-}
-
-/** The token a route's carrier finds, and whether it came from the cookie. */
-function carried(route: ProfileRoute, profile: Profile, request: NodeRequest) {
-  const bearer = route.carrier === "cookie" ? "" : bearerOf(request.headers.authorization);
-  const cookie =
-    route.carrier === "bearer" || route.carrier === "none"
-      ? ""
-      : cookieOf(request, profile.cookieName);
-  if (route.carrier === "none") {
-    return { token: "", viaCookie: false };
-  }
-  return bearer !== ""
-    ? { token: bearer, viaCookie: false }
-    : { token: cookie, viaCookie: cookie !== "" };
-}
-
-/**
- * A login that sets a new session cookie ends the session of the cookie it replaces
- * (ASVS 5.0 7.2.4): one browser holds one session, and the old one cannot be replayed.
- */
-async function endReplacedCookieSession(
-  call: ProfileCall,
-  profile: Profile,
-  route: ProfileRoute,
-  reply: ProfileReply,
-  request: NodeRequest,
-): Promise<void> {
-  const replaced = route.carrier === "none" ? cookieOf(request, profile.cookieName) : "";
-  if (replaced === "" || reply.cookie === undefined || reply.cookie === "clear") {
-    return;
-  }
-  // An old cookie that no longer works has nothing left to end.
-  await call.rpc(AuthService.method.logout, {}, replaced).catch(() => undefined);
-}
-
-function setCookieHeader(
-  profile: Profile,
-  settings: ProfileSettings,
-  reply: ProfileReply,
-): string | undefined {
-  if (profile.cookieName === undefined || reply.cookie === undefined) {
-    return undefined;
-  }
-  const clear = reply.cookie === "clear";
-  return stringifySetCookie(profile.cookieName, clear ? "" : reply.cookie.token, {
-    httpOnly: true,
-    secure: settings.cookieSecure,
-    sameSite: "lax",
-    path: "/",
-    maxAge: clear ? 0 : reply.cookie.maxAgeSeconds,
-  });
 }
 
 /** Finds the route of any enabled profile for a request. */
@@ -277,40 +220,4 @@ function sendProfileError(
     profile.errorBody(status, message, reasonOf(mapped) ?? ""),
     rateLimitHeadersFromError(mapped),
   );
-}
-
-/**
- * Sliding renewal: once half of a cookie session's lifetime has passed, extend it and send
- * the renewed cookie back. The token is kept, not rotated: clients that never store a
- * renewed cookie (`curl -b`) must not look like token thieves, and parallel requests must
- * not race to rotate. A renewal that fails leaves the request's own answer alone.
- */
-async function renewIfDue(
-  call: ProfileCall,
-  profile: Profile,
-  now: number,
-): Promise<ProfileReply | undefined> {
-  const me = await call.rpc(AuthService.method.getMe, {}, call.token);
-  const session = me.session;
-  if (session?.createdAt === undefined || session.expiresAt === undefined) {
-    return undefined;
-  }
-  const lifetime = timestampMs(session.expiresAt) - timestampMs(session.createdAt);
-  if (timestampMs(session.expiresAt) - now > lifetime / 2) {
-    return undefined;
-  }
-  const refreshed = await call
-    .rpc(
-      AuthService.method.refresh,
-      { durationSeconds: profile.sessionSeconds, keepToken: true },
-      call.token,
-    )
-    .catch(() => undefined);
-  if (refreshed === undefined) {
-    return undefined;
-  }
-  return {
-    body: null,
-    cookie: { token: refreshed.sessionToken, maxAgeSeconds: refreshed.expiresIn },
-  };
 }
