@@ -8,6 +8,7 @@ import {
   type ClusterLayout,
   clusterLayout,
   type RedisClusterHandle,
+  replicasHaveAll,
   startRedisCluster,
 } from "../helpers/redis-cluster.js";
 import { waitFor } from "../helpers/redis-process.js";
@@ -125,6 +126,9 @@ describe("logins on a Redis Cluster while one master is down, each master in tur
       if (standby === undefined) {
         throw new Error(`master ${master} has no replica`);
       }
+      // What the standby has not copied when it is held back is lost when it takes over:
+      // the users created, and the sessions of the round before, must be there first.
+      await waitFor(`the replicas of ${master} to hold all it has`, () => replicasHaveAll(master));
       cluster.pause(standby, true);
       await cluster.kill(master);
       const outcomes = { survivors: { ok: 0, all: 0 }, others: { ok: 0, all: 0 } };
