@@ -7,6 +7,7 @@ import { KeycardError, StoreUnavailableError } from "./domain/errors.js";
 import type { Store } from "./domain/ports.js";
 import { isWellFormedToken } from "./domain/token.js";
 import { normalizeEmail, type UserRecord } from "./domain/user.js";
+import { maxRoles, userRules } from "./domain/user-rules.js";
 import type { ApiKeyService } from "./service/api-key-service.js";
 import { SecretKeeper } from "./service/secret-keeper.js";
 import type { TotpService } from "./service/totp-service.js";
@@ -57,7 +58,6 @@ export class BootstrapError extends Error {
 
 const userFields = ["email", "display_name", "password", "roles", "disabled", "totp_secret"];
 const apiKeyFields = ["name", "key", "skip_totp", "expires_at"];
-const rolePattern = /^[A-Za-z0-9._:-]{1,64}$/;
 const rfc3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 
 /**
@@ -123,28 +123,25 @@ class Reader {
     const fields = this.mapping(value, where, [...userFields, "api_keys"]) ?? {};
     const email = normalizeEmail(this.text(fields, "email", where) ?? "");
     this.check(
-      email === "" || (email.length <= 254 && /^[^@\s]+@[^@\s]+$/.test(email)),
-      `${where}.email must be an address like name@example.com`,
+      email === "" || userRules.email.test(email),
+      `${where}.email must be ${userRules.email.expected}`,
     );
     const displayName = (this.text(fields, "display_name", where) ?? "").trim();
     this.check(
-      fields.display_name === undefined || (displayName.length > 0 && displayName.length <= 200),
-      `${where}.display_name must be 1 to 200 characters`,
+      fields.display_name === undefined || userRules.displayName.test(displayName),
+      `${where}.display_name must be ${userRules.displayName.expected}`,
     );
     const password = this.text(fields, "password", where) ?? "";
-    const passwordBytes = Buffer.byteLength(password);
     this.check(
-      fields.password === undefined || (passwordBytes >= 8 && passwordBytes <= 1024),
-      `${where}.password must be 8 to 1024 bytes`,
+      fields.password === undefined || userRules.password.test(password),
+      `${where}.password must be ${userRules.password.expected}`,
     );
     const roles = this.list(fields, "roles", where, false).map((role, index) => {
-      const ok = typeof role === "string" && rolePattern.test(role);
-      this.check(
-        ok,
-        `${where}.roles[${index}] must be 1 to 64 letters, digits, '.', '_', ':' or '-'`,
-      );
+      const ok = typeof role === "string" && userRules.role.test(role);
+      this.check(ok, `${where}.roles[${index}] must be ${userRules.role.expected}`);
       return ok ? role : "";
     });
+    this.check(roles.length <= maxRoles, `${where}.roles must be at most ${maxRoles}`);
     const totpSecret = this.text(fields, "totp_secret", where, false) ?? "";
     const secretProblem = totpSecret === "" ? undefined : base32Problem(totpSecret);
     this.check(secretProblem === undefined, `${where}.totp_secret ${secretProblem}`);

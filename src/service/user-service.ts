@@ -3,6 +3,7 @@ import { invalidArgument, KeycardError } from "../domain/errors.js";
 import type { PasswordHasher, Store } from "../domain/ports.js";
 import { newId } from "../domain/token.js";
 import { normalizeEmail, type UserPatch, type UserRecord } from "../domain/user.js";
+import { maxRoles, userRules } from "../domain/user-rules.js";
 import type { AuditLog } from "./audit.js";
 
 /** What a new account needs. */
@@ -19,8 +20,6 @@ export interface UserPage {
   readonly nextPageToken: string;
 }
 
-const rolePattern = /^[A-Za-z0-9._:-]{1,64}$/;
-const maxRoles = 100;
 const defaultPageSize = 100;
 const maxPageSize = 1000;
 
@@ -150,29 +149,27 @@ export class UserService {
 }
 
 function validatePassword(password: string): void {
-  const passwordBytes = Buffer.byteLength(password);
-  if (passwordBytes < 8 || passwordBytes > 1024) {
-    throw invalidArgument("password", "password must be 8 to 1024 bytes");
+  if (!userRules.password.test(password)) {
+    throw invalidArgument("password", `password must be ${userRules.password.expected}`);
   }
 }
 
 function validateNewUser(email: string, input: NewUser): void {
-  if (email.length > 254 || !/^[^@\s]+@[^@\s]+$/.test(email)) {
-    throw invalidArgument("email", "email must be an address like name@example.com");
+  if (!userRules.email.test(email)) {
+    throw invalidArgument("email", `email must be ${userRules.email.expected}`);
   }
-  const name = input.displayName.trim();
-  if (name.length === 0 || name.length > 200) {
-    throw invalidArgument("display_name", "display_name must be 1 to 200 characters");
+  if (!userRules.displayName.test(input.displayName.trim())) {
+    throw invalidArgument("display_name", `display_name must be ${userRules.displayName.expected}`);
   }
   validatePassword(input.password);
   validateRoles(input.roles);
 }
 
 function validateRoles(roles: readonly string[]): void {
-  if (roles.length > maxRoles || roles.some((role) => !rolePattern.test(role))) {
+  if (roles.length > maxRoles || !roles.every(userRules.role.test)) {
     throw invalidArgument(
       "roles",
-      `roles must be at most ${maxRoles}, each 1 to 64 letters, digits, '.', '_', ':' or '-'`,
+      `roles must be at most ${maxRoles}, each ${userRules.role.expected}`,
     );
   }
 }
