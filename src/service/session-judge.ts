@@ -61,6 +61,11 @@ export function inactiveRefusal(reason: InactiveReason): readonly [ErrorReason, 
   return [error, message];
 }
 
+/** The error a caller gets for presenting an inactive token. */
+export function inactiveError(reason: InactiveReason): KeycardError {
+  return new KeycardError(...inactiveRefusal(reason));
+}
+
 /** What judging tokens needs. */
 export interface SessionJudgeDeps {
   readonly store: Store;
@@ -156,7 +161,7 @@ export class SessionJudge {
   async authenticate(token: string): Promise<SessionPrincipal> {
     const verdict = await this.validate(token);
     if (!verdict.active) {
-      throw new KeycardError(...inactiveRefusal(verdict.reason));
+      throw inactiveError(verdict.reason);
     }
     return { session: verdict.session, tokenHash: hashToken(token) };
   }

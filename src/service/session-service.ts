@@ -1,6 +1,4 @@
-import type { Clock } from "../domain/clock.js";
 import { invalidArgument, KeycardError } from "../domain/errors.js";
-import type { PasswordHasher, Store } from "../domain/ports.js";
 import {
   type ClientInfo,
   extendedSession,
@@ -8,48 +6,34 @@ import {
   loginTimeOf,
   retainUntil,
   type SessionListing,
-  type SessionPolicy,
   type SessionRecord,
   type TokenVerdict,
   validateDuration,
 } from "../domain/session.js";
 import { hashToken, mintToken } from "../domain/token.js";
 import type { UserRecord } from "../domain/user.js";
-import type { ApiKeyService } from "./api-key-service.js";
-import type { AuditLog } from "./audit.js";
-import { builtInAdminEmail, CredentialProver, type LoginInput } from "./credential-prover.js";
+import {
+  builtInAdminEmail,
+  CredentialProver,
+  type CredentialProverDeps,
+  type LoginInput,
+} from "./credential-prover.js";
 import { loginAttemptOf } from "./login-attempt.js";
 import type { LoginGuard } from "./login-guard.js";
-import type { SessionEpoch } from "./session-epoch.js";
 import {
   type Introspection,
-  inactiveRefusal,
+  inactiveError,
   SessionJudge,
+  type SessionJudgeDeps,
   type SessionPrincipal,
 } from "./session-judge.js";
-import { type IssuedSession, SessionOpener } from "./session-opener.js";
-import type { TotpService } from "./totp-service.js";
+import { type IssuedSession, SessionOpener, type SessionOpenerDeps } from "./session-opener.js";
 
-/** What the service needs from the outside world. */
-export interface SessionServiceDeps {
-  readonly store: Store;
-  readonly hasher: PasswordHasher;
-  readonly apiKeys: ApiKeyService;
-  readonly totp: TotpService;
-  readonly clock: Clock;
-  readonly policy: SessionPolicy;
-  readonly tokenPrefix: string;
-  /** In hybrid mode Validate also introspects API keys. */
-  readonly hybrid: boolean;
-  /** ADMIN_PASSWORD: `password` alone logs in the built-in administrator account. */
-  readonly adminPassword?: string;
-  readonly audit: AuditLog;
-  /** Told when a background write (a throttled touch) failed; the request still succeeded. */
-  readonly onBackgroundError?: (error: unknown) => void;
-  /** Told of every token presented that keycard never issued (unknown or malformed). */
-  readonly onUnknownToken?: () => void;
-  /** The emergency end of every session. */
-  readonly epoch: SessionEpoch;
+/** What the service needs: what its parts need (see each), and the brute-force guard. */
+export interface SessionServiceDeps
+  extends CredentialProverDeps,
+    SessionOpenerDeps,
+    SessionJudgeDeps {
   /** Brute-force protection of login (createApp always passes one); none when absent. */
   readonly loginGuard?: LoginGuard;
 }
@@ -264,7 +248,7 @@ export class SessionService {
   async me(userId: string): Promise<UserRecord> {
     const user = await this.deps.store.users.findById(userId);
     if (user === undefined) {
-      throw new KeycardError(...inactiveRefusal("revoked"));
+      throw inactiveError("revoked");
     }
     return user;
   }

@@ -39,8 +39,14 @@ local function now()
 end
 `;
 
-/** The user fields a session shows, as HMGET arguments. */
-const ownerList = ownerFields.map((field) => `'${field}'`).join(", ");
+/** Appends to a reply the user fields a session shows (empty ones for a user that is gone). */
+const withOwner = `
+local function withOwner(found, user)
+  local owner = redis.call('HMGET', user, ${ownerFields.map((field) => `'${field}'`).join(", ")})
+  for i = 1, #owner do table.insert(found, owner[i] or '') end
+  return found
+end
+`;
 
 /**
  * The first line of a script that reads many slots of one node (`acrossSlots`) on a Cluster
@@ -162,22 +168,17 @@ return due`,
   },
   kcSessionStatus: {
     numberOfKeys: 2,
-    lua: `${serverNow}
+    lua: `${serverNow}${withOwner}
 local expiry = redis.call('ZSCORE', KEYS[1], ARGV[1])
 local live = expiry and tonumber(expiry) > now()
-local found = { live and expiry or '' }
-local owner = redis.call('HMGET', KEYS[2], ${ownerList})
-for i = 1, #owner do table.insert(found, owner[i] or '') end
-return found`,
+return withOwner({ live and expiry or '' }, KEYS[2])`,
   },
   kcReadLegacySession: {
     numberOfKeys: 2,
-    lua: `
+    lua: `${withOwner}
 local found = redis.call('HGETALL', KEYS[1])
 if #found == 0 then return found end
-local owner = redis.call('HMGET', KEYS[2], ${ownerList})
-for i = 1, #owner do table.insert(found, owner[i] or '') end
-return found`,
+return withOwner(found, KEYS[2])`,
   },
   kcTombstone: {
     numberOfKeys: 1,

@@ -123,7 +123,7 @@ export class SessionRecords {
   private fieldsOf(session: SessionRecord): string[] {
     const fields = encodeSession(session);
     const token = fields.indexOf("tk");
-    if (session.tokenHash.startsWith(session.id) && token % 2 === 0) {
+    if (this.linkOf(session) === undefined && token % 2 === 0) {
       fields.splice(token, 2);
     }
     return ["u", session.userId, ...fields];

@@ -231,9 +231,7 @@ export class RedisSessionStore implements SessionStore {
       if (unsharded.length > 0) {
         await this.redis.zrem(this.keys.unshardedBookkeeping().owners, ...unsharded);
       }
-      const expired = swept.flat();
-      await Promise.all(users.map((userId) => this.records.bury(userId, idsOf(expired, userId))));
-      return expired;
+      return swept.flat();
     });
   }
 
@@ -259,6 +257,10 @@ export class RedisSessionStore implements SessionStore {
     for (let i = 0; i + 1 < due.length; i += 2) {
       expired.push({ userId, sessionId: due[i] ?? "", expiresAt: Number(due[i + 1]) });
     }
+    await this.records.bury(
+      userId,
+      expired.map(({ sessionId }) => sessionId),
+    );
     return expired;
   }
 
@@ -277,10 +279,6 @@ export class RedisSessionStore implements SessionStore {
       session.id,
     );
   }
-}
-
-function idsOf(expired: ExpiredSession[], userId: string): string[] {
-  return expired.filter((session) => session.userId === userId).map(({ sessionId }) => sessionId);
 }
 
 function isSession(session: SessionRecord | undefined): session is SessionRecord {
