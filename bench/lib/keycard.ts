@@ -1,5 +1,5 @@
 /**
- * keycard as the bench runs it: `node --import tsx src/main.ts` (one process, so its pid is
+ * keycard as the bench runs it: `node --import tsx src/app/main.ts` (one process, so its pid is
  * the server's, which startKeycard checks), against a private Redis, with one user who has
  * logged in.
  */
@@ -38,7 +38,7 @@ export async function startKeycard(
   const port = await freePort();
   const started = await startProcess({
     command: process.execPath,
-    argv: ["--import", "tsx", "src/main.ts"],
+    argv: ["--import", "tsx", "src/app/main.ts"],
     env: {
       PORT: String(port),
       HOST: "127.0.0.1",

@@ -6,7 +6,6 @@ import { withRequestDeadline } from "../domain/request-deadline.js";
 import type { ClientInfo } from "../domain/session.js";
 import type { SessionService } from "../service/session-service.js";
 import type { UserService } from "../service/user-service.js";
-import { createApp, type KeycardApp, type ServerDeps } from "./app.js";
 import { clientInfoOf, type RequestOrigin, trustedProxyList } from "./client-info.js";
 import { presentedToken } from "./credentials.js";
 import { clientInfoKey } from "./handlers/context.js";
@@ -15,6 +14,7 @@ import { httpRoutes } from "./http/http-routes.js";
 import { credentialInQuery } from "./http/query-credentials.js";
 import { type RestDeps, sendJson } from "./http/rest-handler.js";
 import { restRoutes } from "./http/rest-routes.js";
+import type { KeycardApp, ServerDeps } from "./keycard-app.js";
 import { services } from "./routes.js";
 import { HotPath, hotMethod } from "./rpc/hot-path.js";
 import { leanUnary } from "./rpc/lean-unary.js";
@@ -51,9 +51,8 @@ function hotPath(app: KeycardApp, clientOf: (origin: RequestOrigin) => ClientInf
  * Check in their plain shapes), connect-node (every RPC), and the HTTP routes (REST from
  * the proto's annotations, the profiles, forward auth, introspection, probes, metrics).
  */
-export function createServer(deps: ServerDeps): KeycardServer {
+export function createServer(deps: ServerDeps, app: KeycardApp): KeycardServer {
   const { logger, settings } = deps;
-  const app = createApp(deps);
   const trusted = trustedProxyList(settings.trustedProxies);
   const clientOf = (origin: RequestOrigin): ClientInfo => clientInfoOf(origin, trusted);
   const contextValuesOf = (request: NodeRequest): ContextValues =>

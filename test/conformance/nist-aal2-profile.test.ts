@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../../src/config.js";
+import { loadConfig } from "../../src/app/config/config.js";
 import { isActive } from "../helpers/conformance.js";
 import { FakeClock } from "../helpers/fake-clock.js";
 import { createTestUser, startKeycard, type TestKeycard } from "../helpers/keycard.js";

@@ -3,12 +3,12 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { createKeycardServer } from "../../src/app/wiring.js";
 import { systemClock } from "../../src/domain/clock.js";
 import { SecretKeeper } from "../../src/service/secret-keeper.js";
 import { createArgon2Hasher } from "../../src/store/infra/password-hasher.js";
 import { waitUntilReachable } from "../../src/store/reachable.js";
 import { createRedisStore } from "../../src/store/redis/redis-store.js";
-import { createServer } from "../../src/transport/server.js";
 import { FakeClock } from "../helpers/fake-clock.js";
 import {
   createUserOverRest,
@@ -806,7 +806,7 @@ async function startTwin(
   if (!(await waitUntilReachable(store, 10_000))) {
     throw new Error("the test store did not become reachable");
   }
-  const server = createServer({
+  const server = createKeycardServer({
     store,
     hasher: createArgon2Hasher(),
     clock: systemClock,

@@ -1,5 +1,5 @@
 import { expect } from "vitest";
-import { ConfigError, loadConfig } from "../../src/config.js";
+import { ConfigError, loadConfig } from "../../src/app/config/config.js";
 
 /** The problems loadConfig reports for an environment; fails the test if it reports none. */
 export function problemsOf(env: Record<string, string>): readonly string[] {

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import pino, { type Logger } from "pino";
 import { afterAll, beforeAll, expect, inject } from "vitest";
+import { createApp, createKeycardServer } from "../../src/app/wiring.js";
 import { type Clock, systemClock } from "../../src/domain/clock.js";
 import { defaultLoginThrottle, type LoginThrottlePolicy } from "../../src/domain/login-throttle.js";
 import type { Store } from "../../src/domain/ports.js";
@@ -11,8 +12,8 @@ import { waitUntilReachable } from "../../src/store/reachable.js";
 import type { Durability } from "../../src/store/redis/durable-writes.js";
 import type { MasterChange } from "../../src/store/redis/master-watch.js";
 import { createRedisStore } from "../../src/store/redis/redis-store.js";
-import { createApp, type KeycardApp, type ServerSettings } from "../../src/transport/app.js";
-import { createServer, type KeycardServer } from "../../src/transport/server.js";
+import type { KeycardApp, ServerSettings } from "../../src/transport/keycard-app.js";
+import type { KeycardServer } from "../../src/transport/server.js";
 import { type Json, jsonPost, type Rest, restClient, send } from "./rest.js";
 
 /** The session policy tests start from: production defaults, short grace. */
@@ -171,7 +172,7 @@ export async function startKeycard(options: KeycardOptions = {}): Promise<TestKe
     durability: _durability,
     ...settings
   } = options;
-  const server = createServer({
+  const server = createKeycardServer({
     store: hookStore === undefined ? store : hookStore(store),
     hasher: createArgon2Hasher(),
     clock,

@@ -10,12 +10,12 @@ export interface Started {
 const running: ChildProcessWithoutNullStreams[] = [];
 
 /**
- * Starts `src/main.ts` on port 0 with only PATH and `env` in its environment. It runs in
+ * Starts `src/app/main.ts` on port 0 with only PATH and `env` in its environment. It runs in
  * this Node binary with tsx as a loader, in one process (not under the `tsx` launcher, whose
  * child would outlive a SIGKILL of the launcher), so signals reach keycard itself.
  */
 export function startMain(env: Record<string, string>): Started {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/app/main.ts"], {
     env: { PATH: process.env.PATH ?? "", PORT: "0", HOST: "127.0.0.1", ...env },
   });
   running.push(child);

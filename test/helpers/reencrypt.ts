@@ -1,4 +1,4 @@
-import { runReencrypt } from "../../src/reencrypt-main.js";
+import { runReencrypt } from "../../src/app/reencrypt-main.js";
 
 /** Runs `keycard reencrypt`'s work in this process; its exit code and the lines it said. */
 export async function reencryptMain(

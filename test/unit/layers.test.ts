@@ -6,7 +6,9 @@ import { describe, expect, it } from "vitest";
  * The one-way arrows of DESIGN.md's layers, checked on every import of src/: domain imports
  * nothing of keycard's outside itself and no infrastructure package; service imports no
  * protocol, no generated code, no store or transport and no infrastructure package; store
- * and transport do not import each other, and neither imports the use cases' callers.
+ * and transport do not import each other; only the composition root (src/app) imports them
+ * all, and nothing imports it but the command line's `serve` and `reencrypt`. The command
+ * line is a client: it speaks to keycard over the API, never through its insides.
  */
 const root = resolve(import.meta.dirname, "../..");
 const src = join(root, "src");
@@ -25,23 +27,28 @@ const protocol = ["@connectrpc/connect", "@connectrpc/connect-node", "@bufbuild/
 const layers: readonly Layer[] = [
   {
     folder: "src/domain",
-    forbiddenFolders: ["src/service", "src/store", "src/transport", "src/cli", "gen"],
+    forbiddenFolders: ["src/app", "src/service", "src/store", "src/transport", "src/cli", "gen"],
     forbiddenPackages: [...infrastructure, ...protocol],
   },
   {
     folder: "src/service",
-    forbiddenFolders: ["src/store", "src/transport", "src/cli", "gen"],
+    forbiddenFolders: ["src/app", "src/store", "src/transport", "src/cli", "gen"],
     forbiddenPackages: [...infrastructure, ...protocol],
   },
   {
     folder: "src/store",
-    forbiddenFolders: ["src/service", "src/transport", "src/cli", "gen"],
+    forbiddenFolders: ["src/app", "src/service", "src/transport", "src/cli", "gen"],
     forbiddenPackages: protocol,
   },
   {
     folder: "src/transport",
-    forbiddenFolders: ["src/store", "src/cli"],
+    forbiddenFolders: ["src/app", "src/store", "src/cli"],
     forbiddenPackages: ["ioredis", "argon2"],
+  },
+  {
+    folder: "src/cli",
+    forbiddenFolders: ["src/service", "src/store", "src/transport"],
+    forbiddenPackages: ["ioredis", "argon2", "pino"],
   },
 ];
 
@@ -87,6 +94,22 @@ describe("the layers of src/", () => {
       expect(broken).toEqual([]);
     });
   }
+
+  it("lets nothing but the command line's entry points into the composition root", () => {
+    const entries = ["src/cli/commands/serve.ts", "src/cli/commands/reencrypt.ts"];
+    const importers = ["src/cli", "src/domain", "src/service", "src/store", "src/transport"]
+      .flatMap((folder) => sourceFiles(join(root, folder)))
+      .filter((file) => !entries.includes(relative(root, file)))
+      .filter((file) =>
+        importsOf(file).some((specifier) => {
+          const target = relative(root, resolve(dirname(file), specifier));
+          return specifier.startsWith(".") && target.startsWith("src/app/");
+        }),
+      )
+      .map((file) => relative(root, file));
+    expect(importers).toEqual([]);
+    expect(sourceFiles(src).filter((file) => dirname(file) === src)).toEqual([]);
+  });
 
   it("finds the imports it checks", () => {
     const imports = importsOf(join(src, "store/redis/session-store.ts"));

@@ -7,7 +7,7 @@ import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 
 const run = promisify(execFile);
-const modulePath = fileURLToPath(new URL("../../src/threadpool-priority.ts", import.meta.url));
+const modulePath = fileURLToPath(new URL("../../src/app/threadpool-priority.ts", import.meta.url));
 
 describe.runIf(process.platform === "linux")("deprioritizeThreadpool", () => {
   it("lowers every libuv threadpool thread to nice 10 and leaves the event loop alone", async () => {

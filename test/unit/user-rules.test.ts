@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { BootstrapError, loadBootstrapFile } from "../../src/bootstrap.js";
+import { BootstrapError, loadBootstrapFile } from "../../src/app/bootstrap.js";
 import { maxRoles } from "../../src/domain/user-rules.js";
 import { FakeClock } from "../helpers/fake-clock.js";
 import { inMemoryApp } from "../helpers/keycard.js";

@@ -15,7 +15,7 @@ export const reencryptCommand: Command = {
   ],
   async run({ io }) {
     // Loaded on demand: the other commands should not pay for ioredis and pino.
-    const { runReencrypt } = await import("../../reencrypt-main.js");
+    const { runReencrypt } = await import("../../app/reencrypt-main.js");
     // Progress on stderr, as the other commands report it; the outcome decides the exit code.
     const lines: string[] = [];
     const code = await runReencrypt(io.env, (line) => {

@@ -34,7 +34,7 @@ export const serveCommand: Command = {
       }
     }
     // Loaded on demand: the other commands should not pay for argon2, ioredis and pino.
-    const { runServer } = await import("../../server-main.js");
+    const { runServer } = await import("../../app/server-main.js");
     await runServer(env);
   },
 };

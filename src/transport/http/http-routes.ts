@@ -1,4 +1,4 @@
-import type { KeycardApp, ServerDeps } from "../app.js";
+import type { KeycardApp, ServerDeps } from "../keycard-app.js";
 import { requestIdHeader, requestIdOf } from "../request-id.js";
 import type { NodeRequest, NodeResponse, RequestHandler } from "../server/front-door.js";
 import { serveForwardAuth } from "./forward-auth.js";

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { UserService } from "./service/user-service.js";
+import type { UserService } from "../service/user-service.js";
 
 /** The demo account dev mode creates, with a password generated at each start. */
 export interface DemoAccount {

@@ -1,28 +1,28 @@
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
+import { systemClock } from "../domain/clock.js";
+import type { Store } from "../domain/ports.js";
+import { createArgon2Hasher } from "../store/infra/password-hasher.js";
+import { createRateLimits } from "../store/infra/rate-limits.js";
+import { createMemoryStore } from "../store/memory/memory-store.js";
+import { waitUntilReachable } from "../store/reachable.js";
+import { redisKeys } from "../store/redis/keys.js";
+import { createRedisStore } from "../store/redis/redis-store.js";
+import { fewestReplicas } from "../store/redis/replica-check.js";
+import type { ServerDeps } from "../transport/keycard-app.js";
+import { LogThrottle } from "../transport/log-throttle.js";
+import { reworded } from "../transport/store-outage.js";
 import {
   applyBootstrap,
   BootstrapError,
   type BootstrapFile,
   loadBootstrapFile,
 } from "./bootstrap.js";
-import { type Config, ConfigError, loadConfig } from "./config.js";
+import { type Config, ConfigError, loadConfig } from "./config/config.js";
 import { createDemoAccount, devBanner, randomSecret } from "./dev-mode.js";
-import { systemClock } from "./domain/clock.js";
-import type { Store } from "./domain/ports.js";
 import { createLogger } from "./logger.js";
-import { createArgon2Hasher } from "./store/infra/password-hasher.js";
-import { createRateLimits } from "./store/infra/rate-limits.js";
-import { createMemoryStore } from "./store/memory/memory-store.js";
-import { waitUntilReachable } from "./store/reachable.js";
-import { redisKeys } from "./store/redis/keys.js";
-import { createRedisStore } from "./store/redis/redis-store.js";
-import { fewestReplicas } from "./store/redis/replica-check.js";
-import { createApp, type ServerDeps } from "./transport/app.js";
-import { LogThrottle } from "./transport/log-throttle.js";
-import { createServer } from "./transport/server.js";
-import { reworded } from "./transport/store-outage.js";
+import { createApp, createKeycardServer } from "./wiring.js";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -82,7 +82,7 @@ export function openStore(config: Config, logger: Logger): Store & { readonly re
 /**
  * Runs keycard as a process: reads the environment, opens the store, applies the bootstrap
  * file, listens, and stops gracefully on SIGTERM/SIGINT. Resolves once listening; invalid
- * settings or bootstrap file exit the process with code 2. Shared by `src/main.ts` (npm
+ * settings or bootstrap file exit the process with code 2. Shared by `src/app/main.ts` (npm
  * start, the container) and `keycard serve`.
  */
 export async function runServer(env: Env = process.env): Promise<void> {
@@ -137,7 +137,7 @@ export async function runServer(env: Env = process.env): Promise<void> {
   if (store.redis !== undefined) {
     warnWithoutReplicas(store.redis, config.redisDurability.replicas, logger);
   }
-  const server = createServer(deps);
+  const server = createKeycardServer(deps);
   const demo = devMode ? await createDemoAccount(server.users) : undefined;
   const port = await server.listen(config.port, config.host);
   logger.info(

@@ -2,16 +2,16 @@ import { readFileSync } from "node:fs";
 import { extname } from "node:path";
 import type { Logger } from "pino";
 import { parseDocument } from "yaml";
-import type { Clock } from "./domain/clock.js";
-import { KeycardError, StoreUnavailableError } from "./domain/errors.js";
-import type { Store } from "./domain/ports.js";
-import { isWellFormedToken } from "./domain/token.js";
-import { normalizeEmail, type UserRecord } from "./domain/user.js";
-import { maxRoles, userRules } from "./domain/user-rules.js";
-import type { ApiKeyService } from "./service/api-key-service.js";
-import { SecretKeeper } from "./service/secret-keeper.js";
-import type { TotpService } from "./service/totp-service.js";
-import type { UserService } from "./service/user-service.js";
+import type { Clock } from "../domain/clock.js";
+import { KeycardError, StoreUnavailableError } from "../domain/errors.js";
+import type { Store } from "../domain/ports.js";
+import { isWellFormedToken } from "../domain/token.js";
+import { normalizeEmail, type UserRecord } from "../domain/user.js";
+import { maxRoles, userRules } from "../domain/user-rules.js";
+import type { ApiKeyService } from "../service/api-key-service.js";
+import { SecretKeeper } from "../service/secret-keeper.js";
+import type { TotpService } from "../service/totp-service.js";
+import type { UserService } from "../service/user-service.js";
 
 /** An API key to import for a bootstrap user: a key minted elsewhere, kept as given. */
 export interface BootstrapApiKey {

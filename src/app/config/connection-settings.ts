@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
-import type { EnvReader } from "./config.js";
-import { type ConnectionLimits, defaultConnectionLimits } from "./transport/server/limits.js";
+import { type ConnectionLimits, defaultConnectionLimits } from "../../transport/server/limits.js";
+import type { EnvReader } from "./env-reader.js";
 
 /** Descriptors kept for everything that is not a client connection: Redis, logs, files. */
 const reservedDescriptors = 256;

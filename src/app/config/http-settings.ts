@@ -1,0 +1,60 @@
+import { isIP } from "node:net";
+import { knownProfiles } from "../../transport/http/profiles/index.js";
+import type { EnvReader } from "./env-reader.js";
+
+function isAddressOrRange(entry: string): boolean {
+  const [address = "", prefix, extra] = entry.split("/");
+  if (extra !== undefined || isIP(address) === 0) {
+    return false;
+  }
+  const maxPrefix = isIP(address) === 6 ? 128 : 32;
+  return prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= maxPrefix);
+}
+
+/** TRUSTED_PROXIES: the addresses and CIDR ranges whose X-Forwarded-For is believed. */
+export function readTrustedProxies(read: EnvReader): readonly string[] {
+  const proxies = read.list("TRUSTED_PROXIES");
+  for (const entry of proxies.filter((candidate) => !isAddressOrRange(candidate))) {
+    read.problems.push(`TRUSTED_PROXIES entry "${entry}" is not an IP address or CIDR range`);
+  }
+  return proxies;
+}
+
+/** HTTP_PROFILES: the reference profiles to serve, all of them by default; `none` for none. */
+export function readHttpProfiles(read: EnvReader): readonly string[] {
+  const profiles = read
+    .list("HTTP_PROFILES", knownProfiles.join(","))
+    .filter((name) => name !== "none");
+  for (const name of profiles.filter(
+    (candidate) => !(knownProfiles as readonly string[]).includes(candidate),
+  )) {
+    read.problems.push(`HTTP_PROFILES entry "${name}" is not one of ${knownProfiles.join(", ")}`);
+  }
+  return profiles;
+}
+
+/**
+ * ALLOWED_ORIGINS: comma-separated origins (scheme, host, optional port, no path), each
+ * stored serialized the way browsers send Origin, so comparisons are exact.
+ */
+export function readAllowedOrigins(read: EnvReader): readonly string[] {
+  const origins: string[] = [];
+  for (const text of read.list("ALLOWED_ORIGINS")) {
+    // The pattern refuses paths, queries and credentials; URL checks the host and port.
+    if (!/^https?:\/\/[^/?#@\\]+$/i.test(text) || !URL.canParse(text)) {
+      read.problems.push(
+        `ALLOWED_ORIGINS entry "${text}" is not an origin like https://app.example.com or http://localhost:5173 (scheme and host, optional port, no path)`,
+      );
+      continue;
+    }
+    origins.push(new URL(text).origin);
+  }
+  return [...new Set(origins)];
+}
+
+/** COOKIE_SECURE: true unless set to false. */
+export function readCookieSecure(read: EnvReader): boolean {
+  const text = read.text("COOKIE_SECURE", "true").toLowerCase();
+  read.check(text === "true" || text === "false", `COOKIE_SECURE="${text}" must be true or false`);
+  return text !== "false";
+}

@@ -1,0 +1,142 @@
+import { setMaxListeners } from "node:events";
+import { AdminService } from "../../gen/keycard/v1/admin_service_pb.js";
+import { AuthService } from "../../gen/keycard/v1/auth_service_pb.js";
+import { defaultLoginThrottle } from "../domain/login-throttle.js";
+import { ApiKeyService } from "../service/api-key-service.js";
+import type { AuditLog } from "../service/audit.js";
+import { startExpirySweeper } from "../service/expiry-sweeper.js";
+import { LoginGuard } from "../service/login-guard.js";
+import { SecretGate } from "../service/secret-gate.js";
+import { SecretKeeper } from "../service/secret-keeper.js";
+import { SessionEpoch } from "../service/session-epoch.js";
+import { SessionService } from "../service/session-service.js";
+import { TotpService } from "../service/totp-service.js";
+import { UserService } from "../service/user-service.js";
+import { AdminServiceImpl } from "../transport/handlers/admin-service-impl.js";
+import { AuthServiceImpl } from "../transport/handlers/auth-service-impl.js";
+import { ExtAuthzImpl } from "../transport/handlers/ext-authz-impl.js";
+import { HealthServiceImpl } from "../transport/handlers/health-service-impl.js";
+import { authInterceptor } from "../transport/interceptors/auth.js";
+import { errorsInterceptor } from "../transport/interceptors/errors.js";
+import { CallLog, loggingInterceptor } from "../transport/interceptors/logging.js";
+import { connectJsonOptions, type KeycardApp, type ServerDeps } from "../transport/keycard-app.js";
+import {
+  countingAudit,
+  createMetrics,
+  metricsInterceptor,
+  trackLiveSessions,
+} from "../transport/metrics.js";
+import { rateLimitInterceptor } from "../transport/rate-limit.js";
+import { routes, type ServiceImpls } from "../transport/routes.js";
+import { DirectCaller } from "../transport/rpc/direct-caller.js";
+import { createServer, type KeycardServer } from "../transport/server.js";
+import { unknownTokenReporter } from "../transport/unknown-tokens.js";
+
+/** Wires the use cases and handlers from their dependencies. */
+export function createApp(deps: ServerDeps): KeycardApp {
+  const { store, hasher, clock, logger, settings } = deps;
+  const metrics = createMetrics({ processMetrics: deps.processMetrics ?? false });
+  const calls = new CallLog(logger);
+  const audit: AuditLog = countingAudit(metrics, (event, fields) =>
+    logger.info({ audit: event, ...fields }, event),
+  );
+  const secrets = new SecretKeeper(settings.encryptionKey, settings.previousEncryptionKeys);
+  const guard = new LoginGuard({
+    attempts: store.loginAttempts,
+    users: store.users,
+    clock,
+    policy: settings.loginThrottle ?? defaultLoginThrottle,
+    audit,
+    onBackgroundError: (error) => logger.warn({ err: error }, "login.locked user lookup failed"),
+  });
+  const totp = new TotpService({ store, secrets, clock, audit, guard });
+  const epoch = new SessionEpoch(store.sessionEpoch, (error) =>
+    logger.warn({ err: error }, "reading the session epoch failed"),
+  );
+  const secretGate = new SecretGate(guard, clock);
+  const apiKeys = new ApiKeyService({
+    store,
+    secrets,
+    totp,
+    clock,
+    tokenPrefix: settings.tokenPrefix,
+    audit,
+    guard,
+  });
+  const sessions = new SessionService({
+    store,
+    hasher,
+    apiKeys,
+    totp,
+    clock,
+    policy: settings.policy,
+    tokenPrefix: settings.tokenPrefix,
+    hybrid: settings.authMode === "hybrid",
+    ...(settings.adminPassword === undefined ? {} : { adminPassword: settings.adminPassword }),
+    audit,
+    onBackgroundError: (error) => logger.warn({ err: error }, "background session write failed"),
+    onUnknownToken: unknownTokenReporter(metrics, logger),
+    epoch,
+    loginGuard: guard,
+  });
+  trackLiveSessions(metrics, () => sessions.countLive());
+  const users = new UserService({ store, hasher, clock, audit });
+  const auth = new AuthServiceImpl(sessions, clock);
+  const shutdown = new AbortController();
+  setMaxListeners(0, shutdown.signal);
+  const draining = new AbortController();
+  setMaxListeners(0, draining.signal);
+  const impls: ServiceImpls = {
+    auth,
+    admin: new AdminServiceImpl({ users, apiKeys, totp, sessions }),
+    health: new HealthServiceImpl(store, draining.signal),
+    extAuthz: new ExtAuthzImpl(sessions),
+  };
+  const interceptors = [
+    metricsInterceptor(metrics),
+    loggingInterceptor(calls),
+    errorsInterceptor(),
+    ...(deps.rateLimits === undefined ? [] : [rateLimitInterceptor(deps.rateLimits)]),
+    authInterceptor({
+      sessions,
+      apiKeys: settings.authMode === "hybrid" ? apiKeys : undefined,
+      adminToken: settings.adminToken ?? "",
+      audit,
+      secretGate,
+    }),
+  ];
+  const direct = new DirectCaller(interceptors);
+  direct.register(AuthService, impls.auth);
+  direct.register(AdminService, impls.admin);
+  return {
+    sessions,
+    auth,
+    users,
+    apiKeys,
+    totp,
+    secretGate,
+    metrics,
+    calls,
+    shutdown,
+    draining,
+    watchSessionEpoch: () => epoch.watch(),
+    startExpirySweeper: () =>
+      startExpirySweeper(sessions, (error) =>
+        logger.warn({ err: error }, "sweeping expired sessions failed"),
+      ),
+    extAuthz: impls.extAuthz,
+    direct,
+    routes: routes(impls),
+    routerOptions: {
+      interceptors,
+      readMaxBytes: settings.maxBodyBytes,
+      shutdownSignal: shutdown.signal,
+      jsonOptions: connectJsonOptions,
+    },
+  };
+}
+
+/** The keycard server built from its dependencies: the app wired, then put behind the front door. */
+export function createKeycardServer(deps: ServerDeps): KeycardServer {
+  return createServer(deps, createApp(deps));
+}
