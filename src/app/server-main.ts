@@ -13,12 +13,8 @@ import { fewestReplicas } from "../store/redis/replica-check.js";
 import type { ServerDeps } from "../transport/keycard-app.js";
 import { LogThrottle } from "../transport/log-throttle.js";
 import { reworded } from "../transport/store-outage.js";
-import {
-  applyBootstrap,
-  BootstrapError,
-  type BootstrapFile,
-  loadBootstrapFile,
-} from "./bootstrap.js";
+import { applyBootstrap } from "./bootstrap/apply.js";
+import { BootstrapError, type BootstrapFile, loadBootstrapFile } from "./bootstrap/file.js";
 import { type Config, ConfigError, loadConfig } from "./config/config.js";
 import { createDemoAccount, devBanner, randomSecret } from "./dev-mode.js";
 import { createLogger } from "./logger.js";

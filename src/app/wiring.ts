@@ -19,6 +19,7 @@ import { HealthServiceImpl } from "../transport/handlers/health-service-impl.js"
 import { authInterceptor } from "../transport/interceptors/auth.js";
 import { errorsInterceptor } from "../transport/interceptors/errors.js";
 import { CallLog, loggingInterceptor } from "../transport/interceptors/logging.js";
+import { validationInterceptor } from "../transport/interceptors/validation.js";
 import { connectJsonOptions, type KeycardApp, type ServerDeps } from "../transport/keycard-app.js";
 import {
   countingAudit,
@@ -104,6 +105,7 @@ export function createApp(deps: ServerDeps): KeycardApp {
       audit,
       secretGate,
     }),
+    validationInterceptor(),
   ];
   const direct = new DirectCaller(interceptors);
   direct.register(AuthService, impls.auth);

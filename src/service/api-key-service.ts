@@ -48,9 +48,6 @@ export class ApiKeyService {
   /** Issues a key; returns its record and the secret key, which is never stored. */
   async create(input: NewApiKey): Promise<{ record: ApiKeyRecord; key: string }> {
     const name = input.name.trim();
-    if (name.length === 0 || name.length > 100) {
-      throw invalidArgument("name", "name must be 1 to 100 characters");
-    }
     const now = this.deps.clock.now();
     if (input.expiresAt !== 0 && input.expiresAt <= now) {
       throw invalidArgument("expires_at", "expires_at must be in the future");

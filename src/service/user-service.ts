@@ -3,7 +3,6 @@ import { invalidArgument, KeycardError } from "../domain/errors.js";
 import type { PasswordHasher, Store } from "../domain/ports.js";
 import { newId } from "../domain/token.js";
 import { normalizeEmail, type UserPatch, type UserRecord } from "../domain/user.js";
-import { maxRoles, userRules } from "../domain/user-rules.js";
 import type { AuditLog } from "./audit.js";
 
 /** What a new account needs. */
@@ -34,10 +33,12 @@ export class UserService {
     },
   ) {}
 
-  /** Adds an account; USER_EXISTS when the email is taken. */
+  /**
+   * Adds an account; USER_EXISTS when the email is taken. Its fields were checked against
+   * the proto's rules on the way in (proto/keycard/v1/rules.proto).
+   */
   async create(input: NewUser): Promise<UserRecord> {
     const email = normalizeEmail(input.email);
-    validateNewUser(email, input);
     const user: UserRecord = {
       id: newId(),
       email,
@@ -88,7 +89,6 @@ export class UserService {
 
   /** Replaces a password and revokes every session of the user. */
   async setPassword(userId: string, password: string): Promise<number> {
-    validatePassword(password);
     await this.updated(userId, { passwordHash: await this.deps.hasher.hash(password) });
     const revokedSessions = await this.deps.store.sessions.revokeAll(userId);
     this.deps.audit("password.changed", { userId, revokedSessions });
@@ -103,7 +103,6 @@ export class UserService {
     userId: string,
     roles: readonly string[],
   ): Promise<{ user: UserRecord; changed: boolean }> {
-    validateRoles(roles);
     const before = await this.existing(userId);
     const next = [...new Set(roles)];
     const user = await this.updated(userId, { roles: next });
@@ -145,31 +144,5 @@ export class UserService {
       throw new KeycardError("NOT_FOUND", "No user with this id");
     }
     return user;
-  }
-}
-
-function validatePassword(password: string): void {
-  if (!userRules.password.test(password)) {
-    throw invalidArgument("password", `password must be ${userRules.password.expected}`);
-  }
-}
-
-function validateNewUser(email: string, input: NewUser): void {
-  if (!userRules.email.test(email)) {
-    throw invalidArgument("email", `email must be ${userRules.email.expected}`);
-  }
-  if (!userRules.displayName.test(input.displayName.trim())) {
-    throw invalidArgument("display_name", `display_name must be ${userRules.displayName.expected}`);
-  }
-  validatePassword(input.password);
-  validateRoles(input.roles);
-}
-
-function validateRoles(roles: readonly string[]): void {
-  if (roles.length > maxRoles || !roles.every(userRules.role.test)) {
-    throw invalidArgument(
-      "roles",
-      `roles must be at most ${maxRoles}, each ${userRules.role.expected}`,
-    );
   }
 }

@@ -67,7 +67,7 @@ export interface ServerDeps {
 
 /**
  * The protocol-independent heart of the server: use cases, Connect handlers and the
- * interceptor chain `[metrics, logging, errors, rate limit, auth]`. The HTTP server
+ * interceptor chain `[metrics, logging, errors, rate limit, auth, validation]`. The HTTP server
  * mounts it; tests can mount it on `createRouterTransport` to call it in memory.
  */
 export interface KeycardApp {

@@ -20,7 +20,11 @@ const loaderOptions: protoLoader.Options = {
   enums: String,
   defaults: true,
   oneofs: true,
-  includeDirs: [`${repoRoot}proto`, `${repoRoot}node_modules/google-proto-files`],
+  includeDirs: [
+    `${repoRoot}proto`,
+    `${repoRoot}proto/third_party`,
+    `${repoRoot}node_modules/google-proto-files`,
+  ],
 };
 
 const definition = grpc.loadPackageDefinition(

@@ -1,0 +1,37 @@
+import { createRegistry, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import { pathToString } from "@bufbuild/protobuf/reflect";
+import { createValidator } from "@bufbuild/protovalidate";
+import { file_keycard_v1_rules } from "../../gen/keycard/v1/rules_pb.js";
+
+/** protovalidate, told about keycard's own predefined rules (proto/keycard/v1/rules.proto). */
+const validator = createValidator({ registry: createRegistry(file_keycard_v1_rules) });
+
+/** One field that breaks its proto's rules, and the sentence that says so. */
+export interface RuleProblem {
+  /** The field's path in the message, as in the proto: `users[0].roles[2]`. */
+  readonly field: string;
+  /** "<field> must be ...", a sentence a person can act on. */
+  readonly message: string;
+}
+
+/**
+ * What is wrong with a message by the rules its proto declares, one problem per violation
+ * (none when it is valid). A rule that cannot be evaluated is a defect of the proto, so it
+ * throws.
+ */
+export function ruleProblems<Desc extends DescMessage>(
+  schema: Desc,
+  message: MessageShape<Desc>,
+): RuleProblem[] {
+  const result = validator.validate(schema, message);
+  if (result.kind === "error") {
+    throw result.error;
+  }
+  if (result.kind === "valid") {
+    return [];
+  }
+  return result.violations.map((violation) => {
+    const field = pathToString(violation.field);
+    return { field, message: `${field} ${violation.message.replace(/^value /, "")}` };
+  });
+}
