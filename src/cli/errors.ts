@@ -1,5 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
+import { ErrorReason, ErrorReasonSchema } from "../../gen/keycard/v1/error_reason_pb.js";
 
 /** The exit codes scripts can rely on. */
 export const ExitCode = {
@@ -54,6 +55,16 @@ function nodeErrorCodes(error: unknown): string[] {
     }
   }
   return codes;
+}
+
+/**
+ * The ErrorReason of a keycard error, read from its ErrorInfo reason; unspecified when it
+ * carries none or one this build of the CLI does not know.
+ */
+export function errorReasonOf(error: ConnectError): ErrorReason {
+  const name = error.findDetails(ErrorInfoSchema)[0]?.reason;
+  const value = ErrorReasonSchema.values.find((candidate) => candidate.name === name);
+  return value === undefined ? ErrorReason.ERROR_REASON_UNSPECIFIED : value.number;
 }
 
 /** The `google.rpc.ErrorInfo` reason and field keycard attaches to each expected failure. */

@@ -1,5 +1,6 @@
 import { type DescMessage, type MessageShape, toJson } from "@bufbuild/protobuf";
 import { type Timestamp, timestampMs } from "@bufbuild/protobuf/wkt";
+import { AuthMethod } from "../../gen/keycard/v1/session_pb.js";
 import type { Io } from "./terminal.js";
 
 /**
@@ -80,4 +81,13 @@ export function formatFromNow(timestamp: Timestamp | undefined, now = Date.now()
   }
   const hours = Math.round(minutes / 60);
   return hours < 48 ? `in ${hours} hours` : `in ${Math.round(hours / 24)} days`;
+}
+
+/**
+ * A session's authentication methods as `password+totp`, or `fallback` when there are none.
+ * A value this build does not know shows as its number.
+ */
+export function formatAuthMethods(methods: readonly AuthMethod[], fallback = "-"): string {
+  const names = methods.map((method) => AuthMethod[method]?.toLowerCase() ?? String(method));
+  return names.join("+") || fallback;
 }

@@ -1,7 +1,10 @@
 /**
  * The catalogue of expected failures. Each reason is an UPPER_SNAKE constant that clients
  * may match on (it travels as google.rpc.ErrorInfo.reason); the kind says which family of
- * status code the transport maps it to.
+ * status code the transport maps it to. The proto's `keycard.v1.ErrorReason` enum names
+ * the same reasons, with a comment for clients on each: a reason added here must be added
+ * there too (the transport's mapping does not compile otherwise, and a unit test compares
+ * the two sets).
  */
 export const errorCatalogue = {
   INVALID_ARGUMENT: "invalid-argument",
@@ -20,6 +23,7 @@ export const errorCatalogue = {
   USER_EXISTS: "already-exists",
   STORE_UNAVAILABLE: "unavailable",
   RATE_LIMITED: "resource-exhausted",
+  PAYLOAD_TOO_LARGE: "resource-exhausted",
 } as const;
 
 /** One reason of the catalogue. */

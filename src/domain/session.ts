@@ -7,6 +7,12 @@ export interface ClientInfo {
 }
 
 /**
+ * One way a user proved their identity at login, as a session records it (the API's
+ * AuthMethod): the password, an API key, a TOTP code.
+ */
+export type AuthMethod = "password" | "api_key" | "totp";
+
+/**
  * The lifetime policy a session follows: `standard` (SESSION_DURATION, idle timeout,
  * renewed in use), `remember_me` (SESSION_REMEMBER_DURATION, no idle timeout, renewed in
  * use) or `api` (API_SESSION_DURATION, never renewed by use: the client refreshes).
@@ -29,7 +35,8 @@ export interface SessionRecord extends ClientInfo {
   readonly authenticatedAt?: number;
   readonly expiresAt: number;
   readonly lastUsedAt: number;
-  readonly authMethods: readonly string[];
+  /** How the login proved the user's identity, in the order the proofs were checked. */
+  readonly authMethods: readonly AuthMethod[];
   /** The API key that opened the session, if one did. */
   readonly apiKeyId?: string;
   readonly roles: readonly string[];

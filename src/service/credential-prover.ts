@@ -1,7 +1,7 @@
 import type { Clock } from "../domain/clock.js";
 import { invalidArgument, KeycardError } from "../domain/errors.js";
 import type { PasswordHasher, Store } from "../domain/ports.js";
-import { type ClientInfo, validateDuration } from "../domain/session.js";
+import { type AuthMethod, type ClientInfo, validateDuration } from "../domain/session.js";
 import { newId } from "../domain/token.js";
 import { normalizeEmail, requiresTotp, type UserRecord } from "../domain/user.js";
 import type { ApiKeyService } from "./api-key-service.js";
@@ -21,7 +21,7 @@ export interface LoginInput {
 /** A verified login before its session exists. */
 export interface ProvenUser {
   readonly user: UserRecord;
-  readonly methods: string[];
+  readonly methods: AuthMethod[];
   readonly apiKeyId?: string;
   /** Set for a session derived from another: the time of the login that began that one. */
   readonly authenticatedAt?: number;
@@ -128,7 +128,7 @@ export class CredentialProver {
       input.totpCode,
       client,
     );
-    const methods = apiKey.skipTotp ? ["api_key"] : ["api_key", "totp"];
+    const methods: AuthMethod[] = apiKey.skipTotp ? ["api_key"] : ["api_key", "totp"];
     return { user, methods, apiKeyId: apiKey.id };
   }
 

@@ -1,8 +1,9 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import { ErrorReason } from "../../gen/keycard/v1/error_reason_pb.js";
 import type { AuditLog } from "../service/audit.js";
 import { FastHistogram, type HistogramSeries } from "./fast-histogram.js";
-import { reasonOf } from "./handlers/errors.js";
+import { reasonName, reasonOf } from "./handlers/errors.js";
 
 /** Sub-millisecond to one second: Validate answers from Redis in well under a millisecond. */
 const latencyBuckets = [
@@ -10,6 +11,7 @@ const latencyBuckets = [
 ];
 
 const validatePath = "keycard.v1.AuthService/Validate";
+const storeUnavailable = reasonName(ErrorReason.STORE_UNAVAILABLE);
 
 /**
  * The Prometheus metrics of one server. Each server owns its registry (never prom-client's
@@ -205,7 +207,7 @@ export function recordRpc(
   error?: ConnectError,
 ): void {
   const seconds = (performance.now() - started) / 1000;
-  if (error !== undefined && reasonOf(error) === "STORE_UNAVAILABLE") {
+  if (error !== undefined && reasonOf(error) === storeUnavailable) {
     metrics.storeErrors.inc();
   }
   const code = error === undefined ? "OK" : Code[error.code];

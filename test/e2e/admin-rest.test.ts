@@ -200,6 +200,7 @@ describe("AdminService over REST", () => {
           id: byKey.sessionId,
           current: false,
           auth_methods: ["api_key"],
+          authentication_methods: ["AUTH_METHOD_API_KEY"],
           api_key_id: key.id,
           user_agent: "admin-test/1.0",
           ip_address: "127.0.0.1",
@@ -210,6 +211,7 @@ describe("AdminService over REST", () => {
           id: byPassword.sessionId,
           current: false,
           auth_methods: ["password"],
+          authentication_methods: ["AUTH_METHOD_PASSWORD"],
           api_key_id: "",
         }),
       ]);

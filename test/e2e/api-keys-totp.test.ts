@@ -178,6 +178,7 @@ describe("API keys and TOTP over REST", () => {
             id: sessionId,
             current: true,
             auth_methods: ["api_key", "totp"],
+            authentication_methods: ["AUTH_METHOD_API_KEY", "AUTH_METHOD_TOTP"],
             api_key_id: keyRecord.id,
           }),
         ]);
@@ -341,7 +342,11 @@ describe("API keys and TOTP over REST", () => {
       expect(good.body.user).toBe("Bob");
       const sessions = await rest.get("/auth/sessions", bearer(String(good.body.session_token)));
       expect(sessions.body.sessions).toEqual([
-        expect.objectContaining({ auth_methods: ["password", "totp"], api_key_id: "" }),
+        expect.objectContaining({
+          auth_methods: ["password", "totp"],
+          authentication_methods: ["AUTH_METHOD_PASSWORD", "AUTH_METHOD_TOTP"],
+          api_key_id: "",
+        }),
       ]);
     });
 
@@ -409,7 +414,11 @@ describe("API keys and TOTP over REST", () => {
       expect(login.body.user).toBe(user.displayName);
       const sessions = await rest.get("/auth/sessions", bearer(String(login.body.session_token)));
       expect(sessions.body.sessions).toEqual([
-        expect.objectContaining({ auth_methods: ["api_key"], api_key_id: id }),
+        expect.objectContaining({
+          auth_methods: ["api_key"],
+          authentication_methods: ["AUTH_METHOD_API_KEY"],
+          api_key_id: id,
+        }),
       ]);
     });
 

@@ -294,15 +294,19 @@ describe("keycard totp, login, whoami and logout", slow, () => {
       user: { email, totp_enabled: true },
       session: { id: login.session_id, current: true },
     });
-    expect((me.session as { auth_methods: string[] }).auth_methods).toEqual(
-      expect.arrayContaining(["api_key", "totp"]),
-    );
+    expect(me.session).toMatchObject({
+      auth_methods: ["api_key", "totp"],
+      authentication_methods: ["AUTH_METHOD_API_KEY", "AUTH_METHOD_TOTP"],
+    });
     const human = await cli(["whoami"], { env: { KEYCARD_TOKEN_FILE: tokenFile } });
     expect(human.code).toBe(0);
     expect(human.stdout).toContain(`Test User <${email}>`);
+    expect(human.stdout).toContain(`session   ${login.session_id} (api_key+totp)`);
 
     const sessions = await cliJson(["sessions", "list", email]);
     expect(sessions.sessions).toEqual([expect.objectContaining({ id: login.session_id })]);
+    const table = await cli(["sessions", "list", email]);
+    expect(table.stdout).toMatch(/ api_key\+totp /);
 
     const logout = await cli(["logout", "--token-file", tokenFile]);
     expect(logout.code).toBe(0);

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { AdminService } from "../../gen/keycard/v1/admin_service_pb.js";
 import { AuthService, RevokeScope } from "../../gen/keycard/v1/auth_service_pb.js";
+import { ErrorReason } from "../../gen/keycard/v1/error_reason_pb.js";
 import { CredentialKind, InactiveReason } from "../../gen/keycard/v1/session_pb.js";
 import {
   createTestUser,
@@ -131,6 +132,51 @@ describe("Login over Connect JSON", () => {
       ]);
     }
     expect(unknownEmail.rawMessage).toBe(wrongPassword.rawMessage);
+  });
+
+  it("names the same ErrorReason over Connect (ErrorInfo.reason) and REST (error), as the strings clients match", async () => {
+    const user = await createTestUser(keycard);
+    const rest = async (path: string, init: RequestInit): Promise<unknown> =>
+      (await (await fetch(`${keycard.baseUrl}${path}`, init)).json()) as unknown;
+    const cases = [
+      {
+        expected: "INVALID_CREDENTIALS",
+        value: ErrorReason.INVALID_CREDENTIALS,
+        connect: () => login({ ...user, password: "not the password" }),
+        rest: () =>
+          rest("/auth/login", {
+            method: "POST",
+            body: JSON.stringify({ email: user.email, password: "not the password" }),
+          }),
+      },
+      {
+        expected: "SESSION_INVALID",
+        value: ErrorReason.SESSION_INVALID,
+        connect: () => auth.getMe({}, bearer(wellFormedUnknownToken)),
+        rest: () =>
+          rest("/auth/me", { headers: { authorization: `Bearer ${wellFormedUnknownToken}` } }),
+      },
+      {
+        expected: "INVALID_ARGUMENT",
+        value: ErrorReason.INVALID_ARGUMENT,
+        connect: () => login(user, -1),
+        rest: () =>
+          rest("/auth/login", {
+            method: "POST",
+            body: JSON.stringify({
+              email: user.email,
+              password: user.password,
+              duration_seconds: -1,
+            }),
+          }),
+      },
+    ];
+
+    for (const c of cases) {
+      expect(ErrorReason[c.value]).toBe(c.expected);
+      expect(await reasonOf(c.connect())).toBe(c.expected);
+      expect(await c.rest()).toMatchObject({ error: c.expected });
+    }
   });
 
   it("caps a requested lifetime above the maximum at 30 days", async () => {

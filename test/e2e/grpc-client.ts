@@ -59,6 +59,7 @@ export interface WireSession {
   readonly user_agent: string;
   readonly current: boolean;
   readonly auth_methods: string[];
+  readonly authentication_methods: string[];
 }
 
 /** A keycard.v1.User as proto-loader decodes it. */

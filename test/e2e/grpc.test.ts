@@ -247,6 +247,7 @@ describe("GetMe over gRPC", () => {
       current: true,
       ip_address: "127.0.0.1",
       auth_methods: ["password"],
+      authentication_methods: ["AUTH_METHOD_PASSWORD"],
       api_key_id: "",
     });
   });
@@ -291,6 +292,7 @@ describe("ListSessions over gRPC", () => {
       expect(session.ip_address).toBe("127.0.0.1");
       expect(session.user_agent).toContain("grpc");
       expect(session.auth_methods).toEqual(["password"]);
+      expect(session.authentication_methods).toEqual(["AUTH_METHOD_PASSWORD"]);
       expect(secondsOf(session.created_at)).toBeGreaterThan(nowSeconds() - 60);
       expect(secondsOf(session.expires_at)).toBeGreaterThan(secondsOf(session.created_at));
     }

@@ -142,6 +142,17 @@ describe("the lean Validate path", () => {
     expect(leanCalls()).toBe(before);
   });
 
+  it("refuses an oversized message on every protocol with ResourceExhausted and PAYLOAD_TOO_LARGE", async () => {
+    for (const [, transport] of transports) {
+      const failure = await createClient(AuthService, transport())
+        .validate({ token: "x".repeat(10_000) })
+        .catch((error: unknown) => ConnectError.from(error));
+      expect(failure).toBeInstanceOf(ConnectError);
+      expect((failure as ConnectError).code).toBe(Code.ResourceExhausted);
+      expect(reasonOf(failure as ConnectError)).toBe("PAYLOAD_TOO_LARGE");
+    }
+  });
+
   it("answers an HTTP/1.0 request without a Host header", async () => {
     const socket = net.connect(keycard.port, "127.0.0.1");
     const chunks: Buffer[] = [];

@@ -243,6 +243,7 @@ describe("the REST API of keycard", () => {
         expect(Object.keys(session).sort()).toEqual([
           "api_key_id",
           "auth_methods",
+          "authentication_methods",
           "created_at",
           "current",
           "device_label",
@@ -259,6 +260,7 @@ describe("the REST API of keycard", () => {
         expect(session.last_used_at).toMatch(rfc3339);
         expect(session.ip_address).toBe("127.0.0.1");
         expect(session.auth_methods).toEqual(["password"]);
+        expect(session.authentication_methods).toEqual(["AUTH_METHOD_PASSWORD"]);
         expect(session.api_key_id).toBe("");
       }
       expect(sessions[0]).toMatchObject({
@@ -393,6 +395,7 @@ describe("the REST API of keycard", () => {
           api_key_id: "",
           device_label: expect.any(String),
           kind: "SESSION_KIND_STANDARD",
+          authentication_methods: ["AUTH_METHOD_PASSWORD"],
         },
       });
       expect(reply.text).not.toContain(login.session_token);

@@ -3,16 +3,27 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { AdminService } from "../../gen/keycard/v1/admin_service_pb.js";
 import { AuthService, RevokeScope } from "../../gen/keycard/v1/auth_service_pb.js";
-import { InactiveReason } from "../../gen/keycard/v1/session_pb.js";
+import { AuthMethod, InactiveReason } from "../../gen/keycard/v1/session_pb.js";
 import { FakeClock } from "../helpers/fake-clock.js";
-import { inMemoryApp, testAdminToken, testPolicy, testSettings } from "../helpers/keycard.js";
+import {
+  inMemoryApp,
+  testAdminToken,
+  testEncryptionKey,
+  testPolicy,
+  testSettings,
+} from "../helpers/keycard.js";
+import { totpCode } from "../helpers/totp-codes.js";
 
 const hour = 3_600_000;
 const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
 
 function inMemoryKeycard(policy: Partial<typeof testPolicy> = {}) {
   const clock = new FakeClock();
-  const app = inMemoryApp(clock, testSettings({ policy: { ...testPolicy, ...policy } }));
+  const settings = testSettings({
+    policy: { ...testPolicy, ...policy },
+    encryptionKey: testEncryptionKey,
+  });
+  const app = inMemoryApp(clock, settings);
   const transport = createRouterTransport(app.routes, { router: app.routerOptions });
   return {
     clock,
@@ -40,6 +51,30 @@ describe("AuthService in memory, with the real interceptors and a fake clock", (
       { ...user, displayName: "Ada", roles: ["admin"] },
       bearer(testAdminToken),
     );
+  });
+
+  it("says how each session was opened, as AuthMethod values and as the deprecated strings", async () => {
+    const asAdmin = bearer(testAdminToken);
+    const byPassword = await keycard.auth.login(user);
+    const me = await keycard.auth.getMe({}, bearer(byPassword.sessionToken));
+    expect(me.session?.authenticationMethods).toEqual([AuthMethod.PASSWORD]);
+    expect(me.session?.authMethods).toEqual(["password"]);
+
+    const userId = me.user?.id ?? "";
+    const { secret } = await keycard.admin.enrollTotp({ userId }, asAdmin);
+    const code = await totpCode(secret, keycard.clock.now());
+    await keycard.admin.confirmTotp({ userId, code }, asAdmin);
+    const { key } = await keycard.admin.createApiKey({ userId, name: "laptop" }, asAdmin);
+    keycard.clock.advance(30_000);
+    const byKey = await keycard.auth.login({
+      apiKey: key,
+      totpCode: await totpCode(secret, keycard.clock.now()),
+    });
+    const { sessions } = await keycard.auth.listSessions({}, bearer(byKey.sessionToken));
+    expect(sessions.map((session) => session.authenticationMethods)).toEqual([
+      [AuthMethod.API_KEY, AuthMethod.TOTP],
+    ]);
+    expect(sessions.map((session) => session.authMethods)).toEqual([["api_key", "totp"]]);
   });
 
   it("expires a session exactly at its expiry and says so on Validate and on use", async () => {

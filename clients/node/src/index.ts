@@ -16,9 +16,10 @@ import {
 } from "@connectrpc/connect-node";
 import { ErrorInfoSchema } from "../../../gen/google/rpc/error_details_pb.js";
 import { AuthService } from "../../../gen/keycard/v1/auth_service_pb.js";
+import { ErrorReason } from "../../../gen/keycard/v1/error_reason_pb.js";
 import { InactiveReason } from "../../../gen/keycard/v1/session_pb.js";
 
-export { InactiveReason };
+export { ErrorReason, InactiveReason };
 
 /**
  * What keycard says about one token. Fields other than `active` and `reason` are set only
@@ -169,11 +170,11 @@ export interface KeycardInterceptorOptions {
   readonly header?: string;
 }
 
-const reasonOf: Partial<Record<InactiveReason, string>> = {
-  [InactiveReason.EXPIRED]: "SESSION_EXPIRED",
-  [InactiveReason.IDLE_TIMEOUT]: "SESSION_EXPIRED",
-  [InactiveReason.REVOKED]: "SESSION_REVOKED",
-  [InactiveReason.TOTP_REQUIRED]: "TOTP_REQUIRED",
+const reasonOf: Partial<Record<InactiveReason, ErrorReason>> = {
+  [InactiveReason.EXPIRED]: ErrorReason.SESSION_EXPIRED,
+  [InactiveReason.IDLE_TIMEOUT]: ErrorReason.SESSION_EXPIRED,
+  [InactiveReason.REVOKED]: ErrorReason.SESSION_REVOKED,
+  [InactiveReason.TOTP_REQUIRED]: ErrorReason.TOTP_REQUIRED,
 };
 
 /**
@@ -191,11 +192,11 @@ export function keycardInterceptor(
   return (next) => async (request) => {
     const token = tokenOf(request.header, header);
     if (token === "") {
-      throw unauthenticated("A session token is required.", "SESSION_INVALID");
+      throw unauthenticated("A session token is required.", ErrorReason.SESSION_INVALID);
     }
     const answer = await validator.validate(token);
     if (!answer.active) {
-      const reason = reasonOf[answer.reason] ?? "SESSION_INVALID";
+      const reason = reasonOf[answer.reason] ?? ErrorReason.SESSION_INVALID;
       throw unauthenticated("The session token is not valid.", reason);
     }
     request.contextValues.set(keycardIdentity, answer);
@@ -211,8 +212,10 @@ function tokenOf(headers: Headers, header: string): string {
   return headers.get("x-session-token")?.trim() ?? "";
 }
 
-function unauthenticated(message: string, reason: string): ConnectError {
+/** An Unauthenticated error with keycard's ErrorInfo: the reason's name, domain keycard.dev. */
+function unauthenticated(message: string, reason: ErrorReason): ConnectError {
+  const info = create(ErrorInfoSchema, { reason: ErrorReason[reason], domain: "keycard.dev" });
   return new ConnectError(message, Code.Unauthenticated, undefined, [
-    { desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason, domain: "keycard.dev" }) },
+    { desc: ErrorInfoSchema, value: info },
   ]);
 }

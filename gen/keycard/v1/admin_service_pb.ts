@@ -749,7 +749,9 @@ export const EndAllSessionsResponseSchema: GenMessage<EndAllSessionsResponse> = 
 /**
  * AdminService manages accounts. Every method requires the administrator token
  * (KEYCARD_ADMIN_TOKEN) as `Authorization: Bearer <token>`; without it calls fail with
- * UNAUTHENTICATED, and with a session token instead they fail with PERMISSION_DENIED.
+ * UNAUTHENTICATED (ADMIN_TOKEN_REQUIRED), and with a session token instead they fail with
+ * PERMISSION_DENIED. As in AuthService, the reason in parentheses is the ErrorInfo reason,
+ * an ErrorReason value name (keycard/v1/error_reason.proto).
  *
  * @generated from service keycard.v1.AdminService
  */

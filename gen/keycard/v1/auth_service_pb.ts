@@ -623,7 +623,9 @@ export const RevokeScopeSchema: GenEnum<RevokeScope> = /*@__PURE__*/
  * Methods other than Login and Validate authenticate the caller by the session token in
  * the `Authorization: Bearer <token>` or `X-Session-Token` header; a missing, expired,
  * revoked or unknown token fails with UNAUTHENTICATED and an ErrorInfo reason of
- * SESSION_INVALID, SESSION_EXPIRED or SESSION_REVOKED.
+ * SESSION_INVALID, SESSION_EXPIRED or SESSION_REVOKED. Every expected failure carries a
+ * google.rpc.ErrorInfo whose reason is the name of an ErrorReason value
+ * (keycard/v1/error_reason.proto), which says when each is returned and what to do.
  *
  * @generated from service keycard.v1.AuthService
  */

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file keycard/v1/session.proto.
  */
 export const file_keycard_v1_session: GenFile = /*@__PURE__*/
-  fileDesc("ChhrZXljYXJkL3YxL3Nlc3Npb24ucHJvdG8SCmtleWNhcmQudjEixwIKB1Nlc3Npb24SCgoCaWQYASABKAkSLgoKY3JlYXRlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMbGFzdF91c2VkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgppcF9hZGRyZXNzGAUgASgJEhIKCnVzZXJfYWdlbnQYBiABKAkSDwoHY3VycmVudBgHIAEoCBIUCgxhdXRoX21ldGhvZHMYCCADKAkSEgoKYXBpX2tleV9pZBgJIAEoCRIUCgxkZXZpY2VfbGFiZWwYCiABKAkSJQoEa2luZBgLIAEoDjIXLmtleWNhcmQudjEuU2Vzc2lvbktpbmQingEKBFVzZXISCgoCaWQYASABKAkSDQoFZW1haWwYAiABKAkSFAoMZGlzcGxheV9uYW1lGAMgASgJEg0KBXJvbGVzGAQgAygJEhAKCGRpc2FibGVkGAUgASgIEi4KCmNyZWF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDHRvdHBfZW5hYmxlZBgHIAEoCCL3AQoGQXBpS2V5EgoKAmlkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSDAoEbmFtZRgDIAEoCRIMCgRoaW50GAQgASgJEi4KCmNyZWF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGxhc3RfdXNlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHcmV2b2tlZBgIIAEoCBIRCglza2lwX3RvdHAYCSABKAgqegoLU2Vzc2lvbktpbmQSHAoYU0VTU0lPTl9LSU5EX1VOU1BFQ0lGSUVEEAASGQoVU0VTU0lPTl9LSU5EX1NUQU5EQVJEEAESHAoYU0VTU0lPTl9LSU5EX1JFTUVNQkVSX01FEAISFAoQU0VTU0lPTl9LSU5EX0FQSRADKmsKDkNyZWRlbnRpYWxLaW5kEh8KG0NSRURFTlRJQUxfS0lORF9VTlNQRUNJRklFRBAAEhsKF0NSRURFTlRJQUxfS0lORF9TRVNTSU9OEAESGwoXQ1JFREVOVElBTF9LSU5EX0FQSV9LRVkQAiqOAgoOSW5hY3RpdmVSZWFzb24SHwobSU5BQ1RJVkVfUkVBU09OX1VOU1BFQ0lGSUVEEAASGwoXSU5BQ1RJVkVfUkVBU09OX1VOS05PV04QARIbChdJTkFDVElWRV9SRUFTT05fRVhQSVJFRBACEhsKF0lOQUNUSVZFX1JFQVNPTl9SRVZPS0VEEAMSIAocSU5BQ1RJVkVfUkVBU09OX0lETEVfVElNRU9VVBAEEh0KGUlOQUNUSVZFX1JFQVNPTl9NQUxGT1JNRUQQBRIhCh1JTkFDVElWRV9SRUFTT05fVE9UUF9SRVFVSVJFRBAGEiAKHElOQUNUSVZFX1JFQVNPTl9UT1RQX0lOVkFMSUQQB2IGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("ChhrZXljYXJkL3YxL3Nlc3Npb24ucHJvdG8SCmtleWNhcmQudjEigwMKB1Nlc3Npb24SCgoCaWQYASABKAkSLgoKY3JlYXRlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMbGFzdF91c2VkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgppcF9hZGRyZXNzGAUgASgJEhIKCnVzZXJfYWdlbnQYBiABKAkSDwoHY3VycmVudBgHIAEoCBIYCgxhdXRoX21ldGhvZHMYCCADKAlCAhgBEjYKFmF1dGhlbnRpY2F0aW9uX21ldGhvZHMYDCADKA4yFi5rZXljYXJkLnYxLkF1dGhNZXRob2QSEgoKYXBpX2tleV9pZBgJIAEoCRIUCgxkZXZpY2VfbGFiZWwYCiABKAkSJQoEa2luZBgLIAEoDjIXLmtleWNhcmQudjEuU2Vzc2lvbktpbmQingEKBFVzZXISCgoCaWQYASABKAkSDQoFZW1haWwYAiABKAkSFAoMZGlzcGxheV9uYW1lGAMgASgJEg0KBXJvbGVzGAQgAygJEhAKCGRpc2FibGVkGAUgASgIEi4KCmNyZWF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDHRvdHBfZW5hYmxlZBgHIAEoCCL3AQoGQXBpS2V5EgoKAmlkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSDAoEbmFtZRgDIAEoCRIMCgRoaW50GAQgASgJEi4KCmNyZWF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGxhc3RfdXNlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHcmV2b2tlZBgIIAEoCBIRCglza2lwX3RvdHAYCSABKAgqcgoKQXV0aE1ldGhvZBIbChdBVVRIX01FVEhPRF9VTlNQRUNJRklFRBAAEhgKFEFVVEhfTUVUSE9EX1BBU1NXT1JEEAESFwoTQVVUSF9NRVRIT0RfQVBJX0tFWRACEhQKEEFVVEhfTUVUSE9EX1RPVFAQAyp6CgtTZXNzaW9uS2luZBIcChhTRVNTSU9OX0tJTkRfVU5TUEVDSUZJRUQQABIZChVTRVNTSU9OX0tJTkRfU1RBTkRBUkQQARIcChhTRVNTSU9OX0tJTkRfUkVNRU1CRVJfTUUQAhIUChBTRVNTSU9OX0tJTkRfQVBJEAMqawoOQ3JlZGVudGlhbEtpbmQSHwobQ1JFREVOVElBTF9LSU5EX1VOU1BFQ0lGSUVEEAASGwoXQ1JFREVOVElBTF9LSU5EX1NFU1NJT04QARIbChdDUkVERU5USUFMX0tJTkRfQVBJX0tFWRACKo4CCg5JbmFjdGl2ZVJlYXNvbhIfChtJTkFDVElWRV9SRUFTT05fVU5TUEVDSUZJRUQQABIbChdJTkFDVElWRV9SRUFTT05fVU5LTk9XThABEhsKF0lOQUNUSVZFX1JFQVNPTl9FWFBJUkVEEAISGwoXSU5BQ1RJVkVfUkVBU09OX1JFVk9LRUQQAxIgChxJTkFDVElWRV9SRUFTT05fSURMRV9USU1FT1VUEAQSHQoZSU5BQ1RJVkVfUkVBU09OX01BTEZPUk1FRBAFEiEKHUlOQUNUSVZFX1JFQVNPTl9UT1RQX1JFUVVJUkVEEAYSIAocSU5BQ1RJVkVfUkVBU09OX1RPVFBfSU5WQUxJRBAHYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * Session describes one live login of a user, as shown to that user or an administrator.
@@ -72,11 +72,25 @@ export type Session = Message<"keycard.v1.Session"> & {
   current: boolean;
 
   /**
-   * How the user proved their identity for this session: "password", "api_key", "totp".
+   * How the user proved their identity for this session, as strings: "password",
+   * "api_key", "totp". Deprecated: read `authentication_methods`, the same methods as
+   * AuthMethod values; this field is still filled, with the same methods in the same order.
    *
-   * @generated from field: repeated string auth_methods = 8;
+   * @generated from field: repeated string auth_methods = 8 [deprecated = true];
+   * @deprecated
    */
   authMethods: string[];
+
+  /**
+   * How the user proved their identity for this session, in the order they were checked:
+   * [AUTH_METHOD_PASSWORD] for a password login, [AUTH_METHOD_PASSWORD, AUTH_METHOD_TOTP]
+   * for a password and a TOTP code, [AUTH_METHOD_API_KEY] or [AUTH_METHOD_API_KEY,
+   * AUTH_METHOD_TOTP] for an API key alone or with a TOTP code. A session issued from
+   * another one (IssueToken) has that session's methods.
+   *
+   * @generated from field: repeated keycard.v1.AuthMethod authentication_methods = 12;
+   */
+  authenticationMethods: AuthMethod[];
 
   /**
    * Identifier of the API key that opened the session; empty for a password login.
@@ -252,6 +266,49 @@ export const ApiKeySchema: GenMessage<ApiKey> = /*@__PURE__*/
   messageDesc(file_keycard_v1_session, 2);
 
 /**
+ * AuthMethod is one way a user proves their identity at login.
+ *
+ * @generated from enum keycard.v1.AuthMethod
+ */
+export enum AuthMethod {
+  /**
+   * Not known to this version of the API; never sent by keycard itself.
+   *
+   * @generated from enum value: AUTH_METHOD_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The account's password (with its email, or alone for the built-in administrator
+   * account when the server has ADMIN_PASSWORD set).
+   *
+   * @generated from enum value: AUTH_METHOD_PASSWORD = 1;
+   */
+  PASSWORD = 1,
+
+  /**
+   * A permanent API key of the user, `<prefix>_key_...`.
+   *
+   * @generated from enum value: AUTH_METHOD_API_KEY = 2;
+   */
+  API_KEY = 2,
+
+  /**
+   * A one-time code of the user's authenticator app (RFC 6238), checked in addition to a
+   * password or an API key.
+   *
+   * @generated from enum value: AUTH_METHOD_TOTP = 3;
+   */
+  TOTP = 3,
+}
+
+/**
+ * Describes the enum keycard.v1.AuthMethod.
+ */
+export const AuthMethodSchema: GenEnum<AuthMethod> = /*@__PURE__*/
+  enumDesc(file_keycard_v1_session, 0);
+
+/**
  * SessionKind is the lifetime policy a session follows.
  *
  * @generated from enum keycard.v1.SessionKind
@@ -293,7 +350,7 @@ export enum SessionKind {
  * Describes the enum keycard.v1.SessionKind.
  */
 export const SessionKindSchema: GenEnum<SessionKind> = /*@__PURE__*/
-  enumDesc(file_keycard_v1_session, 0);
+  enumDesc(file_keycard_v1_session, 1);
 
 /**
  * CredentialKind says which kind of credential a request presented.
@@ -327,7 +384,7 @@ export enum CredentialKind {
  * Describes the enum keycard.v1.CredentialKind.
  */
 export const CredentialKindSchema: GenEnum<CredentialKind> = /*@__PURE__*/
-  enumDesc(file_keycard_v1_session, 1);
+  enumDesc(file_keycard_v1_session, 2);
 
 /**
  * InactiveReason says why Validate found a token not active.
@@ -396,5 +453,5 @@ export enum InactiveReason {
  * Describes the enum keycard.v1.InactiveReason.
  */
 export const InactiveReasonSchema: GenEnum<InactiveReason> = /*@__PURE__*/
-  enumDesc(file_keycard_v1_session, 2);
+  enumDesc(file_keycard_v1_session, 3);
 

@@ -1,13 +1,13 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { ErrorInfoSchema } from "../../../gen/google/rpc/error_details_pb.js";
 import {
   type LoginRequestSchema,
   LoginResponseSchema,
 } from "../../../gen/keycard/v1/auth_service_pb.js";
+import { ErrorReason } from "../../../gen/keycard/v1/error_reason_pb.js";
 import { parseDuration } from "../../domain/duration.js";
 import type { Command, CommandContext } from "../command.js";
-import { UsageError } from "../errors.js";
+import { errorReasonOf, UsageError } from "../errors.js";
 import { formatFromNow, formatTime } from "../output.js";
 import { passwordOptions, readPassword } from "../password.js";
 import { isInteractive, promptLine } from "../terminal.js";
@@ -19,7 +19,7 @@ function needsTotpCode(error: unknown): boolean {
   return (
     error instanceof ConnectError &&
     error.code === Code.Unauthenticated &&
-    error.findDetails(ErrorInfoSchema)[0]?.reason === "TOTP_REQUIRED"
+    errorReasonOf(error) === ErrorReason.TOTP_REQUIRED
   );
 }
 

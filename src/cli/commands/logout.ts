@@ -2,6 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ErrorInfoSchema } from "../../../gen/google/rpc/error_details_pb.js";
 import { LogoutResponseSchema } from "../../../gen/keycard/v1/auth_service_pb.js";
+import { ErrorReason } from "../../../gen/keycard/v1/error_reason_pb.js";
 import type { Command } from "../command.js";
 import { loadToken, removeToken, tokenFileOption, tokenFilePath } from "../token-file.js";
 
@@ -27,7 +28,8 @@ export const logoutCommand: Command = {
       if (!(error instanceof ConnectError) || error.code !== Code.Unauthenticated) {
         throw error;
       }
-      const reason = error.findDetails(ErrorInfoSchema)[0]?.reason ?? "SESSION_INVALID";
+      const reason =
+        error.findDetails(ErrorInfoSchema)[0]?.reason ?? ErrorReason[ErrorReason.SESSION_INVALID];
       response.message = `The session had already ended (${reason})`;
     }
     await removeToken(path);

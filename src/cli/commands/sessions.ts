@@ -4,7 +4,7 @@ import {
   RevokeUserSessionsResponseSchema,
 } from "../../../gen/keycard/v1/admin_service_pb.js";
 import type { Command, CommandGroup } from "../command.js";
-import { formatTime } from "../output.js";
+import { formatAuthMethods, formatTime } from "../output.js";
 import { adminWithUserArgument } from "../users.js";
 
 const list: Command = {
@@ -26,7 +26,7 @@ const list: Command = {
           formatTime(session.lastUsedAt),
           formatTime(session.expiresAt),
           session.ipAddress || "-",
-          session.authMethods.join("+") || "-",
+          formatAuthMethods(session.authenticationMethods),
           session.userAgent || "-",
         ]),
         "No live sessions.",

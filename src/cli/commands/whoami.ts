@@ -1,6 +1,6 @@
 import { GetMeResponseSchema } from "../../../gen/keycard/v1/auth_service_pb.js";
 import type { Command } from "../command.js";
-import { formatFromNow, formatTime } from "../output.js";
+import { formatAuthMethods, formatFromNow, formatTime } from "../output.js";
 import { loadToken, tokenFileOption, tokenFilePath } from "../token-file.js";
 
 /** `keycard whoami`: the account and session behind the saved token (GetMe). */
@@ -20,7 +20,8 @@ export const whoamiCommand: Command = {
       out.line(`  user id   ${user?.id ?? ""}`);
       out.line(`  roles     ${user?.roles.join(", ") || "-"}`);
       out.line(`  totp      ${user?.totpEnabled === true ? "on" : "off"}`);
-      out.line(`  session   ${session?.id ?? ""} (${session?.authMethods.join("+") ?? ""})`);
+      const methods = formatAuthMethods(session?.authenticationMethods ?? [], "");
+      out.line(`  session   ${session?.id ?? ""} (${methods})`);
       out.line(
         `  expires   ${formatTime(session?.expiresAt)} (${formatFromNow(session?.expiresAt)})`,
       );

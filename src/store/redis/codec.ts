@@ -1,6 +1,6 @@
 import type { ApiKeyRecord } from "../../domain/api-key.js";
 import { deviceLabel } from "../../domain/device-label.js";
-import type { SessionKind, SessionRecord, TokenPointer } from "../../domain/session.js";
+import type { AuthMethod, SessionKind, SessionRecord, TokenPointer } from "../../domain/session.js";
 import type { UserRecord } from "../../domain/user.js";
 
 /** A field name map from a record's properties to short Redis hash field names. */
@@ -129,7 +129,7 @@ export function decodeSession(
     lastUsedAt: Number(hash.lu),
     ip: hash.ip ?? "",
     userAgent,
-    authMethods: JSON.parse(hash.am ?? "[]") as string[],
+    authMethods: JSON.parse(hash.am ?? "[]") as AuthMethod[],
     ...owner,
     kind: sessionKindOf(hash.kd),
     lifetime: hash.lf === undefined ? Number(hash.ea) - Number(hash.ca) : Number(hash.lf),

@@ -1,7 +1,12 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ErrorInfoSchema, RetryInfoSchema } from "../../../gen/google/rpc/error_details_pb.js";
-import { type ErrorKind, KeycardError } from "../../domain/errors.js";
+import { ErrorReason } from "../../../gen/keycard/v1/error_reason_pb.js";
+import {
+  type ErrorReason as DomainErrorReason,
+  type ErrorKind,
+  KeycardError,
+} from "../../domain/errors.js";
 
 /** The ErrorInfo domain of every keycard error. */
 export const errorDomain = "keycard.dev";
@@ -17,14 +22,39 @@ const codeOfKind: Record<ErrorKind, Code> = {
   "resource-exhausted": Code.ResourceExhausted,
 };
 
+/**
+ * The proto's ErrorReason enum seen as a table from the domain's reasons: a reason the
+ * domain has and the proto lacks does not compile ("Property ... is missing"), and
+ * test/unit/error-reasons.test.ts fails for the converse.
+ */
+const errorReasons: { readonly [R in DomainErrorReason]: ErrorReason } = ErrorReason;
+
+/** The proto's ErrorReason value of a domain reason. */
+export function errorReasonOf(reason: DomainErrorReason): ErrorReason {
+  return errorReasons[reason];
+}
+
+/**
+ * The ErrorInfo reason string of an ErrorReason: the value's name, exactly as in the
+ * proto ("INVALID_CREDENTIALS"), which is what clients match on (AIP-193). protobuf-es
+ * keeps the proto's names because the values share no prefix to strip.
+ */
+export function reasonName(reason: ErrorReason): string {
+  return ErrorReason[reason];
+}
+
 /** Builds the one typed error a client sees: a closed code plus an ErrorInfo reason. */
 export function connectErrorOf(
   code: Code,
-  reason: string,
+  reason: ErrorReason,
   message: string,
   metadata: Record<string, string> = {},
 ): ConnectError {
-  const info = create(ErrorInfoSchema, { reason, domain: errorDomain, metadata });
+  const info = create(ErrorInfoSchema, {
+    reason: reasonName(reason),
+    domain: errorDomain,
+    metadata,
+  });
   return new ConnectError(message, code, undefined, [{ desc: ErrorInfoSchema, value: info }]);
 }
 
@@ -37,7 +67,8 @@ export function toConnectError(error: unknown): unknown {
     return error;
   }
   const metadata: Record<string, string> = error.field === undefined ? {} : { field: error.field };
-  const mapped = connectErrorOf(codeOfKind[error.kind], error.reason, error.message, metadata);
+  const reason = errorReasonOf(error.reason);
+  const mapped = connectErrorOf(codeOfKind[error.kind], reason, error.message, metadata);
   if (error.retryAfterSeconds !== undefined) {
     const retryDelay = { seconds: BigInt(Math.ceil(error.retryAfterSeconds)) };
     mapped.details.push({ desc: RetryInfoSchema, value: create(RetryInfoSchema, { retryDelay }) });

@@ -3,6 +3,7 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import {
   type ApiKey,
   ApiKeySchema,
+  AuthMethod,
   type Session,
   SessionKind,
   SessionSchema,
@@ -10,7 +11,7 @@ import {
   UserSchema,
 } from "../../../gen/keycard/v1/session_pb.js";
 import type { ApiKeyRecord } from "../../domain/api-key.js";
-import type { SessionListing } from "../../domain/session.js";
+import type { AuthMethod as DomainAuthMethod, SessionListing } from "../../domain/session.js";
 import type { UserRecord } from "../../domain/user.js";
 
 const sessionKinds = {
@@ -19,7 +20,17 @@ const sessionKinds = {
   api: SessionKind.API,
 } as const;
 
-/** The API view of a session; `current` marks the one making the request. */
+const authMethods: Readonly<Record<DomainAuthMethod, AuthMethod>> = {
+  password: AuthMethod.PASSWORD,
+  api_key: AuthMethod.API_KEY,
+  totp: AuthMethod.TOTP,
+};
+
+/**
+ * The API view of a session; `current` marks the one making the request. Its methods go
+ * out twice: as AuthMethod values and, for clients of the deprecated field, as the
+ * domain's strings.
+ */
 export function sessionToProto(session: SessionListing, currentSessionId?: string): Session {
   return create(SessionSchema, {
     id: session.id,
@@ -30,6 +41,10 @@ export function sessionToProto(session: SessionListing, currentSessionId?: strin
     userAgent: session.userAgent,
     current: session.id === currentSessionId,
     authMethods: [...session.authMethods],
+    // A method this version does not know (stored by a newer one) reads as unspecified.
+    authenticationMethods: session.authMethods.map(
+      (method) => authMethods[method] ?? AuthMethod.UNSPECIFIED,
+    ),
     apiKeyId: session.apiKeyId ?? "",
     deviceLabel: session.deviceLabel,
     kind: sessionKinds[session.kind],

@@ -1,11 +1,13 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "pino";
-import { reasonOf } from "../handlers/errors.js";
+import { ErrorReason } from "../../../gen/keycard/v1/error_reason_pb.js";
+import { reasonName, reasonOf } from "../handlers/errors.js";
 import { requestIdHeader, requestIdOf } from "../request-id.js";
 import { StoreFailureShare } from "../store-failure-share.js";
 import { StoreOutageLog } from "../store-outage.js";
 
 const serverFaults = new Set([Code.Internal, Code.Unknown, Code.DataLoss, Code.Unavailable]);
+const storeUnavailable = reasonName(ErrorReason.STORE_UNAVAILABLE);
 
 /**
  * Logs every call's outcome once: successes at debug, client mistakes at info, and server
@@ -63,9 +65,9 @@ export class CallLog {
     }
     const { started, ...named } = call;
     const reason = reasonOf(error);
-    this.storeFailures.record(reason === "STORE_UNAVAILABLE");
+    this.storeFailures.record(reason === storeUnavailable);
     const fields = { ...named, ms: elapsed(started), code: Code[error.code], reason };
-    if (reason === "STORE_UNAVAILABLE") {
+    if (reason === storeUnavailable) {
       this.outage.failed(error.cause ?? error);
       this.logger.debug(fields, "rpc failed: store unavailable");
     } else if (serverFaults.has(error.code)) {

@@ -9,7 +9,8 @@ import {
   toBinary,
   toJsonString,
 } from "@bufbuild/protobuf";
-import { Code, type ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { ErrorReason } from "../../../gen/keycard/v1/error_reason_pb.js";
 import { nodeHeaderLookup } from "../credentials.js";
 import { connectErrorOf } from "../handlers/errors.js";
 import { collectBody } from "../http/body.js";
@@ -105,14 +106,14 @@ function tooLarge(limit: number): Decoded {
   return {
     error: connectErrorOf(
       Code.ResourceExhausted,
-      "PAYLOAD_TOO_LARGE",
+      ErrorReason.PAYLOAD_TOO_LARGE,
       `The request message is larger than ${limit} bytes`,
     ),
   };
 }
 
 function invalid(message: string): Decoded {
-  return { error: connectErrorOf(Code.InvalidArgument, "INVALID_ARGUMENT", message) };
+  return { error: connectErrorOf(Code.InvalidArgument, ErrorReason.INVALID_ARGUMENT, message) };
 }
 
 /** The request message of a body in the call's protocol, or the error its sender gets. */
@@ -141,13 +142,10 @@ function unframe(input: DescMessage, body: Buffer): Decoded {
     return invalid("protocol error: missing input message for unary method");
   }
   if ((body[0] ?? 0) & 0b1) {
-    return {
-      error: connectErrorOf(
-        Code.Internal,
-        "INTERNAL",
-        "received a compressed message without grpc-encoding",
-      ),
-    };
+    // A protocol violation, answered as connect-es answers it on the full path: Internal,
+    // with no ErrorInfo (no keycard reason applies).
+    const message = "received a compressed message without grpc-encoding";
+    return { error: new ConnectError(message, Code.Internal) };
   }
   if (body.readUInt32BE(1) !== body.length - 5) {
     return invalid("protocol error: the message length does not match the body");
