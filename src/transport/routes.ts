@@ -3,6 +3,8 @@ import { Authorization } from "../../gen/envoy/service/auth/v3/external_auth_pb.
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { AdminService } from "../../gen/keycard/v1/admin_service_pb.js";
 import { AuthService } from "../../gen/keycard/v1/auth_service_pb.js";
+import { file_keycard_v1_bootstrap } from "../../gen/keycard/v1/bootstrap_pb.js";
+import { file_keycard_v1_error_reason } from "../../gen/keycard/v1/error_reason_pb.js";
 import type { AdminServiceImpl } from "./handlers/admin-service-impl.js";
 import type { AuthServiceImpl } from "./handlers/auth-service-impl.js";
 import type { ExtAuthzImpl } from "./handlers/ext-authz-impl.js";
@@ -24,8 +26,12 @@ export function routes(impls: ServiceImpls): (router: ConnectRouter) => void {
     router.service(AdminService, impls.admin);
     router.service(Health, impls.health);
     router.service(Authorization, impls.extAuthz);
-    // Reflection describes every service registered above, and itself.
-    const reflection = new ServerReflectionImpl([AuthService, AdminService, Health, Authorization]);
+    // Reflection describes every service registered above, itself, the error reasons
+    // and the bootstrap file's format.
+    const reflection = new ServerReflectionImpl(
+      [AuthService, AdminService, Health, Authorization],
+      [file_keycard_v1_error_reason, file_keycard_v1_bootstrap],
+    );
     const [v1, v1alpha] = reflectionServices;
     router.service(v1, reflection.v1);
     router.service(v1alpha, reflection.v1alpha);

@@ -137,6 +137,20 @@ describe("gRPC server reflection (v1 and v1alpha)", () => {
       expect(files(byName)[0]?.service.map((service) => service.name)).toEqual(["AdminService"]);
     });
 
+    it("describes the error reasons and the field rules, which no service declares", async () => {
+      const [reasons, rules] = await ask(client, [
+        { file_containing_symbol: "keycard.v1.ErrorReason" },
+        { file_by_filename: "keycard/v1/admin_service.proto" },
+      ]);
+      const [reasonFile] = files(reasons);
+      expect(reasonFile?.name).toBe("keycard/v1/error_reason.proto");
+      const values = reasonFile?.enumType[0]?.value.map((value) => value.name);
+      expect(values).toContain("INVALID_CREDENTIALS");
+      expect(files(rules).map((file) => file.name)).toEqual(
+        expect.arrayContaining(["keycard/v1/rules.proto", "buf/validate/validate.proto"]),
+      );
+    });
+
     it("answers NOT_FOUND for an unknown symbol or file, and keeps the stream open", async () => {
       const replies = await ask(client, [
         { file_containing_symbol: "no.such.Service" },

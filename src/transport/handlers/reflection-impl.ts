@@ -78,12 +78,15 @@ export class ServerReflectionImpl {
   readonly v1: ServiceImpl<typeof ServerReflectionV1>;
   readonly v1alpha: ServiceImpl<typeof ServerReflectionV1alpha>;
 
-  /** `services`: what keycard serves besides reflection itself, which is always listed. */
-  constructor(services: readonly DescService[]) {
+  /**
+   * `services`: what keycard serves besides reflection itself, which is always listed;
+   * `files`: proto files no service imports that clients still need (ErrorReason).
+   */
+  constructor(services: readonly DescService[], files: readonly DescFile[] = []) {
     const all = [...services, ...reflectionServices];
     this.serviceNames = [...new Set(all.map((service) => service.typeName))];
-    for (const service of all) {
-      this.addFile(service.file);
+    for (const file of [...all.map((service) => service.file), ...files]) {
+      this.addFile(file);
     }
     const stream = (requests: AsyncIterable<Question>) => this.answerAll(requests);
     this.v1 = { serverReflectionInfo: stream };
