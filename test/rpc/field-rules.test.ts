@@ -104,3 +104,38 @@ describe("the rules of an account's fields", () => {
     expect(await apiRefusal(spaced)).toBe("");
   });
 });
+
+describe("the identifiers an admin call names", () => {
+  const app = inMemoryApp(new FakeClock());
+  const admin = createClient(
+    AdminService,
+    createRouterTransport(app.routes, { router: app.routerOptions }),
+  );
+  const asAdmin = { headers: { authorization: `Bearer ${testAdminToken}` } };
+
+  it("are required, refused with INVALID_ARGUMENT naming the field before any lookup", async () => {
+    const calls: [string, Promise<unknown>][] = [
+      ["user_id", admin.disableUser({}, asAdmin)],
+      ["user_id", admin.setPassword({ password: "long enough" }, asAdmin)],
+      ["user_id", admin.createApiKey({ name: "ci" }, asAdmin)],
+      ["user_id", admin.enrollTotp({}, asAdmin)],
+      ["api_key_id", admin.revokeApiKey({}, asAdmin)],
+    ];
+    for (const [field, call] of calls) {
+      const refusal = await call.then(
+        () => undefined,
+        (error: unknown) => ConnectError.from(error),
+      );
+      expect(refusal?.code).toBe(Code.InvalidArgument);
+      expect(refusal?.rawMessage).toBe(`${field} is required`);
+    }
+  });
+
+  it("are checked after the caller: without the admin token the answer is UNAUTHENTICATED", async () => {
+    const refusal = await admin.disableUser({}).then(
+      () => undefined,
+      (error: unknown) => ConnectError.from(error),
+    );
+    expect(refusal?.code).toBe(Code.Unauthenticated);
+  });
+});
