@@ -3,15 +3,23 @@ import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
 
 /**
- * The first executable named `name` on PATH that `usable` accepts, or undefined. Tests
- * find their tools this way instead of by fixed paths, so that a machine with them
- * elsewhere (Homebrew, /usr/local, a venv) runs the same tests; `.ci/run` installs them.
+ * Where Debian puts daemons such as nginx: on root's PATH, not on other users', so they are
+ * looked for there after PATH.
+ */
+const systemBinaries = ["/usr/local/sbin", "/usr/sbin", "/sbin"];
+
+/**
+ * The first executable named `name` on PATH (then in the sbin folders) that `usable`
+ * accepts, or undefined. Tests find their tools this way instead of by fixed paths, so
+ * that a machine with them elsewhere (Homebrew, /usr/local, a venv) runs the same tests;
+ * `npm test` installs them first (scripts/test-prerequisites.sh).
  */
 export function findOnPath(
   name: string,
   usable: (path: string) => boolean = () => true,
 ): string | undefined {
-  for (const dir of (process.env.PATH ?? "").split(delimiter).filter(Boolean)) {
+  const onPath = (process.env.PATH ?? "").split(delimiter).filter(Boolean);
+  for (const dir of [...onPath, ...systemBinaries.filter((folder) => !onPath.includes(folder))]) {
     const path = join(dir, name);
     try {
       accessSync(path, constants.X_OK);
@@ -30,7 +38,7 @@ export function requireOnPath(name: string, debianPackage: string): string {
   const path = findOnPath(name);
   if (path === undefined) {
     throw new Error(
-      `${name} is not on PATH: apt-get install -y ${debianPackage} (or bash .ci/run)`,
+      `${name} is not on PATH: apt-get install -y ${debianPackage} (or run npm test, which installs it)`,
     );
   }
   return path;
