@@ -1,9 +1,18 @@
 import { createInterface } from "node:readline/promises";
 import { CliError, ExitCode } from "./errors.js";
 
+/**
+ * Standard input: any readable stream. Only a terminal (`isTTY` true, with `setRawMode`) is
+ * prompted on; a pipe, a file or a test's in-memory stream is read as data.
+ */
+export type Stdin = NodeJS.ReadableStream & {
+  readonly isTTY?: boolean;
+  setRawMode?(mode: boolean): unknown;
+};
+
 /** The process streams and environment a command talks through (tests can pass their own). */
 export interface Io {
-  readonly stdin: NodeJS.ReadStream;
+  readonly stdin: Stdin;
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream;
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -45,14 +54,15 @@ export async function promptLine(io: Io, question: string): Promise<string> {
 export function promptSecret(io: Io, question: string): Promise<string> {
   const { stdin, stderr } = io;
   stderr.write(question);
-  stdin.setRawMode(true);
+  // Callers prompt only on a terminal (see isInteractive), which always has raw mode.
+  stdin.setRawMode?.(true);
   stdin.setEncoding("utf8");
   stdin.resume();
   return new Promise((resolve, reject) => {
     let typed: string[] = [];
     const finish = (): void => {
       stdin.off("data", onData);
-      stdin.setRawMode(false);
+      stdin.setRawMode?.(false);
       stdin.pause();
       stderr.write("\n");
     };

@@ -1,19 +1,28 @@
 import { randomBytes } from "node:crypto";
 import { chmod, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { homedir } from "node:os";
+import { homedir, platform } from "node:os";
 import { dirname, join } from "node:path";
 import { CliError } from "./errors.js";
 
 /**
+ * The home directory of the command's environment. On POSIX `os.homedir()` is the process's
+ * HOME whenever it is set, so reading HOME from `env` gives real users the same answer and
+ * lets a caller with its own environment (a test running the CLI in-process) have its own.
+ */
+function homeOf(env: Readonly<Record<string, string | undefined>>): string {
+  return platform() === "win32" ? homedir() : (env.HOME ?? homedir());
+}
+
+/**
  * Where `keycard login` keeps the session token: --token-file, else KEYCARD_TOKEN_FILE,
- * else ~/.keycard/session. The file holds the token alone on one line, so that
- * `Authorization: Bearer $(cat ~/.keycard/session)` works too.
+ * else ~/.keycard/session (HOME taken from `env`). The file holds the token alone on one
+ * line, so that `Authorization: Bearer $(cat ~/.keycard/session)` works too.
  */
 export function tokenFilePath(
   option: string | undefined,
   env: Readonly<Record<string, string | undefined>>,
 ): string {
-  return option ?? env.KEYCARD_TOKEN_FILE ?? join(homedir(), ".keycard", "session");
+  return option ?? env.KEYCARD_TOKEN_FILE ?? join(homeOf(env), ".keycard", "session");
 }
 
 /**

@@ -1,32 +1,23 @@
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { once } from "node:events";
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
-import net, { type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type CliResult, runKeycard, runKeycardProcess } from "../helpers/cli.js";
 import { startKeycard, type TestKeycard, testAdminToken } from "../helpers/keycard.js";
+import { freePort } from "../helpers/redis-server.js";
 import { requireOnPath } from "../helpers/tools.js";
 
 /*
- * The `keycard` command line as people and scripts use it: a subprocess per command
- * against a real server on an ephemeral port, checking stdout, stderr, exit codes and the
- * files it writes.
+ * The `keycard` command line as people and scripts use it, against a real server on an
+ * ephemeral port, checking stdout, stderr, exit codes and the files it writes. Commands run
+ * in this process through runCli with in-memory streams; one test runs the real process.
  */
 
-const tsx = "node_modules/.bin/tsx";
 const password = "correct horse battery staple";
 const keyPattern = /kc_key_[A-Za-z0-9_-]{43}/;
 const stackTrace = /\n\s+at /;
-/** Each command is a fresh tsx process (about half a second), and some tests run a dozen. */
-const slow = { timeout: 60_000 };
-
-interface Result {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
 let keycard: TestKeycard;
 let home: string;
@@ -43,31 +34,17 @@ afterAll(async () => {
   }
 });
 
-/** Runs `keycard <args>` with KEYCARD_URL and KEYCARD_ADMIN_TOKEN pointing at the test server. */
-async function cli(
+/** The environment of a command: HOME, KEYCARD_URL and KEYCARD_ADMIN_TOKEN for the test server. */
+function testEnv(env: Record<string, string> = {}): Record<string, string> {
+  return { HOME: home, KEYCARD_URL: keycard.baseUrl, KEYCARD_ADMIN_TOKEN: testAdminToken, ...env };
+}
+
+/** Runs `keycard <args>` in this process, in the environment of {@link testEnv}. */
+function cli(
   args: readonly string[],
   options: { input?: string; env?: Record<string, string> } = {},
-): Promise<Result> {
-  const child = spawn(tsx, ["src/cli/main.ts", ...args], {
-    env: {
-      PATH: process.env.PATH ?? "",
-      HOME: home,
-      KEYCARD_URL: keycard.baseUrl,
-      KEYCARD_ADMIN_TOKEN: testAdminToken,
-      ...options.env,
-    },
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  child.stdin.end(options.input ?? "");
-  const [code] = (await once(child, "close")) as [number | null];
-  return { code, stdout, stderr };
+): Promise<CliResult> {
+  return runKeycard(args, { input: options.input, env: testEnv(options.env) });
 }
 
 /** Runs a command that must succeed and returns its stdout parsed as JSON. */
@@ -103,14 +80,10 @@ async function addUser(email: string, roles: string[] = []): Promise<Record<stri
 }
 
 async function closedPortUrl(): Promise<string> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return `http://127.0.0.1:${port}`;
+  return `http://127.0.0.1:${await freePort()}`;
 }
 
-describe("keycard help", slow, () => {
+describe("keycard help", () => {
   it("prints usage without arguments and help for groups and commands, exiting 0", async () => {
     const [bare, group, userAdd, apiKeyCreate, totpEnroll] = await Promise.all([
       cli([]),
@@ -141,7 +114,7 @@ describe("keycard help", slow, () => {
   });
 });
 
-describe("keycard user", slow, () => {
+describe("keycard user", () => {
   it("adds, lists, re-passwords and disables a user named by email", async () => {
     const email = uniqueEmail("alice");
     const add = ["user", "add", "--email", email, "--name", "Alice", "--password-stdin"];
@@ -195,7 +168,7 @@ describe("keycard user", slow, () => {
   });
 });
 
-describe("keycard apikey", slow, () => {
+describe("keycard apikey", () => {
   it("creates a key shown once with a warning, lists it without the secret, and revokes it", async () => {
     const email = uniqueEmail("robot");
     const user = await addUser(email);
@@ -252,7 +225,7 @@ describe("keycard apikey", slow, () => {
   });
 });
 
-describe("keycard totp, login, whoami and logout", slow, () => {
+describe("keycard totp, login, whoami and logout", () => {
   it("enrolls TOTP, confirms an oathtool code, and logs in with key + code into a 0600 file", async () => {
     const email = uniqueEmail("totp");
     await addUser(email);
@@ -351,7 +324,7 @@ describe("keycard totp, login, whoami and logout", slow, () => {
   });
 });
 
-describe("keycard exit codes and errors", slow, () => {
+describe("keycard exit codes and errors", () => {
   it("exits 2 for usage errors, 1 when the server refuses, 3 when it cannot be reached", async () => {
     const email = uniqueEmail("exists");
     await addUser(email);
@@ -399,5 +372,30 @@ describe("keycard exit codes and errors", slow, () => {
       expect(result?.stderr).not.toMatch(stackTrace);
       expect(result?.stdout).toBe("");
     }
+  });
+});
+
+describe("the keycard process", () => {
+  it("logs in to ~/.keycard/session, shows it with whoami, and exits 1 when refused", async () => {
+    const email = uniqueEmail("process");
+    await addUser(email);
+    const env = testEnv({ HOME: join(home, "process-home") });
+    const loginArgs = ["login", "--email", email, "--password-stdin"];
+    const [login, refused] = await Promise.all([
+      runKeycardProcess(loginArgs, { input: password, env }),
+      runKeycardProcess(loginArgs, { input: "wrong password", env }),
+    ]);
+    const tokenFile = join(home, "process-home", ".keycard", "session");
+    expect(login.code).toBe(0);
+    expect(login.stdout).toMatch(/^Logged in as Test User \(session [^)]+\)\.\n/);
+    expect(login.stderr).toBe(`Session token saved to ${tokenFile}\n`);
+    expect((await stat(tokenFile)).mode & 0o777).toBe(0o600);
+    expect(refused).toMatchObject({ code: 1, stdout: "" });
+    expect(refused.stderr).toMatch(/^keycard: [^\n]*\(INVALID_CREDENTIALS\)\n$/);
+
+    const whoami = await runKeycardProcess(["whoami"], { env });
+    expect(whoami.code).toBe(0);
+    expect(whoami.stdout).toContain(`Test User <${email}>`);
+    expect(whoami.stderr).toBe("");
   });
 });
