@@ -1,8 +1,7 @@
-import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { promisify } from "node:util";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runKeycard } from "../helpers/cli.js";
 import { isActive } from "../helpers/conformance.js";
 import {
   createTestUser,
@@ -12,8 +11,6 @@ import {
 } from "../helpers/keycard.js";
 import { LogLines } from "../helpers/log-lines.js";
 import { type Rest, restClient } from "../helpers/rest.js";
-
-const run = promisify(execFile);
 
 /** Polls `check` every 100 ms until it holds; false after `limitMs`. */
 async function eventually(check: () => Promise<boolean>, limitMs: number): Promise<boolean> {
@@ -83,17 +80,10 @@ describe("ASVS 5.0 7.4.5: an administrator ends every session at once, on every 
 
   it("is a CLI command too", async () => {
     const token = await loginOn(restA);
-    const { stdout } = await run(
-      "node_modules/.bin/tsx",
-      ["src/cli/main.ts", "sessions", "end-all"],
-      {
-        env: {
-          PATH: process.env.PATH ?? "",
-          KEYCARD_URL: a.baseUrl,
-          KEYCARD_ADMIN_TOKEN: testAdminToken,
-        },
-      },
-    );
+    const { code, stdout } = await runKeycard(["sessions", "end-all"], {
+      env: { KEYCARD_URL: a.baseUrl, KEYCARD_ADMIN_TOKEN: testAdminToken },
+    });
+    expect(code).toBe(0);
     expect(stdout).toContain("Ended every session that began before");
     expect(await isActive(restA, token)).toBe(false);
   });
