@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file keycard/v1/admin_service.proto.
  */
 export const file_keycard_v1_admin_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch5rZXljYXJkL3YxL2FkbWluX3NlcnZpY2UucHJvdG8SCmtleWNhcmQudjEiWQoRQ3JlYXRlVXNlclJlcXVlc3QSDQoFZW1haWwYASABKAkSFAoMZGlzcGxheV9uYW1lGAIgASgJEhAKCHBhc3N3b3JkGAMgASgJEg0KBXJvbGVzGAQgAygJIjQKEkNyZWF0ZVVzZXJSZXNwb25zZRIeCgR1c2VyGAEgASgLMhAua2V5Y2FyZC52MS5Vc2VyIiUKEkRpc2FibGVVc2VyUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJIk8KE0Rpc2FibGVVc2VyUmVzcG9uc2USHgoEdXNlchgBIAEoCzIQLmtleWNhcmQudjEuVXNlchIYChByZXZva2VkX3Nlc3Npb25zGAIgASgFIjkKEExpc3RVc2Vyc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiTQoRTGlzdFVzZXJzUmVzcG9uc2USHwoFdXNlcnMYASADKAsyEC5rZXljYXJkLnYxLlVzZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjcKElNldFBhc3N3b3JkUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJIi8KE1NldFBhc3N3b3JkUmVzcG9uc2USGAoQcmV2b2tlZF9zZXNzaW9ucxgBIAEoBSIxCg9TZXRSb2xlc1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRINCgVyb2xlcxgCIAMoCSJMChBTZXRSb2xlc1Jlc3BvbnNlEh4KBHVzZXIYASABKAsyEC5rZXljYXJkLnYxLlVzZXISGAoQcmV2b2tlZF9zZXNzaW9ucxgCIAEoBSJ3ChNDcmVhdGVBcGlLZXlSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSDAoEbmFtZRgCIAEoCRIuCgpleHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglza2lwX3RvdHAYBCABKAgiSAoUQ3JlYXRlQXBpS2V5UmVzcG9uc2USIwoHYXBpX2tleRgBIAEoCzISLmtleWNhcmQudjEuQXBpS2V5EgsKA2tleRgCIAEoCSIlChJMaXN0QXBpS2V5c1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCSI7ChNMaXN0QXBpS2V5c1Jlc3BvbnNlEiQKCGFwaV9rZXlzGAEgAygLMhIua2V5Y2FyZC52MS5BcGlLZXkiKQoTUmV2b2tlQXBpS2V5UmVxdWVzdBISCgphcGlfa2V5X2lkGAEgASgJIlUKFFJldm9rZUFwaUtleVJlc3BvbnNlEiMKB2FwaV9rZXkYASABKAsyEi5rZXljYXJkLnYxLkFwaUtleRIYChByZXZva2VkX3Nlc3Npb25zGAIgASgFIiQKEUVucm9sbFRvdHBSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkiTgoSRW5yb2xsVG90cFJlc3BvbnNlEg4KBnNlY3JldBgBIAEoCRITCgtvdHBhdXRoX3VyaRgCIAEoCRITCgtxcl9jb2RlX3N2ZxgDIAEoCSIzChJDb25maXJtVG90cFJlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIMCgRjb2RlGAIgASgJIk8KE0NvbmZpcm1Ub3RwUmVzcG9uc2USHgoEdXNlchgBIAEoCzIQLmtleWNhcmQudjEuVXNlchIYChByZXZva2VkX3Nlc3Npb25zGAIgASgFIiMKEFJlc2V0VG90cFJlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCSJNChFSZXNldFRvdHBSZXNwb25zZRIeCgR1c2VyGAEgASgLMhAua2V5Y2FyZC52MS5Vc2VyEhgKEHJldm9rZWRfc2Vzc2lvbnMYAiABKAUiKgoXTGlzdFVzZXJTZXNzaW9uc1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCSJBChhMaXN0VXNlclNlc3Npb25zUmVzcG9uc2USJQoIc2Vzc2lvbnMYASADKAsyEy5rZXljYXJkLnYxLlNlc3Npb24iQAoZUmV2b2tlVXNlclNlc3Npb25zUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEhIKCnNlc3Npb25faWQYAiABKAkiMwoaUmV2b2tlVXNlclNlc3Npb25zUmVzcG9uc2USFQoNcmV2b2tlZF9jb3VudBgBIAEoBSIXChVFbmRBbGxTZXNzaW9uc1JlcXVlc3QiSAoWRW5kQWxsU2Vzc2lvbnNSZXNwb25zZRIuCgpub3RfYmVmb3JlGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcDKlDQoMQWRtaW5TZXJ2aWNlEmQKCkNyZWF0ZVVzZXISHS5rZXljYXJkLnYxLkNyZWF0ZVVzZXJSZXF1ZXN0Gh4ua2V5Y2FyZC52MS5DcmVhdGVVc2VyUmVzcG9uc2UiF4LT5JMCEToBKiIML2FkbWluL3VzZXJzEnkKC0Rpc2FibGVVc2VyEh4ua2V5Y2FyZC52MS5EaXNhYmxlVXNlclJlcXVlc3QaHy5rZXljYXJkLnYxLkRpc2FibGVVc2VyUmVzcG9uc2UiKYLT5JMCIzoBKiIeL2FkbWluL3VzZXJzL3t1c2VyX2lkfS9kaXNhYmxlEl4KCUxpc3RVc2VycxIcLmtleWNhcmQudjEuTGlzdFVzZXJzUmVxdWVzdBodLmtleWNhcmQudjEuTGlzdFVzZXJzUmVzcG9uc2UiFILT5JMCDhIML2FkbWluL3VzZXJzEnoKC1NldFBhc3N3b3JkEh4ua2V5Y2FyZC52MS5TZXRQYXNzd29yZFJlcXVlc3QaHy5rZXljYXJkLnYxLlNldFBhc3N3b3JkUmVzcG9uc2UiKoLT5JMCJDoBKiIfL2FkbWluL3VzZXJzL3t1c2VyX2lkfS9wYXNzd29yZBJuCghTZXRSb2xlcxIbLmtleWNhcmQudjEuU2V0Um9sZXNSZXF1ZXN0Ghwua2V5Y2FyZC52MS5TZXRSb2xlc1Jlc3BvbnNlIieC0+STAiE6ASoiHC9hZG1pbi91c2Vycy97dXNlcl9pZH0vcm9sZXMSfQoMQ3JlYXRlQXBpS2V5Eh8ua2V5Y2FyZC52MS5DcmVhdGVBcGlLZXlSZXF1ZXN0GiAua2V5Y2FyZC52MS5DcmVhdGVBcGlLZXlSZXNwb25zZSIqgtPkkwIkOgEqIh8vYWRtaW4vdXNlcnMve3VzZXJfaWR9L2FwaS1rZXlzEncKC0xpc3RBcGlLZXlzEh4ua2V5Y2FyZC52MS5MaXN0QXBpS2V5c1JlcXVlc3QaHy5rZXljYXJkLnYxLkxpc3RBcGlLZXlzUmVzcG9uc2UiJ4LT5JMCIRIfL2FkbWluL3VzZXJzL3t1c2VyX2lkfS9hcGkta2V5cxJ3CgxSZXZva2VBcGlLZXkSHy5rZXljYXJkLnYxLlJldm9rZUFwaUtleVJlcXVlc3QaIC5rZXljYXJkLnYxLlJldm9rZUFwaUtleVJlc3BvbnNlIiSC0+STAh4qHC9hZG1pbi9hcGkta2V5cy97YXBpX2tleV9pZH0ScwoKRW5yb2xsVG90cBIdLmtleWNhcmQudjEuRW5yb2xsVG90cFJlcXVlc3QaHi5rZXljYXJkLnYxLkVucm9sbFRvdHBSZXNwb25zZSImgtPkkwIgOgEqIhsvYWRtaW4vdXNlcnMve3VzZXJfaWR9L3RvdHASfgoLQ29uZmlybVRvdHASHi5rZXljYXJkLnYxLkNvbmZpcm1Ub3RwUmVxdWVzdBofLmtleWNhcmQudjEuQ29uZmlybVRvdHBSZXNwb25zZSIugtPkkwIoOgEqIiMvYWRtaW4vdXNlcnMve3VzZXJfaWR9L3RvdHAvY29uZmlybRJtCglSZXNldFRvdHASHC5rZXljYXJkLnYxLlJlc2V0VG90cFJlcXVlc3QaHS5rZXljYXJkLnYxLlJlc2V0VG90cFJlc3BvbnNlIiOC0+STAh0qGy9hZG1pbi91c2Vycy97dXNlcl9pZH0vdG90cBKGAQoQTGlzdFVzZXJTZXNzaW9ucxIjLmtleWNhcmQudjEuTGlzdFVzZXJTZXNzaW9uc1JlcXVlc3QaJC5rZXljYXJkLnYxLkxpc3RVc2VyU2Vzc2lvbnNSZXNwb25zZSIngtPkkwIhEh8vYWRtaW4vdXNlcnMve3VzZXJfaWR9L3Nlc3Npb25zEowBChJSZXZva2VVc2VyU2Vzc2lvbnMSJS5rZXljYXJkLnYxLlJldm9rZVVzZXJTZXNzaW9uc1JlcXVlc3QaJi5rZXljYXJkLnYxLlJldm9rZVVzZXJTZXNzaW9uc1Jlc3BvbnNlIieC0+STAiEqHy9hZG1pbi91c2Vycy97dXNlcl9pZH0vc2Vzc2lvbnMSewoORW5kQWxsU2Vzc2lvbnMSIS5rZXljYXJkLnYxLkVuZEFsbFNlc3Npb25zUmVxdWVzdBoiLmtleWNhcmQudjEuRW5kQWxsU2Vzc2lvbnNSZXNwb25zZSIigtPkkwIcOgEqIhcvYWRtaW4vc2Vzc2lvbnMvZW5kLWFsbGIGcHJvdG8z", [file_google_api_annotations, file_google_protobuf_timestamp, file_keycard_v1_session]);
+  fileDesc("Ch5rZXljYXJkL3YxL2FkbWluX3NlcnZpY2UucHJvdG8SCmtleWNhcmQudjEiWQoRQ3JlYXRlVXNlclJlcXVlc3QSDQoFZW1haWwYASABKAkSFAoMZGlzcGxheV9uYW1lGAIgASgJEhAKCHBhc3N3b3JkGAMgASgJEg0KBXJvbGVzGAQgAygJIjQKEkNyZWF0ZVVzZXJSZXNwb25zZRIeCgR1c2VyGAEgASgLMhAua2V5Y2FyZC52MS5Vc2VyIiUKEkRpc2FibGVVc2VyUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJIk8KE0Rpc2FibGVVc2VyUmVzcG9uc2USHgoEdXNlchgBIAEoCzIQLmtleWNhcmQudjEuVXNlchIYChByZXZva2VkX3Nlc3Npb25zGAIgASgFIjkKEExpc3RVc2Vyc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiTQoRTGlzdFVzZXJzUmVzcG9uc2USHwoFdXNlcnMYASADKAsyEC5rZXljYXJkLnYxLlVzZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjcKElNldFBhc3N3b3JkUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJIi8KE1NldFBhc3N3b3JkUmVzcG9uc2USGAoQcmV2b2tlZF9zZXNzaW9ucxgBIAEoBSIxCg9TZXRSb2xlc1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRINCgVyb2xlcxgCIAMoCSJMChBTZXRSb2xlc1Jlc3BvbnNlEh4KBHVzZXIYASABKAsyEC5rZXljYXJkLnYxLlVzZXISGAoQcmV2b2tlZF9zZXNzaW9ucxgCIAEoBSJ3ChNDcmVhdGVBcGlLZXlSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSDAoEbmFtZRgCIAEoCRIuCgpleHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglza2lwX3RvdHAYBCABKAgiSAoUQ3JlYXRlQXBpS2V5UmVzcG9uc2USIwoHYXBpX2tleRgBIAEoCzISLmtleWNhcmQudjEuQXBpS2V5EgsKA2tleRgCIAEoCSJMChJMaXN0QXBpS2V5c1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJUChNMaXN0QXBpS2V5c1Jlc3BvbnNlEiQKCGFwaV9rZXlzGAEgAygLMhIua2V5Y2FyZC52MS5BcGlLZXkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIikKE1Jldm9rZUFwaUtleVJlcXVlc3QSEgoKYXBpX2tleV9pZBgBIAEoCSJVChRSZXZva2VBcGlLZXlSZXNwb25zZRIjCgdhcGlfa2V5GAEgASgLMhIua2V5Y2FyZC52MS5BcGlLZXkSGAoQcmV2b2tlZF9zZXNzaW9ucxgCIAEoBSIkChFFbnJvbGxUb3RwUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJIk4KEkVucm9sbFRvdHBSZXNwb25zZRIOCgZzZWNyZXQYASABKAkSEwoLb3RwYXV0aF91cmkYAiABKAkSEwoLcXJfY29kZV9zdmcYAyABKAkiMwoSQ29uZmlybVRvdHBSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSDAoEY29kZRgCIAEoCSJPChNDb25maXJtVG90cFJlc3BvbnNlEh4KBHVzZXIYASABKAsyEC5rZXljYXJkLnYxLlVzZXISGAoQcmV2b2tlZF9zZXNzaW9ucxgCIAEoBSIjChBSZXNldFRvdHBSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkiTQoRUmVzZXRUb3RwUmVzcG9uc2USHgoEdXNlchgBIAEoCzIQLmtleWNhcmQudjEuVXNlchIYChByZXZva2VkX3Nlc3Npb25zGAIgASgFIlEKF0xpc3RVc2VyU2Vzc2lvbnNSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiWgoYTGlzdFVzZXJTZXNzaW9uc1Jlc3BvbnNlEiUKCHNlc3Npb25zGAEgAygLMhMua2V5Y2FyZC52MS5TZXNzaW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJAChlSZXZva2VVc2VyU2Vzc2lvbnNSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSEgoKc2Vzc2lvbl9pZBgCIAEoCSIzChpSZXZva2VVc2VyU2Vzc2lvbnNSZXNwb25zZRIVCg1yZXZva2VkX2NvdW50GAEgASgFIhcKFUVuZEFsbFNlc3Npb25zUmVxdWVzdCJIChZFbmRBbGxTZXNzaW9uc1Jlc3BvbnNlEi4KCm5vdF9iZWZvcmUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wMqUNCgxBZG1pblNlcnZpY2USZAoKQ3JlYXRlVXNlchIdLmtleWNhcmQudjEuQ3JlYXRlVXNlclJlcXVlc3QaHi5rZXljYXJkLnYxLkNyZWF0ZVVzZXJSZXNwb25zZSIXgtPkkwIROgEqIgwvYWRtaW4vdXNlcnMSeQoLRGlzYWJsZVVzZXISHi5rZXljYXJkLnYxLkRpc2FibGVVc2VyUmVxdWVzdBofLmtleWNhcmQudjEuRGlzYWJsZVVzZXJSZXNwb25zZSIpgtPkkwIjOgEqIh4vYWRtaW4vdXNlcnMve3VzZXJfaWR9L2Rpc2FibGUSXgoJTGlzdFVzZXJzEhwua2V5Y2FyZC52MS5MaXN0VXNlcnNSZXF1ZXN0Gh0ua2V5Y2FyZC52MS5MaXN0VXNlcnNSZXNwb25zZSIUgtPkkwIOEgwvYWRtaW4vdXNlcnMSegoLU2V0UGFzc3dvcmQSHi5rZXljYXJkLnYxLlNldFBhc3N3b3JkUmVxdWVzdBofLmtleWNhcmQudjEuU2V0UGFzc3dvcmRSZXNwb25zZSIqgtPkkwIkOgEqIh8vYWRtaW4vdXNlcnMve3VzZXJfaWR9L3Bhc3N3b3JkEm4KCFNldFJvbGVzEhsua2V5Y2FyZC52MS5TZXRSb2xlc1JlcXVlc3QaHC5rZXljYXJkLnYxLlNldFJvbGVzUmVzcG9uc2UiJ4LT5JMCIToBKiIcL2FkbWluL3VzZXJzL3t1c2VyX2lkfS9yb2xlcxJ9CgxDcmVhdGVBcGlLZXkSHy5rZXljYXJkLnYxLkNyZWF0ZUFwaUtleVJlcXVlc3QaIC5rZXljYXJkLnYxLkNyZWF0ZUFwaUtleVJlc3BvbnNlIiqC0+STAiQ6ASoiHy9hZG1pbi91c2Vycy97dXNlcl9pZH0vYXBpLWtleXMSdwoLTGlzdEFwaUtleXMSHi5rZXljYXJkLnYxLkxpc3RBcGlLZXlzUmVxdWVzdBofLmtleWNhcmQudjEuTGlzdEFwaUtleXNSZXNwb25zZSIngtPkkwIhEh8vYWRtaW4vdXNlcnMve3VzZXJfaWR9L2FwaS1rZXlzEncKDFJldm9rZUFwaUtleRIfLmtleWNhcmQudjEuUmV2b2tlQXBpS2V5UmVxdWVzdBogLmtleWNhcmQudjEuUmV2b2tlQXBpS2V5UmVzcG9uc2UiJILT5JMCHiocL2FkbWluL2FwaS1rZXlzL3thcGlfa2V5X2lkfRJzCgpFbnJvbGxUb3RwEh0ua2V5Y2FyZC52MS5FbnJvbGxUb3RwUmVxdWVzdBoeLmtleWNhcmQudjEuRW5yb2xsVG90cFJlc3BvbnNlIiaC0+STAiA6ASoiGy9hZG1pbi91c2Vycy97dXNlcl9pZH0vdG90cBJ+CgtDb25maXJtVG90cBIeLmtleWNhcmQudjEuQ29uZmlybVRvdHBSZXF1ZXN0Gh8ua2V5Y2FyZC52MS5Db25maXJtVG90cFJlc3BvbnNlIi6C0+STAig6ASoiIy9hZG1pbi91c2Vycy97dXNlcl9pZH0vdG90cC9jb25maXJtEm0KCVJlc2V0VG90cBIcLmtleWNhcmQudjEuUmVzZXRUb3RwUmVxdWVzdBodLmtleWNhcmQudjEuUmVzZXRUb3RwUmVzcG9uc2UiI4LT5JMCHSobL2FkbWluL3VzZXJzL3t1c2VyX2lkfS90b3RwEoYBChBMaXN0VXNlclNlc3Npb25zEiMua2V5Y2FyZC52MS5MaXN0VXNlclNlc3Npb25zUmVxdWVzdBokLmtleWNhcmQudjEuTGlzdFVzZXJTZXNzaW9uc1Jlc3BvbnNlIieC0+STAiESHy9hZG1pbi91c2Vycy97dXNlcl9pZH0vc2Vzc2lvbnMSjAEKElJldm9rZVVzZXJTZXNzaW9ucxIlLmtleWNhcmQudjEuUmV2b2tlVXNlclNlc3Npb25zUmVxdWVzdBomLmtleWNhcmQudjEuUmV2b2tlVXNlclNlc3Npb25zUmVzcG9uc2UiJ4LT5JMCISofL2FkbWluL3VzZXJzL3t1c2VyX2lkfS9zZXNzaW9ucxJ7Cg5FbmRBbGxTZXNzaW9ucxIhLmtleWNhcmQudjEuRW5kQWxsU2Vzc2lvbnNSZXF1ZXN0GiIua2V5Y2FyZC52MS5FbmRBbGxTZXNzaW9uc1Jlc3BvbnNlIiKC0+STAhw6ASoiFy9hZG1pbi9zZXNzaW9ucy9lbmQtYWxsYgZwcm90bzM", [file_google_api_annotations, file_google_protobuf_timestamp, file_keycard_v1_session]);
 
 /**
  * CreateUserRequest describes the new account.
@@ -136,14 +136,17 @@ export const DisableUserResponseSchema: GenMessage<DisableUserResponse> = /*@__P
  */
 export type ListUsersRequest = Message<"keycard.v1.ListUsersRequest"> & {
   /**
-   * Largest number of users to return, 1 to 1000; zero means 100.
+   * Largest number of users to return. Zero means 100; values above 1000 are treated as
+   * 1000; a negative value fails with INVALID_ARGUMENT. A page may hold fewer.
    *
    * @generated from field: int32 page_size = 1;
    */
   pageSize: number;
 
   /**
-   * The `next_page_token` of the previous page; empty for the first page.
+   * The `next_page_token` of the previous page, to get the page after it; empty for the
+   * first page. The token is opaque; it is good only for ListUsers (`page_size` may change
+   * between pages), and any other value fails with INVALID_ARGUMENT (field `page_token`).
    *
    * @generated from field: string page_token = 2;
    */
@@ -164,14 +167,15 @@ export const ListUsersRequestSchema: GenMessage<ListUsersRequest> = /*@__PURE__*
  */
 export type ListUsersResponse = Message<"keycard.v1.ListUsersResponse"> & {
   /**
-   * Accounts, oldest first.
+   * Accounts, oldest first (by creation time, then id).
    *
    * @generated from field: repeated keycard.v1.User users = 1;
    */
   users: User[];
 
   /**
-   * Token for the next page; empty on the last page.
+   * Opaque token for the next page, to send as `page_token`; empty on the last page.
+   * Accounts created between pages do not make a later page skip or repeat another one.
    *
    * @generated from field: string next_page_token = 2;
    */
@@ -363,17 +367,35 @@ export const CreateApiKeyResponseSchema: GenMessage<CreateApiKeyResponse> = /*@_
   messageDesc(file_keycard_v1_admin_service, 11);
 
 /**
- * ListApiKeysRequest names the account whose keys to list.
+ * ListApiKeysRequest asks for one page of an account's keys.
  *
  * @generated from message keycard.v1.ListApiKeysRequest
  */
 export type ListApiKeysRequest = Message<"keycard.v1.ListApiKeysRequest"> & {
   /**
-   * Identifier of the account.
+   * Identifier of the account; an unknown id fails with NOT_FOUND.
    *
    * @generated from field: string user_id = 1;
    */
   userId: string;
+
+  /**
+   * Largest number of keys to return. Zero means 100; values above 1000 are treated as
+   * 1000; a negative value fails with INVALID_ARGUMENT. A page may hold fewer.
+   *
+   * @generated from field: int32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * The `next_page_token` of the previous page, to get the page after it; empty for the
+   * first page. The token is opaque; it is good only with the same `user_id` (`page_size`
+   * may change between pages), and any other value fails with INVALID_ARGUMENT (field
+   * `page_token`).
+   *
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
 };
 
 /**
@@ -384,7 +406,7 @@ export const ListApiKeysRequestSchema: GenMessage<ListApiKeysRequest> = /*@__PUR
   messageDesc(file_keycard_v1_admin_service, 12);
 
 /**
- * ListApiKeysResponse lists a user's keys.
+ * ListApiKeysResponse is one page of a user's keys.
  *
  * @generated from message keycard.v1.ListApiKeysResponse
  */
@@ -395,6 +417,14 @@ export type ListApiKeysResponse = Message<"keycard.v1.ListApiKeysResponse"> & {
    * @generated from field: repeated keycard.v1.ApiKey api_keys = 1;
    */
   apiKeys: ApiKey[];
+
+  /**
+   * Opaque token for the next page, to send as `page_token`; empty on the last page. Keys
+   * created or revoked between pages do not make a later page skip or repeat another key.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
 };
 
 /**
@@ -617,17 +647,35 @@ export const ResetTotpResponseSchema: GenMessage<ResetTotpResponse> = /*@__PURE_
   messageDesc(file_keycard_v1_admin_service, 21);
 
 /**
- * ListUserSessionsRequest names the account.
+ * ListUserSessionsRequest asks for one page of an account's sessions.
  *
  * @generated from message keycard.v1.ListUserSessionsRequest
  */
 export type ListUserSessionsRequest = Message<"keycard.v1.ListUserSessionsRequest"> & {
   /**
-   * Identifier of the account.
+   * Identifier of the account; an unknown id fails with NOT_FOUND.
    *
    * @generated from field: string user_id = 1;
    */
   userId: string;
+
+  /**
+   * Largest number of sessions to return. Zero means 100; values above 1000 are treated as
+   * 1000; a negative value fails with INVALID_ARGUMENT. A page may hold fewer.
+   *
+   * @generated from field: int32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * The `next_page_token` of the previous page, to get the page after it; empty for the
+   * first page. The token is opaque; it is good only with the same `user_id` (`page_size`
+   * may change between pages), and any other value fails with INVALID_ARGUMENT (field
+   * `page_token`).
+   *
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
 };
 
 /**
@@ -638,7 +686,7 @@ export const ListUserSessionsRequestSchema: GenMessage<ListUserSessionsRequest> 
   messageDesc(file_keycard_v1_admin_service, 22);
 
 /**
- * ListUserSessionsResponse lists a user's live sessions.
+ * ListUserSessionsResponse is one page of a user's live sessions.
  *
  * @generated from message keycard.v1.ListUserSessionsResponse
  */
@@ -649,6 +697,15 @@ export type ListUserSessionsResponse = Message<"keycard.v1.ListUserSessionsRespo
    * @generated from field: repeated keycard.v1.Session sessions = 1;
    */
   sessions: Session[];
+
+  /**
+   * Opaque token for the next page, to send as `page_token`; empty on the last page.
+   * Sessions that end or begin between pages do not make a later page skip or repeat
+   * another session.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
 };
 
 /**
@@ -816,7 +873,8 @@ export const AdminService: GenService<{
     output: typeof CreateApiKeyResponseSchema;
   },
   /**
-   * ListApiKeys returns a user's API keys, revoked ones included, newest first.
+   * ListApiKeys returns a user's API keys, revoked ones included, newest first, a page at a
+   * time.
    *
    * @generated from rpc keycard.v1.AdminService.ListApiKeys
    */
@@ -868,7 +926,7 @@ export const AdminService: GenService<{
     output: typeof ResetTotpResponseSchema;
   },
   /**
-   * ListUserSessions returns the live sessions of any user.
+   * ListUserSessions returns the live sessions of any user, newest first, a page at a time.
    *
    * @generated from rpc keycard.v1.AdminService.ListUserSessions
    */
