@@ -17,6 +17,7 @@ import type { TotpService } from "../../service/totp-service.js";
 import type { UserService } from "../../service/user-service.js";
 import { clientInfoKey } from "./context.js";
 import { apiKeyToProto, sessionToProto, userToProto } from "./mappers.js";
+import { pageRequestOf, pageTokenOf } from "./page-token.js";
 
 /** The administrator's client, named in the audit log of what they ended. */
 function by(ctx: HandlerContext): ClientInfo & { credential: string } {
@@ -45,8 +46,9 @@ export class AdminServiceImpl implements ServiceImpl<typeof AdminService> {
   }
 
   async listUsers(req: ListUsersRequest) {
-    const page = await this.uses.users.list(req.pageSize, req.pageToken);
-    return { users: page.users.map(userToProto), nextPageToken: page.nextPageToken };
+    const scope = { method: "ListUsers", owner: "" };
+    const page = await this.uses.users.list(pageRequestOf(req, scope));
+    return { users: page.items.map(userToProto), nextPageToken: pageTokenOf(page.next, scope) };
   }
 
   async setPassword(req: SetPasswordRequest) {
