@@ -5,6 +5,8 @@ import type {
   ConfirmTotpRequest,
   CreateApiKeyRequest,
   CreateUserRequest,
+  ListApiKeysRequest,
+  ListUserSessionsRequest,
   ListUsersRequest,
   RevokeUserSessionsRequest,
   SetPasswordRequest,
@@ -73,8 +75,13 @@ export class AdminServiceImpl implements ServiceImpl<typeof AdminService> {
     return { apiKey: apiKeyToProto(record), key };
   }
 
-  async listApiKeys(req: { userId: string }) {
-    return { apiKeys: (await this.uses.apiKeys.list(req.userId)).map(apiKeyToProto) };
+  async listApiKeys(req: ListApiKeysRequest) {
+    const scope = { method: "ListApiKeys", owner: req.userId };
+    const page = await this.uses.apiKeys.list(req.userId, pageRequestOf(req, scope));
+    return {
+      apiKeys: page.items.map(apiKeyToProto),
+      nextPageToken: pageTokenOf(page.next, scope),
+    };
   }
 
   async revokeApiKey(req: { apiKeyId: string }) {
@@ -114,10 +121,15 @@ export class AdminServiceImpl implements ServiceImpl<typeof AdminService> {
     return { notBefore: timestampFromMs(await this.uses.sessions.endAll(by(ctx))) };
   }
 
-  async listUserSessions(req: { userId: string }) {
+  async listUserSessions(req: ListUserSessionsRequest) {
+    const scope = { method: "ListUserSessions", owner: req.userId };
+    const request = pageRequestOf(req, scope);
     await this.uses.users.existing(req.userId);
-    const sessions = await this.uses.sessions.list(req.userId);
-    return { sessions: sessions.map((session) => sessionToProto(session)) };
+    const page = await this.uses.sessions.list(req.userId, request);
+    return {
+      sessions: page.items.map((session) => sessionToProto(session)),
+      nextPageToken: pageTokenOf(page.next, scope),
+    };
   }
 
   async revokeUserSessions(req: RevokeUserSessionsRequest, ctx: HandlerContext) {
