@@ -252,6 +252,36 @@ describe("keycard apikey", slow, () => {
   });
 });
 
+describe("keycard list commands", slow, () => {
+  it("lists every key of a user, following the pages past the largest one", async () => {
+    const email = uniqueEmail("many-keys");
+    const user = await addUser(email);
+    const created = new Set<string>();
+    for (let start = 0; start < 1_001; start += 50) {
+      const batch = Array.from({ length: Math.min(50, 1_001 - start) }, async (_, i) => {
+        const reply = await fetch(`${keycard.baseUrl}/admin/users/${String(user.id)}/api-keys`, {
+          method: "POST",
+          headers: {
+            authorization: `Bearer ${testAdminToken}`,
+            "content-type": "application/json",
+          },
+          body: JSON.stringify({ name: `key ${start + i}`, skip_totp: true }),
+        });
+        const body = (await reply.json()) as { api_key: { id: string } };
+        created.add(body.api_key.id);
+      });
+      await Promise.all(batch);
+    }
+
+    const listed = await cliJson(["apikey", "list", email]);
+
+    const keys = listed.api_keys as { id: string }[];
+    expect(keys).toHaveLength(1_001);
+    expect(new Set(keys.map((key) => key.id))).toEqual(created);
+    expect(listed.next_page_token).toBe("");
+  });
+});
+
 describe("keycard totp, login, whoami and logout", slow, () => {
   it("enrolls TOTP, confirms an oathtool code, and logs in with key + code into a 0600 file", async () => {
     const email = uniqueEmail("totp");
