@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { invalidArgument } from "../../domain/errors.js";
+import { invalidArgument, type KeycardError } from "../../domain/errors.js";
 import { type Cursor, type PageRequest, pageSizeOf } from "../../domain/page.js";
 
 /**
@@ -39,7 +39,8 @@ export function pageTokenOf(next: Cursor | undefined, scope: PageScope): string 
   return Buffer.from(text, "utf8").toString("base64url");
 }
 
-function foreignToken(): Error {
+/** The one refusal for every token this listing did not hand out, whatever is wrong with it. */
+function foreignToken(): KeycardError {
   return invalidArgument(
     "page_token",
     "page_token is not a next_page_token of this listing: send the one the previous page returned, with the same request, or none to start again",
