@@ -3,17 +3,14 @@ import type { AdminService } from "../../gen/keycard/v1/admin_service_pb.js";
 import type { User } from "../../gen/keycard/v1/session_pb.js";
 import type { CommandContext } from "./command.js";
 import { CliError } from "./errors.js";
+import { everyPage } from "./pages.js";
 
 /** Every account, following ListUsers pages to the end. */
-export async function listAllUsers(admin: Client<typeof AdminService>): Promise<User[]> {
-  const users: User[] = [];
-  let pageToken = "";
-  do {
-    const page = await admin.listUsers({ pageSize: 1000, pageToken });
-    users.push(...page.users);
-    pageToken = page.nextPageToken;
-  } while (pageToken !== "");
-  return users;
+export function listAllUsers(admin: Client<typeof AdminService>): Promise<User[]> {
+  return everyPage(async (page) => {
+    const { users, nextPageToken } = await admin.listUsers(page);
+    return { items: users, nextPageToken };
+  });
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { ApiKeyPatch, ApiKeyRecord } from "./api-key.js";
 import type { FailureCount, LoginCounterKey, WindowClaim } from "./login-throttle.js";
+import type { PageRequest } from "./page.js";
 import type { SessionListing, SessionRecord, TokenLookup } from "./session.js";
 import type { UserPatch, UserRecord } from "./user.js";
 
@@ -14,8 +15,13 @@ export interface UserStore {
   findById(id: string): Promise<UserRecord | undefined>;
   /** Changes some fields of a user and returns it; undefined when there is no such user. */
   update(id: string, patch: UserPatch): Promise<UserRecord | undefined>;
-  /** Users in creation order, `limit` of them from position `offset`. */
-  list(offset: number, limit: number): Promise<UserRecord[]>;
+  /**
+   * Up to `size` users in creation order (then by id), those after the position `after`
+   * (from the first when absent). A position holds its place whether or not a user is
+   * there, so users created meanwhile (even with an earlier time, from another replica's
+   * clock) make no other user skipped or listed twice.
+   */
+  list(page: PageRequest): Promise<UserRecord[]>;
   /**
    * Records that the user's TOTP code of time step `step` was used. False when that step
    * or a later one was already used: the code is a replay. Atomic across replicas.

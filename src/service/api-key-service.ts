@@ -1,6 +1,7 @@
 import { type ApiKeyRecord, apiKeyProblem, keyHint } from "../domain/api-key.js";
 import type { Clock } from "../domain/clock.js";
 import { type ErrorReason, invalidArgument, KeycardError } from "../domain/errors.js";
+import { type Page, type PageRequest, pageOf } from "../domain/page.js";
 import type { Store } from "../domain/ports.js";
 import type { ClientInfo, InactiveReason } from "../domain/session.js";
 import { isWellFormedToken, mintToken, newId } from "../domain/token.js";
@@ -77,12 +78,16 @@ export class ApiKeyService {
     return { record, key };
   }
 
-  /** The user's keys, newest first. */
-  async list(userId: string): Promise<ApiKeyRecord[]> {
+  /**
+   * One page of the user's keys, newest first (by creation, then id), revoked ones
+   * included. Cut from the user's whole set of keys, which the store keeps unordered and
+   * which grows only as an administrator issues keys.
+   */
+  async list(userId: string, page: PageRequest): Promise<Page<ApiKeyRecord>> {
     if ((await this.deps.store.users.findById(userId)) === undefined) {
       throw new KeycardError("NOT_FOUND", "No user with this id");
     }
-    return this.deps.store.apiKeys.listByUser(userId);
+    return pageOf(await this.deps.store.apiKeys.listByUser(userId), page, "newest-first");
   }
 
   /** Revokes a key for good; the sessions it opened are revoked by the caller. */

@@ -1,4 +1,5 @@
 import { invalidArgument, KeycardError } from "../domain/errors.js";
+import { type Page, type PageRequest, pageOf } from "../domain/page.js";
 import {
   type ClientInfo,
   extendedSession,
@@ -200,11 +201,18 @@ export class SessionService {
     });
   }
 
-  /** A user's live sessions, newest first; idle-timed-out ones are not live. */
-  async list(userId: string): Promise<SessionListing[]> {
+  /**
+   * One page of a user's live sessions, newest first (by creation, then id); idle-timed-out
+   * ones are not live. Cut from the whole listing rather than read page by page: the
+   * store's index of a user's sessions is ordered by expiry, not creation, so it cannot
+   * seek to a position of this order, and the listing is bounded by SESSION_MAX_PER_USER
+   * (every login trims to it), so a page costs what one unpaged listing did.
+   */
+  async list(userId: string, page: PageRequest): Promise<Page<SessionListing>> {
     const now = this.deps.clock.now();
     const sessions = await this.deps.store.sessions.list(userId, now);
-    return sessions.filter((candidate) => !isIdle(candidate, now, this.deps.policy));
+    const live = sessions.filter((candidate) => !isIdle(candidate, now, this.deps.policy));
+    return pageOf(live, page, "newest-first");
   }
 
   /** Ends one of a user's sessions; NOT_FOUND for any id that is not one of them. */

@@ -1,3 +1,4 @@
+import { type Cursor, cursorOf } from "../domain/page.js";
 import type { Store } from "../domain/ports.js";
 import type { SecretKeeper } from "./secret-keeper.js";
 
@@ -22,8 +23,10 @@ export async function reencryptTotpSecrets(
 ): Promise<ReencryptReport> {
   let usersRead = 0;
   let secretsMoved = 0;
-  for (let offset = 0; ; offset += pageSize) {
-    const users = await store.users.list(offset, pageSize);
+  let after: Cursor | undefined;
+  for (;;) {
+    const page = { size: pageSize, ...(after === undefined ? {} : { after }) };
+    const users = await store.users.list(page);
     for (const user of users) {
       const moved = (stored: string): string | undefined =>
         stored === "" || secrets.isCurrent(stored)
@@ -41,8 +44,10 @@ export async function reencryptTotpSecrets(
     }
     usersRead += users.length;
     onPage({ usersRead, secretsMoved });
-    if (users.length < pageSize) {
+    const last = users.at(-1);
+    if (users.length < pageSize || last === undefined) {
       return { usersRead, secretsMoved };
     }
+    after = cursorOf(last);
   }
 }

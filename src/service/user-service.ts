@@ -1,5 +1,6 @@
 import type { Clock } from "../domain/clock.js";
 import { invalidArgument, KeycardError } from "../domain/errors.js";
+import { type Page, type PageRequest, pageFrom } from "../domain/page.js";
 import type { PasswordHasher, Store } from "../domain/ports.js";
 import { newId } from "../domain/token.js";
 import { normalizeEmail, type UserPatch, type UserRecord } from "../domain/user.js";
@@ -12,15 +13,6 @@ export interface NewUser {
   readonly password: string;
   readonly roles: readonly string[];
 }
-
-/** One page of users and the token of the next page (empty on the last). */
-export interface UserPage {
-  readonly users: UserRecord[];
-  readonly nextPageToken: string;
-}
-
-const defaultPageSize = 100;
-const maxPageSize = 1000;
 
 /** Account administration: create, list, disable users and set their passwords. */
 export class UserService {
@@ -62,21 +54,10 @@ export class UserService {
     return this.deps.store.users.findByEmail(normalizeEmail(email));
   }
 
-  /** One page of accounts in creation order. */
-  async list(pageSize: number, pageToken: string): Promise<UserPage> {
-    if (!Number.isInteger(pageSize) || pageSize < 0 || pageSize > maxPageSize) {
-      throw invalidArgument("page_size", `page_size must be 0 to ${maxPageSize}`);
-    }
-    if (!/^\d*$/.test(pageToken)) {
-      throw invalidArgument("page_token", "page_token is not one this service returned");
-    }
-    const offset = Number(pageToken || "0");
-    const limit = pageSize || defaultPageSize;
-    const users = await this.deps.store.users.list(offset, limit + 1);
-    return {
-      users: users.slice(0, limit),
-      nextPageToken: users.length > limit ? String(offset + limit) : "",
-    };
+  /** One page of accounts in creation order (then by id), oldest first. */
+  async list(page: PageRequest): Promise<Page<UserRecord>> {
+    const following = await this.deps.store.users.list({ ...page, size: page.size + 1 });
+    return pageFrom(following, page.size);
   }
 
   /** Disables an account and revokes all its sessions at once. */

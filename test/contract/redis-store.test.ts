@@ -255,7 +255,7 @@ describe("the redis store's keys", () => {
     const id = newId();
     expect(await store.users.update(id, { disabled: true, roles: ["admin"] })).toBeUndefined();
     expect(await store.users.claimTotpStep(id, 1_000)).toBe(false);
-    expect(await store.users.list(0, 10)).toEqual([]);
+    expect(await store.users.list({ size: 10 })).toEqual([]);
     expect(await allKeys()).toEqual([]);
   });
 

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApiKeyRecord } from "../../src/domain/api-key.js";
 import { deviceLabel } from "../../src/domain/device-label.js";
+import { type Cursor, cursorOf } from "../../src/domain/page.js";
 import type { Store } from "../../src/domain/ports.js";
 import { listingOf, type SessionRecord } from "../../src/domain/session.js";
 import { hashToken, mintToken, newId, sessionIdOf } from "../../src/domain/token.js";
@@ -282,27 +283,64 @@ export function describeStoreContract(name: string, makeStore: () => Store): voi
 
       it("lists nobody in an empty store", async () => {
         await withOwnStore(async (own) => {
-          expect(await own.users.list(0, 10)).toEqual([]);
+          expect(await own.users.list({ size: 10 })).toEqual([]);
         });
       });
 
       it("lists users in creation order", async () => {
         await withOwnStore(async (own) => {
           const users = await createUsers(own, 5);
-          expect(await own.users.list(0, 10)).toEqual(users);
-          expect(await own.users.list(0, 5)).toEqual(users);
+          expect(await own.users.list({ size: 10 })).toEqual(users);
+          expect(await own.users.list({ size: 5 })).toEqual(users);
         });
       });
 
-      it("pages through users with offset and limit, each user exactly once", async () => {
+      it("pages through users after a position, each user exactly once", async () => {
         await withOwnStore(async (own) => {
           const users = await createUsers(own, 5);
-          expect(await own.users.list(0, 2)).toEqual(users.slice(0, 2));
-          expect(await own.users.list(2, 2)).toEqual(users.slice(2, 4));
-          expect(await own.users.list(4, 2)).toEqual(users.slice(4));
-          expect(await own.users.list(5, 2)).toEqual([]);
-          expect(await own.users.list(7, 2)).toEqual([]);
-          expect(await own.users.list(1, 1)).toEqual([users[1]]);
+          const past = (index: number): Cursor => cursorOf(users[index] as UserRecord);
+          expect(await own.users.list({ size: 2 })).toEqual(users.slice(0, 2));
+          expect(await own.users.list({ size: 2, after: past(1) })).toEqual(users.slice(2, 4));
+          expect(await own.users.list({ size: 2, after: past(3) })).toEqual(users.slice(4));
+          expect(await own.users.list({ size: 2, after: past(4) })).toEqual([]);
+          expect(await own.users.list({ size: 1, after: past(0) })).toEqual([users[1]]);
+          expect(await own.users.list({ size: 0 })).toEqual([]);
+        });
+      });
+
+      it("orders users of the same millisecond by id and resumes among them", async () => {
+        await withOwnStore(async (own) => {
+          const at = Date.now();
+          const [before] = await createUsers(own, 1);
+          const tied = ["Bb", "aA", "Ab", "cc"].map((id) => makeUser({ id, createdAt: at + 10 }));
+          for (const user of tied) {
+            expect(await own.users.create(user)).toBe(true);
+          }
+          const later = makeUser({ createdAt: at + 11 });
+          expect(await own.users.create(later)).toBe(true);
+          const byId = ["Ab", "Bb", "aA", "cc"].map((id) => tied.find((user) => user.id === id));
+          expect(await own.users.list({ size: 10 })).toEqual([before, ...byId, later]);
+          const afterBb = { createdAt: at + 10, id: "Bb" };
+          expect(await own.users.list({ size: 2, after: afterBb })).toEqual(byId.slice(2));
+          expect(await own.users.list({ size: 3, after: afterBb })).toEqual([
+            ...byId.slice(2),
+            later,
+          ]);
+        });
+      });
+
+      it("resumes after a position whose user is not stored, and is not moved by users created before it", async () => {
+        await withOwnStore(async (own) => {
+          const users = await createUsers(own, 4);
+          const second = users[1] as UserRecord;
+          const gone = { createdAt: second.createdAt, id: `${second.id}~` };
+          expect(await own.users.list({ size: 10, after: gone })).toEqual(users.slice(2));
+          // Another replica's clock, a little behind: the new user sorts before the position.
+          const behind = makeUser({ createdAt: second.createdAt - 1 });
+          expect(await own.users.create(behind)).toBe(true);
+          expect(await own.users.list({ size: 10, after: cursorOf(second) })).toEqual(
+            users.slice(2),
+          );
         });
       });
 
@@ -314,7 +352,7 @@ export function describeStoreContract(name: string, makeStore: () => Store): voi
           }
           expect(await own.users.create(makeUser({ email: first.email }))).toBe(false);
           const disabled = await own.users.update(second.id, { disabled: true });
-          expect(await own.users.list(0, 10)).toEqual([first, disabled]);
+          expect(await own.users.list({ size: 10 })).toEqual([first, disabled]);
         });
       });
     });

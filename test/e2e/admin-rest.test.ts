@@ -136,12 +136,18 @@ describe("AdminService over REST", () => {
       });
     });
 
-    it.each(["page_size=-1", "page_size=1001", "page_size=many", "page_token=not-a-token"])(
+    it.each(["page_size=-1", "page_size=many", "page_token=not-a-token", "page_token=1"])(
       "refuses %s with 400 INVALID_ARGUMENT",
       async (query) => {
         expectError(await rest.get(`/admin/users?${query}`, admin), 400, "INVALID_ARGUMENT");
       },
     );
+
+    it("treats a page_size above 1000 as 1000", async () => {
+      const reply = await rest.get("/admin/users?page_size=1001", admin);
+      expect(reply.status).toBe(200);
+      expect(reply.body.next_page_token).toBe("");
+    });
   });
 
   describe("GET /admin/users/{user_id}/api-keys (ListApiKeys)", () => {
@@ -260,7 +266,7 @@ describe("AdminService over REST", () => {
         });
       }
       const listed = await rest.get(`/admin/users/${user.id}/sessions`, admin);
-      expect(listed.body).toEqual({ sessions: [] });
+      expect(listed.body).toEqual({ sessions: [], next_page_token: "" });
       expectError(await rest.del("/admin/users/nobody/sessions", admin), 404, "NOT_FOUND");
     });
   });

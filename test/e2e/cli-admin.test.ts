@@ -8,7 +8,7 @@ import { cliSuite, keyPattern, password, uniqueEmail } from "../helpers/cli-suit
  * in this process through runCli with in-memory streams.
  */
 
-const { cli, cliJson, addUser, home } = cliSuite();
+const { cli, cliJson, addUser, home, testEnv } = cliSuite();
 
 describe("keycard help", () => {
   it("prints usage without arguments and help for groups and commands, exiting 0", async () => {
@@ -149,5 +149,38 @@ describe("keycard apikey", () => {
     const refused = await cli(["login", "--api-key", key, "--token-file", tokenFile]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain("(INVALID_CREDENTIALS)");
+  });
+});
+
+describe("keycard list commands", () => {
+  it("lists every key of a user, following the pages past the largest one", async () => {
+    const email = uniqueEmail("many-keys");
+    const user = await addUser(email);
+    const created = new Set<string>();
+    for (let start = 0; start < 1_001; start += 50) {
+      const batch = Array.from({ length: Math.min(50, 1_001 - start) }, async (_, i) => {
+        const reply = await fetch(
+          `${testEnv().KEYCARD_URL}/admin/users/${String(user.id)}/api-keys`,
+          {
+            method: "POST",
+            headers: {
+              authorization: `Bearer ${testEnv().KEYCARD_ADMIN_TOKEN}`,
+              "content-type": "application/json",
+            },
+            body: JSON.stringify({ name: `key ${start + i}`, skip_totp: true }),
+          },
+        );
+        const body = (await reply.json()) as { api_key: { id: string } };
+        created.add(body.api_key.id);
+      });
+      await Promise.all(batch);
+    }
+
+    const listed = await cliJson(["apikey", "list", email]);
+
+    const keys = listed.api_keys as { id: string }[];
+    expect(keys).toHaveLength(1_001);
+    expect(new Set(keys.map((key) => key.id))).toEqual(created);
+    expect(listed.next_page_token).toBe("");
   });
 });

@@ -162,6 +162,55 @@ describe("session policy (in memory, fake clock)", () => {
     });
   });
 
+  describe("listing sessions a page at a time", () => {
+    /** Every session id ListSessions lists for a token, following its pages of `pageSize`. */
+    async function pagedIds(keycard: Keycard, token: string, pageSize: number) {
+      const pages: string[][] = [];
+      let pageToken = "";
+      do {
+        const page = await keycard.auth.listSessions({ pageSize, pageToken }, bearer(token));
+        pages.push(page.sessions.map((session) => session.id));
+        pageToken = page.nextPageToken;
+      } while (pageToken !== "");
+      return pages;
+    }
+
+    it("fills every page with live sessions, leaving idle-timed-out ones out", async () => {
+      const keycard = await keycardWith({ idleTimeout: hour });
+      const idle = [await keycard.auth.login(ada), await keycard.auth.login(ada)];
+      keycard.clock.advance(2 * hour);
+      const live = [];
+      for (let i = 0; i < 4; i += 1) {
+        live.push(await keycard.auth.login(ada));
+        keycard.clock.advance(1_000);
+      }
+
+      const pages = await pagedIds(keycard, live[0]?.sessionToken ?? "", 2);
+
+      expect(pages).toEqual([
+        [live[3]?.sessionId, live[2]?.sessionId],
+        [live[1]?.sessionId, live[0]?.sessionId],
+      ]);
+      expect(pages.flat()).not.toContain(idle[0]?.sessionId);
+    });
+
+    it("lists sessions that began in the same millisecond each exactly once", async () => {
+      const keycard = await keycardWith();
+      const logins = [];
+      for (let i = 0; i < 5; i += 1) {
+        logins.push(await keycard.auth.login(ada));
+      }
+      const token = logins[0]?.sessionToken ?? "";
+
+      const pages = await pagedIds(keycard, token, 2);
+
+      expect(pages.map((page) => page.length)).toEqual([2, 2, 1]);
+      const whole = await keycard.auth.listSessions({}, bearer(token));
+      expect(pages.flat()).toEqual(whole.sessions.map((session) => session.id));
+      expect(new Set(pages.flat())).toEqual(new Set(logins.map((login) => login.sessionId)));
+    });
+  });
+
   describe("the cap on concurrent sessions", () => {
     it("ends the oldest session when a login goes past the cap", async () => {
       const keycard = await keycardWith({ maxSessionsPerUser: 3 });

@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file keycard/v1/admin_service.proto.
  */
 export const file_keycard_v1_admin_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch5rZXljYXJkL3YxL2FkbWluX3NlcnZpY2UucHJvdG8SCmtleWNhcmQudjEiiQEKEUNyZWF0ZVVzZXJSZXF1ZXN0EhcKBWVtYWlsGAEgASgJQgi6SAVyA8hwARIeCgxkaXNwbGF5X25hbWUYAiABKAlCCLpIBXID0HABEhoKCHBhc3N3b3JkGAMgASgJQgi6SAVyA9hwARIfCgVyb2xlcxgEIAMoCUIQukgNkgEK8HABIgVyA+BwASI0ChJDcmVhdGVVc2VyUmVzcG9uc2USHgoEdXNlchgBIAEoCzIQLmtleWNhcmQudjEuVXNlciItChJEaXNhYmxlVXNlclJlcXVlc3QSFwoHdXNlcl9pZBgBIAEoCUIGukgDyAEBIk8KE0Rpc2FibGVVc2VyUmVzcG9uc2USHgoEdXNlchgBIAEoCzIQLmtleWNhcmQudjEuVXNlchIYChByZXZva2VkX3Nlc3Npb25zGAIgASgFIjkKEExpc3RVc2Vyc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiTQoRTGlzdFVzZXJzUmVzcG9uc2USHwoFdXNlcnMYASADKAsyEC5rZXljYXJkLnYxLlVzZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIkkKElNldFBhc3N3b3JkUmVxdWVzdBIXCgd1c2VyX2lkGAEgASgJQga6SAPIAQESGgoIcGFzc3dvcmQYAiABKAlCCLpIBXID2HABIi8KE1NldFBhc3N3b3JkUmVzcG9uc2USGAoQcmV2b2tlZF9zZXNzaW9ucxgBIAEoBSJLCg9TZXRSb2xlc1JlcXVlc3QSFwoHdXNlcl9pZBgBIAEoCUIGukgDyAEBEh8KBXJvbGVzGAIgAygJQhC6SA2SAQrwcAEiBXID4HABIkwKEFNldFJvbGVzUmVzcG9uc2USHgoEdXNlchgBIAEoCzIQLmtleWNhcmQudjEuVXNlchIYChByZXZva2VkX3Nlc3Npb25zGAIgASgFIokBChNDcmVhdGVBcGlLZXlSZXF1ZXN0EhcKB3VzZXJfaWQYASABKAlCBrpIA8gBARIWCgRuYW1lGAIgASgJQgi6SAVyA+hwARIuCgpleHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglza2lwX3RvdHAYBCABKAgiSAoUQ3JlYXRlQXBpS2V5UmVzcG9uc2USIwoHYXBpX2tleRgBIAEoCzISLmtleWNhcmQudjEuQXBpS2V5EgsKA2tleRgCIAEoCSIlChJMaXN0QXBpS2V5c1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCSI7ChNMaXN0QXBpS2V5c1Jlc3BvbnNlEiQKCGFwaV9rZXlzGAEgAygLMhIua2V5Y2FyZC52MS5BcGlLZXkiMQoTUmV2b2tlQXBpS2V5UmVxdWVzdBIaCgphcGlfa2V5X2lkGAEgASgJQga6SAPIAQEiVQoUUmV2b2tlQXBpS2V5UmVzcG9uc2USIwoHYXBpX2tleRgBIAEoCzISLmtleWNhcmQudjEuQXBpS2V5EhgKEHJldm9rZWRfc2Vzc2lvbnMYAiABKAUiLAoRRW5yb2xsVG90cFJlcXVlc3QSFwoHdXNlcl9pZBgBIAEoCUIGukgDyAEBIk4KEkVucm9sbFRvdHBSZXNwb25zZRIOCgZzZWNyZXQYASABKAkSEwoLb3RwYXV0aF91cmkYAiABKAkSEwoLcXJfY29kZV9zdmcYAyABKAkiOwoSQ29uZmlybVRvdHBSZXF1ZXN0EhcKB3VzZXJfaWQYASABKAlCBrpIA8gBARIMCgRjb2RlGAIgASgJIk8KE0NvbmZpcm1Ub3RwUmVzcG9uc2USHgoEdXNlchgBIAEoCzIQLmtleWNhcmQudjEuVXNlchIYChByZXZva2VkX3Nlc3Npb25zGAIgASgFIisKEFJlc2V0VG90cFJlcXVlc3QSFwoHdXNlcl9pZBgBIAEoCUIGukgDyAEBIk0KEVJlc2V0VG90cFJlc3BvbnNlEh4KBHVzZXIYASABKAsyEC5rZXljYXJkLnYxLlVzZXISGAoQcmV2b2tlZF9zZXNzaW9ucxgCIAEoBSIqChdMaXN0VXNlclNlc3Npb25zUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJIkEKGExpc3RVc2VyU2Vzc2lvbnNSZXNwb25zZRIlCghzZXNzaW9ucxgBIAMoCzITLmtleWNhcmQudjEuU2Vzc2lvbiJIChlSZXZva2VVc2VyU2Vzc2lvbnNSZXF1ZXN0EhcKB3VzZXJfaWQYASABKAlCBrpIA8gBARISCgpzZXNzaW9uX2lkGAIgASgJIjMKGlJldm9rZVVzZXJTZXNzaW9uc1Jlc3BvbnNlEhUKDXJldm9rZWRfY291bnQYASABKAUiFwoVRW5kQWxsU2Vzc2lvbnNSZXF1ZXN0IkgKFkVuZEFsbFNlc3Npb25zUmVzcG9uc2USLgoKbm90X2JlZm9yZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAypQ0KDEFkbWluU2VydmljZRJkCgpDcmVhdGVVc2VyEh0ua2V5Y2FyZC52MS5DcmVhdGVVc2VyUmVxdWVzdBoeLmtleWNhcmQudjEuQ3JlYXRlVXNlclJlc3BvbnNlIheC0+STAhE6ASoiDC9hZG1pbi91c2VycxJ5CgtEaXNhYmxlVXNlchIeLmtleWNhcmQudjEuRGlzYWJsZVVzZXJSZXF1ZXN0Gh8ua2V5Y2FyZC52MS5EaXNhYmxlVXNlclJlc3BvbnNlIimC0+STAiM6ASoiHi9hZG1pbi91c2Vycy97dXNlcl9pZH0vZGlzYWJsZRJeCglMaXN0VXNlcnMSHC5rZXljYXJkLnYxLkxpc3RVc2Vyc1JlcXVlc3QaHS5rZXljYXJkLnYxLkxpc3RVc2Vyc1Jlc3BvbnNlIhSC0+STAg4SDC9hZG1pbi91c2VycxJ6CgtTZXRQYXNzd29yZBIeLmtleWNhcmQudjEuU2V0UGFzc3dvcmRSZXF1ZXN0Gh8ua2V5Y2FyZC52MS5TZXRQYXNzd29yZFJlc3BvbnNlIiqC0+STAiQ6ASoiHy9hZG1pbi91c2Vycy97dXNlcl9pZH0vcGFzc3dvcmQSbgoIU2V0Um9sZXMSGy5rZXljYXJkLnYxLlNldFJvbGVzUmVxdWVzdBocLmtleWNhcmQudjEuU2V0Um9sZXNSZXNwb25zZSIngtPkkwIhOgEqIhwvYWRtaW4vdXNlcnMve3VzZXJfaWR9L3JvbGVzEn0KDENyZWF0ZUFwaUtleRIfLmtleWNhcmQudjEuQ3JlYXRlQXBpS2V5UmVxdWVzdBogLmtleWNhcmQudjEuQ3JlYXRlQXBpS2V5UmVzcG9uc2UiKoLT5JMCJDoBKiIfL2FkbWluL3VzZXJzL3t1c2VyX2lkfS9hcGkta2V5cxJ3CgtMaXN0QXBpS2V5cxIeLmtleWNhcmQudjEuTGlzdEFwaUtleXNSZXF1ZXN0Gh8ua2V5Y2FyZC52MS5MaXN0QXBpS2V5c1Jlc3BvbnNlIieC0+STAiESHy9hZG1pbi91c2Vycy97dXNlcl9pZH0vYXBpLWtleXMSdwoMUmV2b2tlQXBpS2V5Eh8ua2V5Y2FyZC52MS5SZXZva2VBcGlLZXlSZXF1ZXN0GiAua2V5Y2FyZC52MS5SZXZva2VBcGlLZXlSZXNwb25zZSIkgtPkkwIeKhwvYWRtaW4vYXBpLWtleXMve2FwaV9rZXlfaWR9EnMKCkVucm9sbFRvdHASHS5rZXljYXJkLnYxLkVucm9sbFRvdHBSZXF1ZXN0Gh4ua2V5Y2FyZC52MS5FbnJvbGxUb3RwUmVzcG9uc2UiJoLT5JMCIDoBKiIbL2FkbWluL3VzZXJzL3t1c2VyX2lkfS90b3RwEn4KC0NvbmZpcm1Ub3RwEh4ua2V5Y2FyZC52MS5Db25maXJtVG90cFJlcXVlc3QaHy5rZXljYXJkLnYxLkNvbmZpcm1Ub3RwUmVzcG9uc2UiLoLT5JMCKDoBKiIjL2FkbWluL3VzZXJzL3t1c2VyX2lkfS90b3RwL2NvbmZpcm0SbQoJUmVzZXRUb3RwEhwua2V5Y2FyZC52MS5SZXNldFRvdHBSZXF1ZXN0Gh0ua2V5Y2FyZC52MS5SZXNldFRvdHBSZXNwb25zZSIjgtPkkwIdKhsvYWRtaW4vdXNlcnMve3VzZXJfaWR9L3RvdHAShgEKEExpc3RVc2VyU2Vzc2lvbnMSIy5rZXljYXJkLnYxLkxpc3RVc2VyU2Vzc2lvbnNSZXF1ZXN0GiQua2V5Y2FyZC52MS5MaXN0VXNlclNlc3Npb25zUmVzcG9uc2UiJ4LT5JMCIRIfL2FkbWluL3VzZXJzL3t1c2VyX2lkfS9zZXNzaW9ucxKMAQoSUmV2b2tlVXNlclNlc3Npb25zEiUua2V5Y2FyZC52MS5SZXZva2VVc2VyU2Vzc2lvbnNSZXF1ZXN0GiYua2V5Y2FyZC52MS5SZXZva2VVc2VyU2Vzc2lvbnNSZXNwb25zZSIngtPkkwIhKh8vYWRtaW4vdXNlcnMve3VzZXJfaWR9L3Nlc3Npb25zEnsKDkVuZEFsbFNlc3Npb25zEiEua2V5Y2FyZC52MS5FbmRBbGxTZXNzaW9uc1JlcXVlc3QaIi5rZXljYXJkLnYxLkVuZEFsbFNlc3Npb25zUmVzcG9uc2UiIoLT5JMCHDoBKiIXL2FkbWluL3Nlc3Npb25zL2VuZC1hbGxiBnByb3RvMw", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_timestamp, file_keycard_v1_rules, file_keycard_v1_session]);
+  fileDesc("Ch5rZXljYXJkL3YxL2FkbWluX3NlcnZpY2UucHJvdG8SCmtleWNhcmQudjEiiQEKEUNyZWF0ZVVzZXJSZXF1ZXN0EhcKBWVtYWlsGAEgASgJQgi6SAVyA8hwARIeCgxkaXNwbGF5X25hbWUYAiABKAlCCLpIBXID0HABEhoKCHBhc3N3b3JkGAMgASgJQgi6SAVyA9hwARIfCgVyb2xlcxgEIAMoCUIQukgNkgEK8HABIgVyA+BwASI0ChJDcmVhdGVVc2VyUmVzcG9uc2USHgoEdXNlchgBIAEoCzIQLmtleWNhcmQudjEuVXNlciItChJEaXNhYmxlVXNlclJlcXVlc3QSFwoHdXNlcl9pZBgBIAEoCUIGukgDyAEBIk8KE0Rpc2FibGVVc2VyUmVzcG9uc2USHgoEdXNlchgBIAEoCzIQLmtleWNhcmQudjEuVXNlchIYChByZXZva2VkX3Nlc3Npb25zGAIgASgFIjkKEExpc3RVc2Vyc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiTQoRTGlzdFVzZXJzUmVzcG9uc2USHwoFdXNlcnMYASADKAsyEC5rZXljYXJkLnYxLlVzZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIkkKElNldFBhc3N3b3JkUmVxdWVzdBIXCgd1c2VyX2lkGAEgASgJQga6SAPIAQESGgoIcGFzc3dvcmQYAiABKAlCCLpIBXID2HABIi8KE1NldFBhc3N3b3JkUmVzcG9uc2USGAoQcmV2b2tlZF9zZXNzaW9ucxgBIAEoBSJLCg9TZXRSb2xlc1JlcXVlc3QSFwoHdXNlcl9pZBgBIAEoCUIGukgDyAEBEh8KBXJvbGVzGAIgAygJQhC6SA2SAQrwcAEiBXID4HABIkwKEFNldFJvbGVzUmVzcG9uc2USHgoEdXNlchgBIAEoCzIQLmtleWNhcmQudjEuVXNlchIYChByZXZva2VkX3Nlc3Npb25zGAIgASgFIokBChNDcmVhdGVBcGlLZXlSZXF1ZXN0EhcKB3VzZXJfaWQYASABKAlCBrpIA8gBARIWCgRuYW1lGAIgASgJQgi6SAVyA+hwARIuCgpleHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglza2lwX3RvdHAYBCABKAgiSAoUQ3JlYXRlQXBpS2V5UmVzcG9uc2USIwoHYXBpX2tleRgBIAEoCzISLmtleWNhcmQudjEuQXBpS2V5EgsKA2tleRgCIAEoCSJMChJMaXN0QXBpS2V5c1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJUChNMaXN0QXBpS2V5c1Jlc3BvbnNlEiQKCGFwaV9rZXlzGAEgAygLMhIua2V5Y2FyZC52MS5BcGlLZXkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjEKE1Jldm9rZUFwaUtleVJlcXVlc3QSGgoKYXBpX2tleV9pZBgBIAEoCUIGukgDyAEBIlUKFFJldm9rZUFwaUtleVJlc3BvbnNlEiMKB2FwaV9rZXkYASABKAsyEi5rZXljYXJkLnYxLkFwaUtleRIYChByZXZva2VkX3Nlc3Npb25zGAIgASgFIiwKEUVucm9sbFRvdHBSZXF1ZXN0EhcKB3VzZXJfaWQYASABKAlCBrpIA8gBASJOChJFbnJvbGxUb3RwUmVzcG9uc2USDgoGc2VjcmV0GAEgASgJEhMKC290cGF1dGhfdXJpGAIgASgJEhMKC3FyX2NvZGVfc3ZnGAMgASgJIjsKEkNvbmZpcm1Ub3RwUmVxdWVzdBIXCgd1c2VyX2lkGAEgASgJQga6SAPIAQESDAoEY29kZRgCIAEoCSJPChNDb25maXJtVG90cFJlc3BvbnNlEh4KBHVzZXIYASABKAsyEC5rZXljYXJkLnYxLlVzZXISGAoQcmV2b2tlZF9zZXNzaW9ucxgCIAEoBSIrChBSZXNldFRvdHBSZXF1ZXN0EhcKB3VzZXJfaWQYASABKAlCBrpIA8gBASJNChFSZXNldFRvdHBSZXNwb25zZRIeCgR1c2VyGAEgASgLMhAua2V5Y2FyZC52MS5Vc2VyEhgKEHJldm9rZWRfc2Vzc2lvbnMYAiABKAUiUQoXTGlzdFVzZXJTZXNzaW9uc1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJaChhMaXN0VXNlclNlc3Npb25zUmVzcG9uc2USJQoIc2Vzc2lvbnMYASADKAsyEy5rZXljYXJkLnYxLlNlc3Npb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIkgKGVJldm9rZVVzZXJTZXNzaW9uc1JlcXVlc3QSFwoHdXNlcl9pZBgBIAEoCUIGukgDyAEBEhIKCnNlc3Npb25faWQYAiABKAkiMwoaUmV2b2tlVXNlclNlc3Npb25zUmVzcG9uc2USFQoNcmV2b2tlZF9jb3VudBgBIAEoBSIXChVFbmRBbGxTZXNzaW9uc1JlcXVlc3QiSAoWRW5kQWxsU2Vzc2lvbnNSZXNwb25zZRIuCgpub3RfYmVmb3JlGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcDKlDQoMQWRtaW5TZXJ2aWNlEmQKCkNyZWF0ZVVzZXISHS5rZXljYXJkLnYxLkNyZWF0ZVVzZXJSZXF1ZXN0Gh4ua2V5Y2FyZC52MS5DcmVhdGVVc2VyUmVzcG9uc2UiF4LT5JMCEToBKiIML2FkbWluL3VzZXJzEnkKC0Rpc2FibGVVc2VyEh4ua2V5Y2FyZC52MS5EaXNhYmxlVXNlclJlcXVlc3QaHy5rZXljYXJkLnYxLkRpc2FibGVVc2VyUmVzcG9uc2UiKYLT5JMCIzoBKiIeL2FkbWluL3VzZXJzL3t1c2VyX2lkfS9kaXNhYmxlEl4KCUxpc3RVc2VycxIcLmtleWNhcmQudjEuTGlzdFVzZXJzUmVxdWVzdBodLmtleWNhcmQudjEuTGlzdFVzZXJzUmVzcG9uc2UiFILT5JMCDhIML2FkbWluL3VzZXJzEnoKC1NldFBhc3N3b3JkEh4ua2V5Y2FyZC52MS5TZXRQYXNzd29yZFJlcXVlc3QaHy5rZXljYXJkLnYxLlNldFBhc3N3b3JkUmVzcG9uc2UiKoLT5JMCJDoBKiIfL2FkbWluL3VzZXJzL3t1c2VyX2lkfS9wYXNzd29yZBJuCghTZXRSb2xlcxIbLmtleWNhcmQudjEuU2V0Um9sZXNSZXF1ZXN0Ghwua2V5Y2FyZC52MS5TZXRSb2xlc1Jlc3BvbnNlIieC0+STAiE6ASoiHC9hZG1pbi91c2Vycy97dXNlcl9pZH0vcm9sZXMSfQoMQ3JlYXRlQXBpS2V5Eh8ua2V5Y2FyZC52MS5DcmVhdGVBcGlLZXlSZXF1ZXN0GiAua2V5Y2FyZC52MS5DcmVhdGVBcGlLZXlSZXNwb25zZSIqgtPkkwIkOgEqIh8vYWRtaW4vdXNlcnMve3VzZXJfaWR9L2FwaS1rZXlzEncKC0xpc3RBcGlLZXlzEh4ua2V5Y2FyZC52MS5MaXN0QXBpS2V5c1JlcXVlc3QaHy5rZXljYXJkLnYxLkxpc3RBcGlLZXlzUmVzcG9uc2UiJ4LT5JMCIRIfL2FkbWluL3VzZXJzL3t1c2VyX2lkfS9hcGkta2V5cxJ3CgxSZXZva2VBcGlLZXkSHy5rZXljYXJkLnYxLlJldm9rZUFwaUtleVJlcXVlc3QaIC5rZXljYXJkLnYxLlJldm9rZUFwaUtleVJlc3BvbnNlIiSC0+STAh4qHC9hZG1pbi9hcGkta2V5cy97YXBpX2tleV9pZH0ScwoKRW5yb2xsVG90cBIdLmtleWNhcmQudjEuRW5yb2xsVG90cFJlcXVlc3QaHi5rZXljYXJkLnYxLkVucm9sbFRvdHBSZXNwb25zZSImgtPkkwIgOgEqIhsvYWRtaW4vdXNlcnMve3VzZXJfaWR9L3RvdHASfgoLQ29uZmlybVRvdHASHi5rZXljYXJkLnYxLkNvbmZpcm1Ub3RwUmVxdWVzdBofLmtleWNhcmQudjEuQ29uZmlybVRvdHBSZXNwb25zZSIugtPkkwIoOgEqIiMvYWRtaW4vdXNlcnMve3VzZXJfaWR9L3RvdHAvY29uZmlybRJtCglSZXNldFRvdHASHC5rZXljYXJkLnYxLlJlc2V0VG90cFJlcXVlc3QaHS5rZXljYXJkLnYxLlJlc2V0VG90cFJlc3BvbnNlIiOC0+STAh0qGy9hZG1pbi91c2Vycy97dXNlcl9pZH0vdG90cBKGAQoQTGlzdFVzZXJTZXNzaW9ucxIjLmtleWNhcmQudjEuTGlzdFVzZXJTZXNzaW9uc1JlcXVlc3QaJC5rZXljYXJkLnYxLkxpc3RVc2VyU2Vzc2lvbnNSZXNwb25zZSIngtPkkwIhEh8vYWRtaW4vdXNlcnMve3VzZXJfaWR9L3Nlc3Npb25zEowBChJSZXZva2VVc2VyU2Vzc2lvbnMSJS5rZXljYXJkLnYxLlJldm9rZVVzZXJTZXNzaW9uc1JlcXVlc3QaJi5rZXljYXJkLnYxLlJldm9rZVVzZXJTZXNzaW9uc1Jlc3BvbnNlIieC0+STAiEqHy9hZG1pbi91c2Vycy97dXNlcl9pZH0vc2Vzc2lvbnMSewoORW5kQWxsU2Vzc2lvbnMSIS5rZXljYXJkLnYxLkVuZEFsbFNlc3Npb25zUmVxdWVzdBoiLmtleWNhcmQudjEuRW5kQWxsU2Vzc2lvbnNSZXNwb25zZSIigtPkkwIcOgEqIhcvYWRtaW4vc2Vzc2lvbnMvZW5kLWFsbGIGcHJvdG8z", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_timestamp, file_keycard_v1_rules, file_keycard_v1_session]);
 
 /**
  * CreateUserRequest describes the new account.
@@ -139,14 +139,17 @@ export const DisableUserResponseSchema: GenMessage<DisableUserResponse> = /*@__P
  */
 export type ListUsersRequest = Message<"keycard.v1.ListUsersRequest"> & {
   /**
-   * Largest number of users to return, 1 to 1000; zero means 100.
+   * Largest number of users to return. Zero means 100; values above 1000 are treated as
+   * 1000; a negative value fails with INVALID_ARGUMENT. A page may hold fewer.
    *
    * @generated from field: int32 page_size = 1;
    */
   pageSize: number;
 
   /**
-   * The `next_page_token` of the previous page; empty for the first page.
+   * The `next_page_token` of the previous page, to get the page after it; empty for the
+   * first page. The token is opaque; it is good only for ListUsers (`page_size` may change
+   * between pages), and any other value fails with INVALID_ARGUMENT (field `page_token`).
    *
    * @generated from field: string page_token = 2;
    */
@@ -167,14 +170,15 @@ export const ListUsersRequestSchema: GenMessage<ListUsersRequest> = /*@__PURE__*
  */
 export type ListUsersResponse = Message<"keycard.v1.ListUsersResponse"> & {
   /**
-   * Accounts, oldest first.
+   * Accounts, oldest first (by creation time, then id).
    *
    * @generated from field: repeated keycard.v1.User users = 1;
    */
   users: User[];
 
   /**
-   * Token for the next page; empty on the last page.
+   * Opaque token for the next page, to send as `page_token`; empty on the last page.
+   * Accounts created between pages do not make a later page skip or repeat another one.
    *
    * @generated from field: string next_page_token = 2;
    */
@@ -366,17 +370,35 @@ export const CreateApiKeyResponseSchema: GenMessage<CreateApiKeyResponse> = /*@_
   messageDesc(file_keycard_v1_admin_service, 11);
 
 /**
- * ListApiKeysRequest names the account whose keys to list.
+ * ListApiKeysRequest asks for one page of an account's keys.
  *
  * @generated from message keycard.v1.ListApiKeysRequest
  */
 export type ListApiKeysRequest = Message<"keycard.v1.ListApiKeysRequest"> & {
   /**
-   * Identifier of the account.
+   * Identifier of the account; an unknown id fails with NOT_FOUND.
    *
    * @generated from field: string user_id = 1;
    */
   userId: string;
+
+  /**
+   * Largest number of keys to return. Zero means 100; values above 1000 are treated as
+   * 1000; a negative value fails with INVALID_ARGUMENT. A page may hold fewer.
+   *
+   * @generated from field: int32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * The `next_page_token` of the previous page, to get the page after it; empty for the
+   * first page. The token is opaque; it is good only with the same `user_id` (`page_size`
+   * may change between pages), and any other value fails with INVALID_ARGUMENT (field
+   * `page_token`).
+   *
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
 };
 
 /**
@@ -387,7 +409,7 @@ export const ListApiKeysRequestSchema: GenMessage<ListApiKeysRequest> = /*@__PUR
   messageDesc(file_keycard_v1_admin_service, 12);
 
 /**
- * ListApiKeysResponse lists a user's keys.
+ * ListApiKeysResponse is one page of a user's keys.
  *
  * @generated from message keycard.v1.ListApiKeysResponse
  */
@@ -398,6 +420,14 @@ export type ListApiKeysResponse = Message<"keycard.v1.ListApiKeysResponse"> & {
    * @generated from field: repeated keycard.v1.ApiKey api_keys = 1;
    */
   apiKeys: ApiKey[];
+
+  /**
+   * Opaque token for the next page, to send as `page_token`; empty on the last page. Keys
+   * created or revoked between pages do not make a later page skip or repeat another key.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
 };
 
 /**
@@ -620,17 +650,35 @@ export const ResetTotpResponseSchema: GenMessage<ResetTotpResponse> = /*@__PURE_
   messageDesc(file_keycard_v1_admin_service, 21);
 
 /**
- * ListUserSessionsRequest names the account.
+ * ListUserSessionsRequest asks for one page of an account's sessions.
  *
  * @generated from message keycard.v1.ListUserSessionsRequest
  */
 export type ListUserSessionsRequest = Message<"keycard.v1.ListUserSessionsRequest"> & {
   /**
-   * Identifier of the account.
+   * Identifier of the account; an unknown id fails with NOT_FOUND.
    *
    * @generated from field: string user_id = 1;
    */
   userId: string;
+
+  /**
+   * Largest number of sessions to return. Zero means 100; values above 1000 are treated as
+   * 1000; a negative value fails with INVALID_ARGUMENT. A page may hold fewer.
+   *
+   * @generated from field: int32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * The `next_page_token` of the previous page, to get the page after it; empty for the
+   * first page. The token is opaque; it is good only with the same `user_id` (`page_size`
+   * may change between pages), and any other value fails with INVALID_ARGUMENT (field
+   * `page_token`).
+   *
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
 };
 
 /**
@@ -641,7 +689,7 @@ export const ListUserSessionsRequestSchema: GenMessage<ListUserSessionsRequest> 
   messageDesc(file_keycard_v1_admin_service, 22);
 
 /**
- * ListUserSessionsResponse lists a user's live sessions.
+ * ListUserSessionsResponse is one page of a user's live sessions.
  *
  * @generated from message keycard.v1.ListUserSessionsResponse
  */
@@ -652,6 +700,15 @@ export type ListUserSessionsResponse = Message<"keycard.v1.ListUserSessionsRespo
    * @generated from field: repeated keycard.v1.Session sessions = 1;
    */
   sessions: Session[];
+
+  /**
+   * Opaque token for the next page, to send as `page_token`; empty on the last page.
+   * Sessions that end or begin between pages do not make a later page skip or repeat
+   * another session.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
 };
 
 /**
@@ -821,7 +878,8 @@ export const AdminService: GenService<{
     output: typeof CreateApiKeyResponseSchema;
   },
   /**
-   * ListApiKeys returns a user's API keys, revoked ones included, newest first.
+   * ListApiKeys returns a user's API keys, revoked ones included, newest first, a page at a
+   * time.
    *
    * @generated from rpc keycard.v1.AdminService.ListApiKeys
    */
@@ -873,7 +931,7 @@ export const AdminService: GenService<{
     output: typeof ResetTotpResponseSchema;
   },
   /**
-   * ListUserSessions returns the live sessions of any user.
+   * ListUserSessions returns the live sessions of any user, newest first, a page at a time.
    *
    * @generated from rpc keycard.v1.AdminService.ListUserSessions
    */

@@ -1,3 +1,4 @@
+import { create } from "@bufbuild/protobuf";
 import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import {
   CreateApiKeyResponseSchema,
@@ -9,6 +10,7 @@ import { parseDuration } from "../../domain/duration.js";
 import type { Command, CommandGroup } from "../command.js";
 import { UsageError } from "../errors.js";
 import { formatTime } from "../output.js";
+import { everyPage } from "../pages.js";
 import { adminWithUserArgument } from "../users.js";
 
 /** The expiry of --expires: a duration from now (30d, 12h) or an RFC 3339 time. */
@@ -89,7 +91,11 @@ const listKeys: Command = {
   examples: ["keycard apikey list alice@example.com"],
   async run({ args, out, admin }) {
     const { client, userId } = await adminWithUserArgument({ args, admin });
-    const response = await client.listApiKeys({ userId });
+    const apiKeys = await everyPage(async (page) => {
+      const { apiKeys, nextPageToken } = await client.listApiKeys({ userId, ...page });
+      return { items: apiKeys, nextPageToken };
+    });
+    const response = create(ListApiKeysResponseSchema, { apiKeys });
     out.result(ListApiKeysResponseSchema, response, () =>
       out.table(
         ["ID", "NAME", "HINT", "STATUS", "TOTP", "CREATED", "LAST USED", "EXPIRES"],

@@ -1,3 +1,4 @@
+import { create } from "@bufbuild/protobuf";
 import {
   EndAllSessionsResponseSchema,
   ListUserSessionsResponseSchema,
@@ -5,6 +6,7 @@ import {
 } from "../../../gen/keycard/v1/admin_service_pb.js";
 import type { Command, CommandGroup } from "../command.js";
 import { formatAuthMethods, formatTime } from "../output.js";
+import { everyPage } from "../pages.js";
 import { adminWithUserArgument } from "../users.js";
 
 const list: Command = {
@@ -16,7 +18,11 @@ const list: Command = {
   examples: ["keycard sessions list alice@example.com"],
   async run({ args, out, admin }) {
     const { client, userId } = await adminWithUserArgument({ args, admin });
-    const response = await client.listUserSessions({ userId });
+    const sessions = await everyPage(async (page) => {
+      const { sessions, nextPageToken } = await client.listUserSessions({ userId, ...page });
+      return { items: sessions, nextPageToken };
+    });
+    const response = create(ListUserSessionsResponseSchema, { sessions });
     out.result(ListUserSessionsResponseSchema, response, () =>
       out.table(
         ["ID", "CREATED", "LAST USED", "EXPIRES", "IP", "METHODS", "USER AGENT"],

@@ -81,7 +81,7 @@ const list: Command = {
   examples: ["keycard user list", "keycard user list --json | jq -r '.users[].email'"],
   async run({ out, admin }) {
     const users = await listAllUsers(admin());
-    const response = create(ListUsersResponseSchema, { users, nextPageToken: "" });
+    const response = create(ListUsersResponseSchema, { users });
     out.result(ListUsersResponseSchema, response, () => printUserTable(out, users));
   },
 };

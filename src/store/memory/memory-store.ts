@@ -1,5 +1,6 @@
 import type { ApiKeyPatch, ApiKeyRecord } from "../../domain/api-key.js";
 import type { Clock } from "../../domain/clock.js";
+import { compareCursors, type PageRequest } from "../../domain/page.js";
 import type {
   ApiKeyStore,
   ExpiredSession,
@@ -54,8 +55,11 @@ class MemoryUserStore implements UserStore {
     return updated;
   }
 
-  async list(offset: number, limit: number): Promise<UserRecord[]> {
-    return [...this.byId.values()].slice(offset, offset + limit);
+  async list({ size, after }: PageRequest): Promise<UserRecord[]> {
+    return [...this.byId.values()]
+      .filter((user) => after === undefined || compareCursors(user, after) > 0)
+      .sort(compareCursors)
+      .slice(0, size);
   }
 
   async claimTotpStep(id: string, step: number): Promise<boolean> {

@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import type { ApiKeyPatch, ApiKeyRecord } from "../../domain/api-key.js";
 import { type Clock, systemClock } from "../../domain/clock.js";
+import { type Cursor, compareCursors, type PageRequest } from "../../domain/page.js";
 import type { ApiKeyStore, SessionStore, Store, UserStore } from "../../domain/ports.js";
 import type { UserPatch, UserRecord } from "../../domain/user.js";
 import { CachedSessionStore, type LookupCacheOptions } from "./cached-sessions.js";
@@ -59,17 +60,22 @@ class RedisUserStore implements UserStore {
     });
   }
 
-  list(offset: number, limit: number): Promise<UserRecord[]> {
-    if (limit <= 0) {
+  /**
+   * The users index is scored by creation time, and Redis orders equal scores by id, which
+   * is the listing's order: a page is one range read from the position's time on, with the
+   * users of that very millisecond up to the position's id left out (one script, so that a
+   * user created meanwhile cannot shorten the page).
+   */
+  list({ size, after }: PageRequest): Promise<UserRecord[]> {
+    if (size <= 0) {
       return Promise.resolve([]);
     }
     return guarded(async () => {
-      const ids = await this.redis.zrange(
-        this.keys.users(),
-        String(offset),
-        String(offset + limit - 1),
-      );
-      const hashes = await readHashes(this.redis, ids.map(this.keys.user));
+      const ids =
+        after === undefined
+          ? await this.redis.zrange(this.keys.users(), "0", String(size - 1))
+          : idsAfter(await this.redis.kcRangeFrom(this.keys.users(), after.createdAt, size), after);
+      const hashes = await readHashes(this.redis, ids.slice(0, size).map(this.keys.user));
       return hashes.map(decodeUser).filter((user): user is UserRecord => user !== undefined);
     });
   }
@@ -81,6 +87,18 @@ class RedisUserStore implements UserStore {
   private async read(id: string): Promise<UserRecord | undefined> {
     return decodeUser(await this.redis.hgetall(this.keys.user(id)));
   }
+}
+
+/** The ids of a `WITHSCORES` range that come after the position, in order. */
+function idsAfter(range: readonly string[], after: Cursor): string[] {
+  const ids: string[] = [];
+  for (let i = 0; i + 1 < range.length; i += 2) {
+    const id = range[i] ?? "";
+    if (compareCursors({ createdAt: Number(range[i + 1]), id }, after) > 0) {
+      ids.push(id);
+    }
+  }
+  return ids;
 }
 
 class RedisApiKeyStore implements ApiKeyStore {

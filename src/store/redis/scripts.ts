@@ -240,6 +240,12 @@ redis.call('ZADD', KEYS[1], at, ARGV[4])
 redis.call('PEXPIRE', KEYS[1], window)
 return {1, count, 0}`,
   },
+  kcRangeFrom: {
+    numberOfKeys: 1,
+    lua: `
+local ties = redis.call('ZCOUNT', KEYS[1], ARGV[1], ARGV[1])
+return redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf', 'WITHSCORES', 'LIMIT', 0, ties + tonumber(ARGV[2]))`,
+  },
   kcSumCounts: {
     numberOfKeys: 1,
     acrossSlots: true,
@@ -274,6 +280,7 @@ type ListScript =
   | "kcEndOldest"
   | "kcSweepUser"
   | "kcClaimFailure"
+  | "kcRangeFrom"
   | "kcDueOwners";
 
 /** A Redis connection that knows keycard's scripts (EVALSHA with EVAL fallback). */

@@ -5,6 +5,8 @@ import type {
   ConfirmTotpRequest,
   CreateApiKeyRequest,
   CreateUserRequest,
+  ListApiKeysRequest,
+  ListUserSessionsRequest,
   ListUsersRequest,
   RevokeUserSessionsRequest,
   SetPasswordRequest,
@@ -17,6 +19,7 @@ import type { TotpService } from "../../service/totp-service.js";
 import type { UserService } from "../../service/user-service.js";
 import { clientInfoKey } from "./context.js";
 import { apiKeyToProto, sessionToProto, userToProto } from "./mappers.js";
+import { pageRequestOf, pageTokenOf } from "./page-token.js";
 
 /** The administrator's client, named in the audit log of what they ended. */
 function by(ctx: HandlerContext): ClientInfo & { credential: string } {
@@ -45,8 +48,9 @@ export class AdminServiceImpl implements ServiceImpl<typeof AdminService> {
   }
 
   async listUsers(req: ListUsersRequest) {
-    const page = await this.uses.users.list(req.pageSize, req.pageToken);
-    return { users: page.users.map(userToProto), nextPageToken: page.nextPageToken };
+    const scope = { method: "ListUsers", owner: "" };
+    const page = await this.uses.users.list(pageRequestOf(req, scope));
+    return { users: page.items.map(userToProto), nextPageToken: pageTokenOf(page.next, scope) };
   }
 
   async setPassword(req: SetPasswordRequest) {
@@ -71,8 +75,13 @@ export class AdminServiceImpl implements ServiceImpl<typeof AdminService> {
     return { apiKey: apiKeyToProto(record), key };
   }
 
-  async listApiKeys(req: { userId: string }) {
-    return { apiKeys: (await this.uses.apiKeys.list(req.userId)).map(apiKeyToProto) };
+  async listApiKeys(req: ListApiKeysRequest) {
+    const scope = { method: "ListApiKeys", owner: req.userId };
+    const page = await this.uses.apiKeys.list(req.userId, pageRequestOf(req, scope));
+    return {
+      apiKeys: page.items.map(apiKeyToProto),
+      nextPageToken: pageTokenOf(page.next, scope),
+    };
   }
 
   async revokeApiKey(req: { apiKeyId: string }) {
@@ -112,10 +121,15 @@ export class AdminServiceImpl implements ServiceImpl<typeof AdminService> {
     return { notBefore: timestampFromMs(await this.uses.sessions.endAll(by(ctx))) };
   }
 
-  async listUserSessions(req: { userId: string }) {
+  async listUserSessions(req: ListUserSessionsRequest) {
+    const scope = { method: "ListUserSessions", owner: req.userId };
+    const request = pageRequestOf(req, scope);
     await this.uses.users.existing(req.userId);
-    const sessions = await this.uses.sessions.list(req.userId);
-    return { sessions: sessions.map((session) => sessionToProto(session)) };
+    const page = await this.uses.sessions.list(req.userId, request);
+    return {
+      sessions: page.items.map((session) => sessionToProto(session)),
+      nextPageToken: pageTokenOf(page.next, scope),
+    };
   }
 
   async revokeUserSessions(req: RevokeUserSessionsRequest, ctx: HandlerContext) {

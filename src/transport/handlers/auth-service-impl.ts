@@ -3,6 +3,7 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import {
   type AuthService,
+  type ListSessionsRequest,
   type LoginRequest,
   RevokeScope,
   type ValidateResponseSchema,
@@ -20,6 +21,7 @@ import type { IssuedSession } from "../../service/session-opener.js";
 import type { SessionService } from "../../service/session-service.js";
 import { clientInfoKey, presentedTokenKey, sessionCaller, userCaller } from "./context.js";
 import { sessionToProto, userToProto } from "./mappers.js";
+import { pageRequestOf, pageTokenOf } from "./page-token.js";
 
 const inactiveReasons = {
   unknown: InactiveReason.UNKNOWN,
@@ -85,10 +87,14 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
     return { message: "Logged out successfully" };
   }
 
-  async listSessions(_req: unknown, ctx: HandlerContext) {
+  async listSessions(req: ListSessionsRequest, ctx: HandlerContext) {
     const caller = userCaller(ctx);
-    const sessions = await this.sessions.list(caller.userId);
-    return { sessions: sessions.map((session) => sessionToProto(session, caller.session?.id)) };
+    const scope = { method: "ListSessions", owner: caller.userId };
+    const page = await this.sessions.list(caller.userId, pageRequestOf(req, scope));
+    return {
+      sessions: page.items.map((session) => sessionToProto(session, caller.session?.id)),
+      nextPageToken: pageTokenOf(page.next, scope),
+    };
   }
 
   async revokeSession(req: { sessionId: string; scope: RevokeScope }, ctx: HandlerContext) {
