@@ -1,5 +1,5 @@
 import type { Clock } from "../domain/clock.js";
-import { invalidArgument, KeycardError } from "../domain/errors.js";
+import { KeycardError } from "../domain/errors.js";
 import { type Page, type PageRequest, pageFrom } from "../domain/page.js";
 import type { PasswordHasher, Store } from "../domain/ports.js";
 import { newId } from "../domain/token.js";
@@ -108,9 +108,6 @@ export class UserService {
 
   /** Fails with NOT_FOUND unless the account exists. */
   async existing(userId: string): Promise<UserRecord> {
-    if (userId === "") {
-      throw invalidArgument("user_id", "user_id is required");
-    }
     const user = await this.deps.store.users.findById(userId);
     if (user === undefined) {
       throw new KeycardError("NOT_FOUND", "No user with this id");

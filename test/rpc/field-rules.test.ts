@@ -120,6 +120,8 @@ describe("the identifiers an admin call names", () => {
       ["user_id", admin.createApiKey({ name: "ci" }, asAdmin)],
       ["user_id", admin.enrollTotp({}, asAdmin)],
       ["api_key_id", admin.revokeApiKey({}, asAdmin)],
+      ["user_id", admin.listApiKeys({}, asAdmin)],
+      ["user_id", admin.listUserSessions({}, asAdmin)],
     ];
     for (const [field, call] of calls) {
       const refusal = await call.then(

@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { accountScripts } from "./account-scripts.js";
 import { clusterOf } from "./cluster-client.js";
 import { ownerFields } from "./codec.js";
 
@@ -198,54 +199,7 @@ if redis.call('HEXISTS', KEYS[1], 'ca') == 0 then return 0 end
 redis.call('HSET', KEYS[1], 'lu', ARGV[1])
 return 1`,
   },
-  kcUpdateExisting: {
-    numberOfKeys: 1,
-    lua: `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV))
-return 1`,
-  },
-  kcClaimStep: {
-    numberOfKeys: 1,
-    lua: `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local last = tonumber(redis.call('HGET', KEYS[1], 'lt') or '-1')
-if last >= tonumber(ARGV[1]) then return 0 end
-redis.call('HSET', KEYS[1], 'lt', ARGV[1])
-return 1`,
-  },
-  kcRecordFailure: {
-    numberOfKeys: 1,
-    lua: `
-redis.call('HINCRBY', KEYS[1], 'n', 1)
-redis.call('HSETNX', KEYS[1], 'f', ARGV[1])
-redis.call('HSET', KEYS[1], 'l', ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 0`,
-  },
-  kcClaimFailure: {
-    numberOfKeys: 1,
-    lua: `
-local at = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local limit = tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', at - window)
-local count = redis.call('ZCARD', KEYS[1])
-if limit > 0 and count >= limit then
-  local oldest = redis.call('ZRANGE', KEYS[1], count - limit, count - limit, 'WITHSCORES')
-  return {0, count, tonumber(oldest[2]) + window}
-end
-if ARGV[4] == '' then return {0, count, 0} end
-redis.call('ZADD', KEYS[1], at, ARGV[4])
-redis.call('PEXPIRE', KEYS[1], window)
-return {1, count, 0}`,
-  },
-  kcRangeFrom: {
-    numberOfKeys: 1,
-    lua: `
-local ties = redis.call('ZCOUNT', KEYS[1], ARGV[1], ARGV[1])
-return redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf', 'WITHSCORES', 'LIMIT', 0, ties + tonumber(ARGV[2]))`,
-  },
+  ...accountScripts,
   kcSumCounts: {
     numberOfKeys: 1,
     acrossSlots: true,
