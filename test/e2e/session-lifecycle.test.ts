@@ -63,7 +63,7 @@ async function sleepPast(at: string, marginMs = 200): Promise<void> {
 
 describe("session lifecycle", () => {
   describe("on a server whose clock the test moves", () => {
-    const clock = new FakeClock(Date.now());
+    const clock = new FakeClock();
     let keycard: TestKeycard;
     beforeAll(async () => {
       keycard = await startKeycard({ clock });
