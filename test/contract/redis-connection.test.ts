@@ -1,7 +1,8 @@
+import { once } from "node:events";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, inject, it } from "vitest";
+import { afterAll, describe, expect, inject, it, vi } from "vitest";
 import { ConfigError, loadConfig } from "../../src/app/config/config.js";
 import {
   createRedisClient,
@@ -173,13 +174,22 @@ describe("a client ioredis gives up", () => {
     await waitFor("the client to connect again", () => client.status === "ready", 5_000);
     expect(await client.ping()).toBe("PONG");
 
-    await closeRedisClient(client);
-    let reconnected = false;
-    client.on("connecting", () => {
-      reconnected = true;
-    });
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
-    expect(client.status).toBe("end");
-    expect(reconnected).toBe(false);
+    // The timer that would connect it again is a fake one, run as soon as the client ends.
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      const ended = once(client, "end");
+      await closeRedisClient(client);
+      await ended;
+      let reconnected = false;
+      client.on("connecting", () => {
+        reconnected = true;
+      });
+      vi.runOnlyPendingTimers();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(client.status).toBe("end");
+      expect(reconnected).toBe(false);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

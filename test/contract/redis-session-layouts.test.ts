@@ -8,7 +8,7 @@ import type { UserRecord } from "../../src/domain/user.js";
 import { encodeSession } from "../../src/store/redis/codec.js";
 import { type RedisKeys, redisKeys } from "../../src/store/redis/keys.js";
 import { createRedisStore } from "../../src/store/redis/redis-store.js";
-import { makeSession, makeUser, newTokenHash, sleepUntil, untilReady } from "./store-contract.js";
+import { makeSession, makeUser, newTokenHash, untilReady } from "./store-contract.js";
 
 /**
  * Sessions that are not in the common shape: those keycard 0.1.0 stored (a pointer per
@@ -122,8 +122,7 @@ describe("the redis store's older and linked sessions", () => {
     const user = await givenUser();
     const start = Date.now();
     const older = await givenOlderSession(user, { expiresAt: start + 200 });
-    await sleepUntil(start + 300);
-    const swept = await store.sessions.sweepExpired(Date.now(), 100);
+    const swept = await store.sessions.sweepExpired(start + 300, 100);
     expect(swept.map(({ sessionId }) => sessionId)).toEqual([older.id]);
     expect(await store.sessions.countLive()).toBe(0);
   });

@@ -12,7 +12,7 @@ import {
   makeSession,
   makeUser,
   newTokenHash,
-  sleepUntil,
+  untilExpiry,
   untilReady,
 } from "./store-contract.js";
 
@@ -84,9 +84,14 @@ describe("the redis store's keys", () => {
     return [...permanentKeysOf(user), shardOf(user).live].sort();
   }
 
-  /** What a running keycard does every 15 s: takes expired sessions off the indexes. */
-  async function sweep(): Promise<void> {
-    await store.sessions.sweepExpired(Date.now(), 1_000);
+  /** What a running keycard does every 15 s: takes sessions expired by `now` off the indexes. */
+  async function sweep(now = Date.now()): Promise<void> {
+    await store.sessions.sweepExpired(now, 1_000);
+  }
+
+  /** The session records and token links of this namespace (all under `s:`). */
+  async function retainedKeys(): Promise<string[]> {
+    return (await allKeys()).filter((key) => key.startsWith(`${namespace}:s:`));
   }
 
   async function givenUser(fields: Partial<UserRecord> = {}): Promise<UserRecord> {
@@ -133,12 +138,21 @@ describe("the redis store's keys", () => {
     expect(await store.sessions.rotate(next, refreshed.tokenHash, start + 800)).toBe(true);
     expect(await store.sessions.list(user.id, Date.now())).toHaveLength(2);
 
-    await sleepUntil(start + 500);
+    // Touched once Redis has seen both live sessions expire, before their retention ends.
+    const live = async (): Promise<boolean[]> => {
+      const found = await Promise.all([plain, next].map((s) => store.sessions.lookup(s.tokenHash)));
+      return found.map((lookup) => lookup.session !== undefined);
+    };
+    await expect
+      .poll(live, { ...untilExpiry, message: "both live sessions expire" })
+      .toEqual([false, false]);
     await store.sessions.touch(user.id, plain.id, Date.now());
     await store.sessions.touch(user.id, revoked.id, Date.now());
     await store.sessions.touch(user.id, next.id, Date.now());
 
-    await sleepUntil(start + 1_000);
+    await expect
+      .poll(retainedKeys, { ...untilExpiry, message: "records and links go at their retention" })
+      .toEqual([]);
     await sweep();
     expect(await allKeys()).toEqual(keptAfterSessions(user));
     expect(await store.sessions.countLive()).toBe(0);
@@ -153,8 +167,7 @@ describe("the redis store's keys", () => {
     expect(await store.sessions.create(long, long.expiresAt + 60_000)).toBe(true);
     expect(await store.sessions.revoke(user.id, long.id)).toBe(true);
 
-    await sleepUntil(start + 500);
-    await sweep();
+    await sweep(start + 500);
     expect(await keysBesidesRetained()).toEqual(keptAfterSessions(user));
   });
 
@@ -174,8 +187,7 @@ describe("the redis store's keys", () => {
       true,
     );
 
-    await sleepUntil(start + 500);
-    await sweep();
+    await sweep(start + 500);
     expect(await keysBesidesRetained()).toEqual(keptAfterSessions(user));
   });
 
@@ -200,8 +212,7 @@ describe("the redis store's keys", () => {
     await redis.set(unsharded.live, "1");
     expect(await store.sessions.countLive()).toBe(1);
 
-    await sleepUntil(start + 500);
-    const swept = await store.sessions.sweepExpired(Date.now(), 100);
+    const swept = await store.sessions.sweepExpired(start + 500, 100);
     expect(swept.map((expired) => expired.sessionId)).toEqual([session.id]);
     expect(await store.sessions.countLive()).toBe(0);
     expect(await redis.zcard(unsharded.owners)).toBe(0);

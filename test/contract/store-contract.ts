@@ -11,13 +11,12 @@ import type { UserRecord } from "../../src/domain/user.js";
 
 const minute = 60_000;
 
-/** Waits until the wall clock reaches `at` (epoch ms); returns at once if it already has. */
-export async function sleepUntil(at: number): Promise<void> {
-  const wait = at - Date.now();
-  if (wait > 0) {
-    await sleep(wait);
-  }
-}
+/**
+ * How a test waits for an expiry on the store's own clock (Redis's TIME and key TTLs, which
+ * no fake clock reaches): it polls what the store answers until that changes, and fails
+ * with the last answer if it has not within 5 s.
+ */
+export const untilExpiry = { timeout: 5_000, interval: 10 } as const;
 
 /**
  * Resolves once the store answers a ping. A Redis store refuses commands until its
@@ -160,6 +159,20 @@ export function describeStoreContract(name: string, makeStore: () => Store): voi
       const retained = retainUntil ?? session.expiresAt + 10 * minute;
       expect(await store.sessions.create(session, retained)).toBe(true);
       return session;
+    }
+
+    /**
+     * Resolves once the store answers only the pointer of `session`'s token: the session has
+     * expired, and not before its time.
+     */
+    async function expired(session: SessionRecord): Promise<void> {
+      await expect
+        .poll(() => store.sessions.lookup(session.tokenHash), {
+          ...untilExpiry,
+          message: "an expired session's token finds its pointer only",
+        })
+        .toEqual({ pointer: pointerOf(session) });
+      expect(Date.now()).toBeGreaterThanOrEqual(session.expiresAt);
     }
 
     it("answers a ping", async () => {
@@ -812,17 +825,19 @@ export function describeStoreContract(name: string, makeStore: () => Store): voi
         const user = await givenUser();
         const start = Date.now();
         const lasting = await givenSession(user, { createdAt: start - 1_000 });
-        const session = await givenSession(user, { expiresAt: start + 300 }, start + 1_000);
+        const session = await givenSession(user, { expiresAt: start + 300 }, start + 700);
         expect((await store.sessions.lookup(session.tokenHash)).session).toEqual(session);
 
-        await sleepUntil(start + 500);
-        expect(await store.sessions.lookup(session.tokenHash)).toEqual({
-          pointer: pointerOf(session),
-        });
+        await expired(session);
         expect(await store.sessions.list(user.id, Date.now())).toEqual([lasting].map(listingOf));
 
-        await sleepUntil(start + 1_200);
-        expect(await store.sessions.lookup(session.tokenHash)).toEqual({});
+        await expect
+          .poll(() => store.sessions.lookup(session.tokenHash), {
+            ...untilExpiry,
+            message: "the pointer is dropped at retainUntil",
+          })
+          .toEqual({});
+        expect(Date.now()).toBeGreaterThanOrEqual(start + 700);
         expect(await store.sessions.list(user.id, Date.now())).toEqual([lasting].map(listingOf));
       });
 
@@ -830,7 +845,7 @@ export function describeStoreContract(name: string, makeStore: () => Store): voi
         const user = await givenUser();
         const start = Date.now();
         const session = await givenSession(user, { expiresAt: start + 300 }, start + 5_000);
-        await sleepUntil(start + 500);
+        await expired(session);
         await store.sessions.touch(user.id, session.id, Date.now());
         expect(await store.sessions.lookup(session.tokenHash)).toEqual({
           pointer: pointerOf(session),
@@ -843,7 +858,7 @@ export function describeStoreContract(name: string, makeStore: () => Store): voi
         const user = await givenUser();
         const start = Date.now();
         const session = await givenSession(user, { expiresAt: start + 300 }, start + 5_000);
-        await sleepUntil(start + 500);
+        await expired(session);
         const next = rotated(session, { expiresAt: Date.now() + minute });
         expect(await store.sessions.rotate(next, session.tokenHash, next.expiresAt)).toBe(false);
         expect(await store.sessions.lookup(next.tokenHash)).toEqual({});
@@ -853,9 +868,9 @@ export function describeStoreContract(name: string, makeStore: () => Store): voi
       it("does not count expired sessions when revoking all", async () => {
         const user = await givenUser();
         const start = Date.now();
-        await givenSession(user, { expiresAt: start + 300 }, start + 5_000);
+        const ending = await givenSession(user, { expiresAt: start + 300 }, start + 5_000);
         await givenSession(user);
-        await sleepUntil(start + 500);
+        await expired(ending);
         expect(await store.sessions.revokeAll(user.id)).toBe(1);
       });
 
@@ -863,9 +878,11 @@ export function describeStoreContract(name: string, makeStore: () => Store): voi
         const user = await givenUser();
         const start = Date.now();
         const session = await givenSession(user, { expiresAt: start + 300 }, start + 5_000);
+        // Its twin keeps that first deadline, and shows when the store has passed it.
+        const twin = await givenSession(user, { expiresAt: start + 300 }, start + 5_000);
         const next = rotated(session, { expiresAt: start + 10 * minute });
         expect(await store.sessions.rotate(next, session.tokenHash, next.expiresAt)).toBe(true);
-        await sleepUntil(start + 500);
+        await expired(twin);
         expect((await store.sessions.lookup(next.tokenHash)).session).toEqual(next);
         expect(await store.sessions.list(user.id, Date.now())).toEqual([next].map(listingOf));
       });
@@ -876,8 +893,8 @@ export function describeStoreContract(name: string, makeStore: () => Store): voi
         const session = await givenSession(user);
         const next = rotated(session, { expiresAt: start + 300 });
         expect(await store.sessions.rotate(next, session.tokenHash, start + 5_000)).toBe(true);
-        await sleepUntil(start + 500);
-        expect(await store.sessions.lookup(next.tokenHash)).toEqual({ pointer: pointerOf(next) });
+        expect((await store.sessions.lookup(next.tokenHash)).session).toEqual(next);
+        await expired(next);
         expect(await store.sessions.list(user.id, Date.now())).toEqual([]);
       });
     });
@@ -898,10 +915,11 @@ export function describeStoreContract(name: string, makeStore: () => Store): voi
         expect(await store.sessions.revoke(alice.id, revoked.id)).toBe(true);
         expect(await store.sessions.countLive()).toBe(base + 3);
 
-        await sleepUntil(start + 500);
+        // A sweep's `now` is its clock: these sweeps run after the expiry.
+        const later = start + 500;
         const sweeps = await Promise.all([
-          store.sessions.sweepExpired(Date.now(), 100),
-          store.sessions.sweepExpired(Date.now(), 100),
+          store.sessions.sweepExpired(later, 100),
+          store.sessions.sweepExpired(later, 100),
         ]);
         const ours = sweeps
           .flat()
@@ -911,7 +929,7 @@ export function describeStoreContract(name: string, makeStore: () => Store): voi
         );
         expect(ours.every((expired) => expired.expiresAt === start + 300)).toBe(true);
         expect(await store.sessions.countLive()).toBeLessThanOrEqual(base + 1);
-        const again = await store.sessions.sweepExpired(Date.now(), 100);
+        const again = await store.sessions.sweepExpired(later, 100);
         expect(again.filter((expired) => expired.userId === alice.id)).toEqual([]);
       });
 
@@ -925,10 +943,9 @@ export function describeStoreContract(name: string, makeStore: () => Store): voi
         await Promise.all(many.map((user) => givenSession(user)));
         expect(await store.sessions.countLive()).toBe(base + 48);
 
-        await sleepUntil(start + 500);
         const swept = new Set<string>();
         for (let batch = 0; batch < 10; batch += 1) {
-          for (const expired of await store.sessions.sweepExpired(Date.now(), 5)) {
+          for (const expired of await store.sessions.sweepExpired(start + 500, 5)) {
             swept.add(expired.sessionId);
           }
         }
@@ -939,11 +956,11 @@ export function describeStoreContract(name: string, makeStore: () => Store): voi
       it("trims a user's sessions to the newest, counting only live ones", async () => {
         const user = await givenUser();
         const start = Date.now();
-        await givenSession(user, { expiresAt: start + 200, createdAt: start - 10 });
+        const ending = await givenSession(user, { expiresAt: start + 200, createdAt: start - 10 });
         const oldest = await givenSession(user, { createdAt: start - 3 });
         const middle = await givenSession(user, { createdAt: start - 2 });
         const newest = await givenSession(user, { createdAt: start - 1 });
-        await sleepUntil(start + 300);
+        await expired(ending);
         expect(await store.sessions.trim(user.id, 2, Date.now())).toEqual([oldest.id]);
         const left = await store.sessions.list(user.id, Date.now());
         expect(left.map((session) => session.id)).toEqual([newest.id, middle.id]);
@@ -988,10 +1005,16 @@ export function describeStoreContract(name: string, makeStore: () => Store): voi
 
       it("drops a counter its retention after the last failure", async () => {
         const pair = keyOf("pair");
-        await store.loginAttempts.record([pair], Date.now(), 300);
+        const start = Date.now();
+        await store.loginAttempts.record([pair], start, 300);
         expect((await store.loginAttempts.read([pair]))[0]?.count).toBe(1);
-        await sleep(500);
-        expect((await store.loginAttempts.read([pair]))[0]?.count).toBe(0);
+        await expect
+          .poll(async () => (await store.loginAttempts.read([pair]))[0]?.count, {
+            ...untilExpiry,
+            message: "the counter is dropped its retention after the failure",
+          })
+          .toBe(0);
+        expect(Date.now()).toBeGreaterThanOrEqual(start + 300);
       });
 
       it("fills an account's window up to its limit, then answers when the oldest failure leaves it", async () => {

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import {
   createUserOverRest,
@@ -23,14 +22,19 @@ describe("AdminService over REST", () => {
   async function createKey(
     userId: string,
     fields: Json = {},
-  ): Promise<{ id: string; key: string }> {
+  ): Promise<{ id: string; key: string; createdAt: number }> {
     const reply = await rest.post(
       `/admin/users/${userId}/api-keys`,
       { name: "robot", skip_totp: true, ...fields },
       admin,
     );
     expect(reply.status).toBe(200);
-    return { id: String((reply.body.api_key as Json).id), key: String(reply.body.key) };
+    const apiKey = reply.body.api_key as Json;
+    return {
+      id: String(apiKey.id),
+      key: String(reply.body.key),
+      createdAt: Date.parse(String(apiKey.created_at)),
+    };
   }
 
   async function login(credentials: Json): Promise<{ token: string; sessionId: string }> {
@@ -154,7 +158,13 @@ describe("AdminService over REST", () => {
     it("lists a user's keys newest first, revoked ones included, with last use, never the key", async () => {
       const user = await createUser();
       const older = await createKey(user.id, { name: "older" });
-      await sleep(10);
+      // The newer key must be created in a later millisecond for the order to show.
+      await expect
+        .poll(() => Date.now(), {
+          interval: 1,
+          message: "the clock passes the older key's creation",
+        })
+        .toBeGreaterThan(older.createdAt);
       const expiresAt = new Date(Date.now() + 86_400_000).toISOString();
       const newer = await createKey(user.id, { name: "newer", expires_at: expiresAt });
       await login({ api_key: older.key });

@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { setTimeout as sleep } from "node:timers/promises";
 import { type CallOptions, type Client, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthService, RevokeScope } from "../../gen/keycard/v1/auth_service_pb.js";
 import { InactiveReason } from "../../gen/keycard/v1/session_pb.js";
 import { reasonOf } from "../../src/transport/handlers/errors.js";
+import { FakeClock } from "../helpers/fake-clock.js";
 import { createTestUser, startKeycard, type TestKeycard } from "../helpers/keycard.js";
 
 /*
@@ -37,18 +37,19 @@ function failureOf(error: unknown): { code: number; reason: string | undefined }
   return { code: connect.code, reason: reasonOf(connect) };
 }
 
-/** Starts keycard on a Redis namespace the caller picks, so two replicas can share one. */
-function startReplica(namespace: string): Promise<TestKeycard> {
-  return startKeycard({ namespace, policy: { refreshGrace: refreshGraceMs } });
+/** Starts keycard on a Redis namespace and clock the caller picks, so two replicas can share them. */
+function startReplica(namespace: string, clock: FakeClock): Promise<TestKeycard> {
+  return startKeycard({ namespace, clock, policy: { refreshGrace: refreshGraceMs } });
 }
 
 describe("concurrency on one keycard", () => {
+  const clock = new FakeClock();
   let keycard: TestKeycard;
   let h1: Auth;
   let h2: Auth;
 
   beforeAll(async () => {
-    keycard = await startKeycard({ policy: { refreshGrace: refreshGraceMs } });
+    keycard = await startKeycard({ clock, policy: { refreshGrace: refreshGraceMs } });
     ({ h1, h2 } = clientsOf(keycard.baseUrl));
   });
   afterAll(() => keycard?.close());
@@ -92,7 +93,7 @@ describe("concurrency on one keycard", () => {
     await expect(h2.listSessions({}, bearer(winner))).resolves.toMatchObject({
       sessions: [expect.objectContaining({ id: first.sessionId })],
     });
-    await sleep(refreshGraceMs + 300);
+    clock.advance(refreshGraceMs);
     await expect(h1.validate({ token: first.sessionToken })).resolves.toMatchObject({
       active: false,
     });
@@ -153,14 +154,23 @@ describe("concurrency on one keycard", () => {
         }
       }
     });
-    await sleep(150);
+    const answersSince = (at: number): number =>
+      answers.filter((answer) => answer.sentAt > at).length;
+    await expect
+      .poll(() => answers.length, { timeout: 5_000, message: "answers before the revoke" })
+      .toBeGreaterThan(10);
     revokeSentAt = performance.now();
     const revoked = await h2.revokeSession(
       { sessionId: target.sessionId },
       bearer(other.sessionToken),
     );
     revokeAckedAt = performance.now();
-    await sleep(150);
+    await expect
+      .poll(() => answersSince(revokeAckedAt), {
+        timeout: 5_000,
+        message: "answers to Validates sent after the revoke",
+      })
+      .toBeGreaterThan(10);
     stop = true;
     await Promise.all(loops);
 
@@ -215,13 +225,14 @@ describe("concurrency on one keycard", () => {
 });
 
 describe("two keycard replicas on one Redis", () => {
+  const clock = new FakeClock();
   let a: TestKeycard;
   let b: TestKeycard;
 
   beforeAll(async () => {
     const namespace = `test-replicas-${randomUUID()}`;
-    a = await startReplica(namespace);
-    b = await startReplica(namespace);
+    a = await startReplica(namespace, clock);
+    b = await startReplica(namespace, clock);
   });
   afterAll(async () => {
     await a?.close();
@@ -253,7 +264,7 @@ describe("two keycard replicas on one Redis", () => {
     await expect(onB.h2.refresh({}, bearer(first.sessionToken))).rejects.toMatchObject({
       code: 16,
     });
-    await sleep(refreshGraceMs + 300);
+    clock.advance(refreshGraceMs);
     await expect(onB.h2.validate({ token: first.sessionToken })).resolves.toMatchObject({
       active: false,
     });

@@ -1,5 +1,6 @@
 import { Metadata, status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FakeClock } from "../helpers/fake-clock.js";
 import {
   createTestUser,
   startKeycard,
@@ -320,7 +321,8 @@ describe("Refresh over gRPC", () => {
   });
 
   it("revokes the whole session when a rotated-out token comes back after the grace period", async () => {
-    const shortGrace = await startKeycard({ policy: { refreshGrace: 200 } });
+    const clock = new FakeClock();
+    const shortGrace = await startKeycard({ clock, policy: { refreshGrace: 200 } });
     const clients = createGrpcClients(shortGrace.port);
     try {
       const user = await createTestUser(shortGrace);
@@ -330,7 +332,7 @@ describe("Refresh over gRPC", () => {
         active: true,
       });
 
-      await new Promise((resolve) => setTimeout(resolve, 400));
+      clock.advance(200);
       const reuse = await clients.call("Validate", { token: old.session_token });
 
       expect(reuse).toMatchObject({ active: false, reason: "INACTIVE_REASON_REVOKED" });

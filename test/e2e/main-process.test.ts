@@ -47,6 +47,36 @@ function connectOutcome(port: number): Promise<string> {
   });
 }
 
+/**
+ * Starts a POST /auth/validate on a connection of its own and sends its headers and the
+ * first bytes of its body; resolves once the server holds the request (it answered the
+ * `Expect: 100-continue`, which Node does as it hands the request on), which stays in flight
+ * until `finish` sends the rest.
+ */
+async function inFlightValidate(
+  port: number,
+): Promise<{ response: Promise<[http.IncomingMessage]>; finish: () => void }> {
+  const body = JSON.stringify({ token: "kc_sess_unknown" });
+  const request = http.request({
+    host: "127.0.0.1",
+    port,
+    path: "/auth/validate",
+    method: "POST",
+    agent: false,
+    headers: {
+      "content-type": "application/json",
+      "content-length": Buffer.byteLength(body),
+      expect: "100-continue",
+    },
+  });
+  const response = once(request, "response") as Promise<[http.IncomingMessage]>;
+  const held = once(request, "continue", { signal: AbortSignal.timeout(5_000) });
+  request.flushHeaders();
+  await held;
+  request.write(body.slice(0, 5));
+  return { response, finish: () => request.end(body.slice(5)) };
+}
+
 /** Polls `condition` every 20 ms for up to 5 s. */
 async function until(condition: () => boolean): Promise<void> {
   const deadline = Date.now() + 5_000;
@@ -96,22 +126,12 @@ describe("the keycard process", () => {
   it("drains an in-flight request on SIGTERM, then exits 0", async () => {
     const started = startMain({ KEYCARD_DEV: "1" });
     const url = new URL((await waitFor(started, /KEYCARD_URL=(\S+)/))[1] ?? "");
-    const body = JSON.stringify({ token: "kc_sess_unknown" });
-    const request = http.request({
-      host: "127.0.0.1",
-      port: url.port,
-      path: "/auth/validate",
-      method: "POST",
-      headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
-    });
-    const response = once(request, "response") as Promise<[http.IncomingMessage]>;
-    request.write(body.slice(0, 5));
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    const inFlight = await inFlightValidate(Number(url.port));
     started.child.kill("SIGTERM");
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await waitFor(started, /shutting down/);
     expect(started.child.exitCode).toBeNull();
-    request.end(body.slice(5));
-    const [incoming] = await response;
+    inFlight.finish();
+    const [incoming] = await inFlight.response;
     expect(incoming.statusCode).toBe(200);
     incoming.resume();
     expect(await exitCodeOf(started.child)).toBe(0);
@@ -139,18 +159,7 @@ describe("the keycard process", () => {
       await until(() => statuses.length > 0);
       expect(statuses).toEqual([ServingStatus.SERVING]);
 
-      const body = JSON.stringify({ token: "kc_sess_unknown" });
-      const inFlight = http.request({
-        host: "127.0.0.1",
-        port,
-        path: "/auth/validate",
-        method: "POST",
-        agent: false,
-        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
-      });
-      const response = once(inFlight, "response") as Promise<[http.IncomingMessage]>;
-      inFlight.write(body.slice(0, 5));
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      const inFlight = await inFlightValidate(port);
 
       started.child.kill("SIGTERM");
       await waitFor(started, /shutting down/);
@@ -173,8 +182,8 @@ describe("the keycard process", () => {
       expect(await connectOutcome(port)).toBe("ECONNREFUSED");
       expect(started.child.exitCode).toBeNull();
 
-      inFlight.end(body.slice(5));
-      const [incoming] = await response;
+      inFlight.finish();
+      const [incoming] = await inFlight.response;
       expect(incoming.statusCode).toBe(200);
       incoming.resume();
       expect(await exitCodeOf(started.child)).toBe(0);

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { hashToken } from "../../src/domain/token.js";
@@ -54,16 +53,9 @@ async function listSessionIds(keycard: TestKeycard, token: string): Promise<stri
   return (reply.body.sessions as Json[]).map((session) => String(session.id));
 }
 
-/** Waits until a moment given as an RFC 3339 string has passed, plus a margin. */
-async function sleepPast(at: string, marginMs = 200): Promise<void> {
-  const wait = Date.parse(at) - Date.now() + marginMs;
-  expect(wait).toBeLessThan(2_200);
-  await sleep(Math.max(0, wait));
-}
-
 describe("session lifecycle", () => {
   describe("on a server whose clock the test moves", () => {
-    const clock = new FakeClock(Date.now());
+    const clock = new FakeClock();
     let keycard: TestKeycard;
     beforeAll(async () => {
       keycard = await startKeycard({ clock });
@@ -270,11 +262,17 @@ describe("session lifecycle", () => {
   });
 
   describe("on a server with a 3 s maximum duration", () => {
+    const clock = new FakeClock();
     let keycard: TestKeycard;
     beforeAll(async () => {
-      keycard = await startKeycard({ policy: { maxDuration: 3_000 } });
+      keycard = await startKeycard({ clock, policy: { maxDuration: 3_000 } });
     });
     afterAll(() => keycard.close());
+
+    /** Moves the server's clock to 1 ms past `at`, a time it answered in RFC 3339. */
+    function movePast(at: string): void {
+      clock.advance(Date.parse(at) + 1 - clock.now());
+    }
 
     it("extends a session on refresh but never past the maximum counted from login", async () => {
       const user = await createTestUser(keycard);
@@ -291,7 +289,7 @@ describe("session lifecycle", () => {
       expect(Date.parse(firstExpiry)).toBe(createdAt + 3_000);
       expect(first.body.expires_in).toBeLessThanOrEqual(3);
 
-      await sleepPast(login.expires_at);
+      movePast(login.expires_at);
       const token = String(first.body.session_token);
       await expect(validate(keycard, token)).resolves.toMatchObject({ active: true });
 
@@ -300,7 +298,7 @@ describe("session lifecycle", () => {
       expect(second.body.expires_at).toBe(firstExpiry);
       expect(second.body.expires_in).toBeLessThanOrEqual(2);
 
-      await sleepPast(firstExpiry);
+      movePast(firstExpiry);
       await expect(validate(keycard, String(second.body.session_token))).resolves.toMatchObject({
         active: false,
         reason: "INACTIVE_REASON_EXPIRED",
@@ -311,14 +309,15 @@ describe("session lifecycle", () => {
       const user = await createTestUser(keycard);
       const login = await loginRest(keycard, user, { duration_seconds: 3600 });
       expect(login.expires_in).toBeLessThanOrEqual(3);
-      expect(Date.parse(login.expires_at) - Date.now()).toBeLessThanOrEqual(3_000);
+      expect(Date.parse(login.expires_at) - clock.now()).toBe(3_000);
     });
   });
 
   describe("on a server with a 1 s refresh grace", () => {
+    const clock = new FakeClock();
     let keycard: TestKeycard;
     beforeAll(async () => {
-      keycard = await startKeycard({ policy: { refreshGrace: 1_000 } });
+      keycard = await startKeycard({ clock, policy: { refreshGrace: 1_000 } });
     });
     afterAll(() => keycard.close());
 
@@ -342,7 +341,7 @@ describe("session lifecycle", () => {
       });
       expect(inFlight.status).toBe(200);
 
-      await sleep(1_200);
+      clock.advance(1_000);
 
       await expect(validate(keycard, newToken)).resolves.toMatchObject({ active: true });
       await expect(validate(keycard, login.session_token)).resolves.toMatchObject({
@@ -377,9 +376,10 @@ describe("session lifecycle", () => {
   });
 
   describe("on a server with a 1 s idle timeout", () => {
+    const clock = new FakeClock();
     let keycard: TestKeycard;
     beforeAll(async () => {
-      keycard = await startKeycard({ policy: { idleTimeout: 1_000, touchInterval: 0 } });
+      keycard = await startKeycard({ clock, policy: { idleTimeout: 1_000, touchInterval: 0 } });
     });
     afterAll(() => keycard.close());
 
@@ -389,7 +389,7 @@ describe("session lifecycle", () => {
       const busy = await loginRest(keycard, user);
 
       for (let use = 0; use < 5; use += 1) {
-        await sleep(300);
+        clock.advance(300);
         await expect(validate(keycard, busy.session_token)).resolves.toMatchObject({
           active: true,
         });
@@ -413,7 +413,7 @@ describe("session lifecycle", () => {
       const busy = await loginRest(keycard, user);
 
       for (let use = 0; use < 4; use += 1) {
-        await sleep(300);
+        clock.advance(300);
         await expect(validate(keycard, busy.session_token)).resolves.toMatchObject({
           active: true,
         });

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, inject, it } from "vitest";
+import { redisKeys } from "../../src/store/redis/keys.js";
 import { FakeClock } from "../helpers/fake-clock.js";
 import {
   createTestUser,
@@ -29,10 +29,30 @@ describe("the Validate look-up cache", () => {
     redisServer = undefined;
   });
 
+  /**
+   * Resolves once `count` replicas listen on the revocation channel of `namespace`: before
+   * that, a replica neither caches nor hears the others' revocations.
+   */
+  async function subscribed(namespace: string, count: number, redisUrl?: string): Promise<void> {
+    const redis = new Redis(redisUrl ?? inject("redisUrl"));
+    try {
+      const channel = redisKeys(namespace).revocations();
+      await expect
+        .poll(async () => (await redis.pubsub("NUMSUB", channel))[1], {
+          timeout: 5_000,
+          interval: 10,
+          message: "every replica subscribes to the revocation channel",
+        })
+        .toBe(count);
+    } finally {
+      redis.disconnect();
+    }
+  }
+
   async function replicas(
     cacheMs: number,
     count: number,
-    options: { redisUrl?: string; refreshGrace?: number } = {},
+    options: { redisUrl?: string; refreshGrace?: number; clock?: FakeClock } = {},
   ): Promise<TestKeycard[]> {
     const namespace = `cache-${randomUUID()}`;
     const started = await Promise.all(
@@ -41,6 +61,7 @@ describe("the Validate look-up cache", () => {
           namespace,
           validateCacheMs: cacheMs,
           ...(options.redisUrl === undefined ? {} : { redisUrl: options.redisUrl }),
+          ...(options.clock === undefined ? {} : { clock: options.clock }),
           ...(options.refreshGrace === undefined
             ? {}
             : { policy: { refreshGrace: options.refreshGrace } }),
@@ -48,7 +69,7 @@ describe("the Validate look-up cache", () => {
       ),
     );
     running.push(...started);
-    await sleep(100);
+    await subscribed(namespace, count, options.redisUrl);
     return started;
   }
 
@@ -77,12 +98,10 @@ describe("the Validate look-up cache", () => {
 
   it("answers a token it saw from memory, for no longer than the TTL", async () => {
     const clock = new FakeClock(Date.now());
-    const keycard = await startKeycard({
-      namespace: `cache-${randomUUID()}`,
-      validateCacheMs: 400,
-      clock,
-    });
+    const namespace = `cache-${randomUUID()}`;
+    const keycard = await startKeycard({ namespace, validateCacheMs: 400, clock });
     running.push(keycard);
+    await subscribed(namespace, 1);
     const user = await createTestUser(keycard);
     const login = await loginRest(keycard, user);
     expect((await validate(keycard, login.session_token)).active).toBe(true);
@@ -106,7 +125,11 @@ describe("the Validate look-up cache", () => {
   });
 
   it("drops a rotated-out token everywhere after the grace, and sees its reuse", async () => {
-    const [a, b] = (await replicas(60_000, 2, { refreshGrace: 200 })) as [TestKeycard, TestKeycard];
+    const clock = new FakeClock(Date.now());
+    const [a, b] = (await replicas(60_000, 2, { refreshGrace: 200, clock })) as [
+      TestKeycard,
+      TestKeycard,
+    ];
     const user = await createTestUser(a);
     const login = await loginRest(a, user);
     expect((await validate(b, login.session_token)).active).toBe(true);
@@ -118,7 +141,8 @@ describe("the Validate look-up cache", () => {
       },
     );
     expect(refreshed.status).toBe(200);
-    await sleep(300);
+    expect((await validate(b, login.session_token)).active).toBe(true);
+    clock.advance(200);
     expect((await validate(b, login.session_token)).active).toBe(false);
     expect((await validate(b, String(refreshed.body.session_token))).active).toBe(false);
   });
@@ -126,17 +150,20 @@ describe("the Validate look-up cache", () => {
   it("writes a use once per touch interval however many cached hits follow it", async () => {
     redisServer = await startRedisServer();
     const namespace = `cache-${randomUUID()}`;
+    const clock = new FakeClock(Date.now());
     const keycard = await startKeycard({
       namespace,
       redisUrl: redisServer.url,
       validateCacheMs: 60_000,
       policy: { touchInterval: 500 },
+      clock,
     });
     running.push(keycard);
+    await subscribed(namespace, 1, redisServer.url);
     const user = await createTestUser(keycard);
     const login = await loginRest(keycard, user);
     expect((await validate(keycard, login.session_token)).active).toBe(true);
-    await sleep(600);
+    clock.advance(500);
     const redis = new Redis(redisServer.url);
     try {
       // Every script call (EVALSHA, or EVAL when the script is not loaded yet) is a write.

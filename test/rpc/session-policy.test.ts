@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import { type Timestamp, timestampMs } from "@bufbuild/protobuf/wkt";
 import { createClient, createRouterTransport } from "@connectrpc/connect";
 import { describe, expect, it, vi } from "vitest";
@@ -306,16 +305,20 @@ describe("session policy (in memory, fake clock)", () => {
       await keycard.auth.login(ada);
       keycard.clock.advance(12 * hour);
       const errors: unknown[] = [];
-      const sweeper = startExpirySweeper(keycard.app.sessions, (error) => errors.push(error), 10);
-      await vi.waitFor(async () => {
+      vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+      try {
+        const sweeper = startExpirySweeper(keycard.app.sessions, (error) => errors.push(error), 10);
+        await vi.advanceTimersByTimeAsync(10);
         expect(await metric(keycard, "keycard_sessions_expired_total")).toBe(1);
-      });
-      sweeper.stop();
-      await keycard.auth.login(ada);
-      keycard.clock.advance(12 * hour);
-      await sleep(50);
-      expect(await metric(keycard, "keycard_sessions_expired_total")).toBe(1);
-      expect(errors).toEqual([]);
+        sweeper.stop();
+        await keycard.auth.login(ada);
+        keycard.clock.advance(12 * hour);
+        await vi.advanceTimersByTimeAsync(100);
+        expect(await metric(keycard, "keycard_sessions_expired_total")).toBe(1);
+        expect(errors).toEqual([]);
+      } finally {
+        vi.useRealTimers();
+      }
     });
   });
 });
