@@ -83,7 +83,7 @@ describe("session policy on a real server and Redis", () => {
   });
 
   it("renews a session in use past its first expiry, and its token keeps working", async () => {
-    const clock = new FakeClock(Date.now());
+    const clock = new FakeClock();
     const keycard = await keycardWith({ renewAfter: 0.5, touchInterval: 0 }, undefined, clock);
     const user = await createTestUser(keycard);
     const login = await loginRest(keycard, user, { duration_seconds: 2 });
@@ -149,7 +149,7 @@ describe("session policy on a real server and Redis", () => {
 
   it("counts live sessions and audits each expiry once across two replicas", async () => {
     const namespace = `test-${randomUUID()}`;
-    const clock = new FakeClock(Date.now());
+    const clock = new FakeClock();
     const first = await keycardWith({ renewAfter: 0 }, namespace, clock);
     const second = await keycardWith({ renewAfter: 0 }, namespace, clock);
     const user = await createTestUser(first);
