@@ -88,7 +88,7 @@ function tampered(token: string): string {
 }
 
 describe("envoy.service.auth.v3.Authorization/Check (Envoy ext_authz)", () => {
-  const clock = new FakeClock(Date.now());
+  const clock = new FakeClock();
   let keycard: TestKeycard;
   let client: AuthorizationStub;
 

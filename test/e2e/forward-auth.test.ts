@@ -91,7 +91,7 @@ describe("GET /auth/verify", () => {
 });
 
 describe("GET /auth/verify with expired tokens and credentials of the wrong kind", () => {
-  const clock = new FakeClock(Date.now());
+  const clock = new FakeClock();
   let keycard: TestKeycard;
   beforeAll(async () => {
     keycard = await startKeycard({ store: "memory", clock });

@@ -175,7 +175,7 @@ describe("POST /oauth2/introspect without INTROSPECTION_SECRET", () => {
 });
 
 describe("POST /oauth2/introspect with an expired token", () => {
-  const clock = new FakeClock(Date.now());
+  const clock = new FakeClock();
   let keycard: TestKeycard;
   beforeAll(async () => {
     keycard = await startKeycard({ store: "memory", clock, introspectionSecret: secret });

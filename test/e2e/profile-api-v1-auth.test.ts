@@ -567,7 +567,7 @@ describe("reference 002's sliding sessions, on a fake clock", () => {
 // Parallel requests interleave only with a store that does real I/O, so this suite runs
 // on Redis; the fake clock starts at the real time to keep Redis expiries sensible.
 describe("reference 002's sliding sessions on Redis, on a fake clock", () => {
-  const clock = new FakeClock(Date.now());
+  const clock = new FakeClock();
   let keycard: TestKeycard;
   let rest: Rest;
   beforeAll(async () => {

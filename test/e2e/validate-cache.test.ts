@@ -97,7 +97,7 @@ describe("the Validate look-up cache", () => {
   });
 
   it("answers a token it saw from memory, for no longer than the TTL", async () => {
-    const clock = new FakeClock(Date.now());
+    const clock = new FakeClock();
     const namespace = `cache-${randomUUID()}`;
     const keycard = await startKeycard({ namespace, validateCacheMs: 400, clock });
     running.push(keycard);
@@ -125,7 +125,7 @@ describe("the Validate look-up cache", () => {
   });
 
   it("drops a rotated-out token everywhere after the grace, and sees its reuse", async () => {
-    const clock = new FakeClock(Date.now());
+    const clock = new FakeClock();
     const [a, b] = (await replicas(60_000, 2, { refreshGrace: 200, clock })) as [
       TestKeycard,
       TestKeycard,
@@ -150,7 +150,7 @@ describe("the Validate look-up cache", () => {
   it("writes a use once per touch interval however many cached hits follow it", async () => {
     redisServer = await startRedisServer();
     const namespace = `cache-${randomUUID()}`;
-    const clock = new FakeClock(Date.now());
+    const clock = new FakeClock();
     const keycard = await startKeycard({
       namespace,
       redisUrl: redisServer.url,
