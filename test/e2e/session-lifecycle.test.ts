@@ -85,6 +85,7 @@ describe("session lifecycle", () => {
     it("drops an expired session from the listing", async () => {
       const user = await createTestUser(keycard);
       const short = await loginRest(keycard, user, { duration_seconds: 1 });
+      clock.advance(1); // newest first: the later login, a millisecond later
       const long = await loginRest(keycard, user);
       await expect(listSessionIds(keycard, long.session_token)).resolves.toEqual([
         long.session_id,
