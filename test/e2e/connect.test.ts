@@ -1,11 +1,5 @@
 import { type Timestamp, timestampMs } from "@bufbuild/protobuf/wkt";
-import {
-  type CallOptions,
-  Code,
-  ConnectError,
-  createClient,
-  type Transport,
-} from "@connectrpc/connect";
+import { type CallOptions, Code, createClient, type Transport } from "@connectrpc/connect";
 import {
   createConnectTransport,
   createGrpcTransport,
@@ -18,6 +12,7 @@ import { AdminService } from "../../gen/keycard/v1/admin_service_pb.js";
 import { AuthService, RevokeScope } from "../../gen/keycard/v1/auth_service_pb.js";
 import { ErrorReason } from "../../gen/keycard/v1/error_reason_pb.js";
 import { CredentialKind, InactiveReason } from "../../gen/keycard/v1/session_pb.js";
+import { failureOf } from "../helpers/connect-failure.js";
 import {
   createTestUser,
   startKeycard,
@@ -72,16 +67,6 @@ function msOf(timestamp: Timestamp | undefined): number {
     throw new Error("timestamp is not set");
   }
   return timestampMs(timestamp);
-}
-
-/** The ConnectError a call that must fail rejected with. */
-async function failureOf(call: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await call;
-  } catch (error) {
-    return ConnectError.from(error);
-  }
-  throw new Error("the call succeeded but was expected to fail");
 }
 
 /** The ErrorInfo reason a call that must fail carried. */

@@ -1,9 +1,10 @@
-import { type CallOptions, Code, ConnectError, createClient } from "@connectrpc/connect";
+import { type CallOptions, Code, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { AdminService } from "../../gen/keycard/v1/admin_service_pb.js";
 import { AuthService } from "../../gen/keycard/v1/auth_service_pb.js";
+import { failureOf } from "../helpers/connect-failure.js";
 import {
   createTestUser,
   startKeycard,
@@ -67,16 +68,6 @@ async function allPages<T>(
   } while (pageToken !== "" && pages.length < 1_000);
   expect(pageToken).toBe("");
   return pages;
-}
-
-/** The ConnectError a call that must fail rejected with. */
-async function failureOf(call: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await call;
-  } catch (error) {
-    return ConnectError.from(error);
-  }
-  throw new Error("the call succeeded but was expected to fail");
 }
 
 /** Expects a call refused for its page token: InvalidArgument, reason and field named. */

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { AdminService } from "../../gen/keycard/v1/admin_service_pb.js";
 import { BootstrapError, loadBootstrapFile } from "../../src/app/bootstrap/file.js";
+import { failureOf } from "../helpers/connect-failure.js";
 import { FakeClock } from "../helpers/fake-clock.js";
 import { inMemoryApp, testAdminToken } from "../helpers/keycard.js";
 
@@ -124,20 +125,13 @@ describe("the identifiers an admin call names", () => {
       ["user_id", admin.listUserSessions({}, asAdmin)],
     ];
     for (const [field, call] of calls) {
-      const refusal = await call.then(
-        () => undefined,
-        (error: unknown) => ConnectError.from(error),
-      );
-      expect(refusal?.code).toBe(Code.InvalidArgument);
-      expect(refusal?.rawMessage).toBe(`${field} is required`);
+      const refusal = await failureOf(call);
+      expect(refusal.code).toBe(Code.InvalidArgument);
+      expect(refusal.rawMessage).toBe(`${field} is required`);
     }
   });
 
   it("are checked after the caller: without the admin token the answer is UNAUTHENTICATED", async () => {
-    const refusal = await admin.disableUser({}).then(
-      () => undefined,
-      (error: unknown) => ConnectError.from(error),
-    );
-    expect(refusal?.code).toBe(Code.Unauthenticated);
+    expect((await failureOf(admin.disableUser({}))).code).toBe(Code.Unauthenticated);
   });
 });

@@ -1,6 +1,5 @@
 import {
   Code,
-  ConnectError,
   createClient,
   createContextValues,
   createRouterTransport,
@@ -14,6 +13,7 @@ import { createRateLimits } from "../../src/store/infra/rate-limits.js";
 import { clientInfoKey } from "../../src/transport/handlers/context.js";
 import { rateLimitHeadersFromError, rateLimitInterceptor } from "../../src/transport/rate-limit.js";
 import { DirectCaller } from "../../src/transport/rpc/direct-caller.js";
+import { failureOf } from "../helpers/connect-failure.js";
 import { FakeClock } from "../helpers/fake-clock.js";
 import { inMemoryApp, testAdminToken } from "../helpers/keycard.js";
 
@@ -53,15 +53,6 @@ function rateLimitedKeycard() {
     admin: createClient(AdminService, transport),
     inProcess: direct,
   };
-}
-
-async function failureOf(call: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await call;
-  } catch (error) {
-    return ConnectError.from(error);
-  }
-  throw new Error("the call succeeded");
 }
 
 describe("rate limits on the RPC paths, with the real app and interceptors", () => {
