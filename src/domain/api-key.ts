@@ -1,3 +1,5 @@
+import type { AuthMethod } from "./session.js";
+
 /** A permanent credential of a user, as the store keeps it: never the key, only its hash. */
 export interface ApiKeyRecord {
   readonly id: string;
@@ -44,4 +46,9 @@ export function keyHint(key: string): string {
   const marker = "_key_";
   const at = key.indexOf(marker);
   return at < 0 ? "" : key.slice(0, at + marker.length + 4);
+}
+
+/** The methods a request with this key proved: the key, and the user's TOTP code unless it skips it. */
+export function apiKeyMethods(apiKey: Pick<ApiKeyRecord, "skipTotp">): AuthMethod[] {
+  return apiKey.skipTotp ? ["api_key"] : ["api_key", "totp"];
 }

@@ -136,7 +136,7 @@ export interface SessionTerms {
 }
 
 /** When the credential behind a session was presented: its absolute lifetime counts from it. */
-export function loginTimeOf(session: SessionRecord): number {
+export function loginTimeOf(session: Pick<SessionRecord, "authenticatedAt" | "createdAt">): number {
   return session.authenticatedAt ?? session.createdAt;
 }
 

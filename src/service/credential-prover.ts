@@ -1,3 +1,4 @@
+import { apiKeyMethods } from "../domain/api-key.js";
 import type { Clock } from "../domain/clock.js";
 import { invalidArgument, KeycardError } from "../domain/errors.js";
 import type { PasswordHasher, Store } from "../domain/ports.js";
@@ -128,8 +129,7 @@ export class CredentialProver {
       input.totpCode,
       client,
     );
-    const methods: AuthMethod[] = apiKey.skipTotp ? ["api_key"] : ["api_key", "totp"];
-    return { user, methods, apiKeyId: apiKey.id };
+    return { user, methods: apiKeyMethods(apiKey), apiKeyId: apiKey.id };
   }
 
   private dummyPasswordHash(): Promise<string> {

@@ -1,3 +1,5 @@
+import { apiKeyMethods } from "../domain/api-key.js";
+import { type Assurance, assuranceOf, sessionAssurance } from "../domain/assurance.js";
 import type { Clock } from "../domain/clock.js";
 import { type ErrorReason, KeycardError } from "../domain/errors.js";
 import type { Store } from "../domain/ports.js";
@@ -38,6 +40,8 @@ export interface Identity {
   readonly roles: readonly string[];
   readonly email: string;
   readonly displayName: string;
+  /** How and when the person proved themselves: the session's login, or this request's key. */
+  readonly assurance: Assurance;
 }
 
 /** The answer of Validate: who, or why not. */
@@ -153,6 +157,7 @@ export class SessionJudge {
         roles: session.roles,
         email: session.email,
         displayName: session.displayName,
+        assurance: sessionAssurance(session),
       },
     };
   }
@@ -190,6 +195,7 @@ export class SessionJudge {
           roles: user.roles,
           email: user.email,
           displayName: user.displayName,
+          assurance: assuranceOf(apiKeyMethods(apiKey), this.deps.clock.now()),
         },
       };
     } catch (error) {

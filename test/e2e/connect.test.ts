@@ -492,6 +492,8 @@ describe("one port, every protocol", () => {
       email: "",
       displayName: "",
       kind: "CREDENTIAL_KIND_UNSPECIFIED",
+      amr: [],
+      aal: 0,
     });
   });
 

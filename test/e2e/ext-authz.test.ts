@@ -151,6 +151,8 @@ describe("envoy.service.auth.v3.Authorization/Check (Envoy ext_authz)", () => {
         "x-auth-email": user.email,
         "x-auth-roles": "user,editor",
         "x-auth-session": login.session_id,
+        "x-auth-aal": "1",
+        "x-auth-time": String(Math.floor(clock.now() / 1000)),
       });
     }
   });

@@ -46,6 +46,7 @@ describe("GET /auth/verify", () => {
     send(`${keycard.baseUrl}/auth/verify`, { method, headers });
 
   it("answers 200 with identity headers and an empty body for each token carrier", async () => {
+    const loggedInAt = Math.floor(Date.now() / 1000);
     const { user, login } = await signedIn(keycard);
     const carriers = [
       bearer(login.session_token),
@@ -60,6 +61,10 @@ describe("GET /auth/verify", () => {
       expect(reply.headers.get("x-auth-email")).toBe(user.email);
       expect(reply.headers.get("x-auth-roles")).toBe("user,editor");
       expect(reply.headers.get("x-auth-session")).toBe(login.session_id);
+      expect(reply.headers.get("x-auth-aal")).toBe("1");
+      const authTime = Number(reply.headers.get("x-auth-time"));
+      expect(authTime).toBeGreaterThanOrEqual(loggedInAt - 1);
+      expect(authTime).toBeLessThanOrEqual(Math.floor(Date.now() / 1000));
       expect(reply.headers.get("cache-control")).toBe("no-store");
     }
   });

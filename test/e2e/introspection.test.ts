@@ -68,6 +68,9 @@ describe("POST /oauth2/introspect (RFC 7662)", () => {
       username: user.email,
       token_type: "session",
       sid: login.session_id,
+      auth_time: reply.body.iat,
+      amr: ["pwd"],
+      acr: "aal1",
     });
     expect(reply.body.iat).toBeGreaterThanOrEqual(before - 1);
     expect(reply.body.iat).toBeLessThanOrEqual(Math.floor(Date.now() / 1000));

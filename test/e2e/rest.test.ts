@@ -242,8 +242,11 @@ describe("the REST API of keycard", () => {
       expect(sessions).toHaveLength(2);
       for (const session of sessions) {
         expect(Object.keys(session).sort()).toEqual([
+          "aal",
+          "amr",
           "api_key_id",
           "auth_methods",
+          "auth_time",
           "authentication_methods",
           "created_at",
           "current",
@@ -398,6 +401,9 @@ describe("the REST API of keycard", () => {
           device_label: expect.any(String),
           kind: "SESSION_KIND_STANDARD",
           authentication_methods: ["AUTH_METHOD_PASSWORD"],
+          auth_time: expect.stringMatching(rfc3339),
+          amr: ["pwd"],
+          aal: 1,
         },
       });
       expect(reply.text).not.toContain(login.session_token);
@@ -427,6 +433,9 @@ describe("the REST API of keycard", () => {
         display_name: "Val",
         kind: "CREDENTIAL_KIND_SESSION",
         issued_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+        auth_time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+        amr: ["pwd"],
+        aal: 1,
       });
       expect(reply.body.expires_in).toBeGreaterThanOrEqual(43_198);
     });
@@ -479,6 +488,8 @@ describe("the REST API of keycard", () => {
         email: "",
         display_name: "",
         kind: "CREDENTIAL_KIND_UNSPECIFIED",
+        amr: [],
+        aal: 0,
       });
     });
 

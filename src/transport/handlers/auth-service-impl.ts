@@ -20,7 +20,7 @@ import type { Introspection } from "../../service/session-judge.js";
 import type { IssuedSession } from "../../service/session-opener.js";
 import type { SessionService } from "../../service/session-service.js";
 import { clientInfoKey, presentedTokenKey, sessionCaller, userCaller } from "./context.js";
-import { sessionToProto, userToProto } from "./mappers.js";
+import { assuranceToProto, sessionToProto, userToProto } from "./mappers.js";
 import { pageRequestOf, pageTokenOf } from "./page-token.js";
 
 const inactiveReasons = {
@@ -169,6 +169,7 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
       roles: [...identity.roles],
       email: identity.email,
       displayName: identity.displayName,
+      ...assuranceToProto(identity.assurance),
     };
   }
 }

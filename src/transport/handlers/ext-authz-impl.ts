@@ -101,6 +101,8 @@ export class ExtAuthzImpl implements ServiceImpl<typeof Authorization> {
             header("x-auth-email", identity.email),
             header("x-auth-roles", identity.roles.join(",")),
             header("x-auth-session", identity.sessionId),
+            header("x-auth-aal", String(identity.assurance.aal)),
+            header("x-auth-time", String(Math.floor(identity.assurance.authTime / 1000))),
           ],
         },
       },

@@ -11,6 +11,7 @@ import {
   UserSchema,
 } from "../../../gen/keycard/v1/session_pb.js";
 import type { ApiKeyRecord } from "../../domain/api-key.js";
+import { type Assurance, sessionAssurance } from "../../domain/assurance.js";
 import type { AuthMethod as DomainAuthMethod, SessionListing } from "../../domain/session.js";
 import type { UserRecord } from "../../domain/user.js";
 
@@ -48,7 +49,13 @@ export function sessionToProto(session: SessionListing, currentSessionId?: strin
     apiKeyId: session.apiKeyId ?? "",
     deviceLabel: session.deviceLabel,
     kind: sessionKinds[session.kind],
+    ...assuranceToProto(sessionAssurance(session)),
   });
+}
+
+/** The assurance fields Session and ValidateResponse share. */
+export function assuranceToProto({ authTime, amr, aal }: Assurance) {
+  return { authTime: timestampFromMs(authTime), amr: [...amr], aal };
 }
 
 /** The API view of an account: never the password hash. */

@@ -1,10 +1,16 @@
 import { create } from "@bufbuild/protobuf";
+import { type Timestamp, timestampMs } from "@bufbuild/protobuf/wkt";
 import { AuthService, ValidateRequestSchema } from "../../../gen/keycard/v1/auth_service_pb.js";
 import { inactiveRefusal } from "../../service/session-judge.js";
 import { carriedToken, nodeHeaderLookup } from "../credentials.js";
 import { domainReasonOf } from "../handlers/auth-service-impl.js";
 import { RestError } from "./rest-error.js";
 import { callHot, type NodeRequest, type NodeResponse, type RestDeps } from "./rest-handler.js";
+
+/** A timestamp as whole seconds since the epoch, as `X-Auth-Time` carries it. */
+function epochSecondsOf(time: Timestamp | undefined): number {
+  return time === undefined ? 0 : Math.floor(timestampMs(time) / 1000);
+}
 
 /** A header value Node will send: anything outside visible ASCII is percent-encoded. */
 function headerValue(text: string): string {
@@ -14,7 +20,8 @@ function headerValue(text: string): string {
 /**
  * `GET /auth/verify`, the forward-auth endpoint of reverse proxies (nginx `auth_request`,
  * Traefik `forwardAuth`, Caddy `forward_auth`): 200 with an empty body and the identity in
- * `X-Auth-User`, `X-Auth-Email`, `X-Auth-Roles` (comma-separated) and `X-Auth-Session`, or
+ * `X-Auth-User`, `X-Auth-Email`, `X-Auth-Roles` (comma-separated), `X-Auth-Session`,
+ * `X-Auth-AAL` (1 or 2) and `X-Auth-Time` (the last login, epoch seconds), or
  * 401 with `{error, message}`. Any method is answered the same way, because nginx sends
  * its subrequest with the method of the original request.
  */
@@ -46,6 +53,8 @@ export async function serveForwardAuth(
     "x-auth-email": headerValue(answer.email),
     "x-auth-roles": headerValue(answer.roles.join(",")),
     "x-auth-session": headerValue(answer.sessionId),
+    "x-auth-aal": String(answer.aal),
+    "x-auth-time": String(epochSecondsOf(answer.authTime)),
     "cache-control": "no-store",
     "content-length": 0,
   });

@@ -3,6 +3,7 @@ import { create, type JsonValue } from "@bufbuild/protobuf";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { AuthService, ValidateRequestSchema } from "../../../gen/keycard/v1/auth_service_pb.js";
 import { CredentialKind } from "../../../gen/keycard/v1/session_pb.js";
+import { acrOf } from "../../domain/assurance.js";
 import { bearerOf } from "../credentials.js";
 import { readBody } from "./body.js";
 import {
@@ -142,6 +143,11 @@ async function introspect(deps: RestDeps, request: NodeRequest, token: string): 
   if (answer.sessionId !== "") {
     claims.sid = answer.sessionId;
   }
+  if (answer.authTime !== undefined) {
+    claims.auth_time = epochSeconds(timestampMs(answer.authTime));
+  }
+  claims.amr = [...answer.amr];
+  claims.acr = acrOf(answer.aal === 2 ? 2 : 1);
   return claims;
 }
 

@@ -1,0 +1,40 @@
+import { type AuthMethod, loginTimeOf, type SessionRecord } from "./session.js";
+
+/**
+ * RFC 8176 authentication method references as keycard reports them: `pwd` a password,
+ * `otp` a one-time code (TOTP), `swk` a software key (an API key), `hwk` a hardware key
+ * (passkeys, reserved), `rec` a recovery code (reserved).
+ */
+export type Amr = "pwd" | "otp" | "swk" | "hwk" | "rec";
+
+/** The authenticator assurance level: 1 for one factor, 2 for two. */
+export type Aal = 1 | 2;
+
+/** How, and how recently, the person behind a credential proved themselves. */
+export interface Assurance {
+  /** When a credential was last presented (epoch ms): the session's login, or this request's API key. */
+  readonly authTime: number;
+  /** The methods, in the order they were checked, each once. */
+  readonly amr: readonly Amr[];
+  readonly aal: Aal;
+}
+
+const amrOfMethod: Record<AuthMethod, Amr> = { password: "pwd", totp: "otp", api_key: "swk" };
+
+/** The assurance of credentials checked with `methods` at `authTime`. */
+export function assuranceOf(methods: readonly AuthMethod[], authTime: number): Assurance {
+  const amr = [...new Set(methods.map((method) => amrOfMethod[method]))];
+  return { authTime, amr, aal: amr.length >= 2 ? 2 : 1 };
+}
+
+/** The OAuth `acr` value keycard gives an assurance level (RFC 9470 `acr_values` use it). */
+export function acrOf(aal: Aal): string {
+  return `aal${aal}`;
+}
+
+/** A session's assurance: its login's methods, at its login's time. */
+export function sessionAssurance(
+  session: Pick<SessionRecord, "authMethods" | "authenticatedAt" | "createdAt">,
+): Assurance {
+  return assuranceOf(session.authMethods, loginTimeOf(session));
+}

@@ -1,0 +1,118 @@
+import { type Timestamp, timestampMs } from "@bufbuild/protobuf/wkt";
+import { createClient, createRouterTransport } from "@connectrpc/connect";
+import { beforeEach, describe, expect, it } from "vitest";
+import { AdminService } from "../../gen/keycard/v1/admin_service_pb.js";
+import { AuthService } from "../../gen/keycard/v1/auth_service_pb.js";
+import { FakeClock } from "../helpers/fake-clock.js";
+import {
+  inMemoryApp,
+  testAdminToken,
+  testEncryptionKey,
+  testSettings,
+} from "../helpers/keycard.js";
+import { totpCode } from "../helpers/totp-codes.js";
+
+const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
+const asAdmin = bearer(testAdminToken);
+
+function msOf(time: Timestamp | undefined): number {
+  if (time === undefined) {
+    throw new Error("auth_time is not set");
+  }
+  return timestampMs(time);
+}
+
+/**
+ * Assurance (issue 16): every session says when and how the person proved themselves, as
+ * `auth_time`, RFC 8176 `amr` and `aal`, on Validate, GetMe and ListSessions alike.
+ */
+describe("the assurance of a session", () => {
+  const clock = new FakeClock();
+  const app = inMemoryApp(clock, testSettings({ encryptionKey: testEncryptionKey }));
+  const transport = createRouterTransport(app.routes, { router: app.routerOptions });
+  const auth = createClient(AuthService, transport);
+  const admin = createClient(AdminService, transport);
+  const credentials = { email: "", password: "analytical engine" };
+  let userId: string;
+
+  beforeEach(async () => {
+    credentials.email = `ada-${Math.random().toString(36).slice(2)}@example.com`;
+    const { user } = await admin.createUser(
+      { ...credentials, displayName: "Ada", roles: [] },
+      asAdmin,
+    );
+    userId = user?.id ?? "";
+  });
+
+  async function enrollTotp(): Promise<string> {
+    const { secret } = await admin.enrollTotp({ userId }, asAdmin);
+    await admin.confirmTotp({ userId, code: await totpCode(secret, clock.now()) }, asAdmin);
+    clock.advance(30_000);
+    return secret;
+  }
+
+  it("is pwd at AAL1 for a password login, from the login's time", async () => {
+    const loggedInAt = clock.now();
+    const { sessionToken } = await auth.login(credentials);
+    clock.advance(5_000);
+    const validated = await auth.validate({ token: sessionToken });
+    expect(validated).toMatchObject({ active: true, amr: ["pwd"], aal: 1 });
+    expect(msOf(validated.authTime)).toBe(loggedInAt);
+    const { session } = await auth.getMe({}, bearer(sessionToken));
+    expect(session).toMatchObject({ amr: ["pwd"], aal: 1 });
+    expect(msOf(session?.authTime)).toBe(loggedInAt);
+  });
+
+  it("is pwd and otp at AAL2 for a password and a TOTP code, in every listing", async () => {
+    const secret = await enrollTotp();
+    const { sessionToken } = await auth.login({
+      ...credentials,
+      totpCode: await totpCode(secret, clock.now()),
+    });
+    expect(await auth.validate({ token: sessionToken })).toMatchObject({
+      amr: ["pwd", "otp"],
+      aal: 2,
+    });
+    const { sessions } = await auth.listSessions({}, bearer(sessionToken));
+    expect(sessions.map(({ amr, aal }) => ({ amr, aal }))).toEqual([
+      { amr: ["pwd", "otp"], aal: 2 },
+    ]);
+    const listed = await admin.listUserSessions({ userId }, asAdmin);
+    expect(listed.sessions[0]).toMatchObject({ amr: ["pwd", "otp"], aal: 2 });
+  });
+
+  it("is swk at AAL1 for an API key that skips TOTP, and swk and otp at AAL2 for one that does not", async () => {
+    const secret = await enrollTotp();
+    const lone = await admin.createApiKey({ userId, name: "ci", skipTotp: true }, asAdmin);
+    const strict = await admin.createApiKey({ userId, name: "laptop" }, asAdmin);
+    const byLone = await auth.login({ apiKey: lone.key });
+    const byStrict = await auth.login({
+      apiKey: strict.key,
+      totpCode: await totpCode(secret, clock.now()),
+    });
+    expect(await auth.validate({ token: byLone.sessionToken })).toMatchObject({
+      amr: ["swk"],
+      aal: 1,
+    });
+    expect(await auth.validate({ token: byStrict.sessionToken })).toMatchObject({
+      amr: ["swk", "otp"],
+      aal: 2,
+    });
+  });
+
+  it("is kept by a session issued from another one: its login's time and methods", async () => {
+    const loggedInAt = clock.now();
+    const { sessionToken } = await auth.login(credentials);
+    clock.advance(60_000);
+    const issued = await auth.issueToken({}, bearer(sessionToken));
+    const validated = await auth.validate({ token: issued.sessionToken });
+    expect(validated).toMatchObject({ amr: ["pwd"], aal: 1 });
+    expect(msOf(validated.authTime)).toBe(loggedInAt);
+  });
+
+  it("is absent from an inactive answer", async () => {
+    const validated = await auth.validate({ token: "kc_sess_nothing" });
+    expect(validated).toMatchObject({ active: false, amr: [], aal: 0 });
+    expect(validated.authTime).toBeUndefined();
+  });
+});
