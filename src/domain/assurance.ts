@@ -27,6 +27,21 @@ export function assuranceOf(methods: readonly AuthMethod[], authTime: number): A
   return { authTime, amr, aal: amr.length >= 2 ? 2 : 1 };
 }
 
+/**
+ * What a caller may ask of a credential's assurance before it counts as active (RFC 9470
+ * step-up): a login at most `maxAgeMs` old, at least at `minAal`. Absent asks nothing.
+ */
+export interface StepUp {
+  readonly maxAgeMs?: number;
+  readonly minAal?: Aal;
+}
+
+/** Whether an assurance meets a step-up requirement at `now`. */
+export function meetsStepUp(assurance: Assurance, stepUp: StepUp, now: number): boolean {
+  const fresh = stepUp.maxAgeMs === undefined || now - assurance.authTime <= stepUp.maxAgeMs;
+  return fresh && (stepUp.minAal === undefined || assurance.aal >= stepUp.minAal);
+}
+
 /** The OAuth `acr` value keycard gives an assurance level (RFC 9470 `acr_values` use it). */
 export function acrOf(aal: Aal): string {
   return `aal${aal}`;

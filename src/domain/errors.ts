@@ -24,6 +24,7 @@ export const errorCatalogue = {
   STORE_UNAVAILABLE: "unavailable",
   RATE_LIMITED: "resource-exhausted",
   PAYLOAD_TOO_LARGE: "resource-exhausted",
+  STEP_UP_REQUIRED: "unauthenticated",
 } as const;
 
 /** One reason of the catalogue. */

@@ -91,7 +91,8 @@ export type InactiveReason =
   | "idle_timeout"
   | "malformed"
   | "totp_required"
-  | "totp_invalid";
+  | "totp_invalid"
+  | "step_up_required";
 
 /** The verdict on a presented token. `stolen` means a rotated-out token came back. */
 export type TokenVerdict =

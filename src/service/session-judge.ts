@@ -1,5 +1,11 @@
 import { apiKeyMethods } from "../domain/api-key.js";
-import { type Assurance, assuranceOf, sessionAssurance } from "../domain/assurance.js";
+import {
+  type Assurance,
+  assuranceOf,
+  meetsStepUp,
+  type StepUp,
+  sessionAssurance,
+} from "../domain/assurance.js";
 import type { Clock } from "../domain/clock.js";
 import { type ErrorReason, KeycardError } from "../domain/errors.js";
 import type { Store } from "../domain/ports.js";
@@ -57,6 +63,7 @@ const inactiveErrors: Record<InactiveReason, ConstructorParameters<typeof Keycar
   revoked: ["SESSION_REVOKED", "Session token revoked"],
   totp_required: ["TOTP_REQUIRED", "TOTP code required"],
   totp_invalid: ["TOTP_INVALID", "Invalid or already used TOTP code"],
+  step_up_required: ["STEP_UP_REQUIRED", "This needs a more recent or stronger login"],
 };
 
 /** The `[reason, message]` a caller is refused with for an inactive token, on any surface. */
@@ -131,9 +138,23 @@ export class SessionJudge {
 
   /**
    * The Validate contract: a session token, or in hybrid mode an API key (+ TOTP code,
-   * consumed), introspected without failing for an inactive credential.
+   * consumed), introspected without failing for an inactive credential; one that does not
+   * meet `stepUp` is inactive with `step_up_required`.
    */
   async introspect(
+    token: string,
+    totpCode: string,
+    client: () => ClientInfo,
+    stepUp: StepUp = {},
+  ): Promise<Introspection> {
+    const answer = await this.introspectCredential(token, totpCode, client);
+    if (answer.active && !meetsStepUp(answer.identity.assurance, stepUp, this.deps.clock.now())) {
+      return { active: false, reason: "step_up_required" };
+    }
+    return answer;
+  }
+
+  private async introspectCredential(
     token: string,
     totpCode: string,
     client: () => ClientInfo,

@@ -1,3 +1,4 @@
+import type { StepUp } from "../domain/assurance.js";
 import { invalidArgument, KeycardError } from "../domain/errors.js";
 import { type Page, type PageRequest, pageOf } from "../domain/page.js";
 import {
@@ -109,8 +110,13 @@ export class SessionService {
   }
 
   /** See SessionJudge.introspect. */
-  introspect(token: string, totpCode: string, client: () => ClientInfo): Promise<Introspection> {
-    return this.judge.introspect(token, totpCode, client);
+  introspect(
+    token: string,
+    totpCode: string,
+    client: () => ClientInfo,
+    stepUp: StepUp = {},
+  ): Promise<Introspection> {
+    return this.judge.introspect(token, totpCode, client, stepUp);
   }
 
   /** Resolves a token to its caller, or fails with SESSION_INVALID/EXPIRED/REVOKED. */

@@ -2,6 +2,7 @@ import { createRegistry, type DescMessage, type MessageShape } from "@bufbuild/p
 import { pathToString } from "@bufbuild/protobuf/reflect";
 import { createValidator } from "@bufbuild/protovalidate";
 import { file_keycard_v1_rules } from "../../gen/keycard/v1/rules_pb.js";
+import { invalidArgument } from "../domain/errors.js";
 
 /** protovalidate, told about keycard's own predefined rules (proto/keycard/v1/rules.proto). */
 const validator = createValidator({ registry: createRegistry(file_keycard_v1_rules) });
@@ -34,4 +35,19 @@ export function ruleProblems<Desc extends DescMessage>(
     const field = pathToString(violation.field);
     return { field, message: `${field} ${violation.message.replace(/^value /, "")}` };
   });
+}
+
+/**
+ * Refuses a request message that breaks its proto's rules: INVALID_ARGUMENT naming the first
+ * field at fault. Every door runs it once on the way in: the interceptor chain, and the hot
+ * path that bypasses it.
+ */
+export function checkRules<Desc extends DescMessage>(
+  schema: Desc,
+  message: MessageShape<Desc>,
+): void {
+  const [problem] = ruleProblems(schema, message);
+  if (problem !== undefined) {
+    throw invalidArgument(problem.field, problem.message);
+  }
 }

@@ -497,6 +497,19 @@ describe("one port, every protocol", () => {
     });
   });
 
+  it("checks Validate's rules on the lean path too: min_aal 3 is 400 INVALID_ARGUMENT", async () => {
+    const response = await fetch(`${keycard.baseUrl}/keycard.v1.AuthService/Validate`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ token: "garbage", minAal: 3 }),
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({
+      code: "invalid_argument",
+      message: "min_aal must be greater than or equal to 0 and less than or equal to 2",
+    });
+  });
+
   it("answers a hand-made Connect JSON POST to GetMe without a token with 401 and an ErrorInfo detail", async () => {
     const response = await fetch(`${keycard.baseUrl}/keycard.v1.AuthService/GetMe`, {
       method: "POST",

@@ -114,6 +114,39 @@ describe("GET /auth/verify with expired tokens and credentials of the wrong kind
     expect(reply.body).toEqual({ error: "SESSION_EXPIRED", message: "Session token expired" });
   });
 
+  it("asks an old or one-factor session to step up with an RFC 9470 challenge", async () => {
+    const { login } = await signedIn(keycard);
+    const verify = (query: string) =>
+      send(`${keycard.baseUrl}/auth/verify${query}`, { headers: bearer(login.session_token) });
+    expect((await verify("?max_age=300")).status).toBe(200);
+    clock.advance(301_000);
+    const old = await verify("?max_age=300");
+    expect(old.status).toBe(401);
+    expect(old.body).toEqual({ error: "STEP_UP_REQUIRED", message: expect.any(String) });
+    expect(old.headers.get("www-authenticate")).toBe(
+      'Bearer realm="keycard", error="insufficient_user_authentication", error_description="A more recent or stronger authentication is required", max_age="300"',
+    );
+    expect(old.headers.get("x-auth-user")).toBeNull();
+    const weak = await verify("?aal=2");
+    expect(weak.status).toBe(401);
+    expect(weak.headers.get("www-authenticate")).toContain('acr_values="aal2"');
+    expect((await verify("?aal=1")).status).toBe(200);
+  });
+
+  it.each([
+    ["?max_age=soon", "max_age must be a whole number of seconds"],
+    ["?max_age=-5", "max_age must be a whole number of seconds"],
+    ["?max_age=99999999999", "max_age must be a whole number of seconds"],
+    ["?aal=3", "aal must be 1 or 2"],
+  ])("refuses %s with 400, never a 500", async (query, message) => {
+    const { login } = await signedIn(keycard);
+    const reply = await send(`${keycard.baseUrl}/auth/verify${query}`, {
+      headers: bearer(login.session_token),
+    });
+    expect(reply.status).toBe(400);
+    expect(reply.body).toEqual({ error: "INVALID_ARGUMENT", message });
+  });
+
   it("answers 401 to an API key presented as a session token in session mode", async () => {
     const { user } = await signedIn(keycard);
     const created = await send(

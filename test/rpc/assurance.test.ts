@@ -1,8 +1,10 @@
 import { type Timestamp, timestampMs } from "@bufbuild/protobuf/wkt";
-import { createClient, createRouterTransport } from "@connectrpc/connect";
+import { Code, createClient, createRouterTransport } from "@connectrpc/connect";
 import { beforeEach, describe, expect, it } from "vitest";
 import { AdminService } from "../../gen/keycard/v1/admin_service_pb.js";
 import { AuthService } from "../../gen/keycard/v1/auth_service_pb.js";
+import { InactiveReason } from "../../gen/keycard/v1/session_pb.js";
+import { failureOf } from "../helpers/connect-failure.js";
 import { FakeClock } from "../helpers/fake-clock.js";
 import {
   inMemoryApp,
@@ -114,5 +116,49 @@ describe("the assurance of a session", () => {
     const validated = await auth.validate({ token: "kc_sess_nothing" });
     expect(validated).toMatchObject({ active: false, amr: [], aal: 0 });
     expect(validated.authTime).toBeUndefined();
+  });
+
+  it("asks for a step-up when the login is older than max_auth_age_seconds, and not before", async () => {
+    const { sessionToken } = await auth.login(credentials);
+    clock.advance(1_000);
+    expect(await auth.validate({ token: sessionToken, maxAuthAgeSeconds: 1 })).toMatchObject({
+      active: true,
+    });
+    clock.advance(1_000);
+    expect(await auth.validate({ token: sessionToken, maxAuthAgeSeconds: 1 })).toMatchObject({
+      active: false,
+      reason: InactiveReason.STEP_UP_REQUIRED,
+      subject: "",
+    });
+    expect((await auth.validate({ token: sessionToken })).active).toBe(true);
+  });
+
+  it("asks for a step-up when min_aal is above the session's, and not when it is met", async () => {
+    const byPassword = await auth.login(credentials);
+    expect(await auth.validate({ token: byPassword.sessionToken, minAal: 2 })).toMatchObject({
+      active: false,
+      reason: InactiveReason.STEP_UP_REQUIRED,
+    });
+    const secret = await enrollTotp();
+    const strong = await auth.login({
+      ...credentials,
+      totpCode: await totpCode(secret, clock.now()),
+    });
+    expect(await auth.validate({ token: strong.sessionToken, minAal: 2 })).toMatchObject({
+      active: true,
+      aal: 2,
+    });
+  });
+
+  it("refuses a step-up request outside its rules with INVALID_ARGUMENT", async () => {
+    const { sessionToken } = await auth.login(credentials);
+    for (const [request, field] of [
+      [{ token: sessionToken, minAal: 3 }, "min_aal"],
+      [{ token: sessionToken, maxAuthAgeSeconds: -1 }, "max_auth_age_seconds"],
+    ] as const) {
+      const refusal = await failureOf(auth.validate(request));
+      expect(refusal.code).toBe(Code.InvalidArgument);
+      expect(refusal.rawMessage).toMatch(new RegExp(`^${field} must be`));
+    }
   });
 });

@@ -9,6 +9,7 @@ import {
   type ValidateResponseSchema,
 } from "../../../gen/keycard/v1/auth_service_pb.js";
 import { CredentialKind, InactiveReason } from "../../../gen/keycard/v1/session_pb.js";
+import type { StepUp } from "../../domain/assurance.js";
 import type { Clock } from "../../domain/clock.js";
 import { describeDuration } from "../../domain/duration.js";
 import {
@@ -31,6 +32,7 @@ const inactiveReasons = {
   malformed: InactiveReason.MALFORMED,
   totp_required: InactiveReason.TOTP_REQUIRED,
   totp_invalid: InactiveReason.TOTP_INVALID,
+  step_up_required: InactiveReason.STEP_UP_REQUIRED,
 } as const;
 
 /** The domain reason of an API InactiveReason (UNSPECIFIED reads as unknown). */
@@ -43,6 +45,16 @@ export function domainReasonOf(reason: InactiveReason): DomainInactiveReason {
 export interface ValidateInput {
   readonly token: string;
   readonly totpCode: string;
+  readonly maxAuthAgeSeconds: number;
+  readonly minAal: number;
+}
+
+/** The step-up a Validate request asks for (its rules keep min_aal within 0 to 2). */
+function stepUpOf(req: ValidateInput): StepUp {
+  return {
+    ...(req.maxAuthAgeSeconds > 0 ? { maxAgeMs: req.maxAuthAgeSeconds * 1000 } : {}),
+    ...(req.minAal === 1 || req.minAal === 2 ? { minAal: req.minAal } : {}),
+  };
 }
 
 const credentialKinds = {
@@ -135,7 +147,10 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
     const headerToken = presented || (headers.get("x-api-key")?.trim() ?? "");
     const token = req.token === "" ? headerToken : req.token;
     const totpCode = req.totpCode || (headers.get("x-totp-code")?.trim() ?? "");
-    return this.introspectionToProto(await this.sessions.introspect(token, totpCode, client));
+    const stepUp = stepUpOf(req);
+    return this.introspectionToProto(
+      await this.sessions.introspect(token, totpCode, client, stepUp),
+    );
   }
 
   async getMe(_req: unknown, ctx: HandlerContext) {

@@ -1,11 +1,13 @@
 import { create } from "@bufbuild/protobuf";
 import { type Timestamp, timestampMs } from "@bufbuild/protobuf/wkt";
 import { AuthService, ValidateRequestSchema } from "../../../gen/keycard/v1/auth_service_pb.js";
+import { InactiveReason } from "../../../gen/keycard/v1/session_pb.js";
 import { inactiveRefusal } from "../../service/session-judge.js";
 import { carriedToken, nodeHeaderLookup } from "../credentials.js";
 import { domainReasonOf } from "../handlers/auth-service-impl.js";
 import { RestError } from "./rest-error.js";
 import { callHot, type NodeRequest, type NodeResponse, type RestDeps } from "./rest-handler.js";
+import { stepUpChallenge, stepUpQuery } from "./step-up.js";
 
 /** A timestamp as whole seconds since the epoch, as `X-Auth-Time` carries it. */
 function epochSecondsOf(time: Timestamp | undefined): number {
@@ -21,8 +23,9 @@ function headerValue(text: string): string {
  * `GET /auth/verify`, the forward-auth endpoint of reverse proxies (nginx `auth_request`,
  * Traefik `forwardAuth`, Caddy `forward_auth`): 200 with an empty body and the identity in
  * `X-Auth-User`, `X-Auth-Email`, `X-Auth-Roles` (comma-separated), `X-Auth-Session`,
- * `X-Auth-AAL` (1 or 2) and `X-Auth-Time` (the last login, epoch seconds), or
- * 401 with `{error, message}`. Any method is answered the same way, because nginx sends
+ * `X-Auth-AAL` (1 or 2) and `X-Auth-Time` (the last login, epoch seconds), or 401 with
+ * `{error, message}` (and an RFC 9470 challenge when `?max_age=` or `?aal=` asked for
+ * more than the session has). Any method is answered the same way, because nginx sends
  * its subrequest with the method of the original request.
  */
 export async function serveForwardAuth(
@@ -36,17 +39,20 @@ export async function serveForwardAuth(
       "www-authenticate": 'Bearer realm="keycard"',
     });
   }
+  const stepUp = stepUpQuery(request.url);
   const answer = await callHot(
     deps,
     AuthService.method.validate,
-    create(ValidateRequestSchema, { token }),
+    create(ValidateRequestSchema, { token, ...stepUp }),
     request,
   );
   if (!answer.active) {
     const [error, message] = inactiveRefusal(domainReasonOf(answer.reason));
-    throw new RestError(401, error, message, {
-      "www-authenticate": 'Bearer realm="keycard", error="invalid_token"',
-    });
+    const challenge =
+      answer.reason === InactiveReason.STEP_UP_REQUIRED
+        ? stepUpChallenge(stepUp)
+        : 'Bearer realm="keycard", error="invalid_token"';
+    throw new RestError(401, error, message, { "www-authenticate": challenge });
   }
   response.writeHead(200, {
     "x-auth-user": headerValue(answer.subject),

@@ -1,6 +1,5 @@
 import type { Interceptor } from "@connectrpc/connect";
-import { invalidArgument } from "../../domain/errors.js";
-import { ruleProblems } from "../proto-rules.js";
+import { checkRules } from "../proto-rules.js";
 
 /**
  * Checks every unary request against the rules its proto declares, once, on the way in:
@@ -11,10 +10,7 @@ import { ruleProblems } from "../proto-rules.js";
 export function validationInterceptor(): Interceptor {
   return (next) => async (req) => {
     if (!req.stream) {
-      const [problem] = ruleProblems(req.method.input, req.message);
-      if (problem !== undefined) {
-        throw invalidArgument(problem.field, problem.message);
-      }
+      checkRules(req.method.input, req.message);
     }
     return next(req);
   };

@@ -12,6 +12,7 @@ import type { HeaderLookup } from "../credentials.js";
 import { asConnectError } from "../handlers/errors.js";
 import type { CallLog } from "../interceptors/logging.js";
 import { type KeycardMetrics, recordRpc } from "../metrics.js";
+import { checkRules } from "../proto-rules.js";
 
 /** A hot unary method (Validate, ext_authz Check) and the handler every path runs for it. */
 export interface HotMethod<
@@ -89,6 +90,7 @@ export class HotPath {
       throw new Error(`${rpcNameOf(method as DescMethodUnary)} is not a hot method`);
     }
     try {
+      checkRules(method.input, message);
       const client = (): ClientInfo => this.deps.clientOf(origin);
       const init = await hot.run(message as MessageShape<DescMessage>, headers, client);
       const reply = create(method.output, init as MessageInitShape<O>);
