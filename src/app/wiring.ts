@@ -6,6 +6,7 @@ import { ApiKeyService } from "../service/api-key-service.js";
 import type { AuditLog } from "../service/audit.js";
 import { startExpirySweeper } from "../service/expiry-sweeper.js";
 import { LoginGuard } from "../service/login-guard.js";
+import { Reauthenticator } from "../service/reauthenticator.js";
 import { SecretGate } from "../service/secret-gate.js";
 import { SecretKeeper } from "../service/secret-keeper.js";
 import { SessionEpoch } from "../service/session-epoch.js";
@@ -82,7 +83,17 @@ export function createApp(deps: ServerDeps): KeycardApp {
   });
   trackLiveSessions(metrics, () => sessions.countLive());
   const users = new UserService({ store, hasher, clock, audit });
-  const auth = new AuthServiceImpl(sessions, clock);
+  const reauthenticator = new Reauthenticator({
+    store,
+    hasher,
+    totp,
+    clock,
+    policy: settings.policy,
+    tokenPrefix: settings.tokenPrefix,
+    audit,
+    guard,
+  });
+  const auth = new AuthServiceImpl(sessions, clock, reauthenticator);
   const shutdown = new AbortController();
   setMaxListeners(0, shutdown.signal);
   const draining = new AbortController();

@@ -47,9 +47,12 @@ export function acrOf(aal: Aal): string {
   return `aal${aal}`;
 }
 
-/** A session's assurance: its login's methods, at its login's time. */
+/** A session's assurance: its methods, at its last reauthentication or else its login. */
 export function sessionAssurance(
-  session: Pick<SessionRecord, "authMethods" | "authenticatedAt" | "createdAt">,
+  session: Pick<
+    SessionRecord,
+    "authMethods" | "authenticatedAt" | "createdAt" | "reauthenticatedAt"
+  >,
 ): Assurance {
-  return assuranceOf(session.authMethods, loginTimeOf(session));
+  return assuranceOf(session.authMethods, session.reauthenticatedAt ?? loginTimeOf(session));
 }

@@ -33,6 +33,8 @@ export interface SessionRecord extends ClientInfo {
    * Absent for a session a login began itself (then it is `createdAt`).
    */
   readonly authenticatedAt?: number;
+  /** When the person last proved themselves again on this session (Reauthenticate). */
+  readonly reauthenticatedAt?: number;
   readonly expiresAt: number;
   readonly lastUsedAt: number;
   /** How the login proved the user's identity, in the order the proofs were checked. */

@@ -11,6 +11,7 @@ import { AuthService, ValidateRequestSchema } from "../../gen/keycard/v1/auth_se
 import { enabledProfiles, knownProfiles } from "../../src/transport/http/profiles/index.js";
 import { restRoutes } from "../../src/transport/http/rest-routes.js";
 import { services } from "../../src/transport/routes.js";
+import { defaultConnectionLimits } from "../../src/transport/server/limits.js";
 import { createTestUser, loginRest, startKeycard, type TestKeycard } from "../helpers/keycard.js";
 
 /*
@@ -632,6 +633,11 @@ function judgeFramed(c: FramedCase, answer: FramedAnswer): string | undefined {
   if (answer.status >= 500 || answer.status === 0) {
     return `status ${answer.status}`;
   }
+  // Headers too large for HTTP/1.1: Node's parser answers before any request exists, so
+  // there is no RPC to carry a grpc-status (over h2 keycard answers these itself).
+  if (answer.status === 431) {
+    return undefined;
+  }
   if (answer.grpcStatus === undefined) {
     return "no grpc-status";
   }
@@ -827,6 +833,10 @@ describe(`abuse storm (seed ${seed})`, () => {
     keycard = await startKeycard({
       adminPassword: "x".repeat(12),
       introspectionSecret: "s".repeat(24),
+      // The storm's client cancels the uploads keycard refuses before reading them, which
+      // the reset-flood guard counts; a loaded machine bunches them into bursts that trip it.
+      // That guard is connection-bounds.test.ts's subject; here the payloads are.
+      connections: { ...defaultConnectionLimits, http2MaxResetsPerSecond: 10_000 },
     });
   });
 

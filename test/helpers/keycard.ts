@@ -13,6 +13,7 @@ import type { Durability } from "../../src/store/redis/durable-writes.js";
 import type { MasterChange } from "../../src/store/redis/master-watch.js";
 import { createRedisStore } from "../../src/store/redis/redis-store.js";
 import type { KeycardApp, ServerSettings } from "../../src/transport/keycard-app.js";
+import type { ConnectionLimits } from "../../src/transport/server/limits.js";
 import type { KeycardServer } from "../../src/transport/server.js";
 import { type Json, jsonPost, type Rest, restClient, send } from "./rest.js";
 
@@ -82,6 +83,8 @@ export interface KeycardOptions {
   readonly durability?: Durability;
   /** Told when the Redis master keycard writes to changes (a failover). */
   readonly onMasterChange?: (change: MasterChange) => void;
+  /** The connection bounds of the front door; the defaults when absent. */
+  readonly connections?: ConnectionLimits;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { type Timestamp, timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code, createClient, createRouterTransport } from "@connectrpc/connect";
 import { beforeEach, describe, expect, it } from "vitest";
+import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { AdminService } from "../../gen/keycard/v1/admin_service_pb.js";
 import { AuthService } from "../../gen/keycard/v1/auth_service_pb.js";
 import { InactiveReason } from "../../gen/keycard/v1/session_pb.js";
@@ -160,5 +161,65 @@ describe("the assurance of a session", () => {
       expect(refusal.code).toBe(Code.InvalidArgument);
       expect(refusal.rawMessage).toMatch(new RegExp(`^${field} must be`));
     }
+  });
+
+  it("steps up on Reauthenticate: auth_time now, methods grown, token rotated", async () => {
+    const secret = await enrollTotp();
+    const login = await auth.login({
+      ...credentials,
+      totpCode: await totpCode(secret, clock.now()),
+    });
+    clock.advance(120_000);
+    const strict = { maxAuthAgeSeconds: 60 };
+    expect(await auth.validate({ token: login.sessionToken, ...strict })).toMatchObject({
+      active: false,
+      reason: InactiveReason.STEP_UP_REQUIRED,
+    });
+    const stepped = await auth.reauthenticate(
+      { password: credentials.password },
+      bearer(login.sessionToken),
+    );
+    expect(stepped.sessionToken).not.toBe(login.sessionToken);
+    expect(stepped).toMatchObject({ sessionId: login.sessionId, amr: ["pwd", "otp"], aal: 2 });
+    expect(msOf(stepped.authTime)).toBe(clock.now());
+    const validated = await auth.validate({ token: stepped.sessionToken, ...strict });
+    expect(validated).toMatchObject({ active: true, amr: ["pwd", "otp"], aal: 2 });
+    expect(msOf(validated.authTime)).toBe(clock.now());
+    clock.advance(11_000);
+    expect(await auth.validate({ token: login.sessionToken })).toMatchObject({ active: false });
+  });
+
+  it("grows a one-factor session to AAL2 with a TOTP code alone", async () => {
+    const secret = await enrollTotp();
+    const { key } = await admin.createApiKey({ userId, name: "ci", skipTotp: true }, asAdmin);
+    const login = await auth.login({ apiKey: key });
+    const stepped = await auth.reauthenticate(
+      { totpCode: await totpCode(secret, clock.now()) },
+      bearer(login.sessionToken),
+    );
+    expect(stepped).toMatchObject({ amr: ["swk", "otp"], aal: 2 });
+    expect(await auth.validate({ token: stepped.sessionToken, minAal: 2 })).toMatchObject({
+      active: true,
+    });
+  });
+
+  it("refuses wrong, missing and impossible credentials, leaving the session as it was", async () => {
+    const login = await auth.login(credentials);
+    const asCaller = bearer(login.sessionToken);
+    const cases = [
+      [{ password: "not the password" }, "INVALID_CREDENTIALS"],
+      [{}, "INVALID_ARGUMENT"],
+      [{ totpCode: "123456" }, "TOTP_NOT_ENROLLED"],
+    ] as const;
+    for (const [request, reason] of cases) {
+      const refusal = await failureOf(auth.reauthenticate(request, asCaller));
+      expect(refusal.findDetails(ErrorInfoSchema)[0]?.reason).toBe(reason);
+    }
+    expect(await auth.validate({ token: login.sessionToken })).toMatchObject({
+      active: true,
+      amr: ["pwd"],
+    });
+    const anonymous = await failureOf(auth.reauthenticate({ password: credentials.password }));
+    expect(anonymous.code).toBe(Code.Unauthenticated);
   });
 });

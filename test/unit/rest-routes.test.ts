@@ -54,6 +54,7 @@ describe("restRoutes", () => {
         ["DELETE", "/auth/sessions/{session_id}", "RevokeSession"],
         ["DELETE", "/auth/sessions", "RevokeSession"],
         ["POST", "/auth/validate", "Validate"],
+        ["POST", "/auth/reauthenticate", "Reauthenticate"],
         ["GET", "/auth/me", "GetMe"],
         ["POST", "/auth/token", "IssueToken"],
         ["POST", "/admin/users", "CreateUser"],
@@ -72,7 +73,7 @@ describe("restRoutes", () => {
         ["POST", "/admin/sessions/end-all", "EndAllSessions"],
       ]),
     );
-    expect(table).toHaveLength(23);
+    expect(table).toHaveLength(24);
   });
 
   it("maps the whole body onto the request only for routes annotated with body *", () => {
@@ -90,6 +91,7 @@ describe("restRoutes", () => {
       "POST /admin/users/{user_id}/totp/confirm",
       "POST /auth/login",
       "POST /auth/logout",
+      "POST /auth/reauthenticate",
       "POST /auth/refresh",
       "POST /auth/token",
       "POST /auth/validate",

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file keycard/v1/auth_service.proto.
  */
 export const file_keycard_v1_auth_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch1rZXljYXJkL3YxL2F1dGhfc2VydmljZS5wcm90bxIKa2V5Y2FyZC52MSKCAQoMTG9naW5SZXF1ZXN0Eg0KBWVtYWlsGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEhgKEGR1cmF0aW9uX3NlY29uZHMYAyABKAUSDwoHYXBpX2tleRgEIAEoCRIRCgl0b3RwX2NvZGUYBSABKAkSEwoLcmVtZW1iZXJfbWUYBiABKAginQEKDUxvZ2luUmVzcG9uc2USFQoNc2Vzc2lvbl90b2tlbhgBIAEoCRISCgpzZXNzaW9uX2lkGAIgASgJEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmV4cGlyZXNfaW4YBCABKAUSDAoEdXNlchgFIAEoCRIPCgdtZXNzYWdlGAYgASgJIj4KDlJlZnJlc2hSZXF1ZXN0EhgKEGR1cmF0aW9uX3NlY29uZHMYASABKAUSEgoKa2VlcF90b2tlbhgCIAEoCCKRAQoPUmVmcmVzaFJlc3BvbnNlEhUKDXNlc3Npb25fdG9rZW4YASABKAkSEgoKc2Vzc2lvbl9pZBgCIAEoCRIuCgpleHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpleHBpcmVzX2luGAQgASgFEg8KB21lc3NhZ2UYBSABKAkiDwoNTG9nb3V0UmVxdWVzdCIhCg5Mb2dvdXRSZXNwb25zZRIPCgdtZXNzYWdlGAEgASgJIjwKE0xpc3RTZXNzaW9uc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiVgoUTGlzdFNlc3Npb25zUmVzcG9uc2USJQoIc2Vzc2lvbnMYASADKAsyEy5rZXljYXJkLnYxLlNlc3Npb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIlIKFFJldm9rZVNlc3Npb25SZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkSJgoFc2NvcGUYAiABKA4yFy5rZXljYXJkLnYxLlJldm9rZVNjb3BlIj8KFVJldm9rZVNlc3Npb25SZXNwb25zZRIVCg1yZXZva2VkX2NvdW50GAEgASgFEg8KB21lc3NhZ2UYAiABKAkidgoPVmFsaWRhdGVSZXF1ZXN0Eg0KBXRva2VuGAEgASgJEhEKCXRvdHBfY29kZRgCIAEoCRIlChRtYXhfYXV0aF9hZ2Vfc2Vjb25kcxgDIAEoBUIHukgEGgIoABIaCgdtaW5fYWFsGAQgASgFQgm6SAYaBBgCKAAijQMKEFZhbGlkYXRlUmVzcG9uc2USDgoGYWN0aXZlGAEgASgIEioKBnJlYXNvbhgCIAEoDjIaLmtleWNhcmQudjEuSW5hY3RpdmVSZWFzb24SDwoHc3ViamVjdBgDIAEoCRISCgpzZXNzaW9uX2lkGAQgASgJEi4KCmV4cGlyZXNfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmV4cGlyZXNfaW4YBiABKAUSDQoFcm9sZXMYByADKAkSDQoFZW1haWwYCCABKAkSFAoMZGlzcGxheV9uYW1lGAkgASgJEigKBGtpbmQYCiABKA4yGi5rZXljYXJkLnYxLkNyZWRlbnRpYWxLaW5kEi0KCWlzc3VlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoJYXV0aF90aW1lGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBILCgNhbXIYDSADKAkSCwoDYWFsGA4gASgFIg4KDEdldE1lUmVxdWVzdCJVCg1HZXRNZVJlc3BvbnNlEh4KBHVzZXIYASABKAsyEC5rZXljYXJkLnYxLlVzZXISJAoHc2Vzc2lvbhgCIAEoCzITLmtleWNhcmQudjEuU2Vzc2lvbiItChFJc3N1ZVRva2VuUmVxdWVzdBIYChBkdXJhdGlvbl9zZWNvbmRzGAEgASgFIoMBChJJc3N1ZVRva2VuUmVzcG9uc2USFQoNc2Vzc2lvbl90b2tlbhgBIAEoCRISCgpzZXNzaW9uX2lkGAIgASgJEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmV4cGlyZXNfaW4YBCABKAUqWgoLUmV2b2tlU2NvcGUSHAoYUkVWT0tFX1NDT1BFX1VOU1BFQ0lGSUVEEAASFAoQUkVWT0tFX1NDT1BFX0FMTBABEhcKE1JFVk9LRV9TQ09QRV9PVEhFUlMQAjKrBgoLQXV0aFNlcnZpY2USVAoFTG9naW4SGC5rZXljYXJkLnYxLkxvZ2luUmVxdWVzdBoZLmtleWNhcmQudjEuTG9naW5SZXNwb25zZSIWgtPkkwIQOgEqIgsvYXV0aC9sb2dpbhJcCgdSZWZyZXNoEhoua2V5Y2FyZC52MS5SZWZyZXNoUmVxdWVzdBobLmtleWNhcmQudjEuUmVmcmVzaFJlc3BvbnNlIhiC0+STAhI6ASoiDS9hdXRoL3JlZnJlc2gSWAoGTG9nb3V0Ehkua2V5Y2FyZC52MS5Mb2dvdXRSZXF1ZXN0Ghoua2V5Y2FyZC52MS5Mb2dvdXRSZXNwb25zZSIXgtPkkwIROgEqIgwvYXV0aC9sb2dvdXQSaQoMTGlzdFNlc3Npb25zEh8ua2V5Y2FyZC52MS5MaXN0U2Vzc2lvbnNSZXF1ZXN0GiAua2V5Y2FyZC52MS5MaXN0U2Vzc2lvbnNSZXNwb25zZSIWgtPkkwIQEg4vYXV0aC9zZXNzaW9ucxKLAQoNUmV2b2tlU2Vzc2lvbhIgLmtleWNhcmQudjEuUmV2b2tlU2Vzc2lvblJlcXVlc3QaIS5rZXljYXJkLnYxLlJldm9rZVNlc3Npb25SZXNwb25zZSI1gtPkkwIvWhAqDi9hdXRoL3Nlc3Npb25zKhsvYXV0aC9zZXNzaW9ucy97c2Vzc2lvbl9pZH0SYAoIVmFsaWRhdGUSGy5rZXljYXJkLnYxLlZhbGlkYXRlUmVxdWVzdBocLmtleWNhcmQudjEuVmFsaWRhdGVSZXNwb25zZSIZgtPkkwITOgEqIg4vYXV0aC92YWxpZGF0ZRJjCgpJc3N1ZVRva2VuEh0ua2V5Y2FyZC52MS5Jc3N1ZVRva2VuUmVxdWVzdBoeLmtleWNhcmQudjEuSXNzdWVUb2tlblJlc3BvbnNlIhaC0+STAhA6ASoiCy9hdXRoL3Rva2VuEk4KBUdldE1lEhgua2V5Y2FyZC52MS5HZXRNZVJlcXVlc3QaGS5rZXljYXJkLnYxLkdldE1lUmVzcG9uc2UiEILT5JMCChIIL2F1dGgvbWViBnByb3RvMw", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_timestamp, file_keycard_v1_session]);
+  fileDesc("Ch1rZXljYXJkL3YxL2F1dGhfc2VydmljZS5wcm90bxIKa2V5Y2FyZC52MSKCAQoMTG9naW5SZXF1ZXN0Eg0KBWVtYWlsGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEhgKEGR1cmF0aW9uX3NlY29uZHMYAyABKAUSDwoHYXBpX2tleRgEIAEoCRIRCgl0b3RwX2NvZGUYBSABKAkSEwoLcmVtZW1iZXJfbWUYBiABKAginQEKDUxvZ2luUmVzcG9uc2USFQoNc2Vzc2lvbl90b2tlbhgBIAEoCRISCgpzZXNzaW9uX2lkGAIgASgJEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmV4cGlyZXNfaW4YBCABKAUSDAoEdXNlchgFIAEoCRIPCgdtZXNzYWdlGAYgASgJIj4KDlJlZnJlc2hSZXF1ZXN0EhgKEGR1cmF0aW9uX3NlY29uZHMYASABKAUSEgoKa2VlcF90b2tlbhgCIAEoCCKRAQoPUmVmcmVzaFJlc3BvbnNlEhUKDXNlc3Npb25fdG9rZW4YASABKAkSEgoKc2Vzc2lvbl9pZBgCIAEoCRIuCgpleHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpleHBpcmVzX2luGAQgASgFEg8KB21lc3NhZ2UYBSABKAkiTwoVUmVhdXRoZW50aWNhdGVSZXF1ZXN0EhoKCHBhc3N3b3JkGAEgASgJQgi6SAVyAyiACBIaCgl0b3RwX2NvZGUYAiABKAlCB7pIBHICGBAi0AEKFlJlYXV0aGVudGljYXRlUmVzcG9uc2USFQoNc2Vzc2lvbl90b2tlbhgBIAEoCRISCgpzZXNzaW9uX2lkGAIgASgJEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmV4cGlyZXNfaW4YBCABKAUSLQoJYXV0aF90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBILCgNhbXIYBiADKAkSCwoDYWFsGAcgASgFIg8KDUxvZ291dFJlcXVlc3QiIQoOTG9nb3V0UmVzcG9uc2USDwoHbWVzc2FnZRgBIAEoCSI8ChNMaXN0U2Vzc2lvbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIlYKFExpc3RTZXNzaW9uc1Jlc3BvbnNlEiUKCHNlc3Npb25zGAEgAygLMhMua2V5Y2FyZC52MS5TZXNzaW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJSChRSZXZva2VTZXNzaW9uUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEiYKBXNjb3BlGAIgASgOMhcua2V5Y2FyZC52MS5SZXZva2VTY29wZSI/ChVSZXZva2VTZXNzaW9uUmVzcG9uc2USFQoNcmV2b2tlZF9jb3VudBgBIAEoBRIPCgdtZXNzYWdlGAIgASgJInYKD1ZhbGlkYXRlUmVxdWVzdBINCgV0b2tlbhgBIAEoCRIRCgl0b3RwX2NvZGUYAiABKAkSJQoUbWF4X2F1dGhfYWdlX3NlY29uZHMYAyABKAVCB7pIBBoCKAASGgoHbWluX2FhbBgEIAEoBUIJukgGGgQYAigAIo0DChBWYWxpZGF0ZVJlc3BvbnNlEg4KBmFjdGl2ZRgBIAEoCBIqCgZyZWFzb24YAiABKA4yGi5rZXljYXJkLnYxLkluYWN0aXZlUmVhc29uEg8KB3N1YmplY3QYAyABKAkSEgoKc2Vzc2lvbl9pZBgEIAEoCRIuCgpleHBpcmVzX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpleHBpcmVzX2luGAYgASgFEg0KBXJvbGVzGAcgAygJEg0KBWVtYWlsGAggASgJEhQKDGRpc3BsYXlfbmFtZRgJIAEoCRIoCgRraW5kGAogASgOMhoua2V5Y2FyZC52MS5DcmVkZW50aWFsS2luZBItCglpc3N1ZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCWF1dGhfdGltZRgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASCwoDYW1yGA0gAygJEgsKA2FhbBgOIAEoBSIOCgxHZXRNZVJlcXVlc3QiVQoNR2V0TWVSZXNwb25zZRIeCgR1c2VyGAEgASgLMhAua2V5Y2FyZC52MS5Vc2VyEiQKB3Nlc3Npb24YAiABKAsyEy5rZXljYXJkLnYxLlNlc3Npb24iLQoRSXNzdWVUb2tlblJlcXVlc3QSGAoQZHVyYXRpb25fc2Vjb25kcxgBIAEoBSKDAQoSSXNzdWVUb2tlblJlc3BvbnNlEhUKDXNlc3Npb25fdG9rZW4YASABKAkSEgoKc2Vzc2lvbl9pZBgCIAEoCRIuCgpleHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpleHBpcmVzX2luGAQgASgFKloKC1Jldm9rZVNjb3BlEhwKGFJFVk9LRV9TQ09QRV9VTlNQRUNJRklFRBAAEhQKEFJFVk9LRV9TQ09QRV9BTEwQARIXChNSRVZPS0VfU0NPUEVfT1RIRVJTEAIypQcKC0F1dGhTZXJ2aWNlElQKBUxvZ2luEhgua2V5Y2FyZC52MS5Mb2dpblJlcXVlc3QaGS5rZXljYXJkLnYxLkxvZ2luUmVzcG9uc2UiFoLT5JMCEDoBKiILL2F1dGgvbG9naW4SXAoHUmVmcmVzaBIaLmtleWNhcmQudjEuUmVmcmVzaFJlcXVlc3QaGy5rZXljYXJkLnYxLlJlZnJlc2hSZXNwb25zZSIYgtPkkwISOgEqIg0vYXV0aC9yZWZyZXNoEngKDlJlYXV0aGVudGljYXRlEiEua2V5Y2FyZC52MS5SZWF1dGhlbnRpY2F0ZVJlcXVlc3QaIi5rZXljYXJkLnYxLlJlYXV0aGVudGljYXRlUmVzcG9uc2UiH4LT5JMCGToBKiIUL2F1dGgvcmVhdXRoZW50aWNhdGUSWAoGTG9nb3V0Ehkua2V5Y2FyZC52MS5Mb2dvdXRSZXF1ZXN0Ghoua2V5Y2FyZC52MS5Mb2dvdXRSZXNwb25zZSIXgtPkkwIROgEqIgwvYXV0aC9sb2dvdXQSaQoMTGlzdFNlc3Npb25zEh8ua2V5Y2FyZC52MS5MaXN0U2Vzc2lvbnNSZXF1ZXN0GiAua2V5Y2FyZC52MS5MaXN0U2Vzc2lvbnNSZXNwb25zZSIWgtPkkwIQEg4vYXV0aC9zZXNzaW9ucxKLAQoNUmV2b2tlU2Vzc2lvbhIgLmtleWNhcmQudjEuUmV2b2tlU2Vzc2lvblJlcXVlc3QaIS5rZXljYXJkLnYxLlJldm9rZVNlc3Npb25SZXNwb25zZSI1gtPkkwIvWhAqDi9hdXRoL3Nlc3Npb25zKhsvYXV0aC9zZXNzaW9ucy97c2Vzc2lvbl9pZH0SYAoIVmFsaWRhdGUSGy5rZXljYXJkLnYxLlZhbGlkYXRlUmVxdWVzdBocLmtleWNhcmQudjEuVmFsaWRhdGVSZXNwb25zZSIZgtPkkwITOgEqIg4vYXV0aC92YWxpZGF0ZRJjCgpJc3N1ZVRva2VuEh0ua2V5Y2FyZC52MS5Jc3N1ZVRva2VuUmVxdWVzdBoeLmtleWNhcmQudjEuSXNzdWVUb2tlblJlc3BvbnNlIhaC0+STAhA6ASoiCy9hdXRoL3Rva2VuEk4KBUdldE1lEhgua2V5Y2FyZC52MS5HZXRNZVJlcXVlc3QaGS5rZXljYXJkLnYxLkdldE1lUmVzcG9uc2UiEILT5JMCChIIL2F1dGgvbWViBnByb3RvMw", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_timestamp, file_keycard_v1_session]);
 
 /**
  * LoginRequest carries the credentials of a person or program logging in: either
@@ -224,6 +224,97 @@ export const RefreshResponseSchema: GenMessage<RefreshResponse> = /*@__PURE__*/
   messageDesc(file_keycard_v1_auth_service, 3);
 
 /**
+ * ReauthenticateRequest carries the credentials presented again; at least one is required.
+ *
+ * @generated from message keycard.v1.ReauthenticateRequest
+ */
+export type ReauthenticateRequest = Message<"keycard.v1.ReauthenticateRequest"> & {
+  /**
+   * The account's password.
+   *
+   * @generated from field: string password = 1;
+   */
+  password: string;
+
+  /**
+   * A current TOTP code of the account; it is consumed.
+   *
+   * @generated from field: string totp_code = 2;
+   */
+  totpCode: string;
+};
+
+/**
+ * Describes the message keycard.v1.ReauthenticateRequest.
+ * Use `create(ReauthenticateRequestSchema)` to create a new message.
+ */
+export const ReauthenticateRequestSchema: GenMessage<ReauthenticateRequest> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_auth_service, 4);
+
+/**
+ * ReauthenticateResponse hands over the rotated token and the session's new assurance.
+ *
+ * @generated from message keycard.v1.ReauthenticateResponse
+ */
+export type ReauthenticateResponse = Message<"keycard.v1.ReauthenticateResponse"> & {
+  /**
+   * The new secret session token, replacing the one presented.
+   *
+   * @generated from field: string session_token = 1;
+   */
+  sessionToken: string;
+
+  /**
+   * Identifier of the session, unchanged.
+   *
+   * @generated from field: string session_id = 2;
+   */
+  sessionId: string;
+
+  /**
+   * When the session ends; a reauthentication does not extend it.
+   *
+   * @generated from field: google.protobuf.Timestamp expires_at = 3;
+   */
+  expiresAt?: Timestamp | undefined;
+
+  /**
+   * Seconds from now until `expires_at`.
+   *
+   * @generated from field: int32 expires_in = 4;
+   */
+  expiresIn: number;
+
+  /**
+   * When the person proved themselves: now.
+   *
+   * @generated from field: google.protobuf.Timestamp auth_time = 5;
+   */
+  authTime?: Timestamp | undefined;
+
+  /**
+   * The session's methods (RFC 8176), the ones just proven included.
+   *
+   * @generated from field: repeated string amr = 6;
+   */
+  amr: string[];
+
+  /**
+   * The session's assurance level after this reauthentication.
+   *
+   * @generated from field: int32 aal = 7;
+   */
+  aal: number;
+};
+
+/**
+ * Describes the message keycard.v1.ReauthenticateResponse.
+ * Use `create(ReauthenticateResponseSchema)` to create a new message.
+ */
+export const ReauthenticateResponseSchema: GenMessage<ReauthenticateResponse> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_auth_service, 5);
+
+/**
  * LogoutRequest has no fields: the session to end is the one whose token is in the
  * request headers.
  *
@@ -237,7 +328,7 @@ export type LogoutRequest = Message<"keycard.v1.LogoutRequest"> & {
  * Use `create(LogoutRequestSchema)` to create a new message.
  */
 export const LogoutRequestSchema: GenMessage<LogoutRequest> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 4);
+  messageDesc(file_keycard_v1_auth_service, 6);
 
 /**
  * LogoutResponse confirms that the session was revoked.
@@ -258,7 +349,7 @@ export type LogoutResponse = Message<"keycard.v1.LogoutResponse"> & {
  * Use `create(LogoutResponseSchema)` to create a new message.
  */
 export const LogoutResponseSchema: GenMessage<LogoutResponse> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 5);
+  messageDesc(file_keycard_v1_auth_service, 7);
 
 /**
  * ListSessionsRequest asks for one page of the caller's own sessions.
@@ -290,7 +381,7 @@ export type ListSessionsRequest = Message<"keycard.v1.ListSessionsRequest"> & {
  * Use `create(ListSessionsRequestSchema)` to create a new message.
  */
 export const ListSessionsRequestSchema: GenMessage<ListSessionsRequest> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 6);
+  messageDesc(file_keycard_v1_auth_service, 8);
 
 /**
  * ListSessionsResponse is one page of the caller's live sessions.
@@ -320,7 +411,7 @@ export type ListSessionsResponse = Message<"keycard.v1.ListSessionsResponse"> & 
  * Use `create(ListSessionsResponseSchema)` to create a new message.
  */
 export const ListSessionsResponseSchema: GenMessage<ListSessionsResponse> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 7);
+  messageDesc(file_keycard_v1_auth_service, 9);
 
 /**
  * RevokeSessionRequest names the sessions to revoke. Over REST, `DELETE
@@ -351,7 +442,7 @@ export type RevokeSessionRequest = Message<"keycard.v1.RevokeSessionRequest"> & 
  * Use `create(RevokeSessionRequestSchema)` to create a new message.
  */
 export const RevokeSessionRequestSchema: GenMessage<RevokeSessionRequest> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 8);
+  messageDesc(file_keycard_v1_auth_service, 10);
 
 /**
  * RevokeSessionResponse says how many sessions ended.
@@ -379,7 +470,7 @@ export type RevokeSessionResponse = Message<"keycard.v1.RevokeSessionResponse"> 
  * Use `create(RevokeSessionResponseSchema)` to create a new message.
  */
 export const RevokeSessionResponseSchema: GenMessage<RevokeSessionResponse> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 9);
+  messageDesc(file_keycard_v1_auth_service, 11);
 
 /**
  * ValidateRequest carries the credential to introspect.
@@ -424,7 +515,7 @@ export type ValidateRequest = Message<"keycard.v1.ValidateRequest"> & {
  * Use `create(ValidateRequestSchema)` to create a new message.
  */
 export const ValidateRequestSchema: GenMessage<ValidateRequest> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 10);
+  messageDesc(file_keycard_v1_auth_service, 12);
 
 /**
  * ValidateResponse is the introspection answer for one token. Fields other than `active`
@@ -539,7 +630,7 @@ export type ValidateResponse = Message<"keycard.v1.ValidateResponse"> & {
  * Use `create(ValidateResponseSchema)` to create a new message.
  */
 export const ValidateResponseSchema: GenMessage<ValidateResponse> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 11);
+  messageDesc(file_keycard_v1_auth_service, 13);
 
 /**
  * GetMeRequest has no fields: the account returned is the caller's.
@@ -554,7 +645,7 @@ export type GetMeRequest = Message<"keycard.v1.GetMeRequest"> & {
  * Use `create(GetMeRequestSchema)` to create a new message.
  */
 export const GetMeRequestSchema: GenMessage<GetMeRequest> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 12);
+  messageDesc(file_keycard_v1_auth_service, 14);
 
 /**
  * GetMeResponse describes the caller.
@@ -582,7 +673,7 @@ export type GetMeResponse = Message<"keycard.v1.GetMeResponse"> & {
  * Use `create(GetMeResponseSchema)` to create a new message.
  */
 export const GetMeResponseSchema: GenMessage<GetMeResponse> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 13);
+  messageDesc(file_keycard_v1_auth_service, 15);
 
 /**
  * IssueTokenRequest asks for an additional session of the caller.
@@ -603,7 +694,7 @@ export type IssueTokenRequest = Message<"keycard.v1.IssueTokenRequest"> & {
  * Use `create(IssueTokenRequestSchema)` to create a new message.
  */
 export const IssueTokenRequestSchema: GenMessage<IssueTokenRequest> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 14);
+  messageDesc(file_keycard_v1_auth_service, 16);
 
 /**
  * IssueTokenResponse hands over the new session's token, shown only this once.
@@ -645,7 +736,7 @@ export type IssueTokenResponse = Message<"keycard.v1.IssueTokenResponse"> & {
  * Use `create(IssueTokenResponseSchema)` to create a new message.
  */
 export const IssueTokenResponseSchema: GenMessage<IssueTokenResponse> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 15);
+  messageDesc(file_keycard_v1_auth_service, 17);
 
 /**
  * RevokeScope selects which of the caller's sessions RevokeSession ends.
@@ -718,6 +809,21 @@ export const AuthService: GenService<{
     methodKind: "unary";
     input: typeof RefreshRequestSchema;
     output: typeof RefreshResponseSchema;
+  },
+  /**
+   * Reauthenticate lets the caller prove themselves again on its own session (step-up,
+   * RFC 9470): a password and/or a TOTP code. The session's auth_time moves to now, its
+   * amr grows by the methods just proven (aal with it), and its token is rotated like
+   * Refresh does (the old one keeps the grace period). A wrong password or code fails with
+   * INVALID_CREDENTIALS or TOTP_INVALID and spends the same guessing budget as Login; a code
+   * for an account without TOTP fails with TOTP_NOT_ENROLLED.
+   *
+   * @generated from rpc keycard.v1.AuthService.Reauthenticate
+   */
+  reauthenticate: {
+    methodKind: "unary";
+    input: typeof ReauthenticateRequestSchema;
+    output: typeof ReauthenticateResponseSchema;
   },
   /**
    * Logout revokes the session whose token made the request.

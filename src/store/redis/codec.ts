@@ -40,6 +40,7 @@ function encodeFields<T extends object>(
 const sessionFields = {
   createdAt: "ca",
   authenticatedAt: "au",
+  reauthenticatedAt: "ra",
   expiresAt: "ea",
   lastUsedAt: "lu",
   ip: "ip",
@@ -137,6 +138,7 @@ export function decodeSession(
     tokenHash: hash.tk ?? "",
     ...(hash.ak === undefined ? {} : { apiKeyId: hash.ak }),
     ...(hash.au === undefined ? {} : { authenticatedAt: Number(hash.au) }),
+    ...(hash.ra === undefined ? {} : { reauthenticatedAt: Number(hash.ra) }),
     ...(hash.pv === undefined ? {} : { previousTokenHash: hash.pv, graceUntil: Number(hash.gu) }),
   };
 }

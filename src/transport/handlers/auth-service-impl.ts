@@ -9,7 +9,7 @@ import {
   type ValidateResponseSchema,
 } from "../../../gen/keycard/v1/auth_service_pb.js";
 import { CredentialKind, InactiveReason } from "../../../gen/keycard/v1/session_pb.js";
-import type { StepUp } from "../../domain/assurance.js";
+import { type StepUp, sessionAssurance } from "../../domain/assurance.js";
 import type { Clock } from "../../domain/clock.js";
 import { describeDuration } from "../../domain/duration.js";
 import {
@@ -17,6 +17,7 @@ import {
   type InactiveReason as DomainInactiveReason,
   secondsUntil,
 } from "../../domain/session.js";
+import type { ReauthenticateInput, Reauthenticator } from "../../service/reauthenticator.js";
 import type { Introspection } from "../../service/session-judge.js";
 import type { IssuedSession } from "../../service/session-opener.js";
 import type { SessionService } from "../../service/session-service.js";
@@ -67,6 +68,7 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
   constructor(
     private readonly sessions: SessionService,
     private readonly clock: Clock,
+    private readonly reauthenticator: Reauthenticator,
   ) {}
 
   async login(req: LoginRequest, ctx: HandlerContext) {
@@ -83,6 +85,15 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
     const kept = req.keepToken ? ctx.values.get(presentedTokenKey) : undefined;
     const issued = await this.sessions.refresh(sessionCaller(ctx), req.durationSeconds, kept);
     return { ...issuedToProto(issued), message: "Session refreshed. Use the new token." };
+  }
+
+  async reauthenticate(req: ReauthenticateInput, ctx: HandlerContext) {
+    const issued = await this.reauthenticator.reauthenticate(
+      sessionCaller(ctx),
+      req,
+      ctx.values.get(clientInfoKey),
+    );
+    return { ...issuedToProto(issued), ...assuranceToProto(sessionAssurance(issued.session)) };
   }
 
   async issueToken(req: { durationSeconds: number }, ctx: HandlerContext) {
