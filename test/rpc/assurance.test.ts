@@ -11,6 +11,7 @@ import {
   inMemoryApp,
   testAdminToken,
   testEncryptionKey,
+  testLoginThrottle,
   testSettings,
 } from "../helpers/keycard.js";
 import { totpCode } from "../helpers/totp-codes.js";
@@ -221,5 +222,30 @@ describe("the assurance of a session", () => {
     });
     const anonymous = await failureOf(auth.reauthenticate({ password: credentials.password }));
     expect(anonymous.code).toBe(Code.Unauthenticated);
+  });
+});
+
+describe("a wrong password at Reauthenticate", () => {
+  it("spends the same guessing budget as Login: after the allowance, Login itself waits", async () => {
+    const clock = new FakeClock();
+    const throttled = testSettings({
+      encryptionKey: testEncryptionKey,
+      loginThrottle: { ...testLoginThrottle, pairDelayAfter: 3 },
+    });
+    const app = inMemoryApp(clock, throttled);
+    const transport = createRouterTransport(app.routes, { router: app.routerOptions });
+    const auth = createClient(AuthService, transport);
+    const admin = createClient(AdminService, transport);
+    const credentials = { email: "budget@example.com", password: "analytical engine" };
+    await admin.createUser({ ...credentials, displayName: "B", roles: [] }, asAdmin);
+    const { sessionToken } = await auth.login(credentials);
+    for (let i = 0; i < 3; i += 1) {
+      const wrong = await failureOf(
+        auth.reauthenticate({ password: "not the password" }, bearer(sessionToken)),
+      );
+      expect(wrong.findDetails(ErrorInfoSchema)[0]?.reason).toBe("INVALID_CREDENTIALS");
+    }
+    const waiting = await failureOf(auth.login(credentials));
+    expect(waiting.findDetails(ErrorInfoSchema)[0]?.reason).toBe("RATE_LIMITED");
   });
 });
