@@ -849,7 +849,7 @@ describe(`abuse storm (seed ${seed})`, () => {
 
   it("covers every REST path, profile path, probe and RPC", () => {
     expect(restTargets.length).toBeGreaterThan(10);
-    expect(profileTargets.length).toBe(7);
+    expect(profileTargets.length).toBe(8);
     expect(connectTargets.length).toBeGreaterThan(10);
   });
 

@@ -403,6 +403,51 @@ describe("reference 002's /api/v1/auth on keycard", () => {
     });
   });
 
+  describe("POST /api/v1/auth/reauthenticate (keycard's step-up)", () => {
+    it("re-sets the cookie with the rotated token, which then works in its place", async () => {
+      const user = await johnDoe(keycard);
+      const cookieToken = await cookieLogin(rest, user);
+      const reply = await rest.post(
+        "/api/v1/auth/reauthenticate",
+        { password: user.password },
+        cookie(cookieToken),
+      );
+      expect(reply.status).toBe(200);
+      expect(reply.body).toEqual({
+        success: true,
+        data: { auth_time: expect.stringMatching(rfc3339), amr: ["pwd"], aal: 1 },
+        message: "Reauthenticated",
+      });
+      const set = theCookie(reply);
+      expect(set.name).toBe("auth-token");
+      expect(set.value).not.toBe(cookieToken);
+      expect(reply.text).not.toContain(set.value);
+      expect((await rest.get("/api/v1/auth/me", cookie(set.value))).body).toEqual(meBody(user));
+    });
+
+    it("hands a bearer caller its rotated token in the body, and refuses a wrong password", async () => {
+      const user = await johnDoe(keycard);
+      const token = await bearerLogin(rest, user);
+      const reply = await rest.post(
+        "/api/v1/auth/reauthenticate",
+        { password: user.password },
+        bearer(token),
+      );
+      expect(reply.status).toBe(200);
+      expect(reply.headers.get("set-cookie")).toBeNull();
+      const rotated = ((reply.body.data as Json).token as Json).access_token;
+      expect(rotated).toMatch(/^kc_sess_[A-Za-z0-9_-]{43}$/);
+      expect(rotated).not.toBe(token);
+      const wrong = await rest.post(
+        "/api/v1/auth/reauthenticate",
+        { password: "not the password" },
+        bearer(String(rotated)),
+      );
+      expect(wrong.status).toBe(401);
+      expect(wrong.body).toMatchObject({ success: false });
+    });
+  });
+
   describe("paths and methods the profile does not have", () => {
     it("answers an unknown path under /api/v1/auth with 404 JSON", async () => {
       for (const reply of [

@@ -3,7 +3,7 @@ import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { AuthService } from "../../../../gen/keycard/v1/auth_service_pb.js";
 import type { User } from "../../../../gen/keycard/v1/session_pb.js";
 import { sessionCookieName } from "../../credentials.js";
-import { type Profile, type ProfileCall, statusPhrase } from "./profile.js";
+import { type Profile, type ProfileCall, type ProfileReply, statusPhrase } from "./profile.js";
 
 /** Reference 002's default session lifetime: 7 days. */
 const sessionSeconds = 7 * 86_400;
@@ -22,6 +22,41 @@ function userView(user: User | undefined): Record<string, JsonValue> {
 
 async function currentUser(call: ProfileCall, token: string): Promise<User | undefined> {
   return (await call.rpc(AuthService.method.getMe, {}, token)).user;
+}
+
+/** A body field as text; anything else reads as absent. */
+function textField(value: JsonValue | undefined): string {
+  return typeof value === "string" ? value : "";
+}
+
+/**
+ * Step-up on the caller's session (keycard's Reauthenticate): the rotated token goes back
+ * the way the old one came, as the cookie or in the body for a bearer caller.
+ */
+async function reauthenticate(call: ProfileCall): Promise<ProfileReply> {
+  const stepped = await call.rpc(
+    AuthService.method.reauthenticate,
+    { password: textField(call.body.password), totpCode: textField(call.body.totp_code) },
+    call.token,
+  );
+  const renewed = { token: stepped.sessionToken, maxAgeSeconds: stepped.expiresIn };
+  const data = {
+    auth_time:
+      stepped.authTime === undefined ? null : new Date(timestampMs(stepped.authTime)).toISOString(),
+    amr: stepped.amr,
+    aal: stepped.aal,
+    ...(call.viaCookie
+      ? {}
+      : {
+          token: {
+            access_token: stepped.sessionToken,
+            token_type: "Bearer",
+            expires_in: stepped.expiresIn,
+          },
+        }),
+  };
+  const body = { success: true, data, message: "Reauthenticated" };
+  return call.viaCookie ? { body, cookie: renewed } : { body };
 }
 
 /**
@@ -111,6 +146,13 @@ export const apiV1AuthProfile: Profile = {
         };
         return { body: { success: true, data, message: "API token generated successfully" } };
       },
+    },
+    {
+      method: "POST",
+      path: "/api/v1/auth/reauthenticate",
+      carrier: "cookie-or-bearer",
+      unauthenticatedMessage: "No valid session found",
+      run: reauthenticate,
     },
   ],
 };
