@@ -1,14 +1,8 @@
 import type { Clock } from "../domain/clock.js";
 import { invalidArgument, KeycardError } from "../domain/errors.js";
 import type { PasswordHasher, Store } from "../domain/ports.js";
-import {
-  type AuthMethod,
-  type ClientInfo,
-  retainUntil,
-  type SessionPolicy,
-  type SessionRecord,
-} from "../domain/session.js";
-import { hashToken, mintToken } from "../domain/token.js";
+import type { AuthMethod, ClientInfo, SessionPolicy } from "../domain/session.js";
+import { mintToken } from "../domain/token.js";
 import { requiresTotp, type UserRecord } from "../domain/user.js";
 import type { AuditLog } from "./audit.js";
 import { invalidCredentials } from "./credential-prover.js";
@@ -16,6 +10,7 @@ import { loginAttemptOf } from "./login-attempt.js";
 import type { LoginGuard } from "./login-guard.js";
 import type { SessionPrincipal } from "./session-judge.js";
 import type { IssuedSession } from "./session-opener.js";
+import { storeRotation, withNewToken } from "./session-rotation.js";
 import type { TotpService } from "./totp-service.js";
 
 /** The credentials a caller presents again on its own session. */
@@ -64,22 +59,13 @@ export class Reauthenticator {
     ];
     const now = this.deps.clock.now();
     const token = mintToken(this.deps.tokenPrefix, "sess");
-    const next: SessionRecord = {
+    const stepped = {
       ...session,
       authMethods: [...new Set([...session.authMethods, ...proven])],
       reauthenticatedAt: now,
-      tokenHash: hashToken(token),
-      previousTokenHash: tokenHash,
-      graceUntil: now + this.deps.policy.refreshGrace,
     };
-    if (
-      !(await this.deps.store.sessions.rotate(next, tokenHash, retainUntil(next, this.deps.policy)))
-    ) {
-      throw new KeycardError(
-        "SESSION_INVALID",
-        "This session token was already replaced; use the newer token",
-      );
-    }
+    const next = withNewToken(stepped, token, tokenHash, now, this.deps.policy);
+    await storeRotation(this.deps.store, next, tokenHash, this.deps.policy);
     this.deps.audit("session.reauthenticated", {
       userId: user.id,
       sessionId: session.id,

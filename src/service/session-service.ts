@@ -6,13 +6,11 @@ import {
   extendedSession,
   isIdle,
   loginTimeOf,
-  retainUntil,
   type SessionListing,
-  type SessionRecord,
   type TokenVerdict,
   validateDuration,
 } from "../domain/session.js";
-import { hashToken, mintToken } from "../domain/token.js";
+import { mintToken } from "../domain/token.js";
 import type { UserRecord } from "../domain/user.js";
 import {
   builtInAdminEmail,
@@ -30,6 +28,7 @@ import {
   type SessionPrincipal,
 } from "./session-judge.js";
 import { type IssuedSession, SessionOpener, type SessionOpenerDeps } from "./session-opener.js";
+import { storeRotation, withNewToken } from "./session-rotation.js";
 
 /** What the service needs: what its parts need (see each), and the brute-force guard. */
 export interface SessionServiceDeps
@@ -137,23 +136,11 @@ export class SessionService {
     const now = this.deps.clock.now();
     const extended = extendedSession(session, now, this.deps.policy, durationSeconds);
     const token = presentedToken ?? mintToken(this.deps.tokenPrefix, "sess");
-    const next: SessionRecord =
+    const next =
       presentedToken === undefined
-        ? {
-            ...extended,
-            tokenHash: hashToken(token),
-            previousTokenHash: tokenHash,
-            graceUntil: now + this.deps.policy.refreshGrace,
-          }
+        ? withNewToken(extended, token, tokenHash, now, this.deps.policy)
         : extended;
-    if (
-      !(await this.deps.store.sessions.rotate(next, tokenHash, retainUntil(next, this.deps.policy)))
-    ) {
-      throw new KeycardError(
-        "SESSION_INVALID",
-        "This session token was already refreshed; use the newer token",
-      );
-    }
+    await storeRotation(this.deps.store, next, tokenHash, this.deps.policy);
     this.deps.audit("session.refreshed", {
       userId: session.userId,
       sessionId: session.id,
