@@ -1,6 +1,7 @@
 import { setMaxListeners } from "node:events";
 import { AdminService } from "../../gen/keycard/v1/admin_service_pb.js";
 import { AuthService } from "../../gen/keycard/v1/auth_service_pb.js";
+import { StoreUnavailableError } from "../domain/errors.js";
 import { defaultLoginThrottle } from "../domain/login-throttle.js";
 import { ApiKeyService } from "../service/api-key-service.js";
 import type { AuditLog } from "../service/audit.js";
@@ -53,7 +54,11 @@ export function createApp(deps: ServerDeps): KeycardApp {
   });
   const totp = new TotpService({ store, secrets, clock, audit, guard });
   const epoch = new SessionEpoch(store.sessionEpoch, (error) =>
-    logger.warn({ err: error }, "reading the session epoch failed"),
+    error instanceof StoreUnavailableError
+      ? logger.warn(
+          "reading the session epoch failed: the store is unavailable (an emergency end on another replica reaches this one once it answers)",
+        )
+      : logger.warn({ err: error }, "reading the session epoch failed"),
   );
   const secretGate = new SecretGate(guard, clock);
   const apiKeys = new ApiKeyService({

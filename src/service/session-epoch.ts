@@ -28,12 +28,25 @@ export class SessionEpoch {
     this.notBefore = Math.max(this.notBefore, at);
   }
 
-  /** Reads the shared epoch now and every second until stopped; never keeps the process alive. */
+  /**
+   * Reads the shared epoch now and every second until stopped; never keeps the process
+   * alive. A failure is reported once, when reads start failing, not every second after.
+   */
   watch(): { stop(): void } {
+    let failing = false;
     const refresh = (): void => {
-      this.store.read().then((at) => {
-        this.notBefore = Math.max(this.notBefore, at);
-      }, this.onError);
+      this.store.read().then(
+        (at) => {
+          failing = false;
+          this.notBefore = Math.max(this.notBefore, at);
+        },
+        (error: unknown) => {
+          if (!failing) {
+            failing = true;
+            this.onError(error);
+          }
+        },
+      );
     };
     refresh();
     const timer = setInterval(refresh, refreshEveryMs);

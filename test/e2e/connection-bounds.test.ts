@@ -264,9 +264,12 @@ describe("the front door under attack (short bounds)", () => {
     const run = await legitimateClient(port, token, legitimate, attack);
     expectServed(run);
     const metrics = await metricsOf(port);
-    expect(
-      sample(metrics, "keycard_connections_closed_total", { reason: "http2_reset_flood" }),
-    ).toBeGreaterThanOrEqual(4);
+    const cuts = (reason: string): number =>
+      sample(metrics, "keycard_connections_closed_total", { reason }) ?? 0;
+    // Each of the four is cut; one that opens streams faster than it cancels them, as a
+    // loaded machine's bunched writes can make it, is cut as a stream flood instead.
+    expect(cuts("http2_reset_flood")).toBeGreaterThanOrEqual(1);
+    expect(cuts("http2_reset_flood") + cuts("http2_stream_flood")).toBeGreaterThanOrEqual(4);
     expect(
       sample(metrics, "keycard_connections_refused_total", { reason: "penalized" }),
     ).toBeGreaterThan(0);
