@@ -12,7 +12,7 @@ export default defineConfig({
     execArgv: ["--expose-gc"],
     testTimeout: 20_000,
     hookTimeout: 30_000,
-    maxWorkers: 3,
+    maxWorkers: 2,
     projects: [
       {
         extends: true,
