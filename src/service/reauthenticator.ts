@@ -82,7 +82,11 @@ export class Reauthenticator {
     client: ClientInfo,
   ): Promise<AuthMethod[]> {
     const check = async (): Promise<AuthMethod[]> => {
-      if (!(await this.deps.hasher.verify(user.passwordHash, password))) {
+      // The built-in administrator's account has no stored password (ADMIN_PASSWORD is not one).
+      if (
+        user.passwordHash === "" ||
+        !(await this.deps.hasher.verify(user.passwordHash, password))
+      ) {
         throw invalidCredentials();
       }
       return ["password"];

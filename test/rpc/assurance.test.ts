@@ -249,3 +249,21 @@ describe("a wrong password at Reauthenticate", () => {
     expect(waiting.findDetails(ErrorInfoSchema)[0]?.reason).toBe("RATE_LIMITED");
   });
 });
+
+describe("the built-in administrator's session at Reauthenticate", () => {
+  it("is refused with INVALID_CREDENTIALS, never a server error: its account has no stored password", async () => {
+    const app = inMemoryApp(
+      new FakeClock(),
+      testSettings({ adminPassword: "operator passphrase" }),
+    );
+    const auth = createClient(
+      AuthService,
+      createRouterTransport(app.routes, { router: app.routerOptions }),
+    );
+    const { sessionToken } = await auth.login({ password: "operator passphrase" });
+    const refusal = await failureOf(
+      auth.reauthenticate({ password: "operator passphrase" }, bearer(sessionToken)),
+    );
+    expect(refusal.findDetails(ErrorInfoSchema)[0]?.reason).toBe("INVALID_CREDENTIALS");
+  });
+});
