@@ -27,7 +27,11 @@ function wholeNumber(params: URLSearchParams, name: string, max: number, expecte
  * person last proved themselves) and `aal` (1 or 2), as in OpenID Connect and RFC 9470.
  */
 export function stepUpQuery(url: string | undefined): StepUpQuery {
-  const params = new URL(url ?? "/", "http://keycard").searchParams;
+  const query = url?.indexOf("?") ?? -1;
+  if (query === -1) {
+    return { maxAuthAgeSeconds: 0, minAal: 0 };
+  }
+  const params = new URLSearchParams(url?.slice(query + 1));
   return {
     maxAuthAgeSeconds: wholeNumber(params, "max_age", maxSeconds, "a whole number of seconds"),
     minAal: wholeNumber(params, "aal", 2, "1 or 2"),
