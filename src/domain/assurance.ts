@@ -42,6 +42,11 @@ export function meetsStepUp(assurance: Assurance, stepUp: StepUp, now: number): 
   return fresh && (stepUp.minAal === undefined || assurance.aal >= stepUp.minAal);
 }
 
+/** A level as the API carries it (an int32) read as an AAL: 2 is 2, anything else 1. */
+export function aalOf(level: number): Aal {
+  return level === 2 ? 2 : 1;
+}
+
 /** The OAuth `acr` value keycard gives an assurance level (RFC 9470 `acr_values` use it). */
 export function acrOf(aal: Aal): string {
   return `aal${aal}`;

@@ -141,17 +141,21 @@ export class SessionJudge {
    * consumed), introspected without failing for an inactive credential; one that does not
    * meet `stepUp` is inactive with `step_up_required`.
    */
-  async introspect(
+  introspect(
     token: string,
     totpCode: string,
     client: () => ClientInfo,
     stepUp: StepUp = {},
   ): Promise<Introspection> {
-    const answer = await this.introspectCredential(token, totpCode, client);
-    if (answer.active && !meetsStepUp(answer.identity.assurance, stepUp, this.deps.clock.now())) {
-      return { active: false, reason: "step_up_required" };
+    const answer = this.introspectCredential(token, totpCode, client);
+    if (stepUp.maxAgeMs === undefined && stepUp.minAal === undefined) {
+      return answer;
     }
-    return answer;
+    return answer.then((found) =>
+      found.active && !meetsStepUp(found.identity.assurance, stepUp, this.deps.clock.now())
+        ? { active: false, reason: "step_up_required" }
+        : found,
+    );
   }
 
   private async introspectCredential(

@@ -9,7 +9,7 @@ import {
   type ValidateResponseSchema,
 } from "../../../gen/keycard/v1/auth_service_pb.js";
 import { CredentialKind, InactiveReason } from "../../../gen/keycard/v1/session_pb.js";
-import { type StepUp, sessionAssurance } from "../../domain/assurance.js";
+import { aalOf, type StepUp, sessionAssurance } from "../../domain/assurance.js";
 import type { Clock } from "../../domain/clock.js";
 import { describeDuration } from "../../domain/duration.js";
 import {
@@ -54,7 +54,7 @@ export interface ValidateInput {
 function stepUpOf(req: ValidateInput): StepUp {
   return {
     ...(req.maxAuthAgeSeconds > 0 ? { maxAgeMs: req.maxAuthAgeSeconds * 1000 } : {}),
-    ...(req.minAal === 1 || req.minAal === 2 ? { minAal: req.minAal } : {}),
+    ...(req.minAal > 0 ? { minAal: aalOf(req.minAal) } : {}),
   };
 }
 

@@ -8,6 +8,7 @@ import {
   CheckResponseSchema,
 } from "../../../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { StatusCode } from "../../../gen/envoy/type/v3/http_status_pb.js";
+import { epochSeconds } from "../../domain/clock.js";
 import type { ClientInfo } from "../../domain/session.js";
 import { inactiveRefusal } from "../../service/session-judge.js";
 import type { SessionService } from "../../service/session-service.js";
@@ -102,7 +103,7 @@ export class ExtAuthzImpl implements ServiceImpl<typeof Authorization> {
             header("x-auth-roles", identity.roles.join(",")),
             header("x-auth-session", identity.sessionId),
             header("x-auth-aal", String(identity.assurance.aal)),
-            header("x-auth-time", String(Math.floor(identity.assurance.authTime / 1000))),
+            header("x-auth-time", String(epochSeconds(identity.assurance.authTime))),
           ],
         },
       },

@@ -1,18 +1,14 @@
 import { create } from "@bufbuild/protobuf";
-import { type Timestamp, timestampMs } from "@bufbuild/protobuf/wkt";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { AuthService, ValidateRequestSchema } from "../../../gen/keycard/v1/auth_service_pb.js";
 import { InactiveReason } from "../../../gen/keycard/v1/session_pb.js";
+import { epochSeconds } from "../../domain/clock.js";
 import { inactiveRefusal } from "../../service/session-judge.js";
 import { carriedToken, nodeHeaderLookup } from "../credentials.js";
 import { domainReasonOf } from "../handlers/auth-service-impl.js";
 import { RestError } from "./rest-error.js";
 import { callHot, type NodeRequest, type NodeResponse, type RestDeps } from "./rest-handler.js";
 import { stepUpChallenge, stepUpQuery } from "./step-up.js";
-
-/** A timestamp as whole seconds since the epoch, as `X-Auth-Time` carries it. */
-function epochSecondsOf(time: Timestamp | undefined): number {
-  return time === undefined ? 0 : Math.floor(timestampMs(time) / 1000);
-}
 
 /** A header value Node will send: anything outside visible ASCII is percent-encoded. */
 function headerValue(text: string): string {
@@ -60,7 +56,9 @@ export async function serveForwardAuth(
     "x-auth-roles": headerValue(answer.roles.join(",")),
     "x-auth-session": headerValue(answer.sessionId),
     "x-auth-aal": String(answer.aal),
-    "x-auth-time": String(epochSecondsOf(answer.authTime)),
+    "x-auth-time": String(
+      answer.authTime === undefined ? 0 : epochSeconds(timestampMs(answer.authTime)),
+    ),
     "cache-control": "no-store",
     "content-length": 0,
   });

@@ -3,7 +3,8 @@ import { create, type JsonValue } from "@bufbuild/protobuf";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { AuthService, ValidateRequestSchema } from "../../../gen/keycard/v1/auth_service_pb.js";
 import { CredentialKind } from "../../../gen/keycard/v1/session_pb.js";
-import { acrOf } from "../../domain/assurance.js";
+import { aalOf, acrOf } from "../../domain/assurance.js";
+import { epochSeconds } from "../../domain/clock.js";
 import { bearerOf } from "../credentials.js";
 import { readBody } from "./body.js";
 import {
@@ -112,11 +113,6 @@ function parseForm(request: NodeRequest, body: Buffer): Map<string, string> {
   return form;
 }
 
-/** Seconds since the epoch, as RFC 7662 writes `exp` and `iat`. */
-function epochSeconds(ms: number): number {
-  return Math.floor(ms / 1000);
-}
-
 /** The RFC 7662 answer for one token: its claims when active, exactly `{active: false}` otherwise. */
 async function introspect(deps: RestDeps, request: NodeRequest, token: string): Promise<JsonValue> {
   // Validate as the token under test, never with the caller's own credentials.
@@ -147,7 +143,7 @@ async function introspect(deps: RestDeps, request: NodeRequest, token: string): 
     claims.auth_time = epochSeconds(timestampMs(answer.authTime));
   }
   claims.amr = [...answer.amr];
-  claims.acr = acrOf(answer.aal === 2 ? 2 : 1);
+  claims.acr = acrOf(aalOf(answer.aal));
   return claims;
 }
 

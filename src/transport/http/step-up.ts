@@ -1,4 +1,4 @@
-import { acrOf } from "../../domain/assurance.js";
+import { aalOf, acrOf } from "../../domain/assurance.js";
 import { RestError } from "./rest-error.js";
 
 /** What `/auth/verify?max_age=300&aal=2` asks of a session, as Validate's fields. */
@@ -48,7 +48,7 @@ export function stepUpChallenge(query: StepUpQuery): string {
     'error="insufficient_user_authentication"',
     'error_description="A more recent or stronger authentication is required"',
     ...(query.maxAuthAgeSeconds > 0 ? [`max_age="${query.maxAuthAgeSeconds}"`] : []),
-    ...(query.minAal > 0 ? [`acr_values="${acrOf(query.minAal === 2 ? 2 : 1)}"`] : []),
+    ...(query.minAal > 0 ? [`acr_values="${acrOf(aalOf(query.minAal))}"`] : []),
   ];
   return parts.join(", ");
 }
