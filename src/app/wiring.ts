@@ -6,6 +6,8 @@ import { defaultLoginThrottle } from "../domain/login-throttle.js";
 import { ApiKeyService } from "../service/api-key-service.js";
 import type { AuditLog } from "../service/audit.js";
 import { startExpirySweeper } from "../service/expiry-sweeper.js";
+import { JwtIssuer } from "../service/jwt-issuer.js";
+import { defaultJwtConfig, jwtKeysFor } from "../service/jwt-keys.js";
 import { LoginGuard } from "../service/login-guard.js";
 import { Reauthenticator } from "../service/reauthenticator.js";
 import { SecretGate } from "../service/secret-gate.js";
@@ -98,14 +100,27 @@ export function createApp(deps: ServerDeps): KeycardApp {
     audit,
     guard,
   });
-  const auth = new AuthServiceImpl(sessions, clock, reauthenticator);
+  const jwtConfig = settings.jwt ?? defaultJwtConfig;
+  const jwtKeys = jwtKeysFor(jwtConfig, {
+    store: store.signingKeys,
+    secrets,
+    clock,
+    audit,
+    onBackgroundError: (error) =>
+      logger.warn(
+        { err: error },
+        "re-reading the JWT signing keys failed; signing with the last ones read",
+      ),
+  });
+  const jwts = new JwtIssuer({ keys: jwtKeys, clock, settings: jwtConfig, audit });
+  const auth = new AuthServiceImpl(sessions, clock, reauthenticator, jwts);
   const shutdown = new AbortController();
   setMaxListeners(0, shutdown.signal);
   const draining = new AbortController();
   setMaxListeners(0, draining.signal);
   const impls: ServiceImpls = {
     auth,
-    admin: new AdminServiceImpl({ users, apiKeys, totp, sessions }),
+    admin: new AdminServiceImpl({ users, apiKeys, totp, sessions, jwtKeys }),
     health: new HealthServiceImpl(store, draining.signal),
     extAuthz: new ExtAuthzImpl(sessions),
   };
@@ -133,6 +148,7 @@ export function createApp(deps: ServerDeps): KeycardApp {
     apiKeys,
     totp,
     secretGate,
+    jwtKeys,
     metrics,
     calls,
     shutdown,

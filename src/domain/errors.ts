@@ -25,6 +25,7 @@ export const errorCatalogue = {
   RATE_LIMITED: "resource-exhausted",
   PAYLOAD_TOO_LARGE: "resource-exhausted",
   STEP_UP_REQUIRED: "unauthenticated",
+  SIGNING_KEY_FIXED: "failed-precondition",
 } as const;
 
 /** One reason of the catalogue. */

@@ -2,6 +2,7 @@ import type { ApiKeyPatch, ApiKeyRecord } from "./api-key.js";
 import type { FailureCount, LoginCounterKey, WindowClaim } from "./login-throttle.js";
 import type { PageRequest } from "./page.js";
 import type { SessionListing, SessionRecord, TokenLookup } from "./session.js";
+import type { SigningKeySet, StoredSigningKey } from "./signing-keys.js";
 import type { UserPatch, UserRecord } from "./user.js";
 
 /**
@@ -133,6 +134,17 @@ export interface SessionEpochStore {
   set(notBefore: number): Promise<void>;
 }
 
+/** The JWT signing keys every replica signs with and publishes (see signing-keys.ts). */
+export interface SigningKeyStore {
+  /** The stored keys; an empty set at generation 0 until the first key is added. */
+  read(): Promise<SigningKeySet>;
+  /**
+   * Adds `key` and drops the keys named in `retire`, unless the set is no longer at
+   * `generation` (another replica changed it first); answers whether it did. Atomic.
+   */
+  add(generation: number, key: StoredSigningKey, retire: readonly string[]): Promise<boolean>;
+}
+
 /** The whole store: every port plus its own health and lifecycle. */
 export interface Store {
   readonly users: UserStore;
@@ -140,6 +152,7 @@ export interface Store {
   readonly apiKeys: ApiKeyStore;
   readonly loginAttempts: LoginAttemptStore;
   readonly sessionEpoch: SessionEpochStore;
+  readonly signingKeys: SigningKeyStore;
   /** Resolves when the store answers; throws StoreUnavailableError otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -99,7 +99,7 @@ export class SecretKeeper {
     if (key === undefined) {
       throw new KeycardError(
         "ENCRYPTION_KEY_MISSING",
-        "API keys and TOTP need KEYCARD_ENCRYPTION_KEY to be set on the server",
+        "API keys, TOTP and JWT signing keys need KEYCARD_ENCRYPTION_KEY to be set on the server",
       );
     }
     return key;
@@ -110,7 +110,7 @@ export class SecretKeeper {
 function keyNotConfigured(): KeycardError {
   return new KeycardError(
     "ENCRYPTION_KEY_MISSING",
-    "A stored TOTP secret was encrypted under a key this server does not have: set it in KEYCARD_PREVIOUS_ENCRYPTION_KEYS",
+    "A stored secret (a TOTP secret or a JWT signing key) was encrypted under a key this server does not have: set it in KEYCARD_PREVIOUS_ENCRYPTION_KEYS",
   );
 }
 

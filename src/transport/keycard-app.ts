@@ -7,8 +7,10 @@ import type { RateLimits } from "../domain/rate-limits.js";
 import type { SessionPolicy } from "../domain/session.js";
 import type { ApiKeyService } from "../service/api-key-service.js";
 import type { ExpirySweeper } from "../service/expiry-sweeper.js";
+import type { JwtConfig } from "../service/jwt-keys.js";
 import type { SecretGate } from "../service/secret-gate.js";
 import type { SessionService } from "../service/session-service.js";
+import type { JwtKeys } from "../service/signing-keyring.js";
 import type { TotpService } from "../service/totp-service.js";
 import type { UserService } from "../service/user-service.js";
 import type { AuthServiceImpl } from "./handlers/auth-service-impl.js";
@@ -50,6 +52,8 @@ export interface ServerSettings {
   readonly storeDeadlineMs?: number;
   /** The connection bounds of the front door; the defaults when absent. */
   readonly connections?: ConnectionLimits;
+  /** JWT_*: what IssueJwt signs; the defaults (EdDSA, issuer `keycard`) when absent. */
+  readonly jwt?: JwtConfig;
 }
 
 /** Everything the server is built from; main wires the real ones, tests their own. */
@@ -83,6 +87,8 @@ export interface KeycardApp {
   readonly totp: TotpService;
   /** The guessing budget of the configured secrets (admin token, introspection secret). */
   readonly secretGate: SecretGate;
+  /** The JWT signing keys, whose public halves `/.well-known/jwks.json` publishes. */
+  readonly jwtKeys: JwtKeys;
   /** This server's Prometheus registry and instruments, served at `/metrics`. */
   readonly metrics: KeycardMetrics;
   /** The log of finished calls, with the store's outages as state changes. */

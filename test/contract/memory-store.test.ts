@@ -1,5 +1,7 @@
 import { systemClock } from "../../src/domain/clock.js";
 import { createMemoryStore } from "../../src/store/memory/memory-store.js";
+import { describeSigningKeyContract } from "./signing-key-contract.js";
 import { describeStoreContract } from "./store-contract.js";
 
 describeStoreContract("memory", () => createMemoryStore(systemClock));
+describeSigningKeyContract("memory", () => createMemoryStore(systemClock));

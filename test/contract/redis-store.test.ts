@@ -7,6 +7,7 @@ import type { UserRecord } from "../../src/domain/user.js";
 import { redisKeys, type SessionShard } from "../../src/store/redis/keys.js";
 import { createRedisStore } from "../../src/store/redis/redis-store.js";
 import { testStore } from "../helpers/keycard.js";
+import { describeSigningKeyContract } from "./signing-key-contract.js";
 import {
   describeStoreContract,
   makeSession,
@@ -17,6 +18,7 @@ import {
 } from "./store-contract.js";
 
 describeStoreContract("redis", () => testStore("redis"));
+describeSigningKeyContract("redis", () => testStore("redis"));
 
 describe("the redis store's keys", () => {
   let redis: Redis;

@@ -6,6 +6,7 @@ import { type Clock, systemClock } from "../../src/domain/clock.js";
 import { defaultLoginThrottle, type LoginThrottlePolicy } from "../../src/domain/login-throttle.js";
 import type { Store } from "../../src/domain/ports.js";
 import type { SessionPolicy } from "../../src/domain/session.js";
+import type { JwtConfig } from "../../src/service/jwt-keys.js";
 import { createArgon2Hasher } from "../../src/store/infra/password-hasher.js";
 import { createMemoryStore } from "../../src/store/memory/memory-store.js";
 import { waitUntilReachable } from "../../src/store/reachable.js";
@@ -85,6 +86,8 @@ export interface KeycardOptions {
   readonly onMasterChange?: (change: MasterChange) => void;
   /** The connection bounds of the front door; the defaults when absent. */
   readonly connections?: ConnectionLimits;
+  /** JWT_*: what IssueJwt signs; the defaults when absent. */
+  readonly jwt?: JwtConfig;
 }
 
 /**

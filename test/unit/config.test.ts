@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/app/config/config.js";
 import { defaultMaxConnections } from "../../src/app/config/connection-settings.js";
+import { defaultJwtConfig } from "../../src/service/jwt-keys.js";
 import { defaultHashConcurrency } from "../../src/store/infra/password-hasher.js";
 import { defaultConnectionLimits } from "../../src/transport/server/limits.js";
 import { problemsOf } from "../helpers/config.js";
@@ -66,6 +67,7 @@ describe("loadConfig", () => {
       allowedOrigins: [],
       cookieSecure: true,
       connections: { ...defaultConnectionLimits, maxConnections: defaultMaxConnections() },
+      jwt: defaultJwtConfig,
     });
   });
 
@@ -161,6 +163,11 @@ describe("loadConfig", () => {
       HTTP_MAX_HEADER_BYTES: "8192",
       MAX_CONNECTIONS: "2000",
       MAX_CONNECTIONS_PER_IP: "50",
+      JWT_ISSUER: "https://auth.example.com",
+      JWT_AUDIENCES: "orders, billing",
+      JWT_MAX_TTL: "15m",
+      JWT_KEY_ROTATION: "7d",
+      JWT_ALGORITHM: "ES256",
     });
     expect(config).toEqual({
       port: 9000,
@@ -223,6 +230,13 @@ describe("loadConfig", () => {
         maxConnections: 2_000,
         maxConnectionsPerIp: 50,
         abusePenaltyMs: defaultConnectionLimits.abusePenaltyMs,
+      },
+      jwt: {
+        algorithm: "ES256",
+        issuer: "https://auth.example.com",
+        audiences: ["orders", "billing"],
+        maxTtlMs: 15 * 60 * second,
+        rotationMs: 7 * day,
       },
     });
   });
@@ -292,10 +306,28 @@ describe("loadConfig", () => {
     ["MAX_BODY_BYTES", "1023"],
     ["MAX_BODY_BYTES", "lots"],
     ["SHUTDOWN_TIMEOUT", "never"],
+    ["JWT_ALGORITHM", "RS256"],
+    ["JWT_ALGORITHM", "none"],
+    ["JWT_ALGORITHM", "HS256"],
+    ["JWT_SECRET", "Zq3kP9xR2mW7vT5nB8cL4hJ6gF1dS0aQ"],
+    ["JWT_MAX_TTL", "an hour"],
+    ["JWT_KEY_ROTATION", "59m"],
   ])("refuses %s=%j with one problem naming the variable", (name, value) => {
     const problems = problemsOf({ [name]: value });
     expect(problems).toHaveLength(1);
     expect(problems[0]).toContain(name);
+  });
+
+  it("reads HS256 with its shared secret, and refuses a weak one", () => {
+    const secret = "Zq3kP9xR2mW7vT5nB8cL4hJ6gF1dS0aQ";
+    expect(loadConfig({ JWT_ALGORITHM: "HS256", JWT_SECRET: secret }).jwt).toMatchObject({
+      algorithm: "HS256",
+      secret,
+    });
+    const problems = problemsOf({ JWT_ALGORITHM: "HS256", JWT_SECRET: "short" });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain("JWT_SECRET");
+    expect(problems[0]).not.toContain("short");
   });
 
   it.each([

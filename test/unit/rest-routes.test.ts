@@ -57,6 +57,7 @@ describe("restRoutes", () => {
         ["POST", "/auth/reauthenticate", "Reauthenticate"],
         ["GET", "/auth/me", "GetMe"],
         ["POST", "/auth/token", "IssueToken"],
+        ["POST", "/auth/jwt", "IssueJwt"],
         ["POST", "/admin/users", "CreateUser"],
         ["POST", "/admin/users/{user_id}/disable", "DisableUser"],
         ["GET", "/admin/users", "ListUsers"],
@@ -71,9 +72,10 @@ describe("restRoutes", () => {
         ["GET", "/admin/users/{user_id}/sessions", "ListUserSessions"],
         ["DELETE", "/admin/users/{user_id}/sessions", "RevokeUserSessions"],
         ["POST", "/admin/sessions/end-all", "EndAllSessions"],
+        ["POST", "/admin/jwt-keys/rotate", "RotateJwtKey"],
       ]),
     );
-    expect(table).toHaveLength(24);
+    expect(table).toHaveLength(26);
   });
 
   it("maps the whole body onto the request only for routes annotated with body *", () => {
@@ -81,6 +83,7 @@ describe("restRoutes", () => {
       .filter((route) => route.bodyIsMessage)
       .map((route) => `${route.httpMethod} ${route.template}`);
     expect(withBody.sort()).toEqual([
+      "POST /admin/jwt-keys/rotate",
       "POST /admin/sessions/end-all",
       "POST /admin/users",
       "POST /admin/users/{user_id}/api-keys",
@@ -89,6 +92,7 @@ describe("restRoutes", () => {
       "POST /admin/users/{user_id}/roles",
       "POST /admin/users/{user_id}/totp",
       "POST /admin/users/{user_id}/totp/confirm",
+      "POST /auth/jwt",
       "POST /auth/login",
       "POST /auth/logout",
       "POST /auth/reauthenticate",

@@ -1,5 +1,6 @@
 import type { LoginThrottlePolicy } from "../../domain/login-throttle.js";
 import type { SessionPolicy } from "../../domain/session.js";
+import type { JwtConfig } from "../../service/jwt-keys.js";
 import { defaultHashConcurrency } from "../../store/infra/password-hasher.js";
 import type { ConnectionLimits } from "../../transport/server/limits.js";
 import { readConnectionLimits } from "./connection-settings.js";
@@ -10,6 +11,7 @@ import {
   readHttpProfiles,
   readTrustedProxies,
 } from "./http-settings.js";
+import { readJwtSettings } from "./jwt-settings.js";
 import { readStoreSettings, type StoreSettings } from "./redis-settings.js";
 import { readSecrets, type SecretSettings } from "./secret-settings.js";
 import { readLoginThrottle, readPolicy } from "./session-settings.js";
@@ -50,6 +52,8 @@ export interface Config extends StoreSettings, SecretSettings {
   readonly loginThrottle: LoginThrottlePolicy;
   /** HTTP_*, HTTP2_*, MAX_CONNECTIONS*: how long and how much one client may hold of the server. */
   readonly connections: ConnectionLimits;
+  /** JWT_*: the JWTs IssueJwt signs and the keys it signs them with. */
+  readonly jwt: JwtConfig;
 }
 
 const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
@@ -124,6 +128,7 @@ export function loadConfig(env: Env): Config {
     authRatePerMinute: read.integer("AUTH_RATE_LIMIT", 30, 0, 1_000_000),
     loginThrottle: readLoginThrottle(read),
     connections: readConnectionLimits(read),
+    jwt: readJwtSettings(read),
   };
   if (read.problems.length > 0) {
     throw new ConfigError(read.problems);

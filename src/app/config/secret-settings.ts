@@ -27,7 +27,7 @@ function parseKey(text: string | undefined): Buffer | undefined | null {
 }
 
 /** A configured secret, refused when too short or too predictable to guard keycard. */
-function checkedSecret(read: EnvReader, name: string): string | undefined {
+export function checkedSecret(read: EnvReader, name: string): string | undefined {
   const secret = read.optional(name);
   const problem = secret === undefined ? undefined : weakSecretProblem(name, secret);
   if (problem !== undefined) {

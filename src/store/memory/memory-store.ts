@@ -18,6 +18,7 @@ import {
 import type { UserPatch, UserRecord } from "../../domain/user.js";
 import { ExpiringMap } from "./expiring-map.js";
 import { MemoryLoginAttemptStore } from "./login-attempts.js";
+import { MemorySigningKeyStore } from "./signing-keys.js";
 
 const sweepIntervalMs = 60_000;
 
@@ -293,6 +294,7 @@ export function createMemoryStore(clock: Clock): Store {
         epoch = notBefore;
       },
     },
+    signingKeys: new MemorySigningKeyStore(),
     ping: async () => {},
     close: async () => clearInterval(sweeper),
   };

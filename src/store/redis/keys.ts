@@ -46,6 +46,8 @@ export interface RedisKeys {
   readonly revocations: () => string;
   /** The time before which every session has ended (EndAllSessions). */
   readonly sessionEpoch: () => string;
+  /** The JWT signing keys, one hash for the whole set. */
+  readonly signingKeys: () => string;
 }
 
 /**
@@ -97,5 +99,6 @@ export function redisKeys(namespace: string): RedisKeys {
     }),
     revocations: () => `${namespace}:revocations`,
     sessionEpoch: () => `${namespace}:session-epoch`,
+    signingKeys: () => `${namespace}:jwt-keys`,
   };
 }

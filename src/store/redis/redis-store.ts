@@ -17,6 +17,7 @@ import { type MasterChange, watchMasters } from "./master-watch.js";
 import { readHashes } from "./read-hashes.js";
 import { defineScripts, type ScriptedRedis } from "./scripts.js";
 import { RedisSessionStore } from "./session-store.js";
+import { RedisSigningKeyStore } from "./signing-keys.js";
 
 class RedisUserStore implements UserStore {
   constructor(
@@ -226,6 +227,7 @@ export function createRedisStore(options: RedisStoreOptions): Store & { readonly
           await durable.run(key, (client) => client.set(key, String(notBefore)));
         }),
     },
+    signingKeys: new RedisSigningKeyStore(redis, keys.signingKeys(), durable),
     ping: () => guarded(() => pingAnyMaster(redis)),
     close: async () => {
       if (sessions instanceof CachedSessionStore) {

@@ -15,6 +15,7 @@ import type {
 import type { ClientInfo } from "../../domain/session.js";
 import type { ApiKeyService } from "../../service/api-key-service.js";
 import type { SessionService } from "../../service/session-service.js";
+import type { JwtKeys } from "../../service/signing-keyring.js";
 import type { TotpService } from "../../service/totp-service.js";
 import type { UserService } from "../../service/user-service.js";
 import { clientInfoKey } from "./context.js";
@@ -32,6 +33,7 @@ export interface AdminUseCases {
   readonly apiKeys: ApiKeyService;
   readonly totp: TotpService;
   readonly sessions: SessionService;
+  readonly jwtKeys: JwtKeys;
 }
 
 /** AdminService over Connect; the auth interceptor has already checked the admin token. */
@@ -139,5 +141,10 @@ export class AdminServiceImpl implements ServiceImpl<typeof AdminService> {
         ? await this.uses.sessions.revokeAll(req.userId, { by: by(ctx) })
         : await this.uses.sessions.revoke(req.userId, req.sessionId, by(ctx));
     return { revokedCount };
+  }
+
+  async rotateJwtKey(req: { immediate: boolean }) {
+    const key = await this.uses.jwtKeys.rotate(req.immediate);
+    return { keyId: key.kid, activeFrom: timestampFromMs(key.activeFrom), algorithm: key.alg };
   }
 }

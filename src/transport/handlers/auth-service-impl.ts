@@ -17,6 +17,7 @@ import {
   type InactiveReason as DomainInactiveReason,
   secondsUntil,
 } from "../../domain/session.js";
+import type { JwtIssuer, JwtRequest } from "../../service/jwt-issuer.js";
 import type { ReauthenticateInput, Reauthenticator } from "../../service/reauthenticator.js";
 import type { Introspection } from "../../service/session-judge.js";
 import type { IssuedSession } from "../../service/session-opener.js";
@@ -69,6 +70,7 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
     private readonly sessions: SessionService,
     private readonly clock: Clock,
     private readonly reauthenticator: Reauthenticator,
+    private readonly jwts: JwtIssuer,
   ) {}
 
   async login(req: LoginRequest, ctx: HandlerContext) {
@@ -103,6 +105,11 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
       req.durationSeconds,
     );
     return issuedToProto(issued);
+  }
+
+  async issueJwt(req: JwtRequest, ctx: HandlerContext) {
+    const { token, issuedAt, expiresAt } = await this.jwts.issue(sessionCaller(ctx).session, req);
+    return { token, expiresIn: expiresAt - issuedAt, expiresAt: timestampFromMs(expiresAt * 1000) };
   }
 
   async logout(_req: unknown, ctx: HandlerContext) {

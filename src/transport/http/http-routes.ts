@@ -1,9 +1,11 @@
+import { defaultJwtConfig } from "../../service/jwt-keys.js";
 import type { KeycardApp, ServerDeps } from "../keycard-app.js";
 import { requestIdHeader, requestIdOf } from "../request-id.js";
 import type { NodeRequest, NodeResponse, RequestHandler } from "../server/front-door.js";
 import { serveForwardAuth } from "./forward-auth.js";
 import { serveHealth } from "./health.js";
 import { serveIntrospection } from "./introspection.js";
+import { serveJwks, serveOpenIdConfiguration, type WellKnownDeps } from "./jwks.js";
 import { checkCookieOrigin } from "./origin-check.js";
 import { serveProbe } from "./probes.js";
 import { enabledProfiles, knownProfiles } from "./profiles/index.js";
@@ -65,7 +67,16 @@ export function httpRoutes(deps: ServerDeps, app: KeycardApp, rest: RestDeps): R
   const probe = async (request: NodeRequest, response: NodeResponse): Promise<void> => {
     await serveProbe(probeDeps, pathOf(request), request, response);
   };
+  const wellKnown: WellKnownDeps = {
+    keys: app.jwtKeys,
+    issuer: (settings.jwt ?? defaultJwtConfig).issuer,
+  };
   const fixed = new Map<string, Route>([
+    ["/.well-known/jwks.json", (request, response) => serveJwks(wellKnown, request, response)],
+    [
+      "/.well-known/openid-configuration",
+      async (request, response) => serveOpenIdConfiguration(wellKnown, request, response),
+    ],
     ["/metrics", (request, response) => serveMetrics(app, request, response)],
     ["/health", (request, response) => serveHealth(rest, request, response)],
     [
