@@ -14,6 +14,8 @@ export interface StoredSigningKey {
   readonly alg: KeyAlgorithm;
   /** When the key was made (epoch ms). */
   readonly createdAt: number;
+  /** The generation of the key set its addition made: later keys have higher ones. */
+  readonly generation: number;
   /** When it begins to sign (epoch ms); it is published from `createdAt` on. */
   readonly activeFrom: number;
   /** The public key as a JWK, JSON text. */
@@ -41,9 +43,9 @@ export interface KeySchedule {
   readonly retainMs: number;
 }
 
-/** The keys in the order they sign: by `activeFrom`, then by `createdAt`. */
+/** The keys in the order they sign: by `activeFrom`, then in the order they were added. */
 export function bySigningOrder(keys: readonly StoredSigningKey[]): StoredSigningKey[] {
-  return [...keys].sort((a, b) => a.activeFrom - b.activeFrom || a.createdAt - b.createdAt);
+  return [...keys].sort((a, b) => a.activeFrom - b.activeFrom || a.generation - b.generation);
 }
 
 /** The key that signs at `now`: the last one to have become active; none before the first. */
@@ -107,6 +109,5 @@ export function activeFromOf(
 ): number {
   return immediate || signingKeyOf(keys, now) === undefined ? now : now + schedule.publishAheadMs;
 }
-
 /** Every algorithm keycard signs JWTs with: HS256 only with a configured shared secret. */
 export type JwtAlgorithm = KeyAlgorithm | "HS256";

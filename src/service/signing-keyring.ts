@@ -44,7 +44,7 @@ export interface KeyringDeps {
   readonly audit: AuditLog;
   /** A failed re-read of the keys while the cached ones still serve. */
   readonly onBackgroundError: (error: unknown) => void;
-  /** How long this replica trusts its copy of the key set (default 30 s). */
+  /** How long this replica trusts its copy of the key set (default 10 s). */
   readonly refreshMs?: number;
 }
 
@@ -94,7 +94,7 @@ export class SigningKeyring implements JwtKeys {
   private keySet(): Promise<SigningKeySet> {
     const now = this.deps.clock.now();
     const cached = this.cached;
-    const refreshMs = this.deps.refreshMs ?? 30_000;
+    const refreshMs = this.deps.refreshMs ?? 10_000;
     if (
       cached !== undefined &&
       now - cached.readAt < refreshMs &&
@@ -144,12 +144,11 @@ export class SigningKeyring implements JwtKeys {
   private async add(set: SigningKeySet, immediate: boolean): Promise<StoredSigningKey | undefined> {
     const { clock, schedule, store, secrets, algorithm } = this.deps;
     const now = clock.now();
-    const key = await makeKey(
-      algorithm,
-      now,
-      activeFromOf(set.keys, now, schedule, immediate),
-      secrets,
-    );
+    const key = await makeKey(algorithm, secrets, {
+      createdAt: now,
+      generation: set.generation + 1,
+      activeFrom: activeFromOf(set.keys, now, schedule, immediate),
+    });
     const retire = retiredKeys([...set.keys, key], now, schedule).map((old) => old.kid);
     if (!(await store.add(set.generation, key, retire))) {
       return undefined;
@@ -177,9 +176,8 @@ export class SigningKeyring implements JwtKeys {
 /** A new key pair for `alg`, its id the RFC 7638 thumbprint of its public key. */
 async function makeKey(
   alg: KeyAlgorithm,
-  now: number,
-  activeFrom: number,
   secrets: SecretKeeper,
+  timing: Pick<StoredSigningKey, "createdAt" | "generation" | "activeFrom">,
 ): Promise<StoredSigningKey> {
   const { publicKey, privateKey } =
     alg === "EdDSA"
@@ -189,8 +187,7 @@ async function makeKey(
   return {
     kid: await calculateJwkThumbprint(jwk),
     alg,
-    createdAt: now,
-    activeFrom,
+    ...timing,
     publicJwk: JSON.stringify(jwk),
     encryptedPrivateKey: secrets.encrypt(
       privateKey.export({ format: "pem", type: "pkcs8" }).toString(),

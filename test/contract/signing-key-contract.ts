@@ -12,6 +12,7 @@ export function makeSigningKey(fields: Partial<StoredSigningKey> = {}): StoredSi
     kid: `kid-${made}-${Math.random().toString(36).slice(2)}`,
     alg: "EdDSA",
     createdAt: Date.UTC(2030, 0, 1) + made,
+    generation: made,
     activeFrom: Date.UTC(2030, 0, 1) + made,
     publicJwk: JSON.stringify({ kty: "OKP", crv: "Ed25519", x: "AAAA" }),
     encryptedPrivateKey: "v2.id.iv.tag.body",

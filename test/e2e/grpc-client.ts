@@ -110,6 +110,8 @@ export interface WireResponses {
   GetMe: { readonly user: WireUser | null; readonly session: WireSession | null };
   CreateUser: { readonly user: WireUser | null };
   DisableUser: { readonly user: WireUser | null; readonly revoked_sessions: number };
+  IssueJwt: { readonly token: string; readonly expires_in: number };
+  RotateJwtKey: { readonly key_id: string; readonly algorithm: string };
 }
 
 /** Both keycard services over one plaintext HTTP/2 connection each. */
@@ -124,7 +126,7 @@ export interface GrpcClients {
   close(): void;
 }
 
-const adminMethods = new Set<keyof WireResponses>(["CreateUser", "DisableUser"]);
+const adminMethods = new Set<keyof WireResponses>(["CreateUser", "DisableUser", "RotateJwtKey"]);
 
 /** Opens grpc-js clients for AuthService and AdminService to 127.0.0.1:port, insecure. */
 export function createGrpcClients(port: number): GrpcClients {

@@ -1,5 +1,6 @@
 import type { Command, CommandGroup } from "../command.js";
 import { apiKeyCommands } from "./apikey.js";
+import { jwtCommands } from "./jwt.js";
 import { loginCommand } from "./login.js";
 import { logoutCommand } from "./logout.js";
 import { reencryptCommand } from "./reencrypt.js";
@@ -24,4 +25,5 @@ export const commandGroups: readonly CommandGroup[] = [
   apiKeyCommands,
   totpCommands,
   sessionCommands,
+  jwtCommands,
 ];

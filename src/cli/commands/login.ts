@@ -5,8 +5,8 @@ import {
   LoginResponseSchema,
 } from "../../../gen/keycard/v1/auth_service_pb.js";
 import { ErrorReason } from "../../../gen/keycard/v1/error_reason_pb.js";
-import { parseDuration } from "../../domain/duration.js";
 import type { Command, CommandContext } from "../command.js";
+import { durationOption } from "../duration-option.js";
 import { errorReasonOf, UsageError } from "../errors.js";
 import { formatFromNow, formatTime } from "../output.js";
 import { passwordOptions, readPassword } from "../password.js";
@@ -23,17 +23,6 @@ function needsTotpCode(error: unknown): boolean {
   );
 }
 
-function durationSeconds(text: string | undefined): number {
-  if (text === undefined) {
-    return 0;
-  }
-  const ms = parseDuration(text);
-  if (ms === undefined || ms < 1000) {
-    throw new UsageError(`--duration "${text}" is not a duration like 15m, 12h or 7d`);
-  }
-  return Math.min(Math.floor(ms / 1000), 2_147_483_647);
-}
-
 async function credentials({ args, io }: CommandContext): Promise<LoginInit> {
   const email = args.string("email");
   const apiKey = args.string("api-key");
@@ -45,7 +34,7 @@ async function credentials({ args, io }: CommandContext): Promise<LoginInit> {
   }
   const common = {
     totpCode: args.string("totp-code") ?? "",
-    durationSeconds: durationSeconds(args.string("duration")),
+    durationSeconds: durationOption(args, "duration"),
   };
   if (apiKey !== undefined) {
     return { ...common, apiKey };
