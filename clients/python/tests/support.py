@@ -23,6 +23,7 @@ class SigningKey:
     def __init__(self, algorithm: str) -> None:
         self.algorithm = algorithm
         self.kid = f"{algorithm.lower()}-{uuid.uuid4().hex[:8]}"
+        self.private: ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
         if algorithm == "EdDSA":
             self.private = ed25519.Ed25519PrivateKey.generate()
             public = OKPAlgorithm.to_jwk(self.private.public_key())

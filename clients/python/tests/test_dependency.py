@@ -21,7 +21,7 @@ def app_of(keycard: Keycard) -> FastAPI:
     app = FastAPI()
 
     @app.get("/hello")
-    async def hello(current_user=Depends(keycard.current_user())) -> dict[str, str]:
+    async def hello(current_user: KeycardUser = Depends(keycard.current_user())) -> dict[str, str]:
         return {"message": f"Hello, {current_user['email']}", "via": current_user.via}
 
     @app.get("/payouts")

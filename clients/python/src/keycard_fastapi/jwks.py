@@ -10,12 +10,16 @@ from typing import Any
 
 import httpx
 import jwt
+from jwt.algorithms import get_default_algorithms
 
 from .errors import KeycardUnavailable, NotAuthenticated
 
 # The only key types keycard signs with, and the one algorithm each may be used with: a
 # token is checked with the algorithm its key declares, never the one its header claims.
-_ALGORITHMS = {("OKP", "Ed25519"): "EdDSA", ("EC", "P-256"): "ES256"}
+_ALGORITHMS: dict[tuple[object, object], str] = {
+    ("OKP", "Ed25519"): "EdDSA",
+    ("EC", "P-256"): "ES256",
+}
 
 #: An unknown `kid` fetches the JWKS again at most this often (seconds), so a flood of
 #: tokens with made-up key ids costs keycard one request per interval, not one each.
@@ -40,7 +44,7 @@ def _signing_key(jwk: Any) -> SigningKey | None:
     if algorithm is None or jwk.get("alg", algorithm) != algorithm:
         return None
     try:
-        return SigningKey(algorithm, jwt.PyJWK(jwk, algorithm).key)
+        return SigningKey(algorithm, get_default_algorithms()[algorithm].from_jwk(jwk))
     except (jwt.PyJWTError, ValueError, KeyError, TypeError):
         return None
 

@@ -21,7 +21,7 @@ from .user import KeycardUser
 LEEWAY_SECONDS = 5
 
 _SEGMENTS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
-_AAL_OF_ACR = {"aal1": 1, "aal2": 2}
+_AAL_OF_ACR: dict[object, int] = {"aal1": 1, "aal2": 2}
 
 
 def jwt_header(token: str) -> dict[str, Any] | None:
