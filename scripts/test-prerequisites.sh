@@ -9,6 +9,8 @@
 #   chromium                  the browser test (playwright-core never downloads a browser)
 #   nginx                     forward auth behind auth_request
 #   python3 grpcio + tools    a Python client generated from our proto
+#   python3 fastapi, jwt,     clients/python and its example FastAPI app (uvicorn comes
+#     httpx                     with python3-fastapi)
 set -euo pipefail
 
 has() { command -v "$1" >/dev/null 2>&1; }
@@ -33,6 +35,8 @@ python_with "pyotp, requests" || missing+=(python3-pyotp python3-requests)
 has chromium || missing+=(chromium)
 has nginx || missing+=(nginx)
 python_with "grpc, grpc_tools.protoc" || missing+=(python3-grpcio python3-grpc-tools)
+python_with "fastapi, uvicorn, jwt, httpx, cryptography" ||
+  missing+=(python3-fastapi python3-jwt python3-httpx python3-cryptography)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
