@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { get } from "node:http";
 import { createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { JwtConfig } from "../../src/service/jwt-keys.js";
@@ -76,6 +77,29 @@ describe("rotating the signing key", () => {
     expect(activeFrom - Date.now()).toBeGreaterThan(9 * 60_000);
     expect(kidsOf(await keySet(keycard))).toContain(rotated.body.key_id);
     expect(kidOf(await jwtOf(keycard))).toBe(current);
+  });
+
+  it("names the JWKS under the host asked when JWT_ISSUER is no URL, and lets nobody cache that", async () => {
+    const reply = await new Promise<{ body: string; cacheControl: string | undefined }>(
+      (resolve, reject) => {
+        const path = "/.well-known/openid-configuration";
+        const headers = { host: "evil.example" };
+        get({ host: "127.0.0.1", port: keycard.port, path, headers }, (response) => {
+          let body = "";
+          response.on("data", (chunk: Buffer) => {
+            body += chunk.toString();
+          });
+          response.on("end", () =>
+            resolve({ body, cacheControl: response.headers["cache-control"] }),
+          );
+        }).on("error", reject);
+      },
+    );
+    expect(JSON.parse(reply.body)).toMatchObject({
+      issuer: "keycard",
+      jwks_uri: "http://evil.example/.well-known/jwks.json",
+    });
+    expect(reply.cacheControl).toBe("no-store");
   });
 
   it("answers only the administrator", async () => {
