@@ -23,7 +23,13 @@ const amrOfMethod: Record<AuthMethod, Amr> = { password: "pwd", totp: "otp", api
 
 /** The assurance of credentials checked with `methods` at `authTime`. */
 export function assuranceOf(methods: readonly AuthMethod[], authTime: number): Assurance {
-  const amr = [...new Set(methods.map((method) => amrOfMethod[method]))];
+  const amr: Amr[] = [];
+  for (const method of methods) {
+    const reference = amrOfMethod[method];
+    if (!amr.includes(reference)) {
+      amr.push(reference);
+    }
+  }
   return { authTime, amr, aal: amr.length >= 2 ? 2 : 1 };
 }
 

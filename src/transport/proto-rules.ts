@@ -1,6 +1,15 @@
-import { createRegistry, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import {
+  create,
+  createRegistry,
+  type DescField,
+  type DescMessage,
+  hasOption,
+  isFieldSet,
+  type MessageShape,
+} from "@bufbuild/protobuf";
 import { pathToString } from "@bufbuild/protobuf/reflect";
 import { createValidator } from "@bufbuild/protovalidate";
+import { field as fieldRules } from "../../gen/buf/validate/validate_pb.js";
 import { file_keycard_v1_rules } from "../../gen/keycard/v1/rules_pb.js";
 import { invalidArgument } from "../domain/errors.js";
 
@@ -38,6 +47,37 @@ export function ruleProblems<Desc extends DescMessage>(
 }
 
 /**
+ * Per message type, the fields whose values its rules look at (those with rules, and
+ * message fields, whose own fields may have some), or null when even an empty message
+ * breaks a rule (then every message is checked in full).
+ */
+const ruledFieldsOf = new WeakMap<DescMessage, readonly DescField[] | null>();
+
+function ruledFields(schema: DescMessage): readonly DescField[] | null {
+  let fields = ruledFieldsOf.get(schema);
+  if (fields === undefined) {
+    fields =
+      validator.validate(schema, create(schema)).kind === "valid"
+        ? schema.fields.filter(
+            (field) => field.fieldKind === "message" || hasOption(field, fieldRules),
+          )
+        : null;
+    ruledFieldsOf.set(schema, fields);
+  }
+  return fields;
+}
+
+/**
+ * Whether a message passes its rules without evaluating them: every field a rule looks at
+ * is unset, and an empty message passes. Validate's requests rarely set a ruled field, and
+ * the full check would otherwise be a sixth of its cost.
+ */
+function passesTrivially<Desc extends DescMessage>(schema: Desc, message: MessageShape<Desc>) {
+  const fields = ruledFields(schema);
+  return fields?.every((field) => !isFieldSet(message, field)) === true;
+}
+
+/**
  * Refuses a request message that breaks its proto's rules: INVALID_ARGUMENT naming the first
  * field at fault. Every door runs it once on the way in: the interceptor chain, and the hot
  * path that bypasses it.
@@ -46,6 +86,9 @@ export function checkRules<Desc extends DescMessage>(
   schema: Desc,
   message: MessageShape<Desc>,
 ): void {
+  if (passesTrivially(schema, message)) {
+    return;
+  }
   const [problem] = ruleProblems(schema, message);
   if (problem !== undefined) {
     throw invalidArgument(problem.field, problem.message);

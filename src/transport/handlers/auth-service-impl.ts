@@ -51,8 +51,14 @@ export interface ValidateInput {
   readonly minAal: number;
 }
 
+/** What a Validate request without step-up fields asks: nothing. */
+const noStepUp: StepUp = {};
+
 /** The step-up a Validate request asks for (its rules keep min_aal within 0 to 2). */
 function stepUpOf(req: ValidateInput): StepUp {
+  if (req.maxAuthAgeSeconds <= 0 && req.minAal <= 0) {
+    return noStepUp;
+  }
   return {
     ...(req.maxAuthAgeSeconds > 0 ? { maxAgeMs: req.maxAuthAgeSeconds * 1000 } : {}),
     ...(req.minAal > 0 ? { minAal: aalOf(req.minAal) } : {}),
