@@ -1,8 +1,6 @@
 import { create } from "@bufbuild/protobuf";
-import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { AuthService, ValidateRequestSchema } from "../../../gen/keycard/v1/auth_service_pb.js";
 import { InactiveReason } from "../../../gen/keycard/v1/session_pb.js";
-import { epochSeconds } from "../../domain/clock.js";
 import { inactiveRefusal } from "../../service/session-judge.js";
 import { carriedToken, nodeHeaderLookup } from "../credentials.js";
 import { domainReasonOf } from "../handlers/auth-service-impl.js";
@@ -39,7 +37,11 @@ export async function serveForwardAuth(
   const answer = await callHot(
     deps,
     AuthService.method.validate,
-    create(ValidateRequestSchema, { token, ...stepUp }),
+    create(ValidateRequestSchema, {
+      token,
+      maxAuthAgeSeconds: stepUp.maxAuthAgeSeconds,
+      minAal: stepUp.minAal,
+    }),
     request,
   );
   if (!answer.active) {
@@ -56,9 +58,7 @@ export async function serveForwardAuth(
     "x-auth-roles": headerValue(answer.roles.join(",")),
     "x-auth-session": headerValue(answer.sessionId),
     "x-auth-aal": String(answer.aal),
-    "x-auth-time": String(
-      answer.authTime === undefined ? 0 : epochSeconds(timestampMs(answer.authTime)),
-    ),
+    "x-auth-time": String(answer.authTime?.seconds ?? 0),
     "cache-control": "no-store",
     "content-length": 0,
   });

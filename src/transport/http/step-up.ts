@@ -9,6 +9,9 @@ export interface StepUpQuery {
 
 const maxSeconds = 2_147_483_647;
 
+/** What a forward-auth request without a query asks: nothing more than a live session. */
+const noStepUp: StepUpQuery = { maxAuthAgeSeconds: 0, minAal: 0 };
+
 /** A query parameter as a whole number from 0 to `max`; 0 when absent. */
 function wholeNumber(params: URLSearchParams, name: string, max: number, expected: string): number {
   const text = params.get(name);
@@ -29,7 +32,7 @@ function wholeNumber(params: URLSearchParams, name: string, max: number, expecte
 export function stepUpQuery(url: string | undefined): StepUpQuery {
   const query = url?.indexOf("?") ?? -1;
   if (query === -1) {
-    return { maxAuthAgeSeconds: 0, minAal: 0 };
+    return noStepUp;
   }
   const params = new URLSearchParams(url?.slice(query + 1));
   return {
