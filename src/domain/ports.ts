@@ -1,6 +1,7 @@
 import type { ApiKeyPatch, ApiKeyRecord } from "./api-key.js";
 import type { FailureCount, LoginCounterKey, WindowClaim } from "./login-throttle.js";
 import type { PageRequest } from "./page.js";
+import type { PasswordReset } from "./password-reset.js";
 import type { SessionListing, SessionRecord, TokenLookup } from "./session.js";
 import type { SigningKeySet, StoredSigningKey } from "./signing-keys.js";
 import type { UserPatch, UserRecord } from "./user.js";
@@ -145,6 +146,21 @@ export interface SigningKeyStore {
   add(generation: number, key: StoredSigningKey, retire: readonly string[]): Promise<boolean>;
 }
 
+/**
+ * Pending password resets, each filed under the hash of its token (never the token) and
+ * gone by itself at its expiry.
+ */
+export interface PasswordResetStore {
+  /** Files `reset` under `tokenHash` until its expiry. */
+  save(tokenHash: string, reset: PasswordReset): Promise<void>;
+  /**
+   * Takes the reset filed under `tokenHash` out of the store and answers it; undefined when
+   * there is none (never filed, already taken, or expired). Atomic across replicas: of
+   * concurrent takes of one token, exactly one gets the reset.
+   */
+  take(tokenHash: string): Promise<PasswordReset | undefined>;
+}
+
 /** The whole store: every port plus its own health and lifecycle. */
 export interface Store {
   readonly users: UserStore;
@@ -153,6 +169,7 @@ export interface Store {
   readonly loginAttempts: LoginAttemptStore;
   readonly sessionEpoch: SessionEpochStore;
   readonly signingKeys: SigningKeyStore;
+  readonly passwordResets: PasswordResetStore;
   /** Resolves when the store answers; throws StoreUnavailableError otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;

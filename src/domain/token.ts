@@ -1,7 +1,10 @@
 import { createHash, randomBytes } from "node:crypto";
 
-/** The kinds of secret keycard mints; the kind is part of the token text. */
-export type TokenKind = "sess" | "key";
+/**
+ * The kinds of secret keycard mints; the kind is part of the token text: sessions, API
+ * keys, and an administrator's single-use password-reset tokens.
+ */
+export type TokenKind = "sess" | "key" | "reset";
 
 const randomByteCount = 32;
 const encodedLength = 43;

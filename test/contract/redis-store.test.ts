@@ -7,6 +7,7 @@ import type { UserRecord } from "../../src/domain/user.js";
 import { redisKeys, type SessionShard } from "../../src/store/redis/keys.js";
 import { createRedisStore } from "../../src/store/redis/redis-store.js";
 import { testStore } from "../helpers/keycard.js";
+import { describePasswordResetContract } from "./password-reset-contract.js";
 import { describeSigningKeyContract } from "./signing-key-contract.js";
 import {
   describeStoreContract,
@@ -19,6 +20,7 @@ import {
 
 describeStoreContract("redis", () => testStore("redis"));
 describeSigningKeyContract("redis", () => testStore("redis"));
+describePasswordResetContract("redis", () => testStore("redis"));
 
 describe("the redis store's keys", () => {
   let redis: Redis;

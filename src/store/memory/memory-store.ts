@@ -18,6 +18,7 @@ import {
 import type { UserPatch, UserRecord } from "../../domain/user.js";
 import { ExpiringMap } from "./expiring-map.js";
 import { MemoryLoginAttemptStore } from "./login-attempts.js";
+import { MemoryPasswordResetStore } from "./password-resets.js";
 import { MemorySigningKeyStore } from "./signing-keys.js";
 
 const sweepIntervalMs = 60_000;
@@ -277,9 +278,11 @@ export function createMemoryStore(clock: Clock): Store {
   const users = new MemoryUserStore();
   const sessions = new MemorySessionStore(clock, users);
   const loginAttempts = new MemoryLoginAttemptStore(clock);
+  const passwordResets = new MemoryPasswordResetStore(clock);
   const sweeper = setInterval(() => {
     sessions.sweep();
     loginAttempts.sweep();
+    passwordResets.sweep();
   }, sweepIntervalMs);
   sweeper.unref();
   let epoch = 0;
@@ -295,6 +298,7 @@ export function createMemoryStore(clock: Clock): Store {
       },
     },
     signingKeys: new MemorySigningKeyStore(),
+    passwordResets,
     ping: async () => {},
     close: async () => clearInterval(sweeper),
   };

@@ -48,6 +48,8 @@ export interface RedisKeys {
   readonly sessionEpoch: () => string;
   /** The JWT signing keys, one hash for the whole set. */
   readonly signingKeys: () => string;
+  /** A pending password reset, named by the hash of its token. */
+  readonly passwordReset: (tokenHash: string) => string;
 }
 
 /**
@@ -100,5 +102,6 @@ export function redisKeys(namespace: string): RedisKeys {
     revocations: () => `${namespace}:revocations`,
     sessionEpoch: () => `${namespace}:session-epoch`,
     signingKeys: () => `${namespace}:jwt-keys`,
+    passwordReset: (tokenHash) => `${namespace}:password-reset:${tokenHash}`,
   };
 }

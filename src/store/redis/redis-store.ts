@@ -14,6 +14,7 @@ import { closeRedisClient, keepReconnecting } from "./keep-reconnecting.js";
 import { type RedisKeys, redisKeys } from "./keys.js";
 import { RedisLoginAttemptStore } from "./login-attempts.js";
 import { type MasterChange, watchMasters } from "./master-watch.js";
+import { RedisPasswordResetStore } from "./password-resets.js";
 import { readHashes } from "./read-hashes.js";
 import { defineScripts, type ScriptedRedis } from "./scripts.js";
 import { RedisSessionStore } from "./session-store.js";
@@ -228,6 +229,7 @@ export function createRedisStore(options: RedisStoreOptions): Store & { readonly
         }),
     },
     signingKeys: new RedisSigningKeyStore(redis, keys.signingKeys(), durable),
+    passwordResets: new RedisPasswordResetStore(redis, keys.passwordReset),
     ping: () => guarded(() => pingAnyMaster(redis)),
     close: async () => {
       if (sessions instanceof CachedSessionStore) {
