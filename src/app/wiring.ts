@@ -9,6 +9,8 @@ import { startExpirySweeper } from "../service/expiry-sweeper.js";
 import { JwtIssuer } from "../service/jwt-issuer.js";
 import { defaultJwtConfig, jwtKeysFor } from "../service/jwt-keys.js";
 import { LoginGuard } from "../service/login-guard.js";
+import { PasswordChanger } from "../service/password-changer.js";
+import { PasswordResets } from "../service/password-resets.js";
 import { Reauthenticator } from "../service/reauthenticator.js";
 import { SecretGate } from "../service/secret-gate.js";
 import { SecretKeeper } from "../service/secret-keeper.js";
@@ -36,6 +38,9 @@ import { routes, type ServiceImpls } from "../transport/routes.js";
 import { DirectCaller } from "../transport/rpc/direct-caller.js";
 import { createServer, type KeycardServer } from "../transport/server.js";
 import { unknownTokenReporter } from "../transport/unknown-tokens.js";
+
+/** PRIVILEGED_SESSION_MAX_AGE's default: a password change needs a login at most 5 min old. */
+const defaultPrivilegedSessionMaxAgeMs = 5 * 60_000;
 
 /** Wires the use cases and handlers from their dependencies. */
 export function createApp(deps: ServerDeps): KeycardApp {
@@ -113,14 +118,36 @@ export function createApp(deps: ServerDeps): KeycardApp {
       ),
   });
   const jwts = new JwtIssuer({ keys: jwtKeys, clock, settings: jwtConfig, audit });
-  const auth = new AuthServiceImpl(sessions, clock, reauthenticator, jwts);
+  const passwords = new PasswordChanger({
+    store,
+    hasher,
+    clock,
+    audit,
+    maxAuthAgeMs: settings.privilegedSessionMaxAgeMs ?? defaultPrivilegedSessionMaxAgeMs,
+    guard,
+  });
+  const passwordResets = new PasswordResets({
+    store,
+    hasher,
+    clock,
+    tokenPrefix: settings.tokenPrefix,
+    audit,
+  });
+  const auth = new AuthServiceImpl(
+    sessions,
+    clock,
+    reauthenticator,
+    jwts,
+    passwords,
+    passwordResets,
+  );
   const shutdown = new AbortController();
   setMaxListeners(0, shutdown.signal);
   const draining = new AbortController();
   setMaxListeners(0, draining.signal);
   const impls: ServiceImpls = {
     auth,
-    admin: new AdminServiceImpl({ users, apiKeys, totp, sessions, jwtKeys }),
+    admin: new AdminServiceImpl({ users, apiKeys, totp, sessions, jwtKeys, passwordResets }),
     health: new HealthServiceImpl(store, draining.signal),
     extAuthz: new ExtAuthzImpl(sessions),
   };

@@ -26,6 +26,7 @@ export const errorCatalogue = {
   PAYLOAD_TOO_LARGE: "resource-exhausted",
   STEP_UP_REQUIRED: "unauthenticated",
   SIGNING_KEY_FIXED: "failed-precondition",
+  RESET_TOKEN_INVALID: "unauthenticated",
 } as const;
 
 /** One reason of the catalogue. */

@@ -15,7 +15,7 @@ export interface LoginAttempt {
    * Where a secret was checked outside Login, which audits its own failures: a wrong one
    * is then audited here as `login.failed` with this door (never the secret).
    */
-  readonly door?: "validate" | "api_key_header" | "admin" | "introspection";
+  readonly door?: "validate" | "api_key_header" | "admin" | "introspection" | "change_password";
 }
 
 /**

@@ -5,9 +5,8 @@ import type { AuthMethod, ClientInfo, SessionPolicy } from "../domain/session.js
 import { mintToken } from "../domain/token.js";
 import { requiresTotp, type UserRecord } from "../domain/user.js";
 import type { AuditLog } from "./audit.js";
-import { invalidCredentials } from "./credential-prover.js";
-import { loginAttemptOf } from "./login-attempt.js";
 import type { LoginGuard } from "./login-guard.js";
+import { provePassword } from "./password-proof.js";
 import type { SessionPrincipal } from "./session-judge.js";
 import type { IssuedSession } from "./session-opener.js";
 import { storeRotation, withNewToken } from "./session-rotation.js";
@@ -81,19 +80,8 @@ export class Reauthenticator {
     password: string,
     client: ClientInfo,
   ): Promise<AuthMethod[]> {
-    const check = async (): Promise<AuthMethod[]> => {
-      // The built-in administrator's account has no stored password (ADMIN_PASSWORD is not one).
-      if (
-        user.passwordHash === "" ||
-        !(await this.deps.hasher.verify(user.passwordHash, password))
-      ) {
-        throw invalidCredentials();
-      }
-      return ["password"];
-    };
-    const guard = this.deps.guard;
-    const attempt = loginAttemptOf({ email: user.email, apiKey: "" }, client);
-    return guard === undefined ? check() : guard.guard(attempt, check);
+    await provePassword(this.deps, user, password, client);
+    return ["password"];
   }
 
   /** A TOTP code of the account, consumed, against the TOTP guessing budget. */

@@ -68,6 +68,7 @@ describe("loadConfig", () => {
       cookieSecure: true,
       connections: { ...defaultConnectionLimits, maxConnections: defaultMaxConnections() },
       jwt: defaultJwtConfig,
+      privilegedSessionMaxAgeMs: 5 * 60 * second,
     });
   });
 
@@ -168,6 +169,7 @@ describe("loadConfig", () => {
       JWT_MAX_TTL: "15m",
       JWT_KEY_ROTATION: "7d",
       JWT_ALGORITHM: "ES256",
+      PRIVILEGED_SESSION_MAX_AGE: "10m",
     });
     expect(config).toEqual({
       port: 9000,
@@ -238,6 +240,7 @@ describe("loadConfig", () => {
         maxTtlMs: 15 * 60 * second,
         rotationMs: 7 * day,
       },
+      privilegedSessionMaxAgeMs: 10 * 60 * second,
     });
   });
 
@@ -312,6 +315,7 @@ describe("loadConfig", () => {
     ["JWT_SECRET", "Zq3kP9xR2mW7vT5nB8cL4hJ6gF1dS0aQ"],
     ["JWT_MAX_TTL", "an hour"],
     ["JWT_KEY_ROTATION", "59m"],
+    ["PRIVILEGED_SESSION_MAX_AGE", "soon"],
   ])("refuses %s=%j with one problem naming the variable", (name, value) => {
     const problems = problemsOf({ [name]: value });
     expect(problems).toHaveLength(1);

@@ -58,6 +58,8 @@ describe("restRoutes", () => {
         ["GET", "/auth/me", "GetMe"],
         ["POST", "/auth/token", "IssueToken"],
         ["POST", "/auth/jwt", "IssueJwt"],
+        ["POST", "/auth/password", "ChangePassword"],
+        ["POST", "/auth/password/reset", "ResetPassword"],
         ["POST", "/admin/users", "CreateUser"],
         ["POST", "/admin/users/{user_id}/disable", "DisableUser"],
         ["GET", "/admin/users", "ListUsers"],
@@ -73,9 +75,10 @@ describe("restRoutes", () => {
         ["DELETE", "/admin/users/{user_id}/sessions", "RevokeUserSessions"],
         ["POST", "/admin/sessions/end-all", "EndAllSessions"],
         ["POST", "/admin/jwt-keys/rotate", "RotateJwtKey"],
+        ["POST", "/admin/users/{user_id}/password-reset", "CreatePasswordReset"],
       ]),
     );
-    expect(table).toHaveLength(26);
+    expect(table).toHaveLength(29);
   });
 
   it("maps the whole body onto the request only for routes annotated with body *", () => {
@@ -89,12 +92,15 @@ describe("restRoutes", () => {
       "POST /admin/users/{user_id}/api-keys",
       "POST /admin/users/{user_id}/disable",
       "POST /admin/users/{user_id}/password",
+      "POST /admin/users/{user_id}/password-reset",
       "POST /admin/users/{user_id}/roles",
       "POST /admin/users/{user_id}/totp",
       "POST /admin/users/{user_id}/totp/confirm",
       "POST /auth/jwt",
       "POST /auth/login",
       "POST /auth/logout",
+      "POST /auth/password",
+      "POST /auth/password/reset",
       "POST /auth/reauthenticate",
       "POST /auth/refresh",
       "POST /auth/token",

@@ -12,6 +12,7 @@ import {
   readTrustedProxies,
 } from "./http-settings.js";
 import { readJwtSettings } from "./jwt-settings.js";
+import { type PrivilegedSettings, readPrivilegedSettings } from "./privileged-settings.js";
 import { readStoreSettings, type StoreSettings } from "./redis-settings.js";
 import { readSecrets, type SecretSettings } from "./secret-settings.js";
 import { readLoginThrottle, readPolicy } from "./session-settings.js";
@@ -19,7 +20,7 @@ import { readLoginThrottle, readPolicy } from "./session-settings.js";
 export { ConfigError } from "./env-reader.js";
 
 /** Everything keycard reads from the environment, validated and typed. */
-export interface Config extends StoreSettings, SecretSettings {
+export interface Config extends StoreSettings, SecretSettings, PrivilegedSettings {
   readonly port: number;
   readonly host: string;
   /** KEYCARD_DEV=1 without REDIS_URL: the embedded store, generated secrets, a demo user. */
@@ -129,6 +130,7 @@ export function loadConfig(env: Env): Config {
     loginThrottle: readLoginThrottle(read),
     connections: readConnectionLimits(read),
     jwt: readJwtSettings(read),
+    ...readPrivilegedSettings(read),
   };
   if (read.problems.length > 0) {
     throw new ConfigError(read.problems);

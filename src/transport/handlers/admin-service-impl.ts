@@ -14,6 +14,7 @@ import type {
 } from "../../../gen/keycard/v1/admin_service_pb.js";
 import type { ClientInfo } from "../../domain/session.js";
 import type { ApiKeyService } from "../../service/api-key-service.js";
+import type { PasswordResets } from "../../service/password-resets.js";
 import type { SessionService } from "../../service/session-service.js";
 import type { JwtKeys } from "../../service/signing-keyring.js";
 import type { TotpService } from "../../service/totp-service.js";
@@ -34,6 +35,7 @@ export interface AdminUseCases {
   readonly totp: TotpService;
   readonly sessions: SessionService;
   readonly jwtKeys: JwtKeys;
+  readonly passwordResets: PasswordResets;
 }
 
 /** AdminService over Connect; the auth interceptor has already checked the admin token. */
@@ -141,6 +143,11 @@ export class AdminServiceImpl implements ServiceImpl<typeof AdminService> {
         ? await this.uses.sessions.revokeAll(req.userId, { by: by(ctx) })
         : await this.uses.sessions.revoke(req.userId, req.sessionId, by(ctx));
     return { revokedCount };
+  }
+
+  async createPasswordReset(req: { userId: string }) {
+    const { token, expiresAt } = await this.uses.passwordResets.create(req.userId);
+    return { token, expiresAt: timestampFromMs(expiresAt) };
   }
 
   async rotateJwtKey(req: { immediate: boolean }) {

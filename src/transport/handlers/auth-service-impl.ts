@@ -18,6 +18,8 @@ import {
   secondsUntil,
 } from "../../domain/session.js";
 import type { JwtIssuer, JwtRequest } from "../../service/jwt-issuer.js";
+import type { PasswordChange, PasswordChanger } from "../../service/password-changer.js";
+import type { PasswordResets } from "../../service/password-resets.js";
 import type { ReauthenticateInput, Reauthenticator } from "../../service/reauthenticator.js";
 import type { Introspection } from "../../service/session-judge.js";
 import type { IssuedSession } from "../../service/session-opener.js";
@@ -77,6 +79,8 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
     private readonly clock: Clock,
     private readonly reauthenticator: Reauthenticator,
     private readonly jwts: JwtIssuer,
+    private readonly passwords: PasswordChanger,
+    private readonly resets: PasswordResets,
   ) {}
 
   async login(req: LoginRequest, ctx: HandlerContext) {
@@ -184,6 +188,27 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
       user: userToProto(user),
       ...(session === undefined ? {} : { session: sessionToProto(session, session.id) }),
     };
+  }
+
+  async changePassword(req: PasswordChange, ctx: HandlerContext) {
+    const revokedSessions = await this.passwords.change(
+      sessionCaller(ctx),
+      req,
+      ctx.values.get(clientInfoKey),
+    );
+    return {
+      revokedSessions,
+      message: `Password changed; ${revokedSessions} other session(s) ended`,
+    };
+  }
+
+  async resetPassword(req: { token: string; newPassword: string }, ctx: HandlerContext) {
+    const revokedSessions = await this.resets.redeem(
+      req.token,
+      req.newPassword,
+      ctx.values.get(clientInfoKey),
+    );
+    return { revokedSessions, message: `Password reset; ${revokedSessions} session(s) ended` };
   }
 
   private introspectionToProto(

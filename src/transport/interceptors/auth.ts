@@ -17,7 +17,11 @@ import {
 } from "../handlers/context.js";
 
 /** Methods anyone may call: they authenticate through their own request fields. */
-const publicMethods = new Set([AuthService.method.login.name, AuthService.method.validate.name]);
+const publicMethods = new Set([
+  AuthService.method.login.name,
+  AuthService.method.validate.name,
+  AuthService.method.resetPassword.name,
+]);
 
 function digest(text: string): Buffer {
   return createHash("sha256").update(text).digest();
@@ -71,7 +75,8 @@ async function refusedAdmin(sessions: SessionService, token: string): Promise<Ke
 
 /**
  * Decides who is calling before any handler runs: AdminService needs the admin token,
- * AuthService methods other than Login and Validate need a live session token; other
+ * AuthService methods other than Login, Validate and ResetPassword (whose reset token is
+ * its credential) need a live session token; other
  * services (grpc.health.v1, envoy.service.auth.v3) are public.
  */
 export function authInterceptor(deps: {

@@ -1,0 +1,94 @@
+import { meetsStepUp, sessionAssurance } from "../domain/assurance.js";
+import type { Clock } from "../domain/clock.js";
+import { newPasswordProblem } from "../domain/common-passwords.js";
+import { KeycardError } from "../domain/errors.js";
+import type { PasswordHasher, Store } from "../domain/ports.js";
+import type { ClientInfo } from "../domain/session.js";
+import type { UserRecord } from "../domain/user.js";
+import type { AuditLog } from "./audit.js";
+import type { LoginGuard } from "./login-guard.js";
+import { provePassword } from "./password-proof.js";
+import { inactiveError, type SessionPrincipal } from "./session-judge.js";
+
+/** A person's change of their own password. */
+export interface PasswordChange {
+  readonly currentPassword: string;
+  readonly newPassword: string;
+  /** Leave the account's other sessions alive (they end by default). */
+  readonly keepOtherSessions: boolean;
+}
+
+/** What changing one's own password needs. */
+export interface PasswordChangerDeps {
+  readonly store: Store;
+  readonly hasher: PasswordHasher;
+  readonly clock: Clock;
+  readonly audit: AuditLog;
+  /** How long ago the session's holder may have proved themselves (PRIVILEGED_SESSION_MAX_AGE). */
+  readonly maxAuthAgeMs: number;
+  /** The login's guessing budget, which a wrong current password spends too. */
+  readonly guard?: LoginGuard;
+}
+
+/** Throws unless the new password may be used: INVALID_ARGUMENT naming `field`. */
+export function checkNewPassword(field: string, password: string): void {
+  const problem = newPasswordProblem(field, password);
+  if (problem !== undefined) {
+    throw problem;
+  }
+}
+
+/**
+ * Self-service password change (OWASP: the current password again, on a fresh session):
+ * the account's other sessions end unless asked otherwise, the caller's own stays.
+ */
+export class PasswordChanger {
+  constructor(private readonly deps: PasswordChangerDeps) {}
+
+  /** Changes the caller's password; answers how many other sessions ended. */
+  async change(
+    { session }: SessionPrincipal,
+    change: PasswordChange,
+    client: ClientInfo,
+  ): Promise<number> {
+    const user = await this.holder(session.userId);
+    const now = this.deps.clock.now();
+    if (!meetsStepUp(sessionAssurance(session), { maxAgeMs: this.deps.maxAuthAgeMs }, now)) {
+      throw inactiveError("step_up_required");
+    }
+    checkNewPassword("new_password", change.newPassword);
+    await provePassword(this.deps, user, change.currentPassword, client, "change_password");
+    await this.deps.store.users.update(user.id, {
+      passwordHash: await this.deps.hasher.hash(change.newPassword),
+    });
+    const revokedSessions = change.keepOtherSessions
+      ? 0
+      : await this.deps.store.sessions.revokeAll(user.id, session.id);
+    this.deps.audit("password.changed", {
+      userId: user.id,
+      sessionId: session.id,
+      revokedSessions,
+      by: "self",
+      ...client,
+    });
+    return revokedSessions;
+  }
+
+  /**
+   * The session's account, if it may change its password: not the built-in administrator,
+   * whose password is ADMIN_PASSWORD and lives in the server's settings.
+   */
+  private async holder(userId: string): Promise<UserRecord> {
+    const user = await this.deps.store.users.findById(userId);
+    if (user === undefined || user.disabled) {
+      throw new KeycardError("SESSION_REVOKED", "Session token revoked");
+    }
+    if (user.passwordHash === "") {
+      throw new KeycardError(
+        "PERMISSION_DENIED",
+        "The built-in administrator's password is ADMIN_PASSWORD; change it in the server's settings",
+      );
+    }
+    return user;
+  }
+}
