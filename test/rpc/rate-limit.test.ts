@@ -127,6 +127,20 @@ describe("rate limits on the RPC paths, with the real app and interceptors", () 
     expect(refused.metadata.get("x-ratelimit-limit")).toBe("30");
   });
 
+  it("counts reset-token guesses against the same 30 a minute, though ResetPassword needs no session", async () => {
+    const guess = () =>
+      keycard.auth.resetPassword(
+        { token: `kc_reset_${"A".repeat(43)}`, newPassword: "violet tractor on the moon" },
+        from("203.0.113.15"),
+      );
+    for (let call = 0; call < 30; call += 1) {
+      await expect(guess()).rejects.toMatchObject({ code: Code.Unauthenticated });
+    }
+    const refused = await failureOf(guess());
+    expect(refused.code).toBe(Code.ResourceExhausted);
+    expect(refused.findDetails(ErrorInfoSchema)[0]?.reason).toBe("RATE_LIMITED");
+  });
+
   it("hands REST, through the direct caller, the 429 headers of a refused Login", async () => {
     const call = () =>
       keycard.inProcess.call(AuthService.method.login, user, {
