@@ -237,6 +237,27 @@ describe("password resets over REST", () => {
     expect((await redeem(token, newPassword)).status).toBe(200);
   });
 
+  it("refuses common passwords at the admin API's CreateUser and SetPassword too", async () => {
+    const created = await postJson(
+      url("/admin/users"),
+      { email: "common@example.com", display_name: "Common", password: "password1" },
+      adminHeaders,
+    );
+    expect(created.status).toBe(400);
+    expect(created.body).toMatchObject({ error: "INVALID_ARGUMENT" });
+    const user = await createTestUser(keycard);
+    const set = await postJson(
+      url(`/admin/users/${user.id}/password`),
+      { password: "Password123" },
+      adminHeaders,
+    );
+    expect(set.status).toBe(400);
+    expect(set.body).toMatchObject({
+      error: "INVALID_ARGUMENT",
+      message: expect.stringContaining("password is one of the most common"),
+    });
+  });
+
   it("answers 404 for an unknown user, and only to the administrator", async () => {
     expect((await createReset("no-such-user")).status).toBe(404);
     const user = await createTestUser(keycard);

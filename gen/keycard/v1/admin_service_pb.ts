@@ -40,7 +40,9 @@ export type CreateUserRequest = Message<"keycard.v1.CreateUserRequest"> & {
   displayName: string;
 
   /**
-   * Initial password, 8 to 1024 bytes; stored only as an argon2id hash.
+   * Initial password, 8 to 1024 bytes and not one of the most common passwords (as
+   * AuthService's ChangePassword checks them), else INVALID_ARGUMENT; stored only as an
+   * argon2id hash.
    *
    * @generated from field: string password = 3;
    */
@@ -206,7 +208,8 @@ export type SetPasswordRequest = Message<"keycard.v1.SetPasswordRequest"> & {
   userId: string;
 
   /**
-   * The new password, 8 to 1024 bytes.
+   * The new password, 8 to 1024 bytes and not one of the most common passwords (as
+   * AuthService's ChangePassword checks them), else INVALID_ARGUMENT.
    *
    * @generated from field: string password = 2;
    */

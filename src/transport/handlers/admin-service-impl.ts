@@ -14,6 +14,7 @@ import type {
 } from "../../../gen/keycard/v1/admin_service_pb.js";
 import type { ClientInfo } from "../../domain/session.js";
 import type { ApiKeyService } from "../../service/api-key-service.js";
+import { checkNewPassword } from "../../service/password-changer.js";
 import type { PasswordResets } from "../../service/password-resets.js";
 import type { SessionService } from "../../service/session-service.js";
 import type { JwtKeys } from "../../service/signing-keyring.js";
@@ -43,6 +44,7 @@ export class AdminServiceImpl implements ServiceImpl<typeof AdminService> {
   constructor(private readonly uses: AdminUseCases) {}
 
   async createUser(req: CreateUserRequest) {
+    checkNewPassword("password", req.password);
     return { user: userToProto(await this.uses.users.create(req)) };
   }
 
@@ -58,6 +60,7 @@ export class AdminServiceImpl implements ServiceImpl<typeof AdminService> {
   }
 
   async setPassword(req: SetPasswordRequest) {
+    checkNewPassword("password", req.password);
     return { revokedSessions: await this.uses.users.setPassword(req.userId, req.password) };
   }
 
