@@ -112,6 +112,9 @@ export interface WireResponses {
   DisableUser: { readonly user: WireUser | null; readonly revoked_sessions: number };
   IssueJwt: { readonly token: string; readonly expires_in: number };
   RotateJwtKey: { readonly key_id: string; readonly algorithm: string };
+  ChangePassword: { readonly revoked_sessions: number; readonly message: string };
+  ResetPassword: { readonly revoked_sessions: number; readonly message: string };
+  CreatePasswordReset: { readonly token: string; readonly expires_at: WireTimestamp | null };
 }
 
 /** Both keycard services over one plaintext HTTP/2 connection each. */
@@ -126,7 +129,12 @@ export interface GrpcClients {
   close(): void;
 }
 
-const adminMethods = new Set<keyof WireResponses>(["CreateUser", "DisableUser", "RotateJwtKey"]);
+const adminMethods = new Set<keyof WireResponses>([
+  "CreateUser",
+  "DisableUser",
+  "RotateJwtKey",
+  "CreatePasswordReset",
+]);
 
 /** Opens grpc-js clients for AuthService and AdminService to 127.0.0.1:port, insecure. */
 export function createGrpcClients(port: number): GrpcClients {

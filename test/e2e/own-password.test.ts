@@ -16,6 +16,7 @@ import {
 } from "../helpers/keycard.js";
 import { LogLines } from "../helpers/log-lines.js";
 import { bearer, send } from "../helpers/rest.js";
+import { createGrpcClients, failureOf, bearer as grpcBearer, reasonOf } from "./grpc-client.js";
 
 /**
  * A person's own password on a real server and Redis (issue 17, item 3): the change on a
@@ -310,5 +311,45 @@ describe("own password over Connect", () => {
       auth.resetPassword({ token, newPassword: "yet another passphrase" }),
     ).rejects.toMatchObject({ code: Code.Unauthenticated });
     expect((await login(user.email, "a brand new passphrase")).status).toBe(200);
+  });
+});
+
+describe("own password over gRPC", () => {
+  it("changes the password, refuses a common one and a reused reset token with their reasons", async () => {
+    const grpc = createGrpcClients(keycard.port);
+    try {
+      const user = await createTestUser(keycard);
+      const caller = await loginRest(keycard, user);
+      const common = await failureOf(
+        grpc.call(
+          "ChangePassword",
+          { current_password: user.password, new_password: "Password123" },
+          grpcBearer(caller.session_token),
+        ),
+      );
+      expect(common.code).toBe(3);
+      expect(reasonOf(common)).toBe("INVALID_ARGUMENT");
+      const changed = await grpc.call(
+        "ChangePassword",
+        { current_password: user.password, new_password: newPassword },
+        grpcBearer(caller.session_token),
+      );
+      expect(changed.revoked_sessions).toBe(0);
+
+      const { token } = await grpc.call(
+        "CreatePasswordReset",
+        { user_id: user.id },
+        grpcBearer(testAdminToken),
+      );
+      const reset = await grpc.call("ResetPassword", { token, new_password: "a fresh passphrase" });
+      expect(reset.revoked_sessions).toBe(1);
+      const reused = await failureOf(
+        grpc.call("ResetPassword", { token, new_password: "another passphrase" }),
+      );
+      expect(reused.code).toBe(16);
+      expect(reasonOf(reused)).toBe("RESET_TOKEN_INVALID");
+    } finally {
+      grpc.close();
+    }
   });
 });
