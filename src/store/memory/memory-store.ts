@@ -204,6 +204,15 @@ class MemorySessionStore implements SessionStore {
     return count;
   }
 
+  async rename(userId: string, sessionId: string, label: string): Promise<boolean> {
+    const session = this.sessions.get(sessionId);
+    if (session?.userId !== userId) {
+      return false;
+    }
+    this.sessions.set(sessionId, { ...session, label }, session.expiresAt);
+    return true;
+  }
+
   async touch(_userId: string, sessionId: string, at: number): Promise<void> {
     const session = this.sessions.get(sessionId);
     if (session !== undefined) {

@@ -235,6 +235,23 @@ export class RedisSessionStore implements SessionStore {
     });
   }
 
+  /**
+   * Labels the record only while it is the user's and unexpired (a tombstone has no `ca`:
+   * nothing to label), or else the 0.1.0 hash; then asks the index whether the session is
+   * still live, so a revocation that came first answers false whatever its record shows.
+   */
+  rename(userId: string, sessionId: string, label: string): Promise<boolean> {
+    return guarded(async () => {
+      let labelled = await this.redis.kcRelabel(this.keys.record(sessionId), userId, label);
+      if (labelled === -1) {
+        labelled = await this.legacy.rename(userId, sessionId, label);
+      }
+      return (
+        labelled === 1 && (await this.redis.zscore(this.keys.index(userId), sessionId)) !== null
+      );
+    });
+  }
+
   touch(userId: string, sessionId: string, at: number): Promise<void> {
     return guarded(async () => {
       if ((await this.redis.kcTouch(this.keys.record(sessionId), at)) !== 1) {
