@@ -220,6 +220,28 @@ export class SessionService {
     return 1;
   }
 
+  /**
+   * Gives one of a user's live sessions a label and answers it as listed now; NOT_FOUND for
+   * any id that is not one of them (someone else's, unknown, or ended), as revoke does.
+   */
+  async rename(
+    userId: string,
+    sessionId: string,
+    label: string,
+    by?: ClientInfo,
+  ): Promise<SessionListing> {
+    const renamed =
+      (await this.deps.store.sessions.rename(userId, sessionId, label)) &&
+      (await this.deps.store.sessions.list(userId, this.deps.clock.now())).find(
+        (session) => session.id === sessionId,
+      );
+    if (!renamed) {
+      throw new KeycardError("NOT_FOUND", "No live session with this id");
+    }
+    this.deps.audit("session.renamed", { userId, sessionId, label, ...by });
+    return renamed;
+  }
+
   /** Ends all of a user's sessions but the one to keep, and audits why and by whom. */
   async revokeAll(userId: string, revocation: Revocation = {}): Promise<number> {
     const { keep, reason = "requested", by } = revocation;

@@ -52,6 +52,7 @@ describe("restRoutes", () => {
         ["POST", "/auth/logout", "Logout"],
         ["GET", "/auth/sessions", "ListSessions"],
         ["DELETE", "/auth/sessions/{session_id}", "RevokeSession"],
+        ["PATCH", "/auth/sessions/{session_id}", "RenameSession"],
         ["DELETE", "/auth/sessions", "RevokeSession"],
         ["POST", "/auth/validate", "Validate"],
         ["POST", "/auth/reauthenticate", "Reauthenticate"],
@@ -75,7 +76,7 @@ describe("restRoutes", () => {
         ["POST", "/admin/jwt-keys/rotate", "RotateJwtKey"],
       ]),
     );
-    expect(table).toHaveLength(26);
+    expect(table).toHaveLength(27);
   });
 
   it("maps the whole body onto the request only for routes annotated with body *", () => {
@@ -83,6 +84,7 @@ describe("restRoutes", () => {
       .filter((route) => route.bodyIsMessage)
       .map((route) => `${route.httpMethod} ${route.template}`);
     expect(withBody.sort()).toEqual([
+      "PATCH /auth/sessions/{session_id}",
       "POST /admin/jwt-keys/rotate",
       "POST /admin/sessions/end-all",
       "POST /admin/users",
@@ -113,6 +115,7 @@ describe("matchRoute", () => {
   it("tells apart two bindings of one RPC", () => {
     expect(matched("DELETE", "/auth/sessions").pathValues).toEqual({});
     expect(matched("DELETE", "/auth/sessions/s-123").pathValues).toEqual({ session_id: "s-123" });
+    expect(matched("PATCH", "/auth/sessions/s-123").route.method.name).toBe("RenameSession");
     expect(matched("GET", "/auth/sessions").route.method.name).toBe("ListSessions");
   });
 

@@ -148,6 +148,13 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
     return { revokedCount, message: `Revoked ${revokedCount} session(s)` };
   }
 
+  async renameSession(req: { sessionId: string; label: string }, ctx: HandlerContext) {
+    const caller = userCaller(ctx);
+    const by = ctx.values.get(clientInfoKey);
+    const session = await this.sessions.rename(caller.userId, req.sessionId, req.label, by);
+    return { session: sessionToProto(session, caller.session?.id) };
+  }
+
   validate(req: ValidateInput, ctx: HandlerContext) {
     const client = ctx.values.get(clientInfoKey);
     return this.validateWith(
