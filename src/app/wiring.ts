@@ -113,7 +113,13 @@ export function createApp(deps: ServerDeps): KeycardApp {
       ),
   });
   const jwts = new JwtIssuer({ keys: jwtKeys, clock, settings: jwtConfig, audit });
-  const auth = new AuthServiceImpl(sessions, clock, reauthenticator, jwts);
+  const auth = new AuthServiceImpl(
+    sessions,
+    clock,
+    reauthenticator,
+    jwts,
+    settings.cookieSecure ?? true,
+  );
   const shutdown = new AbortController();
   setMaxListeners(0, shutdown.signal);
   const draining = new AbortController();

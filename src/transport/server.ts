@@ -54,7 +54,8 @@ function hotPath(app: KeycardApp, clientOf: (origin: RequestOrigin) => ClientInf
 export function createServer(deps: ServerDeps, app: KeycardApp): KeycardServer {
   const { logger, settings } = deps;
   const trusted = trustedProxyList(settings.trustedProxies);
-  const clientOf = (origin: RequestOrigin): ClientInfo => clientInfoOf(origin, trusted);
+  const sources = { trusted, locationHeader: settings.locationHeader };
+  const clientOf = (origin: RequestOrigin): ClientInfo => clientInfoOf(origin, sources);
   const contextValuesOf = (request: NodeRequest): ContextValues =>
     createContextValues().set(clientInfoKey, clientOf(request));
   const hot = hotPath(app, clientOf);

@@ -9,6 +9,7 @@ import {
   readAllowedOrigins,
   readCookieSecure,
   readHttpProfiles,
+  readLocationHeader,
   readTrustedProxies,
 } from "./http-settings.js";
 import { readJwtSettings } from "./jwt-settings.js";
@@ -39,6 +40,8 @@ export interface Config extends StoreSettings, SecretSettings {
   readonly allowedOrigins: readonly string[];
   /** COOKIE_SECURE: false only for plain-HTTP development, where a Secure cookie is never sent back. */
   readonly cookieSecure: boolean;
+  /** LOCATION_HEADER, lower-cased: the trusted proxy's header stating the client's location. */
+  readonly locationHeader?: string;
   readonly logLevel: string;
   readonly maxBodyBytes: number;
   readonly shutdownTimeoutMs: number;
@@ -120,6 +123,7 @@ export function loadConfig(env: Env): Config {
     httpProfiles: readHttpProfiles(read),
     allowedOrigins: readAllowedOrigins(read),
     cookieSecure: readCookieSecure(read),
+    ...readLocationHeader(read),
     logLevel: readLogLevel(read),
     maxBodyBytes: read.integer("MAX_BODY_BYTES", 65_536, 1024, 16 * 1024 * 1024),
     shutdownTimeoutMs: read.duration("SHUTDOWN_TIMEOUT", "10s"),

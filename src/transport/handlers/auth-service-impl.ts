@@ -22,6 +22,7 @@ import type { ReauthenticateInput, Reauthenticator } from "../../service/reauthe
 import type { Introspection } from "../../service/session-judge.js";
 import type { IssuedSession } from "../../service/session-opener.js";
 import type { SessionService } from "../../service/session-service.js";
+import { newDeviceCookie } from "../device-cookie.js";
 import { clientInfoKey, presentedTokenKey, sessionCaller, userCaller } from "./context.js";
 import { assuranceToProto, sessionToProto, userToProto } from "./mappers.js";
 import { pageRequestOf, pageTokenOf } from "./page-token.js";
@@ -77,10 +78,18 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
     private readonly clock: Clock,
     private readonly reauthenticator: Reauthenticator,
     private readonly jwts: JwtIssuer,
+    /** COOKIE_SECURE: the Secure flag of the `device-id` cookie a login sets. */
+    private readonly cookieSecure: boolean,
   ) {}
 
+  /** Logs in; a browser without a device id gets its new one as the `device-id` cookie. */
   async login(req: LoginRequest, ctx: HandlerContext) {
-    const issued = await this.sessions.login(req, ctx.values.get(clientInfoKey));
+    const client = ctx.values.get(clientInfoKey);
+    const issued = await this.sessions.login(req, client);
+    const cookie = newDeviceCookie(issued.session, client, this.cookieSecure);
+    if (cookie !== undefined) {
+      ctx.responseHeader.append("set-cookie", cookie);
+    }
     const lifetime = describeDuration(issued.session.expiresAt - issued.session.createdAt);
     return {
       ...issuedToProto(issued),
