@@ -85,6 +85,8 @@ export function createApp(deps: ServerDeps): KeycardApp {
     audit,
     onBackgroundError: (error) => logger.warn({ err: error }, "background session write failed"),
     onUnknownToken: unknownTokenReporter(metrics, logger),
+    onSessionEnd: (reason, lifetimeMs) =>
+      metrics.sessionLifetime.observe({ reason }, lifetimeMs / 1000),
     epoch,
     loginGuard: guard,
   });

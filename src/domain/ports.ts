@@ -100,6 +100,8 @@ export interface SessionStore {
 export interface ExpiredSession {
   readonly userId: string;
   readonly sessionId: string;
+  /** When it began (what its lifetime counts from); 0 when its record could not be read. */
+  readonly createdAt: number;
   readonly expiresAt: number;
 }
 

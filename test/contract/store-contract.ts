@@ -996,6 +996,10 @@ export function describeStoreContract(name: string, makeStore: () => Store): voi
           expiring.map((session) => session.id).sort(),
         );
         expect(ours.every((expired) => expired.expiresAt === ending)).toBe(true);
+        const began = new Map(expiring.map((session) => [session.id, session.createdAt]));
+        expect(ours.every((expired) => expired.createdAt === began.get(expired.sessionId))).toBe(
+          true,
+        );
         expect(await store.sessions.countLive()).toBeLessThanOrEqual(base + 1);
         const again = await store.sessions.sweepExpired(later, 100);
         expect(again.filter((expired) => expired.userId === alice.id)).toEqual([]);

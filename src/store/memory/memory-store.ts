@@ -259,8 +259,8 @@ class MemorySessionStore implements SessionStore {
   private save(session: SessionRecord): void {
     this.sessions.set(session.id, session, session.expiresAt);
     this.idsOf(session.userId).add(session.id);
-    const { userId, id: sessionId, expiresAt } = session;
-    this.live.set(sessionId, { userId, sessionId, expiresAt });
+    const { userId, id: sessionId, createdAt, expiresAt } = session;
+    this.live.set(sessionId, { userId, sessionId, createdAt, expiresAt });
   }
 
   private pointTo(session: SessionRecord, retainUntil: number): void {

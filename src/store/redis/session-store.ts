@@ -270,15 +270,18 @@ export class RedisSessionStore implements SessionStore {
       limit,
       userId,
     );
-    const expired: ExpiredSession[] = [];
-    for (let i = 0; i + 1 < due.length; i += 2) {
-      expired.push({ userId, sessionId: due[i] ?? "", expiresAt: Number(due[i + 1]) });
-    }
-    await this.records.bury(
+    const ids = due.filter((_, i) => i % 2 === 0);
+    // Read before the records shrink to tombstones, which keep no creation time; a failed
+    // read leaves it unknown (0) rather than losing sessions already taken off the index.
+    const created =
+      ids.length > 0 ? await this.records.createdAt(userId, ids, this.legacy).catch(() => []) : [];
+    await this.records.bury(userId, ids);
+    return ids.map((sessionId, i) => ({
       userId,
-      expired.map(({ sessionId }) => sessionId),
-    );
-    return expired;
+      sessionId,
+      createdAt: created[i] ?? 0,
+      expiresAt: Number(due[2 * i + 1]),
+    }));
   }
 
   /** The fields of a user that their sessions show, as the user record has them now. */
