@@ -13,6 +13,7 @@ import { Reauthenticator } from "../service/reauthenticator.js";
 import { SecretGate } from "../service/secret-gate.js";
 import { SecretKeeper } from "../service/secret-keeper.js";
 import { SessionEpoch } from "../service/session-epoch.js";
+import type { SessionEndListener } from "../service/session-lifetimes.js";
 import { SessionService } from "../service/session-service.js";
 import { TotpService } from "../service/totp-service.js";
 import { UserService } from "../service/user-service.js";
@@ -72,6 +73,8 @@ export function createApp(deps: ServerDeps): KeycardApp {
     audit,
     guard,
   });
+  const onSessionEnd: SessionEndListener = (reason, lifetimeMs) =>
+    metrics.sessionLifetime.observe({ reason }, lifetimeMs / 1000);
   const sessions = new SessionService({
     store,
     hasher,
@@ -85,13 +88,12 @@ export function createApp(deps: ServerDeps): KeycardApp {
     audit,
     onBackgroundError: (error) => logger.warn({ err: error }, "background session write failed"),
     onUnknownToken: unknownTokenReporter(metrics, logger),
-    onSessionEnd: (reason, lifetimeMs) =>
-      metrics.sessionLifetime.observe({ reason }, lifetimeMs / 1000),
+    onSessionEnd,
     epoch,
     loginGuard: guard,
   });
   trackLiveSessions(metrics, () => sessions.countLive());
-  const users = new UserService({ store, hasher, clock, audit });
+  const users = new UserService({ store, hasher, clock, audit, onSessionEnd });
   const reauthenticator = new Reauthenticator({
     store,
     hasher,

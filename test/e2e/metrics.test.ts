@@ -9,6 +9,7 @@ import {
   postJson,
   startKeycard,
   type TestKeycard,
+  testAdminToken,
 } from "../helpers/keycard.js";
 import { sample } from "../helpers/metrics.js";
 import { bearer, jsonPost, send } from "../helpers/rest.js";
@@ -151,6 +152,24 @@ describe("session lifetime and renewal metrics", () => {
     expect(lifetimes(text, "expired", "300")).toBe(0);
     expect(lifetimes(text, "expired", "900")).toBe(1);
     expect(sample(text, "keycard_session_lifetime_seconds_sum", { reason: "expired" })).toBe(600);
+  });
+
+  it("observes the sessions a new password ends under password_changed", async () => {
+    const user = await createTestUser(keycard);
+    await loginRest(keycard, user);
+    await loginRest(keycard, user);
+    clock.advance(30_000);
+    const changed = await postJson(
+      `${keycard.baseUrl}/admin/users/${user.id}/password`,
+      { password: "another long passphrase" },
+      bearer(testAdminToken),
+    );
+    expect(changed.status).toBe(200);
+    const text = await scrape();
+    expect(lifetimes(text, "password_changed", "60")).toBe(2);
+    expect(
+      sample(text, "keycard_session_lifetime_seconds_sum", { reason: "password_changed" }),
+    ).toBe(60);
   });
 
   it("counts renewals: by use once SESSION_RENEW_AFTER has passed, and by Refresh", async () => {
