@@ -21,6 +21,17 @@ export function deviceIdOfCookie(cookieHeader: string | undefined): string | und
 }
 
 /**
+ * Whether a request comes from a browser page: browsers send `Origin` with every POST and
+ * `Sec-Fetch-Site` with every request; curl, gRPC and server-side clients send neither, so
+ * they get no cookie they would not keep.
+ */
+export function isBrowserRequest(
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+): boolean {
+  return headers.origin !== undefined || headers["sec-fetch-site"] !== undefined;
+}
+
+/**
  * The Set-Cookie header that gives a browser the device id its new session was opened on,
  * when it did not send that id already; undefined for an API key's session (its device is
  * the key) and for a browser that keeps its id.

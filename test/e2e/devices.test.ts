@@ -12,6 +12,9 @@ import {
 } from "../helpers/keycard.js";
 import { bearer, expectError, type Json, restClient, send } from "../helpers/rest.js";
 
+/** What every browser sends with a login (curl and gRPC clients do not). */
+const fromBrowser = { "sec-fetch-site": "same-origin" };
+
 /** A device id as keycard mints it. */
 const deviceIdText = /^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/;
 
@@ -57,7 +60,7 @@ describe("devices, places and labels of sessions", () => {
 
   it("gives a browser's first login a device-id cookie, and its next login the same device", async () => {
     const user = await createTestUser(keycard);
-    const first = await login(keycard, user);
+    const first = await login(keycard, user, fromBrowser);
     const cookie = deviceCookieOf(first.headers);
     expect(cookie).toMatch(
       /^device-id=[A-Za-z0-9_-]{22}; Max-Age=34560000; Path=\/; HttpOnly; Secure; SameSite=Lax$/,
@@ -65,16 +68,35 @@ describe("devices, places and labels of sessions", () => {
     const deviceId = deviceIdIn(cookie);
     expect(deviceId).toMatch(deviceIdText);
 
-    const second = await login(keycard, user, { cookie: `theme=dark; device-id=${deviceId}` });
+    const second = await login(keycard, user, {
+      ...fromBrowser,
+      cookie: `theme=dark; device-id=${deviceId}`,
+    });
     expect(deviceCookieOf(second.headers)).toBeUndefined();
     const sessions = await sessionsOf(keycard, String(second.body.session_token));
     expect(sessions.map((session) => session.device_id)).toEqual([deviceId, deviceId]);
   });
 
+  it("sets no cookie for a client that is not a browser, whose every login is a new device", async () => {
+    const user = await createTestUser(keycard);
+    const first = await login(keycard, user);
+    const second = await login(keycard, user);
+    expect(first.headers.getSetCookie()).toEqual([]);
+    expect(second.headers.getSetCookie()).toEqual([]);
+    const devices = (await sessionsOf(keycard, String(second.body.session_token))).map(
+      (session) => session.device_id,
+    );
+    expect(devices).toHaveLength(2);
+    expect(devices.every((device) => deviceIdText.test(String(device)))).toBe(true);
+    expect(devices[0]).not.toBe(devices[1]);
+    const fromPage = await login(keycard, user, { origin: keycard.baseUrl });
+    expect(deviceIdIn(deviceCookieOf(fromPage.headers))).toMatch(deviceIdText);
+  });
+
   it("ignores a forged or oversized device-id cookie and issues a new id", async () => {
     const user = await createTestUser(keycard);
     for (const forged of ["../../etc/passwd", "x".repeat(2_000), "AbCdEfGhIjKlMnOpQrStU"]) {
-      const reply = await login(keycard, user, { cookie: `device-id=${forged}` });
+      const reply = await login(keycard, user, { ...fromBrowser, cookie: `device-id=${forged}` });
       expect(reply.status).toBe(200);
       const issued = deviceIdIn(deviceCookieOf(reply.headers));
       expect(issued).toMatch(deviceIdText);
@@ -86,7 +108,7 @@ describe("devices, places and labels of sessions", () => {
 
   it("sets the device-id cookie beside the session cookie of a profile login", async () => {
     const user = await createTestUser(keycard);
-    const reply = await postJson(`${keycard.baseUrl}/api/v1/auth/login`, user);
+    const reply = await postJson(`${keycard.baseUrl}/api/v1/auth/login`, user, fromBrowser);
     expect(reply.status).toBe(200);
     const cookies = reply.headers.getSetCookie();
     expect(cookies.some((cookie) => cookie.startsWith("auth-token="))).toBe(true);
@@ -95,7 +117,7 @@ describe("devices, places and labels of sessions", () => {
 
   it("puts an API key login's session on the key's device, with no cookie", async () => {
     const holder = await keyHolder(restClient(keycard.baseUrl), false);
-    const reply = await login(keycard, { api_key: holder.key });
+    const reply = await login(keycard, { api_key: holder.key }, fromBrowser);
     expect(reply.status).toBe(200);
     expect(deviceCookieOf(reply.headers)).toBeUndefined();
     const [session] = await sessionsOf(keycard, String(reply.body.session_token));

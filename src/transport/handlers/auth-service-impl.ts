@@ -23,7 +23,13 @@ import type { Introspection } from "../../service/session-judge.js";
 import type { IssuedSession } from "../../service/session-opener.js";
 import type { SessionService } from "../../service/session-service.js";
 import { newDeviceCookie } from "../device-cookie.js";
-import { clientInfoKey, presentedTokenKey, sessionCaller, userCaller } from "./context.js";
+import {
+  browserKey,
+  clientInfoKey,
+  presentedTokenKey,
+  sessionCaller,
+  userCaller,
+} from "./context.js";
 import { assuranceToProto, sessionToProto, userToProto } from "./mappers.js";
 import { pageRequestOf, pageTokenOf } from "./page-token.js";
 
@@ -82,12 +88,15 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
     private readonly cookieSecure: boolean,
   ) {}
 
-  /** Logs in; a browser without a device id gets its new one as the `device-id` cookie. */
+  /**
+   * Logs in; a browser (isBrowserRequest) without a device id gets its new one as the
+   * `device-id` cookie.
+   */
   async login(req: LoginRequest, ctx: HandlerContext) {
     const client = ctx.values.get(clientInfoKey);
     const issued = await this.sessions.login(req, client);
     const cookie = newDeviceCookie(issued.session, client, this.cookieSecure);
-    if (cookie !== undefined) {
+    if (cookie !== undefined && ctx.values.get(browserKey)) {
       ctx.responseHeader.append("set-cookie", cookie);
     }
     const lifetime = describeDuration(issued.session.expiresAt - issued.session.createdAt);
