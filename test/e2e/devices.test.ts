@@ -1,5 +1,6 @@
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
+import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthService } from "../../gen/keycard/v1/auth_service_pb.js";
 import { keyHolder } from "../helpers/api-key-holder.js";
@@ -11,6 +12,7 @@ import {
   testAdminToken,
 } from "../helpers/keycard.js";
 import { bearer, expectError, type Json, restClient, send } from "../helpers/rest.js";
+import { createGrpcClients, failureOf, bearer as grpcBearer, reasonOf } from "./grpc-client.js";
 
 /** What every browser sends with a login (curl and gRPC clients do not). */
 const fromBrowser = { "sec-fetch-site": "same-origin" };
@@ -205,6 +207,31 @@ describe("devices, places and labels of sessions", () => {
     expect(answer.session).toMatchObject({ id: sessionId, label: "Zoë's phone 📱" });
     const [listed] = await sessionsOf(keycard, token);
     expect(listed?.label).toBe("Zoë's phone 📱");
+  });
+
+  it("renames over gRPC, and answers NOT_FOUND for someone else's session", async () => {
+    const grpc = createGrpcClients(keycard.port);
+    try {
+      const [alice, bob] = [await createTestUser(keycard), await createTestUser(keycard)];
+      const mine = await login(keycard, alice);
+      const theirs = await login(keycard, bob);
+      const token = grpcBearer(String(mine.body.session_token));
+      const renamed = await grpc.call(
+        "RenameSession",
+        { session_id: mine.body.session_id, label: "Build server" },
+        token,
+      );
+      expect(renamed.session).toMatchObject({ id: mine.body.session_id, label: "Build server" });
+      const foreign = grpc.call(
+        "RenameSession",
+        { session_id: theirs.body.session_id, label: "mine now" },
+        token,
+      );
+      await expect(foreign).rejects.toMatchObject({ code: status.NOT_FOUND });
+      expect(reasonOf(await failureOf(foreign))).toBe("NOT_FOUND");
+    } finally {
+      grpc.close();
+    }
   });
 
   it("answers 404 for someone else's session, an unknown one and a revoked one", async () => {
