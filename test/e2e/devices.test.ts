@@ -1,6 +1,7 @@
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { status } from "@grpc/grpc-js";
+import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthService } from "../../gen/keycard/v1/auth_service_pb.js";
 import { keyHolder } from "../helpers/api-key-holder.js";
@@ -11,6 +12,7 @@ import {
   type TestKeycard,
   testAdminToken,
 } from "../helpers/keycard.js";
+import { LogLines } from "../helpers/log-lines.js";
 import { bearer, expectError, type Json, restClient, send } from "../helpers/rest.js";
 import { createGrpcClients, failureOf, bearer as grpcBearer, reasonOf } from "./grpc-client.js";
 
@@ -32,11 +34,12 @@ function deviceIdIn(cookie: string | undefined): string {
 
 /** Devices and places (issue 17, item 4) on a real server and Redis, over REST and Connect. */
 describe("devices, places and labels of sessions", () => {
+  const log = new LogLines();
   let keycard: TestKeycard;
   let located: TestKeycard;
 
   beforeAll(async () => {
-    keycard = await startKeycard();
+    keycard = await startKeycard({ logger: pino({ level: "info" }, log) });
     located = await startKeycard({ locationHeader: "cf-ipcountry" });
   });
   afterAll(async () => {
@@ -190,6 +193,14 @@ describe("devices, places and labels of sessions", () => {
 
     const renamed = await rename(keycard, token, sessionId, { label: "Work laptop" });
     expect(renamed.status).toBe(200);
+    expect(log.audits("session.renamed")).toContainEqual(
+      expect.objectContaining({
+        userId: user.id,
+        sessionId,
+        label: "Work laptop",
+        ip: "127.0.0.1",
+      }),
+    );
     expect(renamed.body.session).toMatchObject({
       id: sessionId,
       label: "Work laptop",
