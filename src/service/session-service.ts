@@ -228,7 +228,7 @@ export class SessionService {
 
   /**
    * Gives one of a user's live sessions a label and answers it as listed now; NOT_FOUND for
-   * any id that is not one of them (someone else's, unknown, or ended), as revoke does.
+   * any id that is not one of them (someone else's, unknown, ended or idle), as revoke does.
    */
   async rename(
     userId: string,
@@ -236,10 +236,11 @@ export class SessionService {
     label: string,
     by?: ClientInfo,
   ): Promise<SessionListing> {
+    const now = this.deps.clock.now();
     const renamed =
       (await this.deps.store.sessions.rename(userId, sessionId, label)) &&
-      (await this.deps.store.sessions.list(userId, this.deps.clock.now())).find(
-        (session) => session.id === sessionId,
+      (await this.deps.store.sessions.list(userId, now)).find(
+        (session) => session.id === sessionId && !isIdle(session, now, this.deps.policy),
       );
     if (!renamed) {
       throw new KeycardError("NOT_FOUND", "No live session with this id");
