@@ -8,15 +8,20 @@ export type SessionEndListener = (reason: string, lifetimeMs: number) => void;
 
 /**
  * When each live session of a user began, by id: read before a revocation, since an ended
- * session's record keeps no creation time.
+ * session's record keeps no creation time. A revocation must not fail for a metric: when
+ * the read fails (a Cluster node holding some records is down), none is known.
  */
 export async function creationTimes(
   store: Store,
   userId: string,
   now: number,
 ): Promise<Map<string, number>> {
-  const live = await store.sessions.list(userId, now);
-  return new Map(live.map((session) => [session.id, session.createdAt]));
+  try {
+    const live = await store.sessions.list(userId, now);
+    return new Map(live.map((session) => [session.id, session.createdAt]));
+  } catch {
+    return new Map();
+  }
 }
 
 /**
