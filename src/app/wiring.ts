@@ -15,6 +15,7 @@ import { Reauthenticator } from "../service/reauthenticator.js";
 import { SecretGate } from "../service/secret-gate.js";
 import { SecretKeeper } from "../service/secret-keeper.js";
 import { SessionEpoch } from "../service/session-epoch.js";
+import type { SessionEndListener } from "../service/session-lifetimes.js";
 import { SessionService } from "../service/session-service.js";
 import { TotpService } from "../service/totp-service.js";
 import { UserService } from "../service/user-service.js";
@@ -77,6 +78,8 @@ export function createApp(deps: ServerDeps): KeycardApp {
     audit,
     guard,
   });
+  const onSessionEnd: SessionEndListener = (reason, lifetimeMs) =>
+    metrics.sessionLifetime.observe({ reason }, lifetimeMs / 1000);
   const sessions = new SessionService({
     store,
     hasher,
@@ -90,11 +93,12 @@ export function createApp(deps: ServerDeps): KeycardApp {
     audit,
     onBackgroundError: (error) => logger.warn({ err: error }, "background session write failed"),
     onUnknownToken: unknownTokenReporter(metrics, logger),
+    onSessionEnd,
     epoch,
     loginGuard: guard,
   });
   trackLiveSessions(metrics, () => sessions.countLive());
-  const users = new UserService({ store, hasher, clock, audit });
+  const users = new UserService({ store, hasher, clock, audit, onSessionEnd });
   const reauthenticator = new Reauthenticator({
     store,
     hasher,
@@ -140,6 +144,7 @@ export function createApp(deps: ServerDeps): KeycardApp {
     jwts,
     passwords,
     passwordResets,
+    settings.cookieSecure ?? true,
   );
   const shutdown = new AbortController();
   setMaxListeners(0, shutdown.signal);

@@ -73,6 +73,11 @@ export interface SessionStore {
   revoke(userId: string, sessionId: string): Promise<boolean>;
   /** Ends all of a user's sessions but `keepSessionId`; returns how many ended. */
   revokeAll(userId: string, keepSessionId?: string): Promise<number>;
+  /**
+   * Gives one of the user's live sessions a label; false when it is not one of them or has
+   * ended (an ended session is never brought back by it).
+   */
+  rename(userId: string, sessionId: string, label: string): Promise<boolean>;
   /** Records a use of a live session; does nothing if it has ended meanwhile. */
   touch(userId: string, sessionId: string, at: number): Promise<void>;
   /**
@@ -96,6 +101,8 @@ export interface SessionStore {
 export interface ExpiredSession {
   readonly userId: string;
   readonly sessionId: string;
+  /** When it began (what its lifetime counts from); 0 when its record could not be read. */
+  readonly createdAt: number;
   readonly expiresAt: number;
 }
 

@@ -4,6 +4,10 @@ import { invalidArgument } from "./errors.js";
 export interface ClientInfo {
   readonly ip: string;
   readonly userAgent: string;
+  /** The browser's well-formed `device-id` cookie, when it sent one. */
+  readonly deviceId?: string;
+  /** Where the client is, as LOCATION_HEADER stated it (a country code), when configured. */
+  readonly location?: string;
 }
 
 /**
@@ -49,6 +53,13 @@ export interface SessionRecord extends ClientInfo {
   readonly lifetime: number;
   /** "Firefox 128 on Linux", "curl 8.5": the client, as its User-Agent described it. */
   readonly deviceLabel: string;
+  /**
+   * The device the session was opened on: the browser's `device-id` cookie, or the API key
+   * that opened it. Absent for sessions stored before devices were recorded.
+   */
+  readonly deviceId?: string;
+  /** The name the user gave the session (RenameSession); absent until they give one. */
+  readonly label?: string;
   readonly tokenHash: string;
   readonly previousTokenHash?: string;
   readonly graceUntil?: number;

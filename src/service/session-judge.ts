@@ -25,6 +25,7 @@ import { hashToken, isWellFormedToken } from "../domain/token.js";
 import { ApiKeyRefused, type ApiKeyService } from "./api-key-service.js";
 import type { AuditLog } from "./audit.js";
 import type { SessionEpoch } from "./session-epoch.js";
+import { reportLifetimes, type SessionEndListener } from "./session-lifetimes.js";
 
 /** The caller behind a valid session token. */
 export interface SessionPrincipal {
@@ -93,6 +94,8 @@ export interface SessionJudgeDeps {
   readonly onUnknownToken?: () => void;
   /** The emergency end of every session. */
   readonly epoch: SessionEpoch;
+  /** Told how long each session lived when it ended, and why (the lifetime histogram). */
+  readonly onSessionEnd?: SessionEndListener;
 }
 
 /**
@@ -128,6 +131,8 @@ export class SessionJudge {
     }
     if (verdict.stolen !== undefined) {
       await this.deps.store.sessions.revoke(verdict.stolen.userId, verdict.stolen.id);
+      const { createdAt } = verdict.stolen;
+      reportLifetimes(this.deps.onSessionEnd, "reuse_detected", [createdAt], this.deps.clock.now());
       this.deps.audit("session.reuse_detected", {
         userId: verdict.stolen.userId,
         sessionId: verdict.stolen.id,

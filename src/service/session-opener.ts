@@ -1,4 +1,5 @@
 import type { Clock } from "../domain/clock.js";
+import { mintDeviceId } from "../domain/device.js";
 import { deviceLabel } from "../domain/device-label.js";
 import { TokenNotStoredError } from "../domain/errors.js";
 import type { Store } from "../domain/ports.js";
@@ -46,7 +47,9 @@ export class SessionOpener {
 
   /**
    * Opens a session for a proven login: stores it under a new token, audits it, and ends
-   * the user's oldest sessions beyond the cap (or takes it back if that fails).
+   * the user's oldest sessions beyond the cap (or takes it back if that fails). Its device
+   * is the API key that proved the login, else the client's device id, else a new one
+   * (which the transport hands the browser as its `device-id` cookie).
    */
   async open(
     proven: ProvenUser,
@@ -60,6 +63,7 @@ export class SessionOpener {
       rememberMe: asked.rememberMe ?? false,
       durationSeconds: asked.durationSeconds,
     };
+    const deviceId = proven.apiKeyId ?? client.deviceId ?? mintDeviceId();
     const { token, session } = await this.storeWithToken({
       userId: user.id,
       createdAt: now,
@@ -69,6 +73,8 @@ export class SessionOpener {
       ip: client.ip,
       userAgent: client.userAgent,
       deviceLabel: deviceLabel(client.userAgent),
+      deviceId,
+      ...(client.location === undefined ? {} : { location: client.location }),
       authMethods: proven.methods,
       ...(proven.apiKeyId === undefined ? {} : { apiKeyId: proven.apiKeyId }),
       roles: user.roles,
@@ -81,6 +87,7 @@ export class SessionOpener {
       kind: session.kind,
       device: session.deviceLabel,
       ...client,
+      deviceId,
     });
     try {
       await this.enforceSessionCap(user.id, now);

@@ -27,6 +27,7 @@ import {
   type SessionJudgeDeps,
   type SessionPrincipal,
 } from "./session-judge.js";
+import { creationTimes, reportLifetimes } from "./session-lifetimes.js";
 import { type IssuedSession, SessionOpener, type SessionOpenerDeps } from "./session-opener.js";
 import { storeRotation, withNewToken } from "./session-rotation.js";
 
@@ -185,6 +186,8 @@ export class SessionService {
   /** Ends the caller's own session. */
   async logout({ session, client }: SessionPrincipal): Promise<void> {
     await this.deps.store.sessions.revoke(session.userId, session.id);
+    const now = this.deps.clock.now();
+    reportLifetimes(this.deps.onSessionEnd, "logout", [session.createdAt], now);
     this.deps.audit("session.revoked", {
       userId: session.userId,
       sessionId: session.id,
@@ -213,17 +216,47 @@ export class SessionService {
     if (sessionId === "") {
       throw invalidArgument("session_id", "session_id is required unless scope is all or others");
     }
+    const began = await creationTimes(this.deps.store, userId, this.deps.clock.now());
     if (!(await this.deps.store.sessions.revoke(userId, sessionId))) {
       throw new KeycardError("NOT_FOUND", "No live session with this id");
     }
+    const ended = [began.get(sessionId) ?? 0];
+    reportLifetimes(this.deps.onSessionEnd, "revoked", ended, this.deps.clock.now());
     this.deps.audit("session.revoked", { userId, sessionId, reason: "requested", ...by });
     return 1;
+  }
+
+  /**
+   * Gives one of a user's live sessions a label and answers it as listed now; NOT_FOUND for
+   * any id that is not one of them (someone else's, unknown, ended or idle), as revoke does.
+   */
+  async rename(
+    userId: string,
+    sessionId: string,
+    label: string,
+    by?: ClientInfo,
+  ): Promise<SessionListing> {
+    const now = this.deps.clock.now();
+    const renamed =
+      (await this.deps.store.sessions.rename(userId, sessionId, label)) &&
+      (await this.deps.store.sessions.list(userId, now)).find(
+        (session) => session.id === sessionId && !isIdle(session, now, this.deps.policy),
+      );
+    if (!renamed) {
+      throw new KeycardError("NOT_FOUND", "No live session with this id");
+    }
+    this.deps.audit("session.renamed", { userId, sessionId, label, ...by });
+    return renamed;
   }
 
   /** Ends all of a user's sessions but the one to keep, and audits why and by whom. */
   async revokeAll(userId: string, revocation: Revocation = {}): Promise<number> {
     const { keep, reason = "requested", by } = revocation;
+    const began = await creationTimes(this.deps.store, userId, this.deps.clock.now());
     const count = await this.deps.store.sessions.revokeAll(userId, keep);
+    began.delete(keep ?? "");
+    const ending = reason === "requested" ? "revoked" : reason;
+    reportLifetimes(this.deps.onSessionEnd, ending, began.values(), this.deps.clock.now());
     this.deps.audit("session.revoked_all", { userId, count, kept: keep ?? "", reason, ...by });
     return count;
   }
@@ -234,7 +267,8 @@ export class SessionService {
    */
   async sweepExpired(limit = 1_000): Promise<number> {
     const expired = await this.deps.store.sessions.sweepExpired(this.deps.clock.now(), limit);
-    for (const { userId, sessionId, expiresAt } of expired) {
+    for (const { userId, sessionId, createdAt, expiresAt } of expired) {
+      reportLifetimes(this.deps.onSessionEnd, "expired", [createdAt], expiresAt);
       this.deps.audit("session.expired", { userId, sessionId, expiresAt });
     }
     return expired.length;

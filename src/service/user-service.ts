@@ -5,6 +5,7 @@ import type { PasswordHasher, Store } from "../domain/ports.js";
 import { newId } from "../domain/token.js";
 import { normalizeEmail, type UserPatch, type UserRecord } from "../domain/user.js";
 import type { AuditLog } from "./audit.js";
+import { creationTimes, reportLifetimes, type SessionEndListener } from "./session-lifetimes.js";
 
 /** What a new account needs. */
 export interface NewUser {
@@ -22,6 +23,8 @@ export class UserService {
       readonly hasher: PasswordHasher;
       readonly clock: Clock;
       readonly audit: AuditLog;
+      /** Told how long each session lived when disabling or a new password ended it. */
+      readonly onSessionEnd?: SessionEndListener;
     },
   ) {}
 
@@ -63,7 +66,7 @@ export class UserService {
   /** Disables an account and revokes all its sessions at once. */
   async disable(userId: string): Promise<{ user: UserRecord; revokedSessions: number }> {
     const user = await this.updated(userId, { disabled: true });
-    const revokedSessions = await this.deps.store.sessions.revokeAll(userId);
+    const revokedSessions = await this.endSessions(userId, "user_disabled");
     this.deps.audit("user.disabled", { userId, revokedSessions });
     return { user, revokedSessions };
   }
@@ -71,9 +74,17 @@ export class UserService {
   /** Replaces a password and revokes every session of the user. */
   async setPassword(userId: string, password: string): Promise<number> {
     await this.updated(userId, { passwordHash: await this.deps.hasher.hash(password) });
-    const revokedSessions = await this.deps.store.sessions.revokeAll(userId);
+    const revokedSessions = await this.endSessions(userId, "password_changed");
     this.deps.audit("password.changed", { userId, revokedSessions });
     return revokedSessions;
+  }
+
+  /** Ends all of a user's sessions and reports their lifetimes under `reason`. */
+  private async endSessions(userId: string, reason: string): Promise<number> {
+    const began = await creationTimes(this.deps.store, userId, this.deps.clock.now());
+    const count = await this.deps.store.sessions.revokeAll(userId);
+    reportLifetimes(this.deps.onSessionEnd, reason, began.values(), this.deps.clock.now());
+    return count;
   }
 
   /**

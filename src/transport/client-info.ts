@@ -1,5 +1,7 @@
 import { BlockList, isIP } from "node:net";
+import { locationOf } from "../domain/device.js";
 import type { ClientInfo } from "../domain/session.js";
+import { deviceIdOfCookie } from "./device-cookie.js";
 
 /** The parts of an HTTP/1.1 or HTTP/2 request that identify the client. */
 export interface RequestOrigin {
@@ -33,12 +35,28 @@ export function isTrustedProxy(list: BlockList, address: string): boolean {
   return isIP(address) !== 0 && list.check(address, family);
 }
 
+/** Where clientInfoOf looks besides the request: TRUSTED_PROXIES and LOCATION_HEADER. */
+export interface ClientSources {
+  readonly trusted: BlockList;
+  /** The lower-cased name of the header a trusted proxy states the client's location in. */
+  readonly locationHeader?: string | undefined;
+}
+
+/** A header's first value. */
+function headerOf(request: RequestOrigin, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
 /**
- * The client's IP and user agent. X-Forwarded-For is believed only when the peer is a
- * trusted proxy, and then only up to the first address that is not itself trusted, so a
- * client cannot forge its address by sending the header itself.
+ * The client's IP, user agent, device cookie and location. X-Forwarded-For is believed only
+ * when the peer is a trusted proxy, and then only up to the first address that is not itself
+ * trusted, so a client cannot forge its address by sending the header itself. The location
+ * is read only when LOCATION_HEADER names a header (the proxy that sets it must overwrite a
+ * client's own), and only a short printable value.
  */
-export function clientInfoOf(request: RequestOrigin, trusted: BlockList): ClientInfo {
+export function clientInfoOf(request: RequestOrigin, sources: ClientSources): ClientInfo {
+  const { trusted, locationHeader } = sources;
   let ip = plainAddress(request.socket.remoteAddress ?? "");
   const forwarded = request.headers["x-forwarded-for"];
   const hops = (Array.isArray(forwarded) ? forwarded.join(",") : (forwarded ?? ""))
@@ -48,6 +66,13 @@ export function clientInfoOf(request: RequestOrigin, trusted: BlockList): Client
   while (isTrustedProxy(trusted, ip) && hops.length > 0) {
     ip = hops.pop() ?? ip;
   }
-  const agent = request.headers["user-agent"];
-  return { ip, userAgent: (Array.isArray(agent) ? agent[0] : agent)?.slice(0, 512) ?? "" };
+  const deviceId = deviceIdOfCookie(headerOf(request, "cookie"));
+  const location =
+    locationHeader === undefined ? undefined : locationOf(headerOf(request, locationHeader));
+  return {
+    ip,
+    userAgent: headerOf(request, "user-agent")?.slice(0, 512) ?? "",
+    ...(deviceId === undefined ? {} : { deviceId }),
+    ...(location === undefined ? {} : { location }),
+  };
 }

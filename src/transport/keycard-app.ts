@@ -40,6 +40,8 @@ export interface ServerSettings {
   readonly adminPanelSessionMs?: number;
   /** COOKIE_SECURE: the Secure flag of session cookies (default true). */
   readonly cookieSecure?: boolean;
+  /** LOCATION_HEADER, lower-cased: where a trusted proxy states the client's location. */
+  readonly locationHeader?: string;
   /** ALLOWED_ORIGINS: browser origins allowed to make credentialed cross-origin calls. */
   readonly allowedOrigins?: readonly string[];
   /** INTROSPECTION_SECRET: the credential of `POST /oauth2/introspect` callers; none accepted when absent. */

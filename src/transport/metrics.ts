@@ -1,5 +1,5 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import { ErrorReason } from "../../gen/keycard/v1/error_reason_pb.js";
 import type { AuditLog } from "../service/audit.js";
 import { FastHistogram, type HistogramSeries } from "./fast-histogram.js";
@@ -9,6 +9,9 @@ import { reasonName, reasonOf } from "./handlers/errors.js";
 const latencyBuckets = [
   0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
 ];
+
+/** A minute to the longest remember-me session: how long sessions live, in seconds. */
+const lifetimeBuckets = [60, 300, 900, 3_600, 14_400, 43_200, 86_400, 259_200, 604_800, 2_592_000];
 
 const validatePath = "keycard.v1.AuthService/Validate";
 const storeUnavailable = reasonName(ErrorReason.STORE_UNAVAILABLE);
@@ -24,6 +27,8 @@ export interface KeycardMetrics {
   readonly sessionsRefreshed: Counter;
   readonly sessionsRenewed: Counter;
   readonly sessionsExpired: Counter;
+  /** How long sessions lived when they ended, by why they ended (`reason`). */
+  readonly sessionLifetime: Histogram<"reason">;
   readonly unknownTokens: Counter;
   /** By `method` and `code`. */
   readonly rpcDuration: FastHistogram;
@@ -66,6 +71,13 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Keyca
     sessionsExpired: new Counter({
       name: "keycard_sessions_expired_total",
       help: "Sessions that reached their expiry, counted once by whichever replica swept them.",
+      registers,
+    }),
+    sessionLifetime: new Histogram({
+      name: "keycard_session_lifetime_seconds",
+      help: "How long sessions lived, from login to their end, by end reason (logout, revoked, expired, reuse_detected, privilege_change, ...).",
+      labelNames: ["reason"],
+      buckets: lifetimeBuckets,
       registers,
     }),
     unknownTokens: new Counter({

@@ -8,7 +8,8 @@ import type { SessionService } from "../service/session-service.js";
 import type { UserService } from "../service/user-service.js";
 import { clientInfoOf, type RequestOrigin, trustedProxyList } from "./client-info.js";
 import { presentedToken } from "./credentials.js";
-import { clientInfoKey } from "./handlers/context.js";
+import { isBrowserRequest } from "./device-cookie.js";
+import { browserKey, clientInfoKey } from "./handlers/context.js";
 import { corsPolicy } from "./http/cors.js";
 import { httpRoutes } from "./http/http-routes.js";
 import { credentialInQuery } from "./http/query-credentials.js";
@@ -54,9 +55,12 @@ function hotPath(app: KeycardApp, clientOf: (origin: RequestOrigin) => ClientInf
 export function createServer(deps: ServerDeps, app: KeycardApp): KeycardServer {
   const { logger, settings } = deps;
   const trusted = trustedProxyList(settings.trustedProxies);
-  const clientOf = (origin: RequestOrigin): ClientInfo => clientInfoOf(origin, trusted);
+  const sources = { trusted, locationHeader: settings.locationHeader };
+  const clientOf = (origin: RequestOrigin): ClientInfo => clientInfoOf(origin, sources);
   const contextValuesOf = (request: NodeRequest): ContextValues =>
-    createContextValues().set(clientInfoKey, clientOf(request));
+    createContextValues()
+      .set(clientInfoKey, clientOf(request))
+      .set(browserKey, isBrowserRequest(request.headers));
   const hot = hotPath(app, clientOf);
   const rest: RestDeps = {
     routes: restRoutes(services),

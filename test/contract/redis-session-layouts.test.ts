@@ -63,6 +63,14 @@ describe("the redis store's older and linked sessions", () => {
     return session;
   }
 
+  it("renames a 0.1.0 session in its own layout, and never another user's", async () => {
+    const [user, other] = [await givenUser(), await givenUser()];
+    const older = await givenOlderSession(user);
+    expect(await store.sessions.rename(other.id, older.id, "not yours")).toBe(false);
+    expect(await store.sessions.rename(user.id, older.id, "Old laptop")).toBe(true);
+    expect((await store.sessions.lookup(older.tokenHash)).session?.label).toBe("Old laptop");
+  });
+
   it("serves a 0.1.0 session: looked up with its owner as now, listed, touched", async () => {
     const user = await givenUser();
     const older = await givenOlderSession(user);

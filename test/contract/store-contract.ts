@@ -567,7 +567,11 @@ export function describeStoreContract(name: string, makeStore: () => Store): voi
       it("keeps the API key id of a session opened with a key, also across a rotation", async () => {
         const user = await givenUser();
         const key = makeApiKey(user);
-        const session = await givenSession(user, { authMethods: ["api_key"], apiKeyId: key.id });
+        const session = await givenSession(user, {
+          authMethods: ["api_key"],
+          apiKeyId: key.id,
+          deviceId: key.id,
+        });
         expect(await store.sessions.lookup(session.tokenHash)).toEqual({
           pointer: pointerOf(session),
           session,
@@ -796,6 +800,50 @@ export function describeStoreContract(name: string, makeStore: () => Store): voi
       });
     });
 
+    describe("devices, places and labels", () => {
+      it("keeps a session's device and location, and an API key session's key as its device", async () => {
+        const user = await givenUser();
+        const browser = await givenSession(user, {
+          deviceId: "dev1ce_Id-0123456789abc",
+          location: "DE",
+        });
+        const keyed = await givenSession(user, {
+          apiKeyId: "key-of-the-session",
+          deviceId: "key-of-the-session",
+        });
+        expect((await store.sessions.lookup(browser.tokenHash)).session).toEqual(browser);
+        expect((await store.sessions.lookup(keyed.tokenHash)).session).toEqual(keyed);
+      });
+
+      it("renames a live session of its user, and shows the label in lookup and listing", async () => {
+        const user = await givenUser();
+        const session = await givenSession(user);
+        expect(await store.sessions.rename(user.id, session.id, "Work laptop")).toBe(true);
+        const renamed = { ...session, label: "Work laptop" };
+        expect((await store.sessions.lookup(session.tokenHash)).session).toEqual(renamed);
+        expect(await store.sessions.list(user.id, Date.now())).toEqual([renamed].map(listingOf));
+      });
+
+      it("renames no session of another user, nor an unknown one", async () => {
+        const [user, other] = [await givenUser(), await givenUser()];
+        const session = await givenSession(other);
+        expect(await store.sessions.rename(user.id, session.id, "mine now")).toBe(false);
+        expect(await store.sessions.rename(user.id, "no-such-session-id-00", "x")).toBe(false);
+        expect((await store.sessions.lookup(session.tokenHash)).session).toEqual(session);
+      });
+
+      it("does not rename a revoked session and does not bring it back", async () => {
+        const user = await givenUser();
+        const session = await givenSession(user);
+        await store.sessions.revoke(user.id, session.id);
+        expect(await store.sessions.rename(user.id, session.id, "ghost")).toBe(false);
+        expect(await store.sessions.lookup(session.tokenHash)).toEqual({
+          pointer: pointerOf(session),
+        });
+        expect(await store.sessions.list(user.id, Date.now())).toEqual([]);
+      });
+    });
+
     describe("touching sessions", () => {
       it("records the time of the latest use and nothing else", async () => {
         const user = await givenUser();
@@ -948,6 +996,10 @@ export function describeStoreContract(name: string, makeStore: () => Store): voi
           expiring.map((session) => session.id).sort(),
         );
         expect(ours.every((expired) => expired.expiresAt === ending)).toBe(true);
+        const began = new Map(expiring.map((session) => [session.id, session.createdAt]));
+        expect(ours.every((expired) => expired.createdAt === began.get(expired.sessionId))).toBe(
+          true,
+        );
         expect(await store.sessions.countLive()).toBeLessThanOrEqual(base + 1);
         const again = await store.sessions.sweepExpired(later, 100);
         expect(again.filter((expired) => expired.userId === alice.id)).toEqual([]);

@@ -60,6 +60,9 @@ export interface WireSession {
   readonly current: boolean;
   readonly auth_methods: string[];
   readonly authentication_methods: string[];
+  readonly device_id: string;
+  readonly label: string;
+  readonly location: string;
 }
 
 /** A keycard.v1.User as proto-loader decodes it. */
@@ -106,6 +109,7 @@ export interface WireResponses {
   Logout: { readonly message: string };
   ListSessions: { readonly sessions: WireSession[] };
   RevokeSession: { readonly revoked_count: number; readonly message: string };
+  RenameSession: { readonly session: WireSession | null };
   Validate: WireValidate;
   GetMe: { readonly user: WireUser | null; readonly session: WireSession | null };
   CreateUser: { readonly user: WireUser | null };

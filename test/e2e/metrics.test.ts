@@ -2,9 +2,17 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthService } from "../../gen/keycard/v1/auth_service_pb.js";
-import { createTestUser, loginRest, startKeycard, type TestKeycard } from "../helpers/keycard.js";
+import { FakeClock } from "../helpers/fake-clock.js";
+import {
+  createTestUser,
+  loginRest,
+  postJson,
+  startKeycard,
+  type TestKeycard,
+  testAdminToken,
+} from "../helpers/keycard.js";
 import { sample } from "../helpers/metrics.js";
-import { jsonPost, send } from "../helpers/rest.js";
+import { bearer, jsonPost, send } from "../helpers/rest.js";
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -96,5 +104,94 @@ describe("metrics and request ids", () => {
       { onHeader: (header) => (echoed = header.get("x-request-id")) },
     );
     expect(echoed).toMatch(uuid);
+  });
+});
+
+describe("session lifetime and renewal metrics", () => {
+  const clock = new FakeClock();
+  let keycard: TestKeycard;
+
+  beforeAll(async () => {
+    keycard = await startKeycard({ clock });
+  });
+  afterAll(() => keycard.close());
+
+  const scrape = async (): Promise<string> => (await fetch(`${keycard.baseUrl}/metrics`)).text();
+  const lifetimes = (text: string, reason: string, le: string) =>
+    sample(text, "keycard_session_lifetime_seconds_bucket", { le, reason });
+
+  it("observes each session's lifetime at its end, by reason: logout, revoked, expired", async () => {
+    const user = await createTestUser(keycard);
+    const loggedOut = await loginRest(keycard, user);
+    const revoked = await loginRest(keycard, user);
+    const expiring = await loginRest(keycard, user, { duration_seconds: 600 });
+    clock.advance(120_000);
+
+    const logout = await postJson(
+      `${keycard.baseUrl}/auth/logout`,
+      {},
+      bearer(loggedOut.session_token),
+    );
+    expect(logout.status).toBe(200);
+    const revoke = await send(`${keycard.baseUrl}/auth/sessions/${revoked.session_id}`, {
+      method: "DELETE",
+      headers: bearer(expiring.session_token),
+    });
+    expect(revoke.status).toBe(200);
+    clock.advance(600_000);
+    expect(await keycard.server.sessions.sweepExpired()).toBe(1);
+
+    const text = await scrape();
+    expect(text).toContain("# TYPE keycard_session_lifetime_seconds histogram");
+    // Two minutes: above the 60 s bucket, within 300 s.
+    for (const reason of ["logout", "revoked"]) {
+      expect(lifetimes(text, reason, "60")).toBe(0);
+      expect(lifetimes(text, reason, "300")).toBe(1);
+    }
+    // Ten minutes, from login to expiry.
+    expect(lifetimes(text, "expired", "300")).toBe(0);
+    expect(lifetimes(text, "expired", "900")).toBe(1);
+    expect(sample(text, "keycard_session_lifetime_seconds_sum", { reason: "expired" })).toBe(600);
+  });
+
+  it("observes the sessions a new password ends under password_changed", async () => {
+    const user = await createTestUser(keycard);
+    await loginRest(keycard, user);
+    await loginRest(keycard, user);
+    clock.advance(30_000);
+    const changed = await postJson(
+      `${keycard.baseUrl}/admin/users/${user.id}/password`,
+      { password: "another long passphrase" },
+      bearer(testAdminToken),
+    );
+    expect(changed.status).toBe(200);
+    const text = await scrape();
+    expect(lifetimes(text, "password_changed", "60")).toBe(2);
+    expect(
+      sample(text, "keycard_session_lifetime_seconds_sum", { reason: "password_changed" }),
+    ).toBe(60);
+  });
+
+  it("counts renewals: by use once SESSION_RENEW_AFTER has passed, and by Refresh", async () => {
+    const before = await scrape();
+    const renewedBefore = sample(before, "keycard_sessions_renewed_total", {}) ?? 0;
+    const refreshedBefore = sample(before, "keycard_sessions_refreshed_total", {}) ?? 0;
+    const user = await createTestUser(keycard);
+    const used = await loginRest(keycard, user, { duration_seconds: 100 });
+    clock.advance(90_000);
+    const verdict = await postJson(`${keycard.baseUrl}/auth/validate`, {
+      token: used.session_token,
+    });
+    expect(verdict.body.active).toBe(true);
+    const refreshed = await postJson(
+      `${keycard.baseUrl}/auth/refresh`,
+      {},
+      bearer(used.session_token),
+    );
+    expect(refreshed.status).toBe(200);
+
+    const after = await scrape();
+    expect(sample(after, "keycard_sessions_renewed_total", {})).toBe(renewedBefore + 1);
+    expect(sample(after, "keycard_sessions_refreshed_total", {})).toBe(refreshedBefore + 1);
   });
 });

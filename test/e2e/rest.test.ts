@@ -250,12 +250,15 @@ describe("the REST API of keycard", () => {
           "authentication_methods",
           "created_at",
           "current",
+          "device_id",
           "device_label",
           "expires_at",
           "id",
           "ip_address",
           "kind",
+          "label",
           "last_used_at",
+          "location",
           "user_agent",
         ]);
         expect(session.kind).toBe("SESSION_KIND_STANDARD");
@@ -404,6 +407,9 @@ describe("the REST API of keycard", () => {
           auth_time: expect.stringMatching(rfc3339),
           amr: ["pwd"],
           aal: 1,
+          device_id: expect.stringMatching(/^[\w-]{22}$/),
+          label: "",
+          location: "",
         },
       });
       expect(reply.text).not.toContain(login.session_token);
@@ -725,7 +731,7 @@ describe("the REST API of keycard", () => {
     it.each([
       ["GET", "/auth/login", "POST"],
       ["PUT", "/auth/validate", "POST"],
-      ["GET", "/auth/sessions/abc", "DELETE"],
+      ["GET", "/auth/sessions/abc", "DELETE, PATCH"],
       ["GET", "/admin/users/abc/disable", "POST"],
       ["PUT", "/admin/api-keys/abc", "DELETE"],
       ["POST", "/health", "GET"],

@@ -64,6 +64,8 @@ export interface KeycardOptions {
   readonly adminPanelSessionMs?: number;
   readonly allowedOrigins?: readonly string[];
   readonly cookieSecure?: boolean;
+  /** LOCATION_HEADER, lower-cased; no location is read when absent. */
+  readonly locationHeader?: string;
   readonly httpProfiles?: readonly string[];
   readonly introspectionSecret?: string;
   readonly loginThrottle?: LoginThrottlePolicy;

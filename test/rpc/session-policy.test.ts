@@ -1,5 +1,5 @@
 import { type Timestamp, timestampMs } from "@bufbuild/protobuf/wkt";
-import { createClient, createRouterTransport } from "@connectrpc/connect";
+import { Code, createClient, createRouterTransport } from "@connectrpc/connect";
 import { describe, expect, it, vi } from "vitest";
 import { AdminService } from "../../gen/keycard/v1/admin_service_pb.js";
 import { AuthService } from "../../gen/keycard/v1/auth_service_pb.js";
@@ -191,6 +191,23 @@ describe("session policy (in memory, fake clock)", () => {
         [live[1]?.sessionId, live[0]?.sessionId],
       ]);
       expect(pages.flat()).not.toContain(idle[0]?.sessionId);
+    });
+
+    it("renames no idle-timed-out session: NOT_FOUND, as it is not listed", async () => {
+      const keycard = await keycardWith({ idleTimeout: hour });
+      const idle = await keycard.auth.login(ada);
+      keycard.clock.advance(2 * hour);
+      const live = await keycard.auth.login(ada);
+      const renaming = keycard.auth.renameSession(
+        { sessionId: idle.sessionId, label: "Old" },
+        bearer(live.sessionToken),
+      );
+      await expect(renaming).rejects.toMatchObject({ code: Code.NotFound });
+      const renamed = await keycard.auth.renameSession(
+        { sessionId: live.sessionId, label: "New" },
+        bearer(live.sessionToken),
+      );
+      expect(renamed.session?.label).toBe("New");
     });
 
     it("lists sessions that began in the same millisecond each exactly once", async () => {

@@ -150,6 +150,7 @@ describe("loadConfig", () => {
       AUTH_RATE_LIMIT: "0",
       ALLOWED_ORIGINS: "https://app.example.com, http://localhost:5173",
       COOKIE_SECURE: "false",
+      LOCATION_HEADER: "CF-IPCountry",
       HTTP_PROFILES: "admin-panel",
       ADMIN_PASSWORD: "the invariant editorial system",
       INTROSPECTION_SECRET: strongIntrospectionSecret,
@@ -216,6 +217,7 @@ describe("loadConfig", () => {
       authRatePerMinute: 0,
       allowedOrigins: ["https://app.example.com", "http://localhost:5173"],
       cookieSecure: false,
+      locationHeader: "cf-ipcountry",
       httpProfiles: ["admin-panel"],
       adminPassword: "the invariant editorial system",
       adminPanelSessionMs: 2 * day,
@@ -359,6 +361,15 @@ describe("loadConfig", () => {
     const [problem] = problemsOf({ KEYCARD_ENCRYPTION_KEY: secret });
     expect(problem).toContain("KEYCARD_ENCRYPTION_KEY");
     expect(problem).not.toContain(secret);
+  });
+
+  it("reads no location without LOCATION_HEADER, and refuses one that is no header name", () => {
+    expect(loadConfig({})).not.toHaveProperty("locationHeader");
+    expect(loadConfig({ LOCATION_HEADER: "CloudFront-Viewer-Country" }).locationHeader).toBe(
+      "cloudfront-viewer-country",
+    );
+    const [problem] = problemsOf({ LOCATION_HEADER: "Country: DE" });
+    expect(problem).toContain("LOCATION_HEADER");
   });
 
   it("reports every problem together instead of stopping at the first", () => {

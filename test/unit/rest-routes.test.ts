@@ -52,6 +52,7 @@ describe("restRoutes", () => {
         ["POST", "/auth/logout", "Logout"],
         ["GET", "/auth/sessions", "ListSessions"],
         ["DELETE", "/auth/sessions/{session_id}", "RevokeSession"],
+        ["PATCH", "/auth/sessions/{session_id}", "RenameSession"],
         ["DELETE", "/auth/sessions", "RevokeSession"],
         ["POST", "/auth/validate", "Validate"],
         ["POST", "/auth/reauthenticate", "Reauthenticate"],
@@ -78,7 +79,7 @@ describe("restRoutes", () => {
         ["POST", "/admin/users/{user_id}/password-reset", "CreatePasswordReset"],
       ]),
     );
-    expect(table).toHaveLength(29);
+    expect(table).toHaveLength(30);
   });
 
   it("maps the whole body onto the request only for routes annotated with body *", () => {
@@ -86,6 +87,7 @@ describe("restRoutes", () => {
       .filter((route) => route.bodyIsMessage)
       .map((route) => `${route.httpMethod} ${route.template}`);
     expect(withBody.sort()).toEqual([
+      "PATCH /auth/sessions/{session_id}",
       "POST /admin/jwt-keys/rotate",
       "POST /admin/sessions/end-all",
       "POST /admin/users",
@@ -119,6 +121,7 @@ describe("matchRoute", () => {
   it("tells apart two bindings of one RPC", () => {
     expect(matched("DELETE", "/auth/sessions").pathValues).toEqual({});
     expect(matched("DELETE", "/auth/sessions/s-123").pathValues).toEqual({ session_id: "s-123" });
+    expect(matched("PATCH", "/auth/sessions/s-123").route.method.name).toBe("RenameSession");
     expect(matched("GET", "/auth/sessions").route.method.name).toBe("ListSessions");
   });
 

@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file keycard/v1/auth_service.proto.
  */
 export const file_keycard_v1_auth_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch1rZXljYXJkL3YxL2F1dGhfc2VydmljZS5wcm90bxIKa2V5Y2FyZC52MSKCAQoMTG9naW5SZXF1ZXN0Eg0KBWVtYWlsGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEhgKEGR1cmF0aW9uX3NlY29uZHMYAyABKAUSDwoHYXBpX2tleRgEIAEoCRIRCgl0b3RwX2NvZGUYBSABKAkSEwoLcmVtZW1iZXJfbWUYBiABKAginQEKDUxvZ2luUmVzcG9uc2USFQoNc2Vzc2lvbl90b2tlbhgBIAEoCRISCgpzZXNzaW9uX2lkGAIgASgJEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmV4cGlyZXNfaW4YBCABKAUSDAoEdXNlchgFIAEoCRIPCgdtZXNzYWdlGAYgASgJIj4KDlJlZnJlc2hSZXF1ZXN0EhgKEGR1cmF0aW9uX3NlY29uZHMYASABKAUSEgoKa2VlcF90b2tlbhgCIAEoCCKRAQoPUmVmcmVzaFJlc3BvbnNlEhUKDXNlc3Npb25fdG9rZW4YASABKAkSEgoKc2Vzc2lvbl9pZBgCIAEoCRIuCgpleHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpleHBpcmVzX2luGAQgASgFEg8KB21lc3NhZ2UYBSABKAkiTwoVUmVhdXRoZW50aWNhdGVSZXF1ZXN0EhoKCHBhc3N3b3JkGAEgASgJQgi6SAVyAyiACBIaCgl0b3RwX2NvZGUYAiABKAlCB7pIBHICGBAi0AEKFlJlYXV0aGVudGljYXRlUmVzcG9uc2USFQoNc2Vzc2lvbl90b2tlbhgBIAEoCRISCgpzZXNzaW9uX2lkGAIgASgJEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmV4cGlyZXNfaW4YBCABKAUSLQoJYXV0aF90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBILCgNhbXIYBiADKAkSCwoDYWFsGAcgASgFIg8KDUxvZ291dFJlcXVlc3QiIQoOTG9nb3V0UmVzcG9uc2USDwoHbWVzc2FnZRgBIAEoCSI8ChNMaXN0U2Vzc2lvbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIlYKFExpc3RTZXNzaW9uc1Jlc3BvbnNlEiUKCHNlc3Npb25zGAEgAygLMhMua2V5Y2FyZC52MS5TZXNzaW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJSChRSZXZva2VTZXNzaW9uUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEiYKBXNjb3BlGAIgASgOMhcua2V5Y2FyZC52MS5SZXZva2VTY29wZSI/ChVSZXZva2VTZXNzaW9uUmVzcG9uc2USFQoNcmV2b2tlZF9jb3VudBgBIAEoBRIPCgdtZXNzYWdlGAIgASgJInYKD1ZhbGlkYXRlUmVxdWVzdBINCgV0b2tlbhgBIAEoCRIRCgl0b3RwX2NvZGUYAiABKAkSJQoUbWF4X2F1dGhfYWdlX3NlY29uZHMYAyABKAVCB7pIBBoCKAASGgoHbWluX2FhbBgEIAEoBUIJukgGGgQYAigAIo0DChBWYWxpZGF0ZVJlc3BvbnNlEg4KBmFjdGl2ZRgBIAEoCBIqCgZyZWFzb24YAiABKA4yGi5rZXljYXJkLnYxLkluYWN0aXZlUmVhc29uEg8KB3N1YmplY3QYAyABKAkSEgoKc2Vzc2lvbl9pZBgEIAEoCRIuCgpleHBpcmVzX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpleHBpcmVzX2luGAYgASgFEg0KBXJvbGVzGAcgAygJEg0KBWVtYWlsGAggASgJEhQKDGRpc3BsYXlfbmFtZRgJIAEoCRIoCgRraW5kGAogASgOMhoua2V5Y2FyZC52MS5DcmVkZW50aWFsS2luZBItCglpc3N1ZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCWF1dGhfdGltZRgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASCwoDYW1yGA0gAygJEgsKA2FhbBgOIAEoBSIOCgxHZXRNZVJlcXVlc3QiVQoNR2V0TWVSZXNwb25zZRIeCgR1c2VyGAEgASgLMhAua2V5Y2FyZC52MS5Vc2VyEiQKB3Nlc3Npb24YAiABKAsyEy5rZXljYXJkLnYxLlNlc3Npb24iLQoRSXNzdWVUb2tlblJlcXVlc3QSGAoQZHVyYXRpb25fc2Vjb25kcxgBIAEoBSKDAQoSSXNzdWVUb2tlblJlc3BvbnNlEhUKDXNlc3Npb25fdG9rZW4YASABKAkSEgoKc2Vzc2lvbl9pZBgCIAEoCRIuCgpleHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpleHBpcmVzX2luGAQgASgFIksKD0lzc3VlSnd0UmVxdWVzdBIaCghhdWRpZW5jZRgBIAEoCUIIukgFcgMYgAISHAoLdHRsX3NlY29uZHMYAiABKAVCB7pIBBoCKAAiZQoQSXNzdWVKd3RSZXNwb25zZRINCgV0b2tlbhgBIAEoCRISCgpleHBpcmVzX2luGAIgASgFEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wInsKFUNoYW5nZVBhc3N3b3JkUmVxdWVzdBIlChBjdXJyZW50X3Bhc3N3b3JkGAEgASgJQgu6SAjIAQFyAyiACBIeCgxuZXdfcGFzc3dvcmQYAiABKAlCCLpIBXID2HABEhsKE2tlZXBfb3RoZXJfc2Vzc2lvbnMYAyABKAgiQwoWQ2hhbmdlUGFzc3dvcmRSZXNwb25zZRIYChByZXZva2VkX3Nlc3Npb25zGAEgASgFEg8KB21lc3NhZ2UYAiABKAkiUgoUUmVzZXRQYXNzd29yZFJlcXVlc3QSGgoFdG9rZW4YASABKAlCC7pICMgBAXIDGIABEh4KDG5ld19wYXNzd29yZBgCIAEoCUIIukgFcgPYcAEiQgoVUmVzZXRQYXNzd29yZFJlc3BvbnNlEhgKEHJldm9rZWRfc2Vzc2lvbnMYASABKAUSDwoHbWVzc2FnZRgCIAEoCSpaCgtSZXZva2VTY29wZRIcChhSRVZPS0VfU0NPUEVfVU5TUEVDSUZJRUQQABIUChBSRVZPS0VfU0NPUEVfQUxMEAESFwoTUkVWT0tFX1NDT1BFX09USEVSUxACMu0JCgtBdXRoU2VydmljZRJUCgVMb2dpbhIYLmtleWNhcmQudjEuTG9naW5SZXF1ZXN0Ghkua2V5Y2FyZC52MS5Mb2dpblJlc3BvbnNlIhaC0+STAhA6ASoiCy9hdXRoL2xvZ2luElwKB1JlZnJlc2gSGi5rZXljYXJkLnYxLlJlZnJlc2hSZXF1ZXN0Ghsua2V5Y2FyZC52MS5SZWZyZXNoUmVzcG9uc2UiGILT5JMCEjoBKiINL2F1dGgvcmVmcmVzaBJ4Cg5SZWF1dGhlbnRpY2F0ZRIhLmtleWNhcmQudjEuUmVhdXRoZW50aWNhdGVSZXF1ZXN0GiIua2V5Y2FyZC52MS5SZWF1dGhlbnRpY2F0ZVJlc3BvbnNlIh+C0+STAhk6ASoiFC9hdXRoL3JlYXV0aGVudGljYXRlElgKBkxvZ291dBIZLmtleWNhcmQudjEuTG9nb3V0UmVxdWVzdBoaLmtleWNhcmQudjEuTG9nb3V0UmVzcG9uc2UiF4LT5JMCEToBKiIML2F1dGgvbG9nb3V0EmkKDExpc3RTZXNzaW9ucxIfLmtleWNhcmQudjEuTGlzdFNlc3Npb25zUmVxdWVzdBogLmtleWNhcmQudjEuTGlzdFNlc3Npb25zUmVzcG9uc2UiFoLT5JMCEBIOL2F1dGgvc2Vzc2lvbnMSiwEKDVJldm9rZVNlc3Npb24SIC5rZXljYXJkLnYxLlJldm9rZVNlc3Npb25SZXF1ZXN0GiEua2V5Y2FyZC52MS5SZXZva2VTZXNzaW9uUmVzcG9uc2UiNYLT5JMCL1oQKg4vYXV0aC9zZXNzaW9ucyobL2F1dGgvc2Vzc2lvbnMve3Nlc3Npb25faWR9EmAKCFZhbGlkYXRlEhsua2V5Y2FyZC52MS5WYWxpZGF0ZVJlcXVlc3QaHC5rZXljYXJkLnYxLlZhbGlkYXRlUmVzcG9uc2UiGYLT5JMCEzoBKiIOL2F1dGgvdmFsaWRhdGUSYwoKSXNzdWVUb2tlbhIdLmtleWNhcmQudjEuSXNzdWVUb2tlblJlcXVlc3QaHi5rZXljYXJkLnYxLklzc3VlVG9rZW5SZXNwb25zZSIWgtPkkwIQOgEqIgsvYXV0aC90b2tlbhJbCghJc3N1ZUp3dBIbLmtleWNhcmQudjEuSXNzdWVKd3RSZXF1ZXN0Ghwua2V5Y2FyZC52MS5Jc3N1ZUp3dFJlc3BvbnNlIhSC0+STAg46ASoiCS9hdXRoL2p3dBJOCgVHZXRNZRIYLmtleWNhcmQudjEuR2V0TWVSZXF1ZXN0Ghkua2V5Y2FyZC52MS5HZXRNZVJlc3BvbnNlIhCC0+STAgoSCC9hdXRoL21lEnIKDkNoYW5nZVBhc3N3b3JkEiEua2V5Y2FyZC52MS5DaGFuZ2VQYXNzd29yZFJlcXVlc3QaIi5rZXljYXJkLnYxLkNoYW5nZVBhc3N3b3JkUmVzcG9uc2UiGYLT5JMCEzoBKiIOL2F1dGgvcGFzc3dvcmQSdQoNUmVzZXRQYXNzd29yZBIgLmtleWNhcmQudjEuUmVzZXRQYXNzd29yZFJlcXVlc3QaIS5rZXljYXJkLnYxLlJlc2V0UGFzc3dvcmRSZXNwb25zZSIfgtPkkwIZOgEqIhQvYXV0aC9wYXNzd29yZC9yZXNldGIGcHJvdG8z", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_timestamp, file_keycard_v1_rules, file_keycard_v1_session]);
+  fileDesc("Ch1rZXljYXJkL3YxL2F1dGhfc2VydmljZS5wcm90bxIKa2V5Y2FyZC52MSKCAQoMTG9naW5SZXF1ZXN0Eg0KBWVtYWlsGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEhgKEGR1cmF0aW9uX3NlY29uZHMYAyABKAUSDwoHYXBpX2tleRgEIAEoCRIRCgl0b3RwX2NvZGUYBSABKAkSEwoLcmVtZW1iZXJfbWUYBiABKAginQEKDUxvZ2luUmVzcG9uc2USFQoNc2Vzc2lvbl90b2tlbhgBIAEoCRISCgpzZXNzaW9uX2lkGAIgASgJEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmV4cGlyZXNfaW4YBCABKAUSDAoEdXNlchgFIAEoCRIPCgdtZXNzYWdlGAYgASgJIj4KDlJlZnJlc2hSZXF1ZXN0EhgKEGR1cmF0aW9uX3NlY29uZHMYASABKAUSEgoKa2VlcF90b2tlbhgCIAEoCCKRAQoPUmVmcmVzaFJlc3BvbnNlEhUKDXNlc3Npb25fdG9rZW4YASABKAkSEgoKc2Vzc2lvbl9pZBgCIAEoCRIuCgpleHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpleHBpcmVzX2luGAQgASgFEg8KB21lc3NhZ2UYBSABKAkiTwoVUmVhdXRoZW50aWNhdGVSZXF1ZXN0EhoKCHBhc3N3b3JkGAEgASgJQgi6SAVyAyiACBIaCgl0b3RwX2NvZGUYAiABKAlCB7pIBHICGBAi0AEKFlJlYXV0aGVudGljYXRlUmVzcG9uc2USFQoNc2Vzc2lvbl90b2tlbhgBIAEoCRISCgpzZXNzaW9uX2lkGAIgASgJEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmV4cGlyZXNfaW4YBCABKAUSLQoJYXV0aF90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBILCgNhbXIYBiADKAkSCwoDYWFsGAcgASgFIg8KDUxvZ291dFJlcXVlc3QiIQoOTG9nb3V0UmVzcG9uc2USDwoHbWVzc2FnZRgBIAEoCSI8ChNMaXN0U2Vzc2lvbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIlYKFExpc3RTZXNzaW9uc1Jlc3BvbnNlEiUKCHNlc3Npb25zGAEgAygLMhMua2V5Y2FyZC52MS5TZXNzaW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJSChRSZXZva2VTZXNzaW9uUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEiYKBXNjb3BlGAIgASgOMhcua2V5Y2FyZC52MS5SZXZva2VTY29wZSI/ChVSZXZva2VTZXNzaW9uUmVzcG9uc2USFQoNcmV2b2tlZF9jb3VudBgBIAEoBRIPCgdtZXNzYWdlGAIgASgJIksKFFJlbmFtZVNlc3Npb25SZXF1ZXN0EhoKCnNlc3Npb25faWQYASABKAlCBrpIA8gBARIXCgVsYWJlbBgCIAEoCUIIukgFcgP4cAEiPQoVUmVuYW1lU2Vzc2lvblJlc3BvbnNlEiQKB3Nlc3Npb24YASABKAsyEy5rZXljYXJkLnYxLlNlc3Npb24idgoPVmFsaWRhdGVSZXF1ZXN0Eg0KBXRva2VuGAEgASgJEhEKCXRvdHBfY29kZRgCIAEoCRIlChRtYXhfYXV0aF9hZ2Vfc2Vjb25kcxgDIAEoBUIHukgEGgIoABIaCgdtaW5fYWFsGAQgASgFQgm6SAYaBBgCKAAijQMKEFZhbGlkYXRlUmVzcG9uc2USDgoGYWN0aXZlGAEgASgIEioKBnJlYXNvbhgCIAEoDjIaLmtleWNhcmQudjEuSW5hY3RpdmVSZWFzb24SDwoHc3ViamVjdBgDIAEoCRISCgpzZXNzaW9uX2lkGAQgASgJEi4KCmV4cGlyZXNfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmV4cGlyZXNfaW4YBiABKAUSDQoFcm9sZXMYByADKAkSDQoFZW1haWwYCCABKAkSFAoMZGlzcGxheV9uYW1lGAkgASgJEigKBGtpbmQYCiABKA4yGi5rZXljYXJkLnYxLkNyZWRlbnRpYWxLaW5kEi0KCWlzc3VlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoJYXV0aF90aW1lGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBILCgNhbXIYDSADKAkSCwoDYWFsGA4gASgFIg4KDEdldE1lUmVxdWVzdCJVCg1HZXRNZVJlc3BvbnNlEh4KBHVzZXIYASABKAsyEC5rZXljYXJkLnYxLlVzZXISJAoHc2Vzc2lvbhgCIAEoCzITLmtleWNhcmQudjEuU2Vzc2lvbiItChFJc3N1ZVRva2VuUmVxdWVzdBIYChBkdXJhdGlvbl9zZWNvbmRzGAEgASgFIoMBChJJc3N1ZVRva2VuUmVzcG9uc2USFQoNc2Vzc2lvbl90b2tlbhgBIAEoCRISCgpzZXNzaW9uX2lkGAIgASgJEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmV4cGlyZXNfaW4YBCABKAUiSwoPSXNzdWVKd3RSZXF1ZXN0EhoKCGF1ZGllbmNlGAEgASgJQgi6SAVyAxiAAhIcCgt0dGxfc2Vjb25kcxgCIAEoBUIHukgEGgIoACJlChBJc3N1ZUp3dFJlc3BvbnNlEg0KBXRva2VuGAEgASgJEhIKCmV4cGlyZXNfaW4YAiABKAUSLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiewoVQ2hhbmdlUGFzc3dvcmRSZXF1ZXN0EiUKEGN1cnJlbnRfcGFzc3dvcmQYASABKAlCC7pICMgBAXIDKIAIEh4KDG5ld19wYXNzd29yZBgCIAEoCUIIukgFcgPYcAESGwoTa2VlcF9vdGhlcl9zZXNzaW9ucxgDIAEoCCJDChZDaGFuZ2VQYXNzd29yZFJlc3BvbnNlEhgKEHJldm9rZWRfc2Vzc2lvbnMYASABKAUSDwoHbWVzc2FnZRgCIAEoCSJSChRSZXNldFBhc3N3b3JkUmVxdWVzdBIaCgV0b2tlbhgBIAEoCUILukgIyAEBcgMYgAESHgoMbmV3X3Bhc3N3b3JkGAIgASgJQgi6SAVyA9hwASJCChVSZXNldFBhc3N3b3JkUmVzcG9uc2USGAoQcmV2b2tlZF9zZXNzaW9ucxgBIAEoBRIPCgdtZXNzYWdlGAIgASgJKloKC1Jldm9rZVNjb3BlEhwKGFJFVk9LRV9TQ09QRV9VTlNQRUNJRklFRBAAEhQKEFJFVk9LRV9TQ09QRV9BTEwQARIXChNSRVZPS0VfU0NPUEVfT1RIRVJTEAIy6woKC0F1dGhTZXJ2aWNlElQKBUxvZ2luEhgua2V5Y2FyZC52MS5Mb2dpblJlcXVlc3QaGS5rZXljYXJkLnYxLkxvZ2luUmVzcG9uc2UiFoLT5JMCEDoBKiILL2F1dGgvbG9naW4SXAoHUmVmcmVzaBIaLmtleWNhcmQudjEuUmVmcmVzaFJlcXVlc3QaGy5rZXljYXJkLnYxLlJlZnJlc2hSZXNwb25zZSIYgtPkkwISOgEqIg0vYXV0aC9yZWZyZXNoEngKDlJlYXV0aGVudGljYXRlEiEua2V5Y2FyZC52MS5SZWF1dGhlbnRpY2F0ZVJlcXVlc3QaIi5rZXljYXJkLnYxLlJlYXV0aGVudGljYXRlUmVzcG9uc2UiH4LT5JMCGToBKiIUL2F1dGgvcmVhdXRoZW50aWNhdGUSWAoGTG9nb3V0Ehkua2V5Y2FyZC52MS5Mb2dvdXRSZXF1ZXN0Ghoua2V5Y2FyZC52MS5Mb2dvdXRSZXNwb25zZSIXgtPkkwIROgEqIgwvYXV0aC9sb2dvdXQSaQoMTGlzdFNlc3Npb25zEh8ua2V5Y2FyZC52MS5MaXN0U2Vzc2lvbnNSZXF1ZXN0GiAua2V5Y2FyZC52MS5MaXN0U2Vzc2lvbnNSZXNwb25zZSIWgtPkkwIQEg4vYXV0aC9zZXNzaW9ucxKLAQoNUmV2b2tlU2Vzc2lvbhIgLmtleWNhcmQudjEuUmV2b2tlU2Vzc2lvblJlcXVlc3QaIS5rZXljYXJkLnYxLlJldm9rZVNlc3Npb25SZXNwb25zZSI1gtPkkwIvWhAqDi9hdXRoL3Nlc3Npb25zKhsvYXV0aC9zZXNzaW9ucy97c2Vzc2lvbl9pZH0SfAoNUmVuYW1lU2Vzc2lvbhIgLmtleWNhcmQudjEuUmVuYW1lU2Vzc2lvblJlcXVlc3QaIS5rZXljYXJkLnYxLlJlbmFtZVNlc3Npb25SZXNwb25zZSImgtPkkwIgOgEqMhsvYXV0aC9zZXNzaW9ucy97c2Vzc2lvbl9pZH0SYAoIVmFsaWRhdGUSGy5rZXljYXJkLnYxLlZhbGlkYXRlUmVxdWVzdBocLmtleWNhcmQudjEuVmFsaWRhdGVSZXNwb25zZSIZgtPkkwITOgEqIg4vYXV0aC92YWxpZGF0ZRJjCgpJc3N1ZVRva2VuEh0ua2V5Y2FyZC52MS5Jc3N1ZVRva2VuUmVxdWVzdBoeLmtleWNhcmQudjEuSXNzdWVUb2tlblJlc3BvbnNlIhaC0+STAhA6ASoiCy9hdXRoL3Rva2VuElsKCElzc3VlSnd0Ehsua2V5Y2FyZC52MS5Jc3N1ZUp3dFJlcXVlc3QaHC5rZXljYXJkLnYxLklzc3VlSnd0UmVzcG9uc2UiFILT5JMCDjoBKiIJL2F1dGgvand0Ek4KBUdldE1lEhgua2V5Y2FyZC52MS5HZXRNZVJlcXVlc3QaGS5rZXljYXJkLnYxLkdldE1lUmVzcG9uc2UiEILT5JMCChIIL2F1dGgvbWUScgoOQ2hhbmdlUGFzc3dvcmQSIS5rZXljYXJkLnYxLkNoYW5nZVBhc3N3b3JkUmVxdWVzdBoiLmtleWNhcmQudjEuQ2hhbmdlUGFzc3dvcmRSZXNwb25zZSIZgtPkkwITOgEqIg4vYXV0aC9wYXNzd29yZBJ1Cg1SZXNldFBhc3N3b3JkEiAua2V5Y2FyZC52MS5SZXNldFBhc3N3b3JkUmVxdWVzdBohLmtleWNhcmQudjEuUmVzZXRQYXNzd29yZFJlc3BvbnNlIh+C0+STAhk6ASoiFC9hdXRoL3Bhc3N3b3JkL3Jlc2V0YgZwcm90bzM", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_timestamp, file_keycard_v1_rules, file_keycard_v1_session]);
 
 /**
  * LoginRequest carries the credentials of a person or program logging in: either
@@ -474,6 +474,56 @@ export const RevokeSessionResponseSchema: GenMessage<RevokeSessionResponse> = /*
   messageDesc(file_keycard_v1_auth_service, 11);
 
 /**
+ * RenameSessionRequest names a session of the caller and its new label. Over REST, `PATCH
+ * /auth/sessions/{session_id}` with the body `{"label": "Work laptop"}`.
+ *
+ * @generated from message keycard.v1.RenameSessionRequest
+ */
+export type RenameSessionRequest = Message<"keycard.v1.RenameSessionRequest"> & {
+  /**
+   * Identifier of the session to rename, as ListSessions shows it.
+   *
+   * @generated from field: string session_id = 1;
+   */
+  sessionId: string;
+
+  /**
+   * The new label: 1 to 64 characters, no control characters, not only spaces.
+   *
+   * @generated from field: string label = 2;
+   */
+  label: string;
+};
+
+/**
+ * Describes the message keycard.v1.RenameSessionRequest.
+ * Use `create(RenameSessionRequestSchema)` to create a new message.
+ */
+export const RenameSessionRequestSchema: GenMessage<RenameSessionRequest> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_auth_service, 12);
+
+/**
+ * RenameSessionResponse is the renamed session as ListSessions now shows it.
+ *
+ * @generated from message keycard.v1.RenameSessionResponse
+ */
+export type RenameSessionResponse = Message<"keycard.v1.RenameSessionResponse"> & {
+  /**
+   * The session with its new label.
+   *
+   * @generated from field: keycard.v1.Session session = 1;
+   */
+  session?: Session | undefined;
+};
+
+/**
+ * Describes the message keycard.v1.RenameSessionResponse.
+ * Use `create(RenameSessionResponseSchema)` to create a new message.
+ */
+export const RenameSessionResponseSchema: GenMessage<RenameSessionResponse> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_auth_service, 13);
+
+/**
  * ValidateRequest carries the credential to introspect.
  *
  * @generated from message keycard.v1.ValidateRequest
@@ -516,7 +566,7 @@ export type ValidateRequest = Message<"keycard.v1.ValidateRequest"> & {
  * Use `create(ValidateRequestSchema)` to create a new message.
  */
 export const ValidateRequestSchema: GenMessage<ValidateRequest> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 12);
+  messageDesc(file_keycard_v1_auth_service, 14);
 
 /**
  * ValidateResponse is the introspection answer for one token. Fields other than `active`
@@ -631,7 +681,7 @@ export type ValidateResponse = Message<"keycard.v1.ValidateResponse"> & {
  * Use `create(ValidateResponseSchema)` to create a new message.
  */
 export const ValidateResponseSchema: GenMessage<ValidateResponse> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 13);
+  messageDesc(file_keycard_v1_auth_service, 15);
 
 /**
  * GetMeRequest has no fields: the account returned is the caller's.
@@ -646,7 +696,7 @@ export type GetMeRequest = Message<"keycard.v1.GetMeRequest"> & {
  * Use `create(GetMeRequestSchema)` to create a new message.
  */
 export const GetMeRequestSchema: GenMessage<GetMeRequest> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 14);
+  messageDesc(file_keycard_v1_auth_service, 16);
 
 /**
  * GetMeResponse describes the caller.
@@ -674,7 +724,7 @@ export type GetMeResponse = Message<"keycard.v1.GetMeResponse"> & {
  * Use `create(GetMeResponseSchema)` to create a new message.
  */
 export const GetMeResponseSchema: GenMessage<GetMeResponse> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 15);
+  messageDesc(file_keycard_v1_auth_service, 17);
 
 /**
  * IssueTokenRequest asks for an additional session of the caller.
@@ -695,7 +745,7 @@ export type IssueTokenRequest = Message<"keycard.v1.IssueTokenRequest"> & {
  * Use `create(IssueTokenRequestSchema)` to create a new message.
  */
 export const IssueTokenRequestSchema: GenMessage<IssueTokenRequest> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 16);
+  messageDesc(file_keycard_v1_auth_service, 18);
 
 /**
  * IssueTokenResponse hands over the new session's token, shown only this once.
@@ -737,7 +787,7 @@ export type IssueTokenResponse = Message<"keycard.v1.IssueTokenResponse"> & {
  * Use `create(IssueTokenResponseSchema)` to create a new message.
  */
 export const IssueTokenResponseSchema: GenMessage<IssueTokenResponse> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 17);
+  messageDesc(file_keycard_v1_auth_service, 19);
 
 /**
  * IssueJwtRequest says which service the JWT is for and how long it should live.
@@ -767,7 +817,7 @@ export type IssueJwtRequest = Message<"keycard.v1.IssueJwtRequest"> & {
  * Use `create(IssueJwtRequestSchema)` to create a new message.
  */
 export const IssueJwtRequestSchema: GenMessage<IssueJwtRequest> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 18);
+  messageDesc(file_keycard_v1_auth_service, 20);
 
 /**
  * IssueJwtResponse hands over the signed JWT.
@@ -802,7 +852,7 @@ export type IssueJwtResponse = Message<"keycard.v1.IssueJwtResponse"> & {
  * Use `create(IssueJwtResponseSchema)` to create a new message.
  */
 export const IssueJwtResponseSchema: GenMessage<IssueJwtResponse> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 19);
+  messageDesc(file_keycard_v1_auth_service, 21);
 
 /**
  * ChangePasswordRequest carries the caller's current password and the one to replace it.
@@ -839,7 +889,7 @@ export type ChangePasswordRequest = Message<"keycard.v1.ChangePasswordRequest"> 
  * Use `create(ChangePasswordRequestSchema)` to create a new message.
  */
 export const ChangePasswordRequestSchema: GenMessage<ChangePasswordRequest> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 20);
+  messageDesc(file_keycard_v1_auth_service, 22);
 
 /**
  * ChangePasswordResponse says what the change ended.
@@ -867,7 +917,7 @@ export type ChangePasswordResponse = Message<"keycard.v1.ChangePasswordResponse"
  * Use `create(ChangePasswordResponseSchema)` to create a new message.
  */
 export const ChangePasswordResponseSchema: GenMessage<ChangePasswordResponse> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 21);
+  messageDesc(file_keycard_v1_auth_service, 23);
 
 /**
  * ResetPasswordRequest redeems a reset token for a new password.
@@ -895,7 +945,7 @@ export type ResetPasswordRequest = Message<"keycard.v1.ResetPasswordRequest"> & 
  * Use `create(ResetPasswordRequestSchema)` to create a new message.
  */
 export const ResetPasswordRequestSchema: GenMessage<ResetPasswordRequest> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 22);
+  messageDesc(file_keycard_v1_auth_service, 24);
 
 /**
  * ResetPasswordResponse says what the reset ended.
@@ -923,7 +973,7 @@ export type ResetPasswordResponse = Message<"keycard.v1.ResetPasswordResponse"> 
  * Use `create(ResetPasswordResponseSchema)` to create a new message.
  */
 export const ResetPasswordResponseSchema: GenMessage<ResetPasswordResponse> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 23);
+  messageDesc(file_keycard_v1_auth_service, 25);
 
 /**
  * RevokeScope selects which of the caller's sessions RevokeSession ends.
@@ -1043,6 +1093,19 @@ export const AuthService: GenService<{
     methodKind: "unary";
     input: typeof RevokeSessionRequestSchema;
     output: typeof RevokeSessionResponseSchema;
+  },
+  /**
+   * RenameSession gives one of the caller's sessions a label of their choosing, for example
+   * "Work laptop", shown by ListSessions; a new label replaces the old one. An id that is
+   * not one of the caller's live sessions fails with NOT_FOUND, whether it belongs to
+   * someone else, to nobody, or to a session that has ended.
+   *
+   * @generated from rpc keycard.v1.AuthService.RenameSession
+   */
+  renameSession: {
+    methodKind: "unary";
+    input: typeof RenameSessionRequestSchema;
+    output: typeof RenameSessionResponseSchema;
   },
   /**
    * Validate introspects a session token in the manner of RFC 7662. It never fails for an

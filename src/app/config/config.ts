@@ -9,6 +9,7 @@ import {
   readAllowedOrigins,
   readCookieSecure,
   readHttpProfiles,
+  readLocationHeader,
   readTrustedProxies,
 } from "./http-settings.js";
 import { readJwtSettings } from "./jwt-settings.js";
@@ -40,6 +41,8 @@ export interface Config extends StoreSettings, SecretSettings, PrivilegedSetting
   readonly allowedOrigins: readonly string[];
   /** COOKIE_SECURE: false only for plain-HTTP development, where a Secure cookie is never sent back. */
   readonly cookieSecure: boolean;
+  /** LOCATION_HEADER, lower-cased: the trusted proxy's header stating the client's location. */
+  readonly locationHeader?: string;
   readonly logLevel: string;
   readonly maxBodyBytes: number;
   readonly shutdownTimeoutMs: number;
@@ -121,6 +124,7 @@ export function loadConfig(env: Env): Config {
     httpProfiles: readHttpProfiles(read),
     allowedOrigins: readAllowedOrigins(read),
     cookieSecure: readCookieSecure(read),
+    ...readLocationHeader(read),
     logLevel: readLogLevel(read),
     maxBodyBytes: read.integer("MAX_BODY_BYTES", 65_536, 1024, 16 * 1024 * 1024),
     shutdownTimeoutMs: read.duration("SHUTDOWN_TIMEOUT", "10s"),

@@ -58,3 +58,19 @@ export function readCookieSecure(read: EnvReader): boolean {
   read.check(text === "true" || text === "false", `COOKIE_SECURE="${text}" must be true or false`);
   return text !== "false";
 }
+
+/**
+ * LOCATION_HEADER: the header in which the trusted proxy in front of keycard states the
+ * client's location (`CF-IPCountry`, `CloudFront-Viewer-Country`); unset, none is read.
+ */
+export function readLocationHeader(read: EnvReader): { readonly locationHeader?: string } {
+  const name = read.optional("LOCATION_HEADER");
+  if (name === undefined) {
+    return {};
+  }
+  read.check(
+    /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/.test(name),
+    `LOCATION_HEADER="${name}" must be an HTTP header name such as CF-IPCountry`,
+  );
+  return { locationHeader: name.toLowerCase() };
+}

@@ -205,6 +205,15 @@ class MemorySessionStore implements SessionStore {
     return count;
   }
 
+  async rename(userId: string, sessionId: string, label: string): Promise<boolean> {
+    const session = this.sessions.get(sessionId);
+    if (session?.userId !== userId) {
+      return false;
+    }
+    this.sessions.set(sessionId, { ...session, label }, session.expiresAt);
+    return true;
+  }
+
   async touch(_userId: string, sessionId: string, at: number): Promise<void> {
     const session = this.sessions.get(sessionId);
     if (session !== undefined) {
@@ -251,8 +260,8 @@ class MemorySessionStore implements SessionStore {
   private save(session: SessionRecord): void {
     this.sessions.set(session.id, session, session.expiresAt);
     this.idsOf(session.userId).add(session.id);
-    const { userId, id: sessionId, expiresAt } = session;
-    this.live.set(sessionId, { userId, sessionId, expiresAt });
+    const { userId, id: sessionId, createdAt, expiresAt } = session;
+    this.live.set(sessionId, { userId, sessionId, createdAt, expiresAt });
   }
 
   private pointTo(session: SessionRecord, retainUntil: number): void {

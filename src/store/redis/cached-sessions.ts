@@ -119,6 +119,21 @@ export class CachedSessionStore implements SessionStore {
     return this.inner.touch(userId, sessionId, at);
   }
 
+  /**
+   * Labels the session, and its cached records too, so that a refresh from a cached record
+   * does not write the old label back.
+   */
+  async rename(userId: string, sessionId: string, label: string): Promise<boolean> {
+    const renamed = await this.inner.rename(userId, sessionId, label);
+    for (const [tokenHash, { lookup, until }] of this.entries) {
+      if (renamed && lookup.session.id === sessionId) {
+        const session = { ...lookup.session, label };
+        this.entries.set(tokenHash, { lookup: { ...lookup, session }, until });
+      }
+    }
+    return renamed;
+  }
+
   countLive(): Promise<number> {
     return this.inner.countLive();
   }

@@ -33,7 +33,8 @@ function encodeFields<T extends object>(
  * layout; a record adds it as `u`), its device label follows
  * from its user agent and its owner's email, name and roles are the user record's (read in
  * the same round trip; a change of roles ends the sessions anyway), so none of them is
- * stored again; kind and lifetime only when they differ from the common case. Redis keeps a
+ * stored again; kind and lifetime only when they differ from the common case, the device
+ * id only when it is not the API key's id. Redis keeps a
  * hash compact (a listpack) only while every value is at most 64 bytes, so the user agent
  * is split into chunks.
  */
@@ -49,6 +50,8 @@ const sessionFields = {
   tokenHash: "tk",
   previousTokenHash: "pv",
   graceUntil: "gu",
+  label: "lb",
+  location: "lo",
 } as const satisfies Partial<FieldNames<SessionRecord>>;
 
 /** User-agent chunks: `ua`, `ua1`, `ua2`, `ua3`, 60 characters each, 240 in all. */
@@ -69,6 +72,9 @@ export function encodeSession(session: SessionRecord): string[] {
   }
   if (session.lifetime !== session.expiresAt - session.createdAt) {
     fields.push("lf", String(session.lifetime));
+  }
+  if (session.deviceId !== undefined && session.deviceId !== session.apiKeyId) {
+    fields.push("dv", session.deviceId);
   }
   return fields;
 }
@@ -137,10 +143,19 @@ export function decodeSession(
     deviceLabel: deviceLabel(userAgent),
     tokenHash: hash.tk ?? "",
     ...(hash.ak === undefined ? {} : { apiKeyId: hash.ak }),
+    ...deviceOf(hash),
+    ...(hash.lb === undefined ? {} : { label: hash.lb }),
+    ...(hash.lo === undefined ? {} : { location: hash.lo }),
     ...(hash.au === undefined ? {} : { authenticatedAt: Number(hash.au) }),
     ...(hash.ra === undefined ? {} : { reauthenticatedAt: Number(hash.ra) }),
     ...(hash.pv === undefined ? {} : { previousTokenHash: hash.pv, graceUntil: Number(hash.gu) }),
   };
+}
+
+/** A session's device: its own field, else the API key that opened it, else none. */
+function deviceOf(hash: Record<string, string>): Pick<SessionRecord, "deviceId"> {
+  const deviceId = hash.dv ?? hash.ak;
+  return deviceId === undefined ? {} : { deviceId };
 }
 
 /** A stored session kind; sessions written before kinds existed are standard ones. */

@@ -60,6 +60,11 @@ export class LegacySessions {
     await this.redis.kcTouch(this.keys.legacySession(userId, sessionId), at);
   }
 
+  /** SessionStore.rename for a session of this layout (its key names its user): 1 if done. */
+  rename(userId: string, sessionId: string, label: string): Promise<number> {
+    return this.redis.kcRelabel(this.keys.legacySession(userId, sessionId), "", label);
+  }
+
   /** The creation time of each session of `ids` this layout holds (0 for the others). */
   async createdAt(userId: string, ids: string[]): Promise<number[]> {
     const times = await Promise.all(

@@ -61,7 +61,7 @@ const crossSlotFlag = "#!lua flags=allow-cross-slot-keys\n";
  * the user's slot atomically: each sets the index's expiry to its latest entry plus the
  * sweep margin, so the index never outlives the sessions it lists by more, and moves the
  * user's shard (its live count and owner entry) with it. Those that change a session record
- * (kcPutRecord, kcReplaceToken, kcTombstone, kcTouch) touch that one key. So all of them
+ * (kcPutRecord, kcReplaceToken, kcTombstone, kcRelabel, kcTouch) touch that one key. So all of them
  * run on Redis Cluster too.
  */
 const scripts = {
@@ -190,6 +190,15 @@ if ttl <= 0 or kept[1] ~= ARGV[1] or not kept[2] then return 0 end
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'u', kept[1], 'ea', kept[2])
 redis.call('PEXPIRE', KEYS[1], ttl)
+return 1`,
+  },
+  kcRelabel: {
+    numberOfKeys: 1,
+    lua: `${serverNow}
+local kept = redis.call('HMGET', KEYS[1], 'ca', 'u', 'ea')
+if not kept[1] then return -1 end
+if (ARGV[1] ~= '' and kept[2] ~= ARGV[1]) or tonumber(kept[3]) <= now() then return 0 end
+redis.call('HSET', KEYS[1], 'lb', ARGV[2])
 return 1`,
   },
   kcTouch: {

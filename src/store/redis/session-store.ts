@@ -235,6 +235,23 @@ export class RedisSessionStore implements SessionStore {
     });
   }
 
+  /**
+   * Labels the record only while it is the user's and unexpired (a tombstone has no `ca`:
+   * nothing to label), or else the 0.1.0 hash; then asks the index whether the session is
+   * still live, so a revocation that came first answers false whatever its record shows.
+   */
+  rename(userId: string, sessionId: string, label: string): Promise<boolean> {
+    return guarded(async () => {
+      let labelled = await this.redis.kcRelabel(this.keys.record(sessionId), userId, label);
+      if (labelled === -1) {
+        labelled = await this.legacy.rename(userId, sessionId, label);
+      }
+      return (
+        labelled === 1 && (await this.redis.zscore(this.keys.index(userId), sessionId)) !== null
+      );
+    });
+  }
+
   touch(userId: string, sessionId: string, at: number): Promise<void> {
     return guarded(async () => {
       if ((await this.redis.kcTouch(this.keys.record(sessionId), at)) !== 1) {
@@ -253,15 +270,18 @@ export class RedisSessionStore implements SessionStore {
       limit,
       userId,
     );
-    const expired: ExpiredSession[] = [];
-    for (let i = 0; i + 1 < due.length; i += 2) {
-      expired.push({ userId, sessionId: due[i] ?? "", expiresAt: Number(due[i + 1]) });
-    }
-    await this.records.bury(
+    const ids = due.filter((_, i) => i % 2 === 0);
+    // Read before the records shrink to tombstones, which keep no creation time; a failed
+    // read leaves it unknown (0) rather than losing sessions already taken off the index.
+    const created =
+      ids.length > 0 ? await this.records.createdAt(userId, ids, this.legacy).catch(() => []) : [];
+    await this.records.bury(userId, ids);
+    return ids.map((sessionId, i) => ({
       userId,
-      expired.map(({ sessionId }) => sessionId),
-    );
-    return expired;
+      sessionId,
+      createdAt: created[i] ?? 0,
+      expiresAt: Number(due[2 * i + 1]),
+    }));
   }
 
   /** The fields of a user that their sessions show, as the user record has them now. */

@@ -24,7 +24,14 @@ import type { ReauthenticateInput, Reauthenticator } from "../../service/reauthe
 import type { Introspection } from "../../service/session-judge.js";
 import type { IssuedSession } from "../../service/session-opener.js";
 import type { SessionService } from "../../service/session-service.js";
-import { clientInfoKey, presentedTokenKey, sessionCaller, userCaller } from "./context.js";
+import { newDeviceCookie } from "../device-cookie.js";
+import {
+  browserKey,
+  clientInfoKey,
+  presentedTokenKey,
+  sessionCaller,
+  userCaller,
+} from "./context.js";
 import { assuranceToProto, sessionToProto, userToProto } from "./mappers.js";
 import { pageRequestOf, pageTokenOf } from "./page-token.js";
 
@@ -81,10 +88,21 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
     private readonly jwts: JwtIssuer,
     private readonly passwords: PasswordChanger,
     private readonly resets: PasswordResets,
+    /** COOKIE_SECURE: the Secure flag of the `device-id` cookie a login sets. */
+    private readonly cookieSecure: boolean,
   ) {}
 
+  /**
+   * Logs in; a browser (isBrowserRequest) without a device id gets its new one as the
+   * `device-id` cookie.
+   */
   async login(req: LoginRequest, ctx: HandlerContext) {
-    const issued = await this.sessions.login(req, ctx.values.get(clientInfoKey));
+    const client = ctx.values.get(clientInfoKey);
+    const issued = await this.sessions.login(req, client);
+    const cookie = newDeviceCookie(issued.session, client, this.cookieSecure);
+    if (cookie !== undefined && ctx.values.get(browserKey)) {
+      ctx.responseHeader.append("set-cookie", cookie);
+    }
     const lifetime = describeDuration(issued.session.expiresAt - issued.session.createdAt);
     return {
       ...issuedToProto(issued),
@@ -150,6 +168,13 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
               : {}),
           });
     return { revokedCount, message: `Revoked ${revokedCount} session(s)` };
+  }
+
+  async renameSession(req: { sessionId: string; label: string }, ctx: HandlerContext) {
+    const caller = userCaller(ctx);
+    const by = ctx.values.get(clientInfoKey);
+    const session = await this.sessions.rename(caller.userId, req.sessionId, req.label, by);
+    return { session: sessionToProto(session, caller.session?.id) };
   }
 
   validate(req: ValidateInput, ctx: HandlerContext) {

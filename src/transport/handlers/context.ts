@@ -24,6 +24,12 @@ export const presentedTokenKey = createContextKey<string>("");
 /** The client's address and user agent, as the transport determined them. */
 export const clientInfoKey = createContextKey<ClientInfo>({ ip: "", userAgent: "" });
 
+/**
+ * True when the request came from a browser page (isBrowserRequest): a login then hands the
+ * browser its `device-id` cookie.
+ */
+export const browserKey = createContextKey<boolean>(false);
+
 /** The user behind a session token or an API key, and the current session if any. */
 export interface UserCaller {
   readonly userId: string;

@@ -48,6 +48,9 @@ export function sessionToProto(session: SessionListing, currentSessionId?: strin
     ),
     apiKeyId: session.apiKeyId ?? "",
     deviceLabel: session.deviceLabel,
+    deviceId: session.deviceId ?? "",
+    label: session.label ?? "",
+    location: session.location ?? "",
     kind: sessionKinds[session.kind],
     ...assuranceToProto(sessionAssurance(session)),
   });

@@ -100,19 +100,33 @@ function abortOnClose(response: NodeResponse): AbortSignal {
   return controller.signal;
 }
 
-/** Runs one RPC in process with the headers and context of a REST request. */
-export function callFromRest<I extends DescMessage, O extends DescMessage>(
+/**
+ * Runs one RPC in process with the headers and context of a REST request; the cookies it
+ * sets (a login's `device-id`) go on the response.
+ */
+export async function callFromRest<I extends DescMessage, O extends DescMessage>(
   deps: RestDeps,
   method: DescMethodUnary<I, O>,
   input: MessageInitShape<I>,
   request: NodeRequest,
   response: NodeResponse,
 ): Promise<MessageShape<O>> {
-  return deps.caller.call(method, input, {
+  const responseHeader = new Headers();
+  const output = await deps.caller.call(method, input, {
     header: headersOf(request),
     contextValues: deps.contextValuesOf(request),
     signal: abortOnClose(response),
+    responseHeader,
   });
+  setCookies(response, responseHeader.getSetCookie());
+  return output;
+}
+
+/** Puts Set-Cookie headers on a response about to be sent (none: nothing changes). */
+export function setCookies(response: NodeResponse, cookies: readonly string[]): void {
+  if (cookies.length > 0) {
+    response.setHeader("set-cookie", [...cookies]);
+  }
 }
 
 /**

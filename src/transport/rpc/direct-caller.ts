@@ -20,6 +20,8 @@ export interface DirectCall {
   readonly contextValues: ContextValues;
   /** Aborted when the caller goes away (the HTTP response closed before it was sent). */
   readonly signal: AbortSignal;
+  /** Receives the headers the method sets (a login's `device-id` cookie); dropped when absent. */
+  readonly responseHeader?: Headers;
 }
 
 type UnaryHandler = (message: never, context: HandlerContext) => unknown;
@@ -68,7 +70,7 @@ export class DirectCaller {
         signal: request.signal,
         timeoutMs: () => undefined,
         requestHeader: request.header,
-        responseHeader: new Headers(),
+        responseHeader: call.responseHeader ?? new Headers(),
         responseTrailer: new Headers(),
         values: request.contextValues,
       };

@@ -12,7 +12,13 @@ import { reasonOf, toConnectError } from "../../handlers/errors.js";
 import { rateLimitHeadersFromError } from "../../rate-limit.js";
 import { parseJsonObject, readBody } from "../body.js";
 import { RestError } from "../rest-error.js";
-import { type NodeRequest, type NodeResponse, type RestDeps, sendJson } from "../rest-handler.js";
+import {
+  type NodeRequest,
+  type NodeResponse,
+  type RestDeps,
+  sendJson,
+  setCookies,
+} from "../rest-handler.js";
 import {
   carried,
   endReplacedCookieSession,
@@ -160,6 +166,7 @@ export async function serveProfileRoute(
         route.requiredMessage ?? "Missing required fields",
       );
     }
+    const responseHeader = new Headers();
     const call: ProfileCall = {
       body,
       token,
@@ -169,6 +176,7 @@ export async function serveProfileRoute(
           header: new Headers(as === "" ? {} : { authorization: `Bearer ${as}` }),
           contextValues: deps.contextValuesOf(request),
           signal: new AbortController().signal,
+          responseHeader,
         }),
     };
     const reply = await route.run(call);
@@ -176,12 +184,11 @@ export async function serveProfileRoute(
     const renewed =
       viaCookie && route.renews ? await renewIfDue(call, profile, settings.now()) : undefined;
     const cookie = setCookieHeader(profile, settings, renewed ?? reply);
-    sendJson(
-      response,
-      reply.status ?? 200,
-      reply.body,
-      cookie === undefined ? {} : { "set-cookie": cookie },
-    );
+    setCookies(response, [
+      ...responseHeader.getSetCookie(),
+      ...(cookie === undefined ? [] : [cookie]),
+    ]);
+    sendJson(response, reply.status ?? 200, reply.body);
   } catch (error) {
     sendProfileError(profile, route, response, error, deps);
   }
