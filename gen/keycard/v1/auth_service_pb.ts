@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file keycard/v1/auth_service.proto.
  */
 export const file_keycard_v1_auth_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch1rZXljYXJkL3YxL2F1dGhfc2VydmljZS5wcm90bxIKa2V5Y2FyZC52MSKCAQoMTG9naW5SZXF1ZXN0Eg0KBWVtYWlsGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEhgKEGR1cmF0aW9uX3NlY29uZHMYAyABKAUSDwoHYXBpX2tleRgEIAEoCRIRCgl0b3RwX2NvZGUYBSABKAkSEwoLcmVtZW1iZXJfbWUYBiABKAginQEKDUxvZ2luUmVzcG9uc2USFQoNc2Vzc2lvbl90b2tlbhgBIAEoCRISCgpzZXNzaW9uX2lkGAIgASgJEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmV4cGlyZXNfaW4YBCABKAUSDAoEdXNlchgFIAEoCRIPCgdtZXNzYWdlGAYgASgJIj4KDlJlZnJlc2hSZXF1ZXN0EhgKEGR1cmF0aW9uX3NlY29uZHMYASABKAUSEgoKa2VlcF90b2tlbhgCIAEoCCKRAQoPUmVmcmVzaFJlc3BvbnNlEhUKDXNlc3Npb25fdG9rZW4YASABKAkSEgoKc2Vzc2lvbl9pZBgCIAEoCRIuCgpleHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpleHBpcmVzX2luGAQgASgFEg8KB21lc3NhZ2UYBSABKAkiTwoVUmVhdXRoZW50aWNhdGVSZXF1ZXN0EhoKCHBhc3N3b3JkGAEgASgJQgi6SAVyAyiACBIaCgl0b3RwX2NvZGUYAiABKAlCB7pIBHICGBAi0AEKFlJlYXV0aGVudGljYXRlUmVzcG9uc2USFQoNc2Vzc2lvbl90b2tlbhgBIAEoCRISCgpzZXNzaW9uX2lkGAIgASgJEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmV4cGlyZXNfaW4YBCABKAUSLQoJYXV0aF90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBILCgNhbXIYBiADKAkSCwoDYWFsGAcgASgFIg8KDUxvZ291dFJlcXVlc3QiIQoOTG9nb3V0UmVzcG9uc2USDwoHbWVzc2FnZRgBIAEoCSI8ChNMaXN0U2Vzc2lvbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIlYKFExpc3RTZXNzaW9uc1Jlc3BvbnNlEiUKCHNlc3Npb25zGAEgAygLMhMua2V5Y2FyZC52MS5TZXNzaW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJSChRSZXZva2VTZXNzaW9uUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEiYKBXNjb3BlGAIgASgOMhcua2V5Y2FyZC52MS5SZXZva2VTY29wZSI/ChVSZXZva2VTZXNzaW9uUmVzcG9uc2USFQoNcmV2b2tlZF9jb3VudBgBIAEoBRIPCgdtZXNzYWdlGAIgASgJInYKD1ZhbGlkYXRlUmVxdWVzdBINCgV0b2tlbhgBIAEoCRIRCgl0b3RwX2NvZGUYAiABKAkSJQoUbWF4X2F1dGhfYWdlX3NlY29uZHMYAyABKAVCB7pIBBoCKAASGgoHbWluX2FhbBgEIAEoBUIJukgGGgQYAigAIo0DChBWYWxpZGF0ZVJlc3BvbnNlEg4KBmFjdGl2ZRgBIAEoCBIqCgZyZWFzb24YAiABKA4yGi5rZXljYXJkLnYxLkluYWN0aXZlUmVhc29uEg8KB3N1YmplY3QYAyABKAkSEgoKc2Vzc2lvbl9pZBgEIAEoCRIuCgpleHBpcmVzX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpleHBpcmVzX2luGAYgASgFEg0KBXJvbGVzGAcgAygJEg0KBWVtYWlsGAggASgJEhQKDGRpc3BsYXlfbmFtZRgJIAEoCRIoCgRraW5kGAogASgOMhoua2V5Y2FyZC52MS5DcmVkZW50aWFsS2luZBItCglpc3N1ZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCWF1dGhfdGltZRgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASCwoDYW1yGA0gAygJEgsKA2FhbBgOIAEoBSIOCgxHZXRNZVJlcXVlc3QiVQoNR2V0TWVSZXNwb25zZRIeCgR1c2VyGAEgASgLMhAua2V5Y2FyZC52MS5Vc2VyEiQKB3Nlc3Npb24YAiABKAsyEy5rZXljYXJkLnYxLlNlc3Npb24iLQoRSXNzdWVUb2tlblJlcXVlc3QSGAoQZHVyYXRpb25fc2Vjb25kcxgBIAEoBSKDAQoSSXNzdWVUb2tlblJlc3BvbnNlEhUKDXNlc3Npb25fdG9rZW4YASABKAkSEgoKc2Vzc2lvbl9pZBgCIAEoCRIuCgpleHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpleHBpcmVzX2luGAQgASgFIksKD0lzc3VlSnd0UmVxdWVzdBIaCghhdWRpZW5jZRgBIAEoCUIIukgFcgMYgAISHAoLdHRsX3NlY29uZHMYAiABKAVCB7pIBBoCKAAiZQoQSXNzdWVKd3RSZXNwb25zZRINCgV0b2tlbhgBIAEoCRISCgpleHBpcmVzX2luGAIgASgFEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wInsKFUNoYW5nZVBhc3N3b3JkUmVxdWVzdBIlChBjdXJyZW50X3Bhc3N3b3JkGAEgASgJQgu6SAjIAQFyAyiACBIeCgxuZXdfcGFzc3dvcmQYAiABKAlCCLpIBXID2HABEhsKE2tlZXBfb3RoZXJfc2Vzc2lvbnMYAyABKAgiQwoWQ2hhbmdlUGFzc3dvcmRSZXNwb25zZRIYChByZXZva2VkX3Nlc3Npb25zGAEgASgFEg8KB21lc3NhZ2UYAiABKAkiUgoUUmVzZXRQYXNzd29yZFJlcXVlc3QSGgoFdG9rZW4YASABKAlCC7pICMgBAXIDGIABEh4KDG5ld19wYXNzd29yZBgCIAEoCUIIukgFcgPYcAEiQgoVUmVzZXRQYXNzd29yZFJlc3BvbnNlEhgKEHJldm9rZWRfc2Vzc2lvbnMYASABKAUSDwoHbWVzc2FnZRgCIAEoCSpaCgtSZXZva2VTY29wZRIcChhSRVZPS0VfU0NPUEVfVU5TUEVDSUZJRUQQABIUChBSRVZPS0VfU0NPUEVfQUxMEAESFwoTUkVWT0tFX1NDT1BFX09USEVSUxACMu0JCgtBdXRoU2VydmljZRJUCgVMb2dpbhIYLmtleWNhcmQudjEuTG9naW5SZXF1ZXN0Ghkua2V5Y2FyZC52MS5Mb2dpblJlc3BvbnNlIhaC0+STAhA6ASoiCy9hdXRoL2xvZ2luElwKB1JlZnJlc2gSGi5rZXljYXJkLnYxLlJlZnJlc2hSZXF1ZXN0Ghsua2V5Y2FyZC52MS5SZWZyZXNoUmVzcG9uc2UiGILT5JMCEjoBKiINL2F1dGgvcmVmcmVzaBJ4Cg5SZWF1dGhlbnRpY2F0ZRIhLmtleWNhcmQudjEuUmVhdXRoZW50aWNhdGVSZXF1ZXN0GiIua2V5Y2FyZC52MS5SZWF1dGhlbnRpY2F0ZVJlc3BvbnNlIh+C0+STAhk6ASoiFC9hdXRoL3JlYXV0aGVudGljYXRlElgKBkxvZ291dBIZLmtleWNhcmQudjEuTG9nb3V0UmVxdWVzdBoaLmtleWNhcmQudjEuTG9nb3V0UmVzcG9uc2UiF4LT5JMCEToBKiIML2F1dGgvbG9nb3V0EmkKDExpc3RTZXNzaW9ucxIfLmtleWNhcmQudjEuTGlzdFNlc3Npb25zUmVxdWVzdBogLmtleWNhcmQudjEuTGlzdFNlc3Npb25zUmVzcG9uc2UiFoLT5JMCEBIOL2F1dGgvc2Vzc2lvbnMSiwEKDVJldm9rZVNlc3Npb24SIC5rZXljYXJkLnYxLlJldm9rZVNlc3Npb25SZXF1ZXN0GiEua2V5Y2FyZC52MS5SZXZva2VTZXNzaW9uUmVzcG9uc2UiNYLT5JMCL1oQKg4vYXV0aC9zZXNzaW9ucyobL2F1dGgvc2Vzc2lvbnMve3Nlc3Npb25faWR9EmAKCFZhbGlkYXRlEhsua2V5Y2FyZC52MS5WYWxpZGF0ZVJlcXVlc3QaHC5rZXljYXJkLnYxLlZhbGlkYXRlUmVzcG9uc2UiGYLT5JMCEzoBKiIOL2F1dGgvdmFsaWRhdGUSYwoKSXNzdWVUb2tlbhIdLmtleWNhcmQudjEuSXNzdWVUb2tlblJlcXVlc3QaHi5rZXljYXJkLnYxLklzc3VlVG9rZW5SZXNwb25zZSIWgtPkkwIQOgEqIgsvYXV0aC90b2tlbhJbCghJc3N1ZUp3dBIbLmtleWNhcmQudjEuSXNzdWVKd3RSZXF1ZXN0Ghwua2V5Y2FyZC52MS5Jc3N1ZUp3dFJlc3BvbnNlIhSC0+STAg46ASoiCS9hdXRoL2p3dBJOCgVHZXRNZRIYLmtleWNhcmQudjEuR2V0TWVSZXF1ZXN0Ghkua2V5Y2FyZC52MS5HZXRNZVJlc3BvbnNlIhCC0+STAgoSCC9hdXRoL21lEnIKDkNoYW5nZVBhc3N3b3JkEiEua2V5Y2FyZC52MS5DaGFuZ2VQYXNzd29yZFJlcXVlc3QaIi5rZXljYXJkLnYxLkNoYW5nZVBhc3N3b3JkUmVzcG9uc2UiGYLT5JMCEzoBKiIOL2F1dGgvcGFzc3dvcmQSdQoNUmVzZXRQYXNzd29yZBIgLmtleWNhcmQudjEuUmVzZXRQYXNzd29yZFJlcXVlc3QaIS5rZXljYXJkLnYxLlJlc2V0UGFzc3dvcmRSZXNwb25zZSIfgtPkkwIZOgEqIhQvYXV0aC9wYXNzd29yZC9yZXNldGIGcHJvdG8z", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_timestamp, file_keycard_v1_rules, file_keycard_v1_session]);
+  fileDesc("Ch1rZXljYXJkL3YxL2F1dGhfc2VydmljZS5wcm90bxIKa2V5Y2FyZC52MSKCAQoMTG9naW5SZXF1ZXN0Eg0KBWVtYWlsGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEhgKEGR1cmF0aW9uX3NlY29uZHMYAyABKAUSDwoHYXBpX2tleRgEIAEoCRIRCgl0b3RwX2NvZGUYBSABKAkSEwoLcmVtZW1iZXJfbWUYBiABKAginQEKDUxvZ2luUmVzcG9uc2USFQoNc2Vzc2lvbl90b2tlbhgBIAEoCRISCgpzZXNzaW9uX2lkGAIgASgJEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmV4cGlyZXNfaW4YBCABKAUSDAoEdXNlchgFIAEoCRIPCgdtZXNzYWdlGAYgASgJIj4KDlJlZnJlc2hSZXF1ZXN0EhgKEGR1cmF0aW9uX3NlY29uZHMYASABKAUSEgoKa2VlcF90b2tlbhgCIAEoCCKRAQoPUmVmcmVzaFJlc3BvbnNlEhUKDXNlc3Npb25fdG9rZW4YASABKAkSEgoKc2Vzc2lvbl9pZBgCIAEoCRIuCgpleHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpleHBpcmVzX2luGAQgASgFEg8KB21lc3NhZ2UYBSABKAkiTwoVUmVhdXRoZW50aWNhdGVSZXF1ZXN0EhoKCHBhc3N3b3JkGAEgASgJQgi6SAVyAyiACBIaCgl0b3RwX2NvZGUYAiABKAlCB7pIBHICGBAi0AEKFlJlYXV0aGVudGljYXRlUmVzcG9uc2USFQoNc2Vzc2lvbl90b2tlbhgBIAEoCRISCgpzZXNzaW9uX2lkGAIgASgJEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmV4cGlyZXNfaW4YBCABKAUSLQoJYXV0aF90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBILCgNhbXIYBiADKAkSCwoDYWFsGAcgASgFIg8KDUxvZ291dFJlcXVlc3QiIQoOTG9nb3V0UmVzcG9uc2USDwoHbWVzc2FnZRgBIAEoCSI8ChNMaXN0U2Vzc2lvbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIlYKFExpc3RTZXNzaW9uc1Jlc3BvbnNlEiUKCHNlc3Npb25zGAEgAygLMhMua2V5Y2FyZC52MS5TZXNzaW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJSChRSZXZva2VTZXNzaW9uUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEiYKBXNjb3BlGAIgASgOMhcua2V5Y2FyZC52MS5SZXZva2VTY29wZSI/ChVSZXZva2VTZXNzaW9uUmVzcG9uc2USFQoNcmV2b2tlZF9jb3VudBgBIAEoBRIPCgdtZXNzYWdlGAIgASgJInYKD1ZhbGlkYXRlUmVxdWVzdBINCgV0b2tlbhgBIAEoCRIRCgl0b3RwX2NvZGUYAiABKAkSJQoUbWF4X2F1dGhfYWdlX3NlY29uZHMYAyABKAVCB7pIBBoCKAASGgoHbWluX2FhbBgEIAEoBUIJukgGGgQYAigAIo0DChBWYWxpZGF0ZVJlc3BvbnNlEg4KBmFjdGl2ZRgBIAEoCBIqCgZyZWFzb24YAiABKA4yGi5rZXljYXJkLnYxLkluYWN0aXZlUmVhc29uEg8KB3N1YmplY3QYAyABKAkSEgoKc2Vzc2lvbl9pZBgEIAEoCRIuCgpleHBpcmVzX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpleHBpcmVzX2luGAYgASgFEg0KBXJvbGVzGAcgAygJEg0KBWVtYWlsGAggASgJEhQKDGRpc3BsYXlfbmFtZRgJIAEoCRIoCgRraW5kGAogASgOMhoua2V5Y2FyZC52MS5DcmVkZW50aWFsS2luZBItCglpc3N1ZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCWF1dGhfdGltZRgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASCwoDYW1yGA0gAygJEgsKA2FhbBgOIAEoBSIOCgxHZXRNZVJlcXVlc3QiVQoNR2V0TWVSZXNwb25zZRIeCgR1c2VyGAEgASgLMhAua2V5Y2FyZC52MS5Vc2VyEiQKB3Nlc3Npb24YAiABKAsyEy5rZXljYXJkLnYxLlNlc3Npb24iLQoRSXNzdWVUb2tlblJlcXVlc3QSGAoQZHVyYXRpb25fc2Vjb25kcxgBIAEoBSKDAQoSSXNzdWVUb2tlblJlc3BvbnNlEhUKDXNlc3Npb25fdG9rZW4YASABKAkSEgoKc2Vzc2lvbl9pZBgCIAEoCRIuCgpleHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpleHBpcmVzX2luGAQgASgFIksKD0lzc3VlSnd0UmVxdWVzdBIaCghhdWRpZW5jZRgBIAEoCUIIukgFcgMYgAISHAoLdHRsX3NlY29uZHMYAiABKAVCB7pIBBoCKAAiZQoQSXNzdWVKd3RSZXNwb25zZRINCgV0b2tlbhgBIAEoCRISCgpleHBpcmVzX2luGAIgASgFEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wInsKFUNoYW5nZVBhc3N3b3JkUmVxdWVzdBIlChBjdXJyZW50X3Bhc3N3b3JkGAEgASgJQgu6SAjIAQFyAyiACBIeCgxuZXdfcGFzc3dvcmQYAiABKAlCCLpIBXID2HABEhsKE2tlZXBfb3RoZXJfc2Vzc2lvbnMYAyABKAgiQwoWQ2hhbmdlUGFzc3dvcmRSZXNwb25zZRIYChByZXZva2VkX3Nlc3Npb25zGAEgASgFEg8KB21lc3NhZ2UYAiABKAkiUgoUUmVzZXRQYXNzd29yZFJlcXVlc3QSGgoFdG9rZW4YASABKAlCC7pICMgBAXIDGIABEh4KDG5ld19wYXNzd29yZBgCIAEoCUIIukgFcgPYcAEiQgoVUmVzZXRQYXNzd29yZFJlc3BvbnNlEhgKEHJldm9rZWRfc2Vzc2lvbnMYASABKAUSDwoHbWVzc2FnZRgCIAEoCSIWChRFbnJvbGxPd25Ub3RwUmVxdWVzdCJRChVFbnJvbGxPd25Ub3RwUmVzcG9uc2USDgoGc2VjcmV0GAEgASgJEhMKC290cGF1dGhfdXJpGAIgASgJEhMKC3FyX2NvZGVfc3ZnGAMgASgJIjEKFUNvbmZpcm1Pd25Ub3RwUmVxdWVzdBIYCgRjb2RlGAEgASgJQgq6SAfIAQFyAhgQIlIKFkNvbmZpcm1Pd25Ub3RwUmVzcG9uc2USHgoEdXNlchgBIAEoCzIQLmtleWNhcmQudjEuVXNlchIYChByZXZva2VkX3Nlc3Npb25zGAIgASgFIhYKFFJlbW92ZU93blRvdHBSZXF1ZXN0IlEKFVJlbW92ZU93blRvdHBSZXNwb25zZRIeCgR1c2VyGAEgASgLMhAua2V5Y2FyZC52MS5Vc2VyEhgKEHJldm9rZWRfc2Vzc2lvbnMYAiABKAUqWgoLUmV2b2tlU2NvcGUSHAoYUkVWT0tFX1NDT1BFX1VOU1BFQ0lGSUVEEAASFAoQUkVWT0tFX1NDT1BFX0FMTBABEhcKE1JFVk9LRV9TQ09QRV9PVEhFUlMQAjK8DAoLQXV0aFNlcnZpY2USVAoFTG9naW4SGC5rZXljYXJkLnYxLkxvZ2luUmVxdWVzdBoZLmtleWNhcmQudjEuTG9naW5SZXNwb25zZSIWgtPkkwIQOgEqIgsvYXV0aC9sb2dpbhJcCgdSZWZyZXNoEhoua2V5Y2FyZC52MS5SZWZyZXNoUmVxdWVzdBobLmtleWNhcmQudjEuUmVmcmVzaFJlc3BvbnNlIhiC0+STAhI6ASoiDS9hdXRoL3JlZnJlc2gSeAoOUmVhdXRoZW50aWNhdGUSIS5rZXljYXJkLnYxLlJlYXV0aGVudGljYXRlUmVxdWVzdBoiLmtleWNhcmQudjEuUmVhdXRoZW50aWNhdGVSZXNwb25zZSIfgtPkkwIZOgEqIhQvYXV0aC9yZWF1dGhlbnRpY2F0ZRJYCgZMb2dvdXQSGS5rZXljYXJkLnYxLkxvZ291dFJlcXVlc3QaGi5rZXljYXJkLnYxLkxvZ291dFJlc3BvbnNlIheC0+STAhE6ASoiDC9hdXRoL2xvZ291dBJpCgxMaXN0U2Vzc2lvbnMSHy5rZXljYXJkLnYxLkxpc3RTZXNzaW9uc1JlcXVlc3QaIC5rZXljYXJkLnYxLkxpc3RTZXNzaW9uc1Jlc3BvbnNlIhaC0+STAhASDi9hdXRoL3Nlc3Npb25zEosBCg1SZXZva2VTZXNzaW9uEiAua2V5Y2FyZC52MS5SZXZva2VTZXNzaW9uUmVxdWVzdBohLmtleWNhcmQudjEuUmV2b2tlU2Vzc2lvblJlc3BvbnNlIjWC0+STAi9aECoOL2F1dGgvc2Vzc2lvbnMqGy9hdXRoL3Nlc3Npb25zL3tzZXNzaW9uX2lkfRJgCghWYWxpZGF0ZRIbLmtleWNhcmQudjEuVmFsaWRhdGVSZXF1ZXN0Ghwua2V5Y2FyZC52MS5WYWxpZGF0ZVJlc3BvbnNlIhmC0+STAhM6ASoiDi9hdXRoL3ZhbGlkYXRlEmMKCklzc3VlVG9rZW4SHS5rZXljYXJkLnYxLklzc3VlVG9rZW5SZXF1ZXN0Gh4ua2V5Y2FyZC52MS5Jc3N1ZVRva2VuUmVzcG9uc2UiFoLT5JMCEDoBKiILL2F1dGgvdG9rZW4SWwoISXNzdWVKd3QSGy5rZXljYXJkLnYxLklzc3VlSnd0UmVxdWVzdBocLmtleWNhcmQudjEuSXNzdWVKd3RSZXNwb25zZSIUgtPkkwIOOgEqIgkvYXV0aC9qd3QSTgoFR2V0TWUSGC5rZXljYXJkLnYxLkdldE1lUmVxdWVzdBoZLmtleWNhcmQudjEuR2V0TWVSZXNwb25zZSIQgtPkkwIKEggvYXV0aC9tZRJyCg5DaGFuZ2VQYXNzd29yZBIhLmtleWNhcmQudjEuQ2hhbmdlUGFzc3dvcmRSZXF1ZXN0GiIua2V5Y2FyZC52MS5DaGFuZ2VQYXNzd29yZFJlc3BvbnNlIhmC0+STAhM6ASoiDi9hdXRoL3Bhc3N3b3JkEnUKDVJlc2V0UGFzc3dvcmQSIC5rZXljYXJkLnYxLlJlc2V0UGFzc3dvcmRSZXF1ZXN0GiEua2V5Y2FyZC52MS5SZXNldFBhc3N3b3JkUmVzcG9uc2UiH4LT5JMCGToBKiIUL2F1dGgvcGFzc3dvcmQvcmVzZXQSawoNRW5yb2xsT3duVG90cBIgLmtleWNhcmQudjEuRW5yb2xsT3duVG90cFJlcXVlc3QaIS5rZXljYXJkLnYxLkVucm9sbE93blRvdHBSZXNwb25zZSIVgtPkkwIPOgEqIgovYXV0aC90b3RwEnYKDkNvbmZpcm1Pd25Ub3RwEiEua2V5Y2FyZC52MS5Db25maXJtT3duVG90cFJlcXVlc3QaIi5rZXljYXJkLnYxLkNvbmZpcm1Pd25Ub3RwUmVzcG9uc2UiHYLT5JMCFzoBKiISL2F1dGgvdG90cC9jb25maXJtEmgKDVJlbW92ZU93blRvdHASIC5rZXljYXJkLnYxLlJlbW92ZU93blRvdHBSZXF1ZXN0GiEua2V5Y2FyZC52MS5SZW1vdmVPd25Ub3RwUmVzcG9uc2UiEoLT5JMCDCoKL2F1dGgvdG90cGIGcHJvdG8z", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_timestamp, file_keycard_v1_rules, file_keycard_v1_session]);
 
 /**
  * LoginRequest carries the credentials of a person or program logging in: either
@@ -926,6 +926,148 @@ export const ResetPasswordResponseSchema: GenMessage<ResetPasswordResponse> = /*
   messageDesc(file_keycard_v1_auth_service, 23);
 
 /**
+ * EnrollOwnTotpRequest starts enrollment for the account behind the caller's session.
+ *
+ * @generated from message keycard.v1.EnrollOwnTotpRequest
+ */
+export type EnrollOwnTotpRequest = Message<"keycard.v1.EnrollOwnTotpRequest"> & {
+};
+
+/**
+ * Describes the message keycard.v1.EnrollOwnTotpRequest.
+ * Use `create(EnrollOwnTotpRequestSchema)` to create a new message.
+ */
+export const EnrollOwnTotpRequestSchema: GenMessage<EnrollOwnTotpRequest> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_auth_service, 24);
+
+/**
+ * EnrollOwnTotpResponse carries the new TOTP secret in the three forms people need.
+ *
+ * @generated from message keycard.v1.EnrollOwnTotpResponse
+ */
+export type EnrollOwnTotpResponse = Message<"keycard.v1.EnrollOwnTotpResponse"> & {
+  /**
+   * The shared secret in base32, for manual entry or `oathtool --totp -b`.
+   *
+   * @generated from field: string secret = 1;
+   */
+  secret: string;
+
+  /**
+   * The `otpauth://totp/...` URI (SHA1, 6 digits, 30 s) that authenticator apps import.
+   *
+   * @generated from field: string otpauth_uri = 2;
+   */
+  otpauthUri: string;
+
+  /**
+   * The URI as a QR code, an SVG document.
+   *
+   * @generated from field: string qr_code_svg = 3;
+   */
+  qrCodeSvg: string;
+};
+
+/**
+ * Describes the message keycard.v1.EnrollOwnTotpResponse.
+ * Use `create(EnrollOwnTotpResponseSchema)` to create a new message.
+ */
+export const EnrollOwnTotpResponseSchema: GenMessage<EnrollOwnTotpResponse> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_auth_service, 25);
+
+/**
+ * ConfirmOwnTotpRequest carries the first code from the newly enrolled authenticator.
+ *
+ * @generated from message keycard.v1.ConfirmOwnTotpRequest
+ */
+export type ConfirmOwnTotpRequest = Message<"keycard.v1.ConfirmOwnTotpRequest"> & {
+  /**
+   * The current 6-digit code; it is consumed.
+   *
+   * @generated from field: string code = 1;
+   */
+  code: string;
+};
+
+/**
+ * Describes the message keycard.v1.ConfirmOwnTotpRequest.
+ * Use `create(ConfirmOwnTotpRequestSchema)` to create a new message.
+ */
+export const ConfirmOwnTotpRequestSchema: GenMessage<ConfirmOwnTotpRequest> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_auth_service, 26);
+
+/**
+ * ConfirmOwnTotpResponse returns the account with TOTP now enabled.
+ *
+ * @generated from message keycard.v1.ConfirmOwnTotpResponse
+ */
+export type ConfirmOwnTotpResponse = Message<"keycard.v1.ConfirmOwnTotpResponse"> & {
+  /**
+   * The account.
+   *
+   * @generated from field: keycard.v1.User user = 1;
+   */
+  user?: User | undefined;
+
+  /**
+   * Number of the account's other sessions that ended.
+   *
+   * @generated from field: int32 revoked_sessions = 2;
+   */
+  revokedSessions: number;
+};
+
+/**
+ * Describes the message keycard.v1.ConfirmOwnTotpResponse.
+ * Use `create(ConfirmOwnTotpResponseSchema)` to create a new message.
+ */
+export const ConfirmOwnTotpResponseSchema: GenMessage<ConfirmOwnTotpResponse> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_auth_service, 27);
+
+/**
+ * RemoveOwnTotpRequest removes the TOTP of the account behind the caller's session.
+ *
+ * @generated from message keycard.v1.RemoveOwnTotpRequest
+ */
+export type RemoveOwnTotpRequest = Message<"keycard.v1.RemoveOwnTotpRequest"> & {
+};
+
+/**
+ * Describes the message keycard.v1.RemoveOwnTotpRequest.
+ * Use `create(RemoveOwnTotpRequestSchema)` to create a new message.
+ */
+export const RemoveOwnTotpRequestSchema: GenMessage<RemoveOwnTotpRequest> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_auth_service, 28);
+
+/**
+ * RemoveOwnTotpResponse returns the account without TOTP.
+ *
+ * @generated from message keycard.v1.RemoveOwnTotpResponse
+ */
+export type RemoveOwnTotpResponse = Message<"keycard.v1.RemoveOwnTotpResponse"> & {
+  /**
+   * The account.
+   *
+   * @generated from field: keycard.v1.User user = 1;
+   */
+  user?: User | undefined;
+
+  /**
+   * Number of the account's other sessions that ended.
+   *
+   * @generated from field: int32 revoked_sessions = 2;
+   */
+  revokedSessions: number;
+};
+
+/**
+ * Describes the message keycard.v1.RemoveOwnTotpResponse.
+ * Use `create(RemoveOwnTotpResponseSchema)` to create a new message.
+ */
+export const RemoveOwnTotpResponseSchema: GenMessage<RemoveOwnTotpResponse> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_auth_service, 29);
+
+/**
  * RevokeScope selects which of the caller's sessions RevokeSession ends.
  *
  * @generated from enum keycard.v1.RevokeScope
@@ -1123,6 +1265,48 @@ export const AuthService: GenService<{
     methodKind: "unary";
     input: typeof ResetPasswordRequestSchema;
     output: typeof ResetPasswordResponseSchema;
+  },
+  /**
+   * EnrollOwnTotp starts TOTP enrollment for the caller's own account: a new secret, as
+   * text, otpauth:// URI and QR code. It needs a session token (an API key fails with
+   * SESSION_REQUIRED) whose holder proved themselves within PRIVILEGED_SESSION_MAX_AGE (5
+   * minutes by default) and, when the account already has TOTP, with it (AAL2); otherwise
+   * it fails with UNAUTHENTICATED (STEP_UP_REQUIRED): call Reauthenticate first. An existing
+   * TOTP keeps working until ConfirmOwnTotp succeeds.
+   *
+   * @generated from rpc keycard.v1.AuthService.EnrollOwnTotp
+   */
+  enrollOwnTotp: {
+    methodKind: "unary";
+    input: typeof EnrollOwnTotpRequestSchema;
+    output: typeof EnrollOwnTotpResponseSchema;
+  },
+  /**
+   * ConfirmOwnTotp completes the caller's enrollment with a first code from the
+   * authenticator; the code is consumed, so it cannot be replayed. It asks the same fresh
+   * session as EnrollOwnTotp (STEP_UP_REQUIRED otherwise). Without a pending enrollment it
+   * fails with INVALID_ARGUMENT; a wrong, stale or replayed code fails with UNAUTHENTICATED
+   * (TOTP_INVALID) and spends the account's TOTP guessing budget (RATE_LIMITED once spent).
+   * Every other session of the account ends; the caller's own stays.
+   *
+   * @generated from rpc keycard.v1.AuthService.ConfirmOwnTotp
+   */
+  confirmOwnTotp: {
+    methodKind: "unary";
+    input: typeof ConfirmOwnTotpRequestSchema;
+    output: typeof ConfirmOwnTotpResponseSchema;
+  },
+  /**
+   * RemoveOwnTotp removes the caller's TOTP, confirmed or pending, with the same fresh,
+   * AAL2-when-TOTP-exists session as EnrollOwnTotp (STEP_UP_REQUIRED otherwise). Removing
+   * a factor ends every other session of the account; the caller's own stays.
+   *
+   * @generated from rpc keycard.v1.AuthService.RemoveOwnTotp
+   */
+  removeOwnTotp: {
+    methodKind: "unary";
+    input: typeof RemoveOwnTotpRequestSchema;
+    output: typeof RemoveOwnTotpResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_keycard_v1_auth_service, 0);

@@ -18,6 +18,7 @@ import {
   secondsUntil,
 } from "../../domain/session.js";
 import type { JwtIssuer, JwtRequest } from "../../service/jwt-issuer.js";
+import type { OwnTotp } from "../../service/own-totp.js";
 import type { PasswordChange, PasswordChanger } from "../../service/password-changer.js";
 import type { PasswordResets } from "../../service/password-resets.js";
 import type { ReauthenticateInput, Reauthenticator } from "../../service/reauthenticator.js";
@@ -81,6 +82,7 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
     private readonly jwts: JwtIssuer,
     private readonly passwords: PasswordChanger,
     private readonly resets: PasswordResets,
+    private readonly ownTotp: OwnTotp,
   ) {}
 
   async login(req: LoginRequest, ctx: HandlerContext) {
@@ -209,6 +211,31 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
       ctx.values.get(clientInfoKey),
     );
     return { revokedSessions, message: `Password reset; ${revokedSessions} session(s) ended` };
+  }
+
+  async enrollOwnTotp(_req: unknown, ctx: HandlerContext) {
+    const enrollment = await this.ownTotp.enroll(sessionCaller(ctx), ctx.values.get(clientInfoKey));
+    return {
+      secret: enrollment.secret,
+      otpauthUri: enrollment.uri,
+      qrCodeSvg: enrollment.qrCodeSvg,
+    };
+  }
+
+  async confirmOwnTotp(req: { code: string }, ctx: HandlerContext) {
+    const client = ctx.values.get(clientInfoKey);
+    const { user, revokedSessions } = await this.ownTotp.confirm(
+      sessionCaller(ctx),
+      req.code,
+      client,
+    );
+    return { user: userToProto(user), revokedSessions };
+  }
+
+  async removeOwnTotp(_req: unknown, ctx: HandlerContext) {
+    const client = ctx.values.get(clientInfoKey);
+    const { user, revokedSessions } = await this.ownTotp.remove(sessionCaller(ctx), client);
+    return { user: userToProto(user), revokedSessions };
   }
 
   private introspectionToProto(
