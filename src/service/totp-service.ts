@@ -6,7 +6,7 @@ import type { ClientInfo } from "../domain/session.js";
 import { matchingTotpStep, newTotpSecret, otpauthUri } from "../domain/totp.js";
 import type { UserRecord } from "../domain/user.js";
 import type { AuditLog } from "./audit.js";
-import { totpAttemptOf } from "./login-attempt.js";
+import { type LoginAttempt, totpAttemptOf } from "./login-attempt.js";
 import type { LoginGuard } from "./login-guard.js";
 import type { SecretKeeper } from "./secret-keeper.js";
 
@@ -60,7 +60,7 @@ export class TotpService {
         throw invalidArgument("code", "The code does not match the new TOTP secret");
       }
     } else {
-      await this.checkCounted(user, secret, code, client);
+      await this.checkCounted(user, secret, code, client, "confirm_totp");
     }
     return this.updated(userId, { totpSecret: user.totpPending, totpPending: "" });
   }
@@ -105,6 +105,7 @@ export class TotpService {
     secret: string,
     code: string,
     client: ClientInfo,
+    door?: LoginAttempt["door"],
   ): Promise<void> {
     const check = async (): Promise<void> => {
       if (!(await this.claim(user, secret, code))) {
@@ -112,7 +113,9 @@ export class TotpService {
       }
     };
     const guard = this.deps.guard;
-    await (guard === undefined ? check() : guard.guard(totpAttemptOf(user.id, client), check));
+    await (guard === undefined
+      ? check()
+      : guard.guard(totpAttemptOf(user.id, client, door), check));
   }
 
   /** Claims the code's time step; a right code whose step was already used is a replay. */
