@@ -9,6 +9,7 @@ import { startExpirySweeper } from "../service/expiry-sweeper.js";
 import { JwtIssuer } from "../service/jwt-issuer.js";
 import { defaultJwtConfig, jwtKeysFor } from "../service/jwt-keys.js";
 import { LoginGuard } from "../service/login-guard.js";
+import { OwnTotp } from "../service/own-totp.js";
 import { PasswordChanger } from "../service/password-changer.js";
 import { PasswordResets } from "../service/password-resets.js";
 import { Reauthenticator } from "../service/reauthenticator.js";
@@ -40,7 +41,7 @@ import { DirectCaller } from "../transport/rpc/direct-caller.js";
 import { createServer, type KeycardServer } from "../transport/server.js";
 import { unknownTokenReporter } from "../transport/unknown-tokens.js";
 
-/** PRIVILEGED_SESSION_MAX_AGE's default: a password change needs a login at most 5 min old. */
+/** PRIVILEGED_SESSION_MAX_AGE's default: a password or TOTP change needs a login at most 5 min old. */
 const defaultPrivilegedSessionMaxAgeMs = 5 * 60_000;
 
 /** Wires the use cases and handlers from their dependencies. */
@@ -137,6 +138,14 @@ export function createApp(deps: ServerDeps): KeycardApp {
     tokenPrefix: settings.tokenPrefix,
     audit,
   });
+  const ownTotp = new OwnTotp({
+    store,
+    totp,
+    sessions,
+    clock,
+    audit,
+    maxAuthAgeMs: settings.privilegedSessionMaxAgeMs ?? defaultPrivilegedSessionMaxAgeMs,
+  });
   const auth = new AuthServiceImpl(
     sessions,
     clock,
@@ -145,6 +154,7 @@ export function createApp(deps: ServerDeps): KeycardApp {
     passwords,
     passwordResets,
     settings.cookieSecure ?? true,
+    ownTotp,
   );
   const shutdown = new AbortController();
   setMaxListeners(0, shutdown.signal);

@@ -15,7 +15,13 @@ export interface LoginAttempt {
    * Where a secret was checked outside Login, which audits its own failures: a wrong one
    * is then audited here as `login.failed` with this door (never the secret).
    */
-  readonly door?: "validate" | "api_key_header" | "admin" | "introspection" | "change_password";
+  readonly door?:
+    | "validate"
+    | "api_key_header"
+    | "admin"
+    | "introspection"
+    | "change_password"
+    | "confirm_totp";
 }
 
 /**
@@ -38,10 +44,20 @@ export function loginAttemptOf(
 
 /**
  * The attempt a TOTP code makes, whichever credential it comes with: one budget per user,
- * so the password and each API key do not each get their own guesses.
+ * so the password and each API key do not each get their own guesses. A `door` outside
+ * Login (ConfirmOwnTotp) has its wrong codes audited as `login.failed`.
  */
-export function totpAttemptOf(userId: string, client: ClientInfo): LoginAttempt {
-  return { credential: "totp", account: accountFingerprint(`totp:${userId}`), client };
+export function totpAttemptOf(
+  userId: string,
+  client: ClientInfo,
+  door?: LoginAttempt["door"],
+): LoginAttempt {
+  const attempt: LoginAttempt = {
+    credential: "totp",
+    account: accountFingerprint(`totp:${userId}`),
+    client,
+  };
+  return door === undefined ? attempt : { ...attempt, door };
 }
 
 /**

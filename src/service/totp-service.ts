@@ -6,7 +6,7 @@ import type { ClientInfo } from "../domain/session.js";
 import { matchingTotpStep, newTotpSecret, otpauthUri } from "../domain/totp.js";
 import type { UserRecord } from "../domain/user.js";
 import type { AuditLog } from "./audit.js";
-import { totpAttemptOf } from "./login-attempt.js";
+import { type LoginAttempt, totpAttemptOf } from "./login-attempt.js";
 import type { LoginGuard } from "./login-guard.js";
 import type { SecretKeeper } from "./secret-keeper.js";
 
@@ -44,15 +44,23 @@ export class TotpService {
     return { secret, uri, qrCodeSvg: await QRCode.toString(uri, { type: "svg", margin: 2 }) };
   }
 
-  /** Confirms the pending secret with a first valid code; TOTP is then required. */
-  async confirm(userId: string, code: string): Promise<UserRecord> {
+  /**
+   * Confirms the pending secret with a first valid code; TOTP is then required. An
+   * administrator's wrong code is INVALID_ARGUMENT; the holder's own (`client` given) is
+   * TOTP_INVALID and spends the user's TOTP guessing budget, like a code at Login.
+   */
+  async confirm(userId: string, code: string, client?: ClientInfo): Promise<UserRecord> {
     const user = await this.existing(userId);
     if (user.totpPending === "") {
       throw invalidArgument("user_id", "No TOTP enrollment is pending for this user; enroll first");
     }
     const secret = this.deps.secrets.decrypt(user.totpPending);
-    if (!(await this.claim(user, secret, code))) {
-      throw invalidArgument("code", "The code does not match the new TOTP secret");
+    if (client === undefined) {
+      if (!(await this.claim(user, secret, code))) {
+        throw invalidArgument("code", "The code does not match the new TOTP secret");
+      }
+    } else {
+      await this.checkCounted(user, secret, code, client, "confirm_totp");
     }
     return this.updated(userId, { totpSecret: user.totpPending, totpPending: "" });
   }
@@ -88,14 +96,26 @@ export class TotpService {
     if (code === "") {
       throw new KeycardError("TOTP_REQUIRED", "TOTP code required");
     }
+    await this.checkCounted(user, this.deps.secrets.decrypt(user.totpSecret), code, client);
+  }
+
+  /** Claims a code within the user's TOTP guessing budget; TOTP_INVALID when it fails. */
+  private async checkCounted(
+    user: UserRecord,
+    secret: string,
+    code: string,
+    client: ClientInfo,
+    door?: LoginAttempt["door"],
+  ): Promise<void> {
     const check = async (): Promise<void> => {
-      const secret = this.deps.secrets.decrypt(user.totpSecret);
       if (!(await this.claim(user, secret, code))) {
         throw new KeycardError("TOTP_INVALID", "Invalid or already used TOTP code");
       }
     };
     const guard = this.deps.guard;
-    await (guard === undefined ? check() : guard.guard(totpAttemptOf(user.id, client), check));
+    await (guard === undefined
+      ? check()
+      : guard.guard(totpAttemptOf(user.id, client, door), check));
   }
 
   /** Claims the code's time step; a right code whose step was already used is a replay. */

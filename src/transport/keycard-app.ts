@@ -56,7 +56,7 @@ export interface ServerSettings {
   readonly connections?: ConnectionLimits;
   /** JWT_*: what IssueJwt signs; the defaults (EdDSA, issuer `keycard`) when absent. */
   readonly jwt?: JwtConfig;
-  /** PRIVILEGED_SESSION_MAX_AGE in ms: how fresh a session must be to change its password; 5 min when absent. */
+  /** PRIVILEGED_SESSION_MAX_AGE in ms: how fresh a session must be to change its password or TOTP; 5 min when absent. */
   readonly privilegedSessionMaxAgeMs?: number;
 }
 

@@ -119,6 +119,9 @@ export interface WireResponses {
   ChangePassword: { readonly revoked_sessions: number; readonly message: string };
   ResetPassword: { readonly revoked_sessions: number; readonly message: string };
   CreatePasswordReset: { readonly token: string; readonly expires_at: WireTimestamp | null };
+  EnrollOwnTotp: { readonly secret: string; readonly otpauth_uri: string };
+  ConfirmOwnTotp: { readonly user: WireUser | null; readonly revoked_sessions: number };
+  RemoveOwnTotp: { readonly user: WireUser | null; readonly revoked_sessions: number };
 }
 
 /** Both keycard services over one plaintext HTTP/2 connection each. */

@@ -61,6 +61,9 @@ describe("restRoutes", () => {
         ["POST", "/auth/jwt", "IssueJwt"],
         ["POST", "/auth/password", "ChangePassword"],
         ["POST", "/auth/password/reset", "ResetPassword"],
+        ["POST", "/auth/totp", "EnrollOwnTotp"],
+        ["POST", "/auth/totp/confirm", "ConfirmOwnTotp"],
+        ["DELETE", "/auth/totp", "RemoveOwnTotp"],
         ["POST", "/admin/users", "CreateUser"],
         ["POST", "/admin/users/{user_id}/disable", "DisableUser"],
         ["GET", "/admin/users", "ListUsers"],
@@ -79,7 +82,7 @@ describe("restRoutes", () => {
         ["POST", "/admin/users/{user_id}/password-reset", "CreatePasswordReset"],
       ]),
     );
-    expect(table).toHaveLength(30);
+    expect(table).toHaveLength(33);
   });
 
   it("maps the whole body onto the request only for routes annotated with body *", () => {
@@ -106,6 +109,8 @@ describe("restRoutes", () => {
       "POST /auth/reauthenticate",
       "POST /auth/refresh",
       "POST /auth/token",
+      "POST /auth/totp",
+      "POST /auth/totp/confirm",
       "POST /auth/validate",
     ]);
   });

@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file keycard/v1/auth_service.proto.
  */
 export const file_keycard_v1_auth_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch1rZXljYXJkL3YxL2F1dGhfc2VydmljZS5wcm90bxIKa2V5Y2FyZC52MSKCAQoMTG9naW5SZXF1ZXN0Eg0KBWVtYWlsGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEhgKEGR1cmF0aW9uX3NlY29uZHMYAyABKAUSDwoHYXBpX2tleRgEIAEoCRIRCgl0b3RwX2NvZGUYBSABKAkSEwoLcmVtZW1iZXJfbWUYBiABKAginQEKDUxvZ2luUmVzcG9uc2USFQoNc2Vzc2lvbl90b2tlbhgBIAEoCRISCgpzZXNzaW9uX2lkGAIgASgJEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmV4cGlyZXNfaW4YBCABKAUSDAoEdXNlchgFIAEoCRIPCgdtZXNzYWdlGAYgASgJIj4KDlJlZnJlc2hSZXF1ZXN0EhgKEGR1cmF0aW9uX3NlY29uZHMYASABKAUSEgoKa2VlcF90b2tlbhgCIAEoCCKRAQoPUmVmcmVzaFJlc3BvbnNlEhUKDXNlc3Npb25fdG9rZW4YASABKAkSEgoKc2Vzc2lvbl9pZBgCIAEoCRIuCgpleHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpleHBpcmVzX2luGAQgASgFEg8KB21lc3NhZ2UYBSABKAkiTwoVUmVhdXRoZW50aWNhdGVSZXF1ZXN0EhoKCHBhc3N3b3JkGAEgASgJQgi6SAVyAyiACBIaCgl0b3RwX2NvZGUYAiABKAlCB7pIBHICGBAi0AEKFlJlYXV0aGVudGljYXRlUmVzcG9uc2USFQoNc2Vzc2lvbl90b2tlbhgBIAEoCRISCgpzZXNzaW9uX2lkGAIgASgJEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmV4cGlyZXNfaW4YBCABKAUSLQoJYXV0aF90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBILCgNhbXIYBiADKAkSCwoDYWFsGAcgASgFIg8KDUxvZ291dFJlcXVlc3QiIQoOTG9nb3V0UmVzcG9uc2USDwoHbWVzc2FnZRgBIAEoCSI8ChNMaXN0U2Vzc2lvbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIlYKFExpc3RTZXNzaW9uc1Jlc3BvbnNlEiUKCHNlc3Npb25zGAEgAygLMhMua2V5Y2FyZC52MS5TZXNzaW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJSChRSZXZva2VTZXNzaW9uUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEiYKBXNjb3BlGAIgASgOMhcua2V5Y2FyZC52MS5SZXZva2VTY29wZSI/ChVSZXZva2VTZXNzaW9uUmVzcG9uc2USFQoNcmV2b2tlZF9jb3VudBgBIAEoBRIPCgdtZXNzYWdlGAIgASgJIksKFFJlbmFtZVNlc3Npb25SZXF1ZXN0EhoKCnNlc3Npb25faWQYASABKAlCBrpIA8gBARIXCgVsYWJlbBgCIAEoCUIIukgFcgP4cAEiPQoVUmVuYW1lU2Vzc2lvblJlc3BvbnNlEiQKB3Nlc3Npb24YASABKAsyEy5rZXljYXJkLnYxLlNlc3Npb24idgoPVmFsaWRhdGVSZXF1ZXN0Eg0KBXRva2VuGAEgASgJEhEKCXRvdHBfY29kZRgCIAEoCRIlChRtYXhfYXV0aF9hZ2Vfc2Vjb25kcxgDIAEoBUIHukgEGgIoABIaCgdtaW5fYWFsGAQgASgFQgm6SAYaBBgCKAAijQMKEFZhbGlkYXRlUmVzcG9uc2USDgoGYWN0aXZlGAEgASgIEioKBnJlYXNvbhgCIAEoDjIaLmtleWNhcmQudjEuSW5hY3RpdmVSZWFzb24SDwoHc3ViamVjdBgDIAEoCRISCgpzZXNzaW9uX2lkGAQgASgJEi4KCmV4cGlyZXNfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmV4cGlyZXNfaW4YBiABKAUSDQoFcm9sZXMYByADKAkSDQoFZW1haWwYCCABKAkSFAoMZGlzcGxheV9uYW1lGAkgASgJEigKBGtpbmQYCiABKA4yGi5rZXljYXJkLnYxLkNyZWRlbnRpYWxLaW5kEi0KCWlzc3VlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoJYXV0aF90aW1lGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBILCgNhbXIYDSADKAkSCwoDYWFsGA4gASgFIg4KDEdldE1lUmVxdWVzdCJVCg1HZXRNZVJlc3BvbnNlEh4KBHVzZXIYASABKAsyEC5rZXljYXJkLnYxLlVzZXISJAoHc2Vzc2lvbhgCIAEoCzITLmtleWNhcmQudjEuU2Vzc2lvbiItChFJc3N1ZVRva2VuUmVxdWVzdBIYChBkdXJhdGlvbl9zZWNvbmRzGAEgASgFIoMBChJJc3N1ZVRva2VuUmVzcG9uc2USFQoNc2Vzc2lvbl90b2tlbhgBIAEoCRISCgpzZXNzaW9uX2lkGAIgASgJEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmV4cGlyZXNfaW4YBCABKAUiSwoPSXNzdWVKd3RSZXF1ZXN0EhoKCGF1ZGllbmNlGAEgASgJQgi6SAVyAxiAAhIcCgt0dGxfc2Vjb25kcxgCIAEoBUIHukgEGgIoACJlChBJc3N1ZUp3dFJlc3BvbnNlEg0KBXRva2VuGAEgASgJEhIKCmV4cGlyZXNfaW4YAiABKAUSLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiewoVQ2hhbmdlUGFzc3dvcmRSZXF1ZXN0EiUKEGN1cnJlbnRfcGFzc3dvcmQYASABKAlCC7pICMgBAXIDKIAIEh4KDG5ld19wYXNzd29yZBgCIAEoCUIIukgFcgPYcAESGwoTa2VlcF9vdGhlcl9zZXNzaW9ucxgDIAEoCCJDChZDaGFuZ2VQYXNzd29yZFJlc3BvbnNlEhgKEHJldm9rZWRfc2Vzc2lvbnMYASABKAUSDwoHbWVzc2FnZRgCIAEoCSJSChRSZXNldFBhc3N3b3JkUmVxdWVzdBIaCgV0b2tlbhgBIAEoCUILukgIyAEBcgMYgAESHgoMbmV3X3Bhc3N3b3JkGAIgASgJQgi6SAVyA9hwASJCChVSZXNldFBhc3N3b3JkUmVzcG9uc2USGAoQcmV2b2tlZF9zZXNzaW9ucxgBIAEoBRIPCgdtZXNzYWdlGAIgASgJKloKC1Jldm9rZVNjb3BlEhwKGFJFVk9LRV9TQ09QRV9VTlNQRUNJRklFRBAAEhQKEFJFVk9LRV9TQ09QRV9BTEwQARIXChNSRVZPS0VfU0NPUEVfT1RIRVJTEAIy6woKC0F1dGhTZXJ2aWNlElQKBUxvZ2luEhgua2V5Y2FyZC52MS5Mb2dpblJlcXVlc3QaGS5rZXljYXJkLnYxLkxvZ2luUmVzcG9uc2UiFoLT5JMCEDoBKiILL2F1dGgvbG9naW4SXAoHUmVmcmVzaBIaLmtleWNhcmQudjEuUmVmcmVzaFJlcXVlc3QaGy5rZXljYXJkLnYxLlJlZnJlc2hSZXNwb25zZSIYgtPkkwISOgEqIg0vYXV0aC9yZWZyZXNoEngKDlJlYXV0aGVudGljYXRlEiEua2V5Y2FyZC52MS5SZWF1dGhlbnRpY2F0ZVJlcXVlc3QaIi5rZXljYXJkLnYxLlJlYXV0aGVudGljYXRlUmVzcG9uc2UiH4LT5JMCGToBKiIUL2F1dGgvcmVhdXRoZW50aWNhdGUSWAoGTG9nb3V0Ehkua2V5Y2FyZC52MS5Mb2dvdXRSZXF1ZXN0Ghoua2V5Y2FyZC52MS5Mb2dvdXRSZXNwb25zZSIXgtPkkwIROgEqIgwvYXV0aC9sb2dvdXQSaQoMTGlzdFNlc3Npb25zEh8ua2V5Y2FyZC52MS5MaXN0U2Vzc2lvbnNSZXF1ZXN0GiAua2V5Y2FyZC52MS5MaXN0U2Vzc2lvbnNSZXNwb25zZSIWgtPkkwIQEg4vYXV0aC9zZXNzaW9ucxKLAQoNUmV2b2tlU2Vzc2lvbhIgLmtleWNhcmQudjEuUmV2b2tlU2Vzc2lvblJlcXVlc3QaIS5rZXljYXJkLnYxLlJldm9rZVNlc3Npb25SZXNwb25zZSI1gtPkkwIvWhAqDi9hdXRoL3Nlc3Npb25zKhsvYXV0aC9zZXNzaW9ucy97c2Vzc2lvbl9pZH0SfAoNUmVuYW1lU2Vzc2lvbhIgLmtleWNhcmQudjEuUmVuYW1lU2Vzc2lvblJlcXVlc3QaIS5rZXljYXJkLnYxLlJlbmFtZVNlc3Npb25SZXNwb25zZSImgtPkkwIgOgEqMhsvYXV0aC9zZXNzaW9ucy97c2Vzc2lvbl9pZH0SYAoIVmFsaWRhdGUSGy5rZXljYXJkLnYxLlZhbGlkYXRlUmVxdWVzdBocLmtleWNhcmQudjEuVmFsaWRhdGVSZXNwb25zZSIZgtPkkwITOgEqIg4vYXV0aC92YWxpZGF0ZRJjCgpJc3N1ZVRva2VuEh0ua2V5Y2FyZC52MS5Jc3N1ZVRva2VuUmVxdWVzdBoeLmtleWNhcmQudjEuSXNzdWVUb2tlblJlc3BvbnNlIhaC0+STAhA6ASoiCy9hdXRoL3Rva2VuElsKCElzc3VlSnd0Ehsua2V5Y2FyZC52MS5Jc3N1ZUp3dFJlcXVlc3QaHC5rZXljYXJkLnYxLklzc3VlSnd0UmVzcG9uc2UiFILT5JMCDjoBKiIJL2F1dGgvand0Ek4KBUdldE1lEhgua2V5Y2FyZC52MS5HZXRNZVJlcXVlc3QaGS5rZXljYXJkLnYxLkdldE1lUmVzcG9uc2UiEILT5JMCChIIL2F1dGgvbWUScgoOQ2hhbmdlUGFzc3dvcmQSIS5rZXljYXJkLnYxLkNoYW5nZVBhc3N3b3JkUmVxdWVzdBoiLmtleWNhcmQudjEuQ2hhbmdlUGFzc3dvcmRSZXNwb25zZSIZgtPkkwITOgEqIg4vYXV0aC9wYXNzd29yZBJ1Cg1SZXNldFBhc3N3b3JkEiAua2V5Y2FyZC52MS5SZXNldFBhc3N3b3JkUmVxdWVzdBohLmtleWNhcmQudjEuUmVzZXRQYXNzd29yZFJlc3BvbnNlIh+C0+STAhk6ASoiFC9hdXRoL3Bhc3N3b3JkL3Jlc2V0YgZwcm90bzM", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_timestamp, file_keycard_v1_rules, file_keycard_v1_session]);
+  fileDesc("Ch1rZXljYXJkL3YxL2F1dGhfc2VydmljZS5wcm90bxIKa2V5Y2FyZC52MSKCAQoMTG9naW5SZXF1ZXN0Eg0KBWVtYWlsGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEhgKEGR1cmF0aW9uX3NlY29uZHMYAyABKAUSDwoHYXBpX2tleRgEIAEoCRIRCgl0b3RwX2NvZGUYBSABKAkSEwoLcmVtZW1iZXJfbWUYBiABKAginQEKDUxvZ2luUmVzcG9uc2USFQoNc2Vzc2lvbl90b2tlbhgBIAEoCRISCgpzZXNzaW9uX2lkGAIgASgJEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmV4cGlyZXNfaW4YBCABKAUSDAoEdXNlchgFIAEoCRIPCgdtZXNzYWdlGAYgASgJIj4KDlJlZnJlc2hSZXF1ZXN0EhgKEGR1cmF0aW9uX3NlY29uZHMYASABKAUSEgoKa2VlcF90b2tlbhgCIAEoCCKRAQoPUmVmcmVzaFJlc3BvbnNlEhUKDXNlc3Npb25fdG9rZW4YASABKAkSEgoKc2Vzc2lvbl9pZBgCIAEoCRIuCgpleHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpleHBpcmVzX2luGAQgASgFEg8KB21lc3NhZ2UYBSABKAkiTwoVUmVhdXRoZW50aWNhdGVSZXF1ZXN0EhoKCHBhc3N3b3JkGAEgASgJQgi6SAVyAyiACBIaCgl0b3RwX2NvZGUYAiABKAlCB7pIBHICGBAi0AEKFlJlYXV0aGVudGljYXRlUmVzcG9uc2USFQoNc2Vzc2lvbl90b2tlbhgBIAEoCRISCgpzZXNzaW9uX2lkGAIgASgJEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmV4cGlyZXNfaW4YBCABKAUSLQoJYXV0aF90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBILCgNhbXIYBiADKAkSCwoDYWFsGAcgASgFIg8KDUxvZ291dFJlcXVlc3QiIQoOTG9nb3V0UmVzcG9uc2USDwoHbWVzc2FnZRgBIAEoCSI8ChNMaXN0U2Vzc2lvbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIlYKFExpc3RTZXNzaW9uc1Jlc3BvbnNlEiUKCHNlc3Npb25zGAEgAygLMhMua2V5Y2FyZC52MS5TZXNzaW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJSChRSZXZva2VTZXNzaW9uUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEiYKBXNjb3BlGAIgASgOMhcua2V5Y2FyZC52MS5SZXZva2VTY29wZSI/ChVSZXZva2VTZXNzaW9uUmVzcG9uc2USFQoNcmV2b2tlZF9jb3VudBgBIAEoBRIPCgdtZXNzYWdlGAIgASgJIksKFFJlbmFtZVNlc3Npb25SZXF1ZXN0EhoKCnNlc3Npb25faWQYASABKAlCBrpIA8gBARIXCgVsYWJlbBgCIAEoCUIIukgFcgP4cAEiPQoVUmVuYW1lU2Vzc2lvblJlc3BvbnNlEiQKB3Nlc3Npb24YASABKAsyEy5rZXljYXJkLnYxLlNlc3Npb24idgoPVmFsaWRhdGVSZXF1ZXN0Eg0KBXRva2VuGAEgASgJEhEKCXRvdHBfY29kZRgCIAEoCRIlChRtYXhfYXV0aF9hZ2Vfc2Vjb25kcxgDIAEoBUIHukgEGgIoABIaCgdtaW5fYWFsGAQgASgFQgm6SAYaBBgCKAAijQMKEFZhbGlkYXRlUmVzcG9uc2USDgoGYWN0aXZlGAEgASgIEioKBnJlYXNvbhgCIAEoDjIaLmtleWNhcmQudjEuSW5hY3RpdmVSZWFzb24SDwoHc3ViamVjdBgDIAEoCRISCgpzZXNzaW9uX2lkGAQgASgJEi4KCmV4cGlyZXNfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmV4cGlyZXNfaW4YBiABKAUSDQoFcm9sZXMYByADKAkSDQoFZW1haWwYCCABKAkSFAoMZGlzcGxheV9uYW1lGAkgASgJEigKBGtpbmQYCiABKA4yGi5rZXljYXJkLnYxLkNyZWRlbnRpYWxLaW5kEi0KCWlzc3VlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoJYXV0aF90aW1lGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBILCgNhbXIYDSADKAkSCwoDYWFsGA4gASgFIg4KDEdldE1lUmVxdWVzdCJVCg1HZXRNZVJlc3BvbnNlEh4KBHVzZXIYASABKAsyEC5rZXljYXJkLnYxLlVzZXISJAoHc2Vzc2lvbhgCIAEoCzITLmtleWNhcmQudjEuU2Vzc2lvbiItChFJc3N1ZVRva2VuUmVxdWVzdBIYChBkdXJhdGlvbl9zZWNvbmRzGAEgASgFIoMBChJJc3N1ZVRva2VuUmVzcG9uc2USFQoNc2Vzc2lvbl90b2tlbhgBIAEoCRISCgpzZXNzaW9uX2lkGAIgASgJEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmV4cGlyZXNfaW4YBCABKAUiSwoPSXNzdWVKd3RSZXF1ZXN0EhoKCGF1ZGllbmNlGAEgASgJQgi6SAVyAxiAAhIcCgt0dGxfc2Vjb25kcxgCIAEoBUIHukgEGgIoACJlChBJc3N1ZUp3dFJlc3BvbnNlEg0KBXRva2VuGAEgASgJEhIKCmV4cGlyZXNfaW4YAiABKAUSLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiewoVQ2hhbmdlUGFzc3dvcmRSZXF1ZXN0EiUKEGN1cnJlbnRfcGFzc3dvcmQYASABKAlCC7pICMgBAXIDKIAIEh4KDG5ld19wYXNzd29yZBgCIAEoCUIIukgFcgPYcAESGwoTa2VlcF9vdGhlcl9zZXNzaW9ucxgDIAEoCCJDChZDaGFuZ2VQYXNzd29yZFJlc3BvbnNlEhgKEHJldm9rZWRfc2Vzc2lvbnMYASABKAUSDwoHbWVzc2FnZRgCIAEoCSJSChRSZXNldFBhc3N3b3JkUmVxdWVzdBIaCgV0b2tlbhgBIAEoCUILukgIyAEBcgMYgAESHgoMbmV3X3Bhc3N3b3JkGAIgASgJQgi6SAVyA9hwASJCChVSZXNldFBhc3N3b3JkUmVzcG9uc2USGAoQcmV2b2tlZF9zZXNzaW9ucxgBIAEoBRIPCgdtZXNzYWdlGAIgASgJIhYKFEVucm9sbE93blRvdHBSZXF1ZXN0IlEKFUVucm9sbE93blRvdHBSZXNwb25zZRIOCgZzZWNyZXQYASABKAkSEwoLb3RwYXV0aF91cmkYAiABKAkSEwoLcXJfY29kZV9zdmcYAyABKAkiMQoVQ29uZmlybU93blRvdHBSZXF1ZXN0EhgKBGNvZGUYASABKAlCCrpIB8gBAXICGBAiUgoWQ29uZmlybU93blRvdHBSZXNwb25zZRIeCgR1c2VyGAEgASgLMhAua2V5Y2FyZC52MS5Vc2VyEhgKEHJldm9rZWRfc2Vzc2lvbnMYAiABKAUiFgoUUmVtb3ZlT3duVG90cFJlcXVlc3QiUQoVUmVtb3ZlT3duVG90cFJlc3BvbnNlEh4KBHVzZXIYASABKAsyEC5rZXljYXJkLnYxLlVzZXISGAoQcmV2b2tlZF9zZXNzaW9ucxgCIAEoBSpaCgtSZXZva2VTY29wZRIcChhSRVZPS0VfU0NPUEVfVU5TUEVDSUZJRUQQABIUChBSRVZPS0VfU0NPUEVfQUxMEAESFwoTUkVWT0tFX1NDT1BFX09USEVSUxACMroNCgtBdXRoU2VydmljZRJUCgVMb2dpbhIYLmtleWNhcmQudjEuTG9naW5SZXF1ZXN0Ghkua2V5Y2FyZC52MS5Mb2dpblJlc3BvbnNlIhaC0+STAhA6ASoiCy9hdXRoL2xvZ2luElwKB1JlZnJlc2gSGi5rZXljYXJkLnYxLlJlZnJlc2hSZXF1ZXN0Ghsua2V5Y2FyZC52MS5SZWZyZXNoUmVzcG9uc2UiGILT5JMCEjoBKiINL2F1dGgvcmVmcmVzaBJ4Cg5SZWF1dGhlbnRpY2F0ZRIhLmtleWNhcmQudjEuUmVhdXRoZW50aWNhdGVSZXF1ZXN0GiIua2V5Y2FyZC52MS5SZWF1dGhlbnRpY2F0ZVJlc3BvbnNlIh+C0+STAhk6ASoiFC9hdXRoL3JlYXV0aGVudGljYXRlElgKBkxvZ291dBIZLmtleWNhcmQudjEuTG9nb3V0UmVxdWVzdBoaLmtleWNhcmQudjEuTG9nb3V0UmVzcG9uc2UiF4LT5JMCEToBKiIML2F1dGgvbG9nb3V0EmkKDExpc3RTZXNzaW9ucxIfLmtleWNhcmQudjEuTGlzdFNlc3Npb25zUmVxdWVzdBogLmtleWNhcmQudjEuTGlzdFNlc3Npb25zUmVzcG9uc2UiFoLT5JMCEBIOL2F1dGgvc2Vzc2lvbnMSiwEKDVJldm9rZVNlc3Npb24SIC5rZXljYXJkLnYxLlJldm9rZVNlc3Npb25SZXF1ZXN0GiEua2V5Y2FyZC52MS5SZXZva2VTZXNzaW9uUmVzcG9uc2UiNYLT5JMCL1oQKg4vYXV0aC9zZXNzaW9ucyobL2F1dGgvc2Vzc2lvbnMve3Nlc3Npb25faWR9EnwKDVJlbmFtZVNlc3Npb24SIC5rZXljYXJkLnYxLlJlbmFtZVNlc3Npb25SZXF1ZXN0GiEua2V5Y2FyZC52MS5SZW5hbWVTZXNzaW9uUmVzcG9uc2UiJoLT5JMCIDoBKjIbL2F1dGgvc2Vzc2lvbnMve3Nlc3Npb25faWR9EmAKCFZhbGlkYXRlEhsua2V5Y2FyZC52MS5WYWxpZGF0ZVJlcXVlc3QaHC5rZXljYXJkLnYxLlZhbGlkYXRlUmVzcG9uc2UiGYLT5JMCEzoBKiIOL2F1dGgvdmFsaWRhdGUSYwoKSXNzdWVUb2tlbhIdLmtleWNhcmQudjEuSXNzdWVUb2tlblJlcXVlc3QaHi5rZXljYXJkLnYxLklzc3VlVG9rZW5SZXNwb25zZSIWgtPkkwIQOgEqIgsvYXV0aC90b2tlbhJbCghJc3N1ZUp3dBIbLmtleWNhcmQudjEuSXNzdWVKd3RSZXF1ZXN0Ghwua2V5Y2FyZC52MS5Jc3N1ZUp3dFJlc3BvbnNlIhSC0+STAg46ASoiCS9hdXRoL2p3dBJOCgVHZXRNZRIYLmtleWNhcmQudjEuR2V0TWVSZXF1ZXN0Ghkua2V5Y2FyZC52MS5HZXRNZVJlc3BvbnNlIhCC0+STAgoSCC9hdXRoL21lEnIKDkNoYW5nZVBhc3N3b3JkEiEua2V5Y2FyZC52MS5DaGFuZ2VQYXNzd29yZFJlcXVlc3QaIi5rZXljYXJkLnYxLkNoYW5nZVBhc3N3b3JkUmVzcG9uc2UiGYLT5JMCEzoBKiIOL2F1dGgvcGFzc3dvcmQSdQoNUmVzZXRQYXNzd29yZBIgLmtleWNhcmQudjEuUmVzZXRQYXNzd29yZFJlcXVlc3QaIS5rZXljYXJkLnYxLlJlc2V0UGFzc3dvcmRSZXNwb25zZSIfgtPkkwIZOgEqIhQvYXV0aC9wYXNzd29yZC9yZXNldBJrCg1FbnJvbGxPd25Ub3RwEiAua2V5Y2FyZC52MS5FbnJvbGxPd25Ub3RwUmVxdWVzdBohLmtleWNhcmQudjEuRW5yb2xsT3duVG90cFJlc3BvbnNlIhWC0+STAg86ASoiCi9hdXRoL3RvdHASdgoOQ29uZmlybU93blRvdHASIS5rZXljYXJkLnYxLkNvbmZpcm1Pd25Ub3RwUmVxdWVzdBoiLmtleWNhcmQudjEuQ29uZmlybU93blRvdHBSZXNwb25zZSIdgtPkkwIXOgEqIhIvYXV0aC90b3RwL2NvbmZpcm0SaAoNUmVtb3ZlT3duVG90cBIgLmtleWNhcmQudjEuUmVtb3ZlT3duVG90cFJlcXVlc3QaIS5rZXljYXJkLnYxLlJlbW92ZU93blRvdHBSZXNwb25zZSISgtPkkwIMKgovYXV0aC90b3RwYgZwcm90bzM", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_timestamp, file_keycard_v1_rules, file_keycard_v1_session]);
 
 /**
  * LoginRequest carries the credentials of a person or program logging in: either
@@ -976,6 +976,148 @@ export const ResetPasswordResponseSchema: GenMessage<ResetPasswordResponse> = /*
   messageDesc(file_keycard_v1_auth_service, 25);
 
 /**
+ * EnrollOwnTotpRequest starts enrollment for the account behind the caller's session.
+ *
+ * @generated from message keycard.v1.EnrollOwnTotpRequest
+ */
+export type EnrollOwnTotpRequest = Message<"keycard.v1.EnrollOwnTotpRequest"> & {
+};
+
+/**
+ * Describes the message keycard.v1.EnrollOwnTotpRequest.
+ * Use `create(EnrollOwnTotpRequestSchema)` to create a new message.
+ */
+export const EnrollOwnTotpRequestSchema: GenMessage<EnrollOwnTotpRequest> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_auth_service, 26);
+
+/**
+ * EnrollOwnTotpResponse carries the new TOTP secret in the three forms people need.
+ *
+ * @generated from message keycard.v1.EnrollOwnTotpResponse
+ */
+export type EnrollOwnTotpResponse = Message<"keycard.v1.EnrollOwnTotpResponse"> & {
+  /**
+   * The shared secret in base32, for manual entry or `oathtool --totp -b`.
+   *
+   * @generated from field: string secret = 1;
+   */
+  secret: string;
+
+  /**
+   * The `otpauth://totp/...` URI (SHA1, 6 digits, 30 s) that authenticator apps import.
+   *
+   * @generated from field: string otpauth_uri = 2;
+   */
+  otpauthUri: string;
+
+  /**
+   * The URI as a QR code, an SVG document.
+   *
+   * @generated from field: string qr_code_svg = 3;
+   */
+  qrCodeSvg: string;
+};
+
+/**
+ * Describes the message keycard.v1.EnrollOwnTotpResponse.
+ * Use `create(EnrollOwnTotpResponseSchema)` to create a new message.
+ */
+export const EnrollOwnTotpResponseSchema: GenMessage<EnrollOwnTotpResponse> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_auth_service, 27);
+
+/**
+ * ConfirmOwnTotpRequest carries the first code from the newly enrolled authenticator.
+ *
+ * @generated from message keycard.v1.ConfirmOwnTotpRequest
+ */
+export type ConfirmOwnTotpRequest = Message<"keycard.v1.ConfirmOwnTotpRequest"> & {
+  /**
+   * The current 6-digit code; it is consumed.
+   *
+   * @generated from field: string code = 1;
+   */
+  code: string;
+};
+
+/**
+ * Describes the message keycard.v1.ConfirmOwnTotpRequest.
+ * Use `create(ConfirmOwnTotpRequestSchema)` to create a new message.
+ */
+export const ConfirmOwnTotpRequestSchema: GenMessage<ConfirmOwnTotpRequest> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_auth_service, 28);
+
+/**
+ * ConfirmOwnTotpResponse returns the account with TOTP now enabled.
+ *
+ * @generated from message keycard.v1.ConfirmOwnTotpResponse
+ */
+export type ConfirmOwnTotpResponse = Message<"keycard.v1.ConfirmOwnTotpResponse"> & {
+  /**
+   * The account.
+   *
+   * @generated from field: keycard.v1.User user = 1;
+   */
+  user?: User | undefined;
+
+  /**
+   * Number of the account's other sessions that ended.
+   *
+   * @generated from field: int32 revoked_sessions = 2;
+   */
+  revokedSessions: number;
+};
+
+/**
+ * Describes the message keycard.v1.ConfirmOwnTotpResponse.
+ * Use `create(ConfirmOwnTotpResponseSchema)` to create a new message.
+ */
+export const ConfirmOwnTotpResponseSchema: GenMessage<ConfirmOwnTotpResponse> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_auth_service, 29);
+
+/**
+ * RemoveOwnTotpRequest removes the TOTP of the account behind the caller's session.
+ *
+ * @generated from message keycard.v1.RemoveOwnTotpRequest
+ */
+export type RemoveOwnTotpRequest = Message<"keycard.v1.RemoveOwnTotpRequest"> & {
+};
+
+/**
+ * Describes the message keycard.v1.RemoveOwnTotpRequest.
+ * Use `create(RemoveOwnTotpRequestSchema)` to create a new message.
+ */
+export const RemoveOwnTotpRequestSchema: GenMessage<RemoveOwnTotpRequest> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_auth_service, 30);
+
+/**
+ * RemoveOwnTotpResponse returns the account without TOTP.
+ *
+ * @generated from message keycard.v1.RemoveOwnTotpResponse
+ */
+export type RemoveOwnTotpResponse = Message<"keycard.v1.RemoveOwnTotpResponse"> & {
+  /**
+   * The account.
+   *
+   * @generated from field: keycard.v1.User user = 1;
+   */
+  user?: User | undefined;
+
+  /**
+   * Number of the account's other sessions that ended.
+   *
+   * @generated from field: int32 revoked_sessions = 2;
+   */
+  revokedSessions: number;
+};
+
+/**
+ * Describes the message keycard.v1.RemoveOwnTotpResponse.
+ * Use `create(RemoveOwnTotpResponseSchema)` to create a new message.
+ */
+export const RemoveOwnTotpResponseSchema: GenMessage<RemoveOwnTotpResponse> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_auth_service, 31);
+
+/**
  * RevokeScope selects which of the caller's sessions RevokeSession ends.
  *
  * @generated from enum keycard.v1.RevokeScope
@@ -1186,6 +1328,48 @@ export const AuthService: GenService<{
     methodKind: "unary";
     input: typeof ResetPasswordRequestSchema;
     output: typeof ResetPasswordResponseSchema;
+  },
+  /**
+   * EnrollOwnTotp starts TOTP enrollment for the caller's own account: a new secret, as
+   * text, otpauth:// URI and QR code. It needs a session token (an API key fails with
+   * SESSION_REQUIRED) whose holder proved themselves within PRIVILEGED_SESSION_MAX_AGE (5
+   * minutes by default) and, when the account already has TOTP, with it (AAL2); otherwise
+   * it fails with UNAUTHENTICATED (STEP_UP_REQUIRED): call Reauthenticate first. An existing
+   * TOTP keeps working until ConfirmOwnTotp succeeds.
+   *
+   * @generated from rpc keycard.v1.AuthService.EnrollOwnTotp
+   */
+  enrollOwnTotp: {
+    methodKind: "unary";
+    input: typeof EnrollOwnTotpRequestSchema;
+    output: typeof EnrollOwnTotpResponseSchema;
+  },
+  /**
+   * ConfirmOwnTotp completes the caller's enrollment with a first code from the
+   * authenticator; the code is consumed, so it cannot be replayed. It asks the same fresh
+   * session as EnrollOwnTotp (STEP_UP_REQUIRED otherwise). Without a pending enrollment it
+   * fails with INVALID_ARGUMENT; a wrong, stale or replayed code fails with UNAUTHENTICATED
+   * (TOTP_INVALID) and spends the account's TOTP guessing budget (RATE_LIMITED once spent).
+   * Every other session of the account ends; the caller's own stays.
+   *
+   * @generated from rpc keycard.v1.AuthService.ConfirmOwnTotp
+   */
+  confirmOwnTotp: {
+    methodKind: "unary";
+    input: typeof ConfirmOwnTotpRequestSchema;
+    output: typeof ConfirmOwnTotpResponseSchema;
+  },
+  /**
+   * RemoveOwnTotp removes the caller's TOTP, confirmed or pending, with the same fresh,
+   * AAL2-when-TOTP-exists session as EnrollOwnTotp (STEP_UP_REQUIRED otherwise). Removing
+   * a factor ends every other session of the account; the caller's own stays.
+   *
+   * @generated from rpc keycard.v1.AuthService.RemoveOwnTotp
+   */
+  removeOwnTotp: {
+    methodKind: "unary";
+    input: typeof RemoveOwnTotpRequestSchema;
+    output: typeof RemoveOwnTotpResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_keycard_v1_auth_service, 0);

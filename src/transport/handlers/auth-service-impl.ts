@@ -18,6 +18,7 @@ import {
   secondsUntil,
 } from "../../domain/session.js";
 import type { JwtIssuer, JwtRequest } from "../../service/jwt-issuer.js";
+import type { OwnTotp } from "../../service/own-totp.js";
 import type { PasswordChange, PasswordChanger } from "../../service/password-changer.js";
 import type { PasswordResets } from "../../service/password-resets.js";
 import type { ReauthenticateInput, Reauthenticator } from "../../service/reauthenticator.js";
@@ -90,6 +91,7 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
     private readonly resets: PasswordResets,
     /** COOKIE_SECURE: the Secure flag of the `device-id` cookie a login sets. */
     private readonly cookieSecure: boolean,
+    private readonly ownTotp: OwnTotp,
   ) {}
 
   /**
@@ -234,6 +236,31 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
       ctx.values.get(clientInfoKey),
     );
     return { revokedSessions, message: `Password reset; ${revokedSessions} session(s) ended` };
+  }
+
+  async enrollOwnTotp(_req: unknown, ctx: HandlerContext) {
+    const enrollment = await this.ownTotp.enroll(sessionCaller(ctx), ctx.values.get(clientInfoKey));
+    return {
+      secret: enrollment.secret,
+      otpauthUri: enrollment.uri,
+      qrCodeSvg: enrollment.qrCodeSvg,
+    };
+  }
+
+  async confirmOwnTotp(req: { code: string }, ctx: HandlerContext) {
+    const client = ctx.values.get(clientInfoKey);
+    const { user, revokedSessions } = await this.ownTotp.confirm(
+      sessionCaller(ctx),
+      req.code,
+      client,
+    );
+    return { user: userToProto(user), revokedSessions };
+  }
+
+  async removeOwnTotp(_req: unknown, ctx: HandlerContext) {
+    const client = ctx.values.get(clientInfoKey);
+    const { user, revokedSessions } = await this.ownTotp.remove(sessionCaller(ctx), client);
+    return { user: userToProto(user), revokedSessions };
   }
 
   private introspectionToProto(
