@@ -146,16 +146,16 @@ export function createApp(deps: ServerDeps): KeycardApp {
     audit,
     maxAuthAgeMs: settings.privilegedSessionMaxAgeMs ?? defaultPrivilegedSessionMaxAgeMs,
   });
-  const auth = new AuthServiceImpl(
+  const auth = new AuthServiceImpl({
     sessions,
     clock,
     reauthenticator,
     jwts,
     passwords,
-    passwordResets,
-    settings.cookieSecure ?? true,
+    resets: passwordResets,
     ownTotp,
-  );
+    cookieSecure: settings.cookieSecure ?? true,
+  });
   const shutdown = new AbortController();
   setMaxListeners(0, shutdown.signal);
   const draining = new AbortController();

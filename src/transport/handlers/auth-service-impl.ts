@@ -80,19 +80,22 @@ const credentialKinds = {
   api_key: CredentialKind.API_KEY,
 } as const;
 
+/** The use cases AuthService calls, and what its handlers read of the settings. */
+export interface AuthUseCases {
+  readonly sessions: SessionService;
+  readonly clock: Clock;
+  readonly reauthenticator: Reauthenticator;
+  readonly jwts: JwtIssuer;
+  readonly passwords: PasswordChanger;
+  readonly resets: PasswordResets;
+  readonly ownTotp: OwnTotp;
+  /** COOKIE_SECURE: the Secure flag of the `device-id` cookie a login sets. */
+  readonly cookieSecure: boolean;
+}
+
 /** AuthService over Connect: decode, call one use case, map the result. */
 export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
-  constructor(
-    private readonly sessions: SessionService,
-    private readonly clock: Clock,
-    private readonly reauthenticator: Reauthenticator,
-    private readonly jwts: JwtIssuer,
-    private readonly passwords: PasswordChanger,
-    private readonly resets: PasswordResets,
-    /** COOKIE_SECURE: the Secure flag of the `device-id` cookie a login sets. */
-    private readonly cookieSecure: boolean,
-    private readonly ownTotp: OwnTotp,
-  ) {}
+  constructor(private readonly uses: AuthUseCases) {}
 
   /**
    * Logs in; a browser (isBrowserRequest) without a device id gets its new one as the
@@ -100,8 +103,8 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
    */
   async login(req: LoginRequest, ctx: HandlerContext) {
     const client = ctx.values.get(clientInfoKey);
-    const issued = await this.sessions.login(req, client);
-    const cookie = newDeviceCookie(issued.session, client, this.cookieSecure);
+    const issued = await this.uses.sessions.login(req, client);
+    const cookie = newDeviceCookie(issued.session, client, this.uses.cookieSecure);
     if (cookie !== undefined && ctx.values.get(browserKey)) {
       ctx.responseHeader.append("set-cookie", cookie);
     }
@@ -115,12 +118,12 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
 
   async refresh(req: { durationSeconds: number; keepToken: boolean }, ctx: HandlerContext) {
     const kept = req.keepToken ? ctx.values.get(presentedTokenKey) : undefined;
-    const issued = await this.sessions.refresh(sessionCaller(ctx), req.durationSeconds, kept);
+    const issued = await this.uses.sessions.refresh(sessionCaller(ctx), req.durationSeconds, kept);
     return { ...issuedToProto(issued), message: "Session refreshed. Use the new token." };
   }
 
   async reauthenticate(req: ReauthenticateInput, ctx: HandlerContext) {
-    const issued = await this.reauthenticator.reauthenticate(
+    const issued = await this.uses.reauthenticator.reauthenticate(
       sessionCaller(ctx),
       req,
       ctx.values.get(clientInfoKey),
@@ -129,7 +132,7 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
   }
 
   async issueToken(req: { durationSeconds: number }, ctx: HandlerContext) {
-    const issued = await this.sessions.issueToken(
+    const issued = await this.uses.sessions.issueToken(
       sessionCaller(ctx),
       ctx.values.get(clientInfoKey),
       req.durationSeconds,
@@ -138,19 +141,22 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
   }
 
   async issueJwt(req: JwtRequest, ctx: HandlerContext) {
-    const { token, issuedAt, expiresAt } = await this.jwts.issue(sessionCaller(ctx).session, req);
+    const { token, issuedAt, expiresAt } = await this.uses.jwts.issue(
+      sessionCaller(ctx).session,
+      req,
+    );
     return { token, expiresIn: expiresAt - issuedAt, expiresAt: timestampFromMs(expiresAt * 1000) };
   }
 
   async logout(_req: unknown, ctx: HandlerContext) {
-    await this.sessions.logout(sessionCaller(ctx));
+    await this.uses.sessions.logout(sessionCaller(ctx));
     return { message: "Logged out successfully" };
   }
 
   async listSessions(req: ListSessionsRequest, ctx: HandlerContext) {
     const caller = userCaller(ctx);
     const scope = { method: "ListSessions", owner: caller.userId };
-    const page = await this.sessions.list(caller.userId, pageRequestOf(req, scope));
+    const page = await this.uses.sessions.list(caller.userId, pageRequestOf(req, scope));
     return {
       sessions: page.items.map((session) => sessionToProto(session, caller.session?.id)),
       nextPageToken: pageTokenOf(page.next, scope),
@@ -162,8 +168,8 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
     const by = ctx.values.get(clientInfoKey);
     const revokedCount =
       req.scope === RevokeScope.UNSPECIFIED
-        ? await this.sessions.revoke(userId, req.sessionId, by)
-        : await this.sessions.revokeAll(userId, {
+        ? await this.uses.sessions.revoke(userId, req.sessionId, by)
+        : await this.uses.sessions.revokeAll(userId, {
             by,
             ...(req.scope === RevokeScope.OTHERS && session !== undefined
               ? { keep: session.id }
@@ -175,7 +181,7 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
   async renameSession(req: { sessionId: string; label: string }, ctx: HandlerContext) {
     const caller = userCaller(ctx);
     const by = ctx.values.get(clientInfoKey);
-    const session = await this.sessions.rename(caller.userId, req.sessionId, req.label, by);
+    const session = await this.uses.sessions.rename(caller.userId, req.sessionId, req.label, by);
     return { session: sessionToProto(session, caller.session?.id) };
   }
 
@@ -204,13 +210,13 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
     const totpCode = req.totpCode || (headers.get("x-totp-code")?.trim() ?? "");
     const stepUp = stepUpOf(req);
     return this.introspectionToProto(
-      await this.sessions.introspect(token, totpCode, client, stepUp),
+      await this.uses.sessions.introspect(token, totpCode, client, stepUp),
     );
   }
 
   async getMe(_req: unknown, ctx: HandlerContext) {
     const { userId, session } = userCaller(ctx);
-    const user = await this.sessions.me(userId);
+    const user = await this.uses.sessions.me(userId);
     return {
       user: userToProto(user),
       ...(session === undefined ? {} : { session: sessionToProto(session, session.id) }),
@@ -218,7 +224,7 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
   }
 
   async changePassword(req: PasswordChange, ctx: HandlerContext) {
-    const revokedSessions = await this.passwords.change(
+    const revokedSessions = await this.uses.passwords.change(
       sessionCaller(ctx),
       req,
       ctx.values.get(clientInfoKey),
@@ -230,7 +236,7 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
   }
 
   async resetPassword(req: { token: string; newPassword: string }, ctx: HandlerContext) {
-    const revokedSessions = await this.resets.redeem(
+    const revokedSessions = await this.uses.resets.redeem(
       req.token,
       req.newPassword,
       ctx.values.get(clientInfoKey),
@@ -239,7 +245,10 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
   }
 
   async enrollOwnTotp(_req: unknown, ctx: HandlerContext) {
-    const enrollment = await this.ownTotp.enroll(sessionCaller(ctx), ctx.values.get(clientInfoKey));
+    const enrollment = await this.uses.ownTotp.enroll(
+      sessionCaller(ctx),
+      ctx.values.get(clientInfoKey),
+    );
     return {
       secret: enrollment.secret,
       otpauthUri: enrollment.uri,
@@ -249,7 +258,7 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
 
   async confirmOwnTotp(req: { code: string }, ctx: HandlerContext) {
     const client = ctx.values.get(clientInfoKey);
-    const { user, revokedSessions } = await this.ownTotp.confirm(
+    const { user, revokedSessions } = await this.uses.ownTotp.confirm(
       sessionCaller(ctx),
       req.code,
       client,
@@ -259,7 +268,7 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
 
   async removeOwnTotp(_req: unknown, ctx: HandlerContext) {
     const client = ctx.values.get(clientInfoKey);
-    const { user, revokedSessions } = await this.ownTotp.remove(sessionCaller(ctx), client);
+    const { user, revokedSessions } = await this.uses.ownTotp.remove(sessionCaller(ctx), client);
     return { user: userToProto(user), revokedSessions };
   }
 
@@ -279,7 +288,7 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
         ? {}
         : {
             expiresAt: timestampFromMs(identity.expiresAt),
-            expiresIn: secondsUntil(identity.expiresAt, this.clock.now()),
+            expiresIn: secondsUntil(identity.expiresAt, this.uses.clock.now()),
           }),
       issuedAt: timestampFromMs(identity.issuedAt),
       roles: [...identity.roles],
