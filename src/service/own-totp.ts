@@ -5,6 +5,7 @@ import type { Store } from "../domain/ports.js";
 import type { ClientInfo } from "../domain/session.js";
 import type { UserRecord } from "../domain/user.js";
 import type { AuditLog } from "./audit.js";
+import { ownAccount } from "./own-account.js";
 import type { SessionPrincipal } from "./session-judge.js";
 import type { SessionService } from "./session-service.js";
 import type { TotpEnrollment, TotpService } from "./totp-service.js";
@@ -67,10 +68,11 @@ export class OwnTotp {
 
   /** The caller's account, if its session may change factors; else STEP_UP_REQUIRED. */
   private async privileged({ session }: SessionPrincipal): Promise<UserRecord> {
-    const user = await this.deps.store.users.findById(session.userId);
-    if (user === undefined || user.disabled) {
-      throw new KeycardError("SESSION_REVOKED", "Session token revoked");
-    }
+    const user = await ownAccount(
+      this.deps.store.users,
+      session.userId,
+      "The built-in administrator signs in with ADMIN_PASSWORD alone and has no TOTP of its own",
+    );
     const stepUp = {
       maxAgeMs: this.deps.maxAuthAgeMs,
       ...(user.totpSecret === "" ? {} : { minAal: 2 as const }),

@@ -7,6 +7,7 @@ import type { ClientInfo } from "../domain/session.js";
 import type { UserRecord } from "../domain/user.js";
 import type { AuditLog } from "./audit.js";
 import type { LoginGuard } from "./login-guard.js";
+import { ownAccount } from "./own-account.js";
 import { provePassword } from "./password-proof.js";
 import { inactiveError, type SessionPrincipal } from "./session-judge.js";
 
@@ -78,17 +79,11 @@ export class PasswordChanger {
    * The session's account, if it may change its password: not the built-in administrator,
    * whose password is ADMIN_PASSWORD and lives in the server's settings.
    */
-  private async holder(userId: string): Promise<UserRecord> {
-    const user = await this.deps.store.users.findById(userId);
-    if (user === undefined || user.disabled) {
-      throw new KeycardError("SESSION_REVOKED", "Session token revoked");
-    }
-    if (user.passwordHash === "") {
-      throw new KeycardError(
-        "PERMISSION_DENIED",
-        "The built-in administrator's password is ADMIN_PASSWORD; change it in the server's settings",
-      );
-    }
-    return user;
+  private holder(userId: string): Promise<UserRecord> {
+    return ownAccount(
+      this.deps.store.users,
+      userId,
+      "The built-in administrator's password is ADMIN_PASSWORD; change it in the server's settings",
+    );
   }
 }

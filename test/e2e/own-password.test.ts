@@ -171,6 +171,14 @@ describe("ChangePassword over REST", () => {
     expect(refused.status).toBe(403);
     expect(refused.body).toMatchObject({ error: "PERMISSION_DENIED" });
   });
+
+  it("refuses the built-in administrator a TOTP of its own, which its login would never ask for", async () => {
+    const admin = await postJson(url("/auth/login"), { password: adminPassword });
+    const token = String(admin.body.session_token);
+    const enroll = await postJson(url("/auth/totp"), {}, bearer(token));
+    expect(enroll).toMatchObject({ status: 403, body: { error: "PERMISSION_DENIED" } });
+    expect(String(enroll.body.message)).toContain("ADMIN_PASSWORD");
+  });
 });
 
 describe("password resets over REST", () => {

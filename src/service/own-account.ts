@@ -1,0 +1,24 @@
+import { KeycardError } from "../domain/errors.js";
+import type { UserStore } from "../domain/ports.js";
+import type { UserRecord } from "../domain/user.js";
+
+/**
+ * The account behind a session, for a change its holder makes to their own credentials:
+ * SESSION_REVOKED when it is gone or disabled, and PERMISSION_DENIED for the built-in
+ * administrator (no stored password), whose only credential is ADMIN_PASSWORD in the
+ * server's settings: `refusal` says what that account should do instead.
+ */
+export async function ownAccount(
+  users: UserStore,
+  userId: string,
+  refusal: string,
+): Promise<UserRecord> {
+  const user = await users.findById(userId);
+  if (user === undefined || user.disabled) {
+    throw new KeycardError("SESSION_REVOKED", "Session token revoked");
+  }
+  if (user.passwordHash === "") {
+    throw new KeycardError("PERMISSION_DENIED", refusal);
+  }
+  return user;
+}
