@@ -1,7 +1,6 @@
 import { meetsStepUp, sessionAssurance } from "../domain/assurance.js";
 import type { Clock } from "../domain/clock.js";
 import { newPasswordProblem } from "../domain/common-passwords.js";
-import { KeycardError } from "../domain/errors.js";
 import type { PasswordHasher, Store } from "../domain/ports.js";
 import type { ClientInfo } from "../domain/session.js";
 import type { UserRecord } from "../domain/user.js";
