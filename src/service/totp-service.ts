@@ -15,6 +15,8 @@ export interface TotpEnrollment {
   readonly secret: string;
   readonly uri: string;
   readonly qrCodeSvg: string;
+  /** The same QR code in Unicode half blocks, for a terminal. */
+  readonly qrCodeText: string;
 }
 
 const issuer = "keycard";
@@ -41,7 +43,12 @@ export class TotpService {
     const secret = newTotpSecret();
     await this.deps.store.users.update(userId, { totpPending: this.deps.secrets.encrypt(secret) });
     const uri = otpauthUri(issuer, user.email, secret);
-    return { secret, uri, qrCodeSvg: await QRCode.toString(uri, { type: "svg", margin: 2 }) };
+    return {
+      secret,
+      uri,
+      qrCodeSvg: await QRCode.toString(uri, { type: "svg", margin: 2 }),
+      qrCodeText: await QRCode.toString(uri, { type: "utf8", margin: 2 }),
+    };
   }
 
   /**

@@ -81,6 +81,7 @@ describe("own TOTP over REST", () => {
     expect(secret).toMatch(/^[A-Z2-7]{16,}$/);
     expect(enrolled.body.otpauth_uri).toContain(`secret=${secret}`);
     expect(String(enrolled.body.qr_code_svg)).toMatch(/^<svg/);
+    expect(String(enrolled.body.qr_code_text)).toMatch(/^[█▀▄ \n]{200,}$/);
 
     const code = await nextCode(secret);
     const confirmed = await confirm(caller.session_token, code);

@@ -253,6 +253,7 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
       secret: enrollment.secret,
       otpauthUri: enrollment.uri,
       qrCodeSvg: enrollment.qrCodeSvg,
+      qrCodeText: enrollment.qrCodeText,
     };
   }
 
