@@ -1,5 +1,7 @@
+import { meetsStepUp, type StepUp, sessionAssurance } from "../domain/assurance.js";
 import { KeycardError } from "../domain/errors.js";
 import type { UserStore } from "../domain/ports.js";
+import type { SessionRecord } from "../domain/session.js";
 import type { UserRecord } from "../domain/user.js";
 
 /**
@@ -21,4 +23,19 @@ export async function ownAccount(
     throw new KeycardError("PERMISSION_DENIED", refusal);
   }
   return user;
+}
+
+/**
+ * Refuses a change to one's own credentials from a session that does not meet `stepUp` at
+ * `now` (proven too long ago, or with too few factors): STEP_UP_REQUIRED with `message`.
+ */
+export function requireStepUp(
+  session: SessionRecord,
+  stepUp: StepUp,
+  now: number,
+  message: string,
+): void {
+  if (!meetsStepUp(sessionAssurance(session), stepUp, now)) {
+    throw new KeycardError("STEP_UP_REQUIRED", message);
+  }
 }

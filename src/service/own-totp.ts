@@ -1,11 +1,9 @@
-import { meetsStepUp, sessionAssurance } from "../domain/assurance.js";
 import type { Clock } from "../domain/clock.js";
-import { KeycardError } from "../domain/errors.js";
 import type { Store } from "../domain/ports.js";
 import type { ClientInfo } from "../domain/session.js";
 import type { UserRecord } from "../domain/user.js";
 import type { AuditLog } from "./audit.js";
-import { ownAccount } from "./own-account.js";
+import { ownAccount, requireStepUp } from "./own-account.js";
 import type { SessionPrincipal } from "./session-judge.js";
 import type { SessionService } from "./session-service.js";
 import type { TotpEnrollment, TotpService } from "./totp-service.js";
@@ -77,12 +75,12 @@ export class OwnTotp {
       maxAgeMs: this.deps.maxAuthAgeMs,
       ...(user.totpSecret === "" ? {} : { minAal: 2 as const }),
     };
-    if (!meetsStepUp(sessionAssurance(session), stepUp, this.deps.clock.now())) {
-      throw new KeycardError(
-        "STEP_UP_REQUIRED",
-        "Changing TOTP needs a recent login, with TOTP once enabled; call Reauthenticate first",
-      );
-    }
+    requireStepUp(
+      session,
+      stepUp,
+      this.deps.clock.now(),
+      "Changing TOTP needs a recent login, with TOTP once enabled; call Reauthenticate first",
+    );
     return user;
   }
 

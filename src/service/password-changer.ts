@@ -1,4 +1,3 @@
-import { meetsStepUp, sessionAssurance } from "../domain/assurance.js";
 import type { Clock } from "../domain/clock.js";
 import { newPasswordProblem } from "../domain/common-passwords.js";
 import type { PasswordHasher, Store } from "../domain/ports.js";
@@ -6,9 +5,9 @@ import type { ClientInfo } from "../domain/session.js";
 import type { UserRecord } from "../domain/user.js";
 import type { AuditLog } from "./audit.js";
 import type { LoginGuard } from "./login-guard.js";
-import { ownAccount } from "./own-account.js";
+import { ownAccount, requireStepUp } from "./own-account.js";
 import { provePassword } from "./password-proof.js";
-import { inactiveError, type SessionPrincipal } from "./session-judge.js";
+import { inactiveRefusal, type SessionPrincipal } from "./session-judge.js";
 
 /** A person's change of their own password. */
 export interface PasswordChange {
@@ -52,10 +51,12 @@ export class PasswordChanger {
     client: ClientInfo,
   ): Promise<number> {
     const user = await this.holder(session.userId);
-    const now = this.deps.clock.now();
-    if (!meetsStepUp(sessionAssurance(session), { maxAgeMs: this.deps.maxAuthAgeMs }, now)) {
-      throw inactiveError("step_up_required");
-    }
+    requireStepUp(
+      session,
+      { maxAgeMs: this.deps.maxAuthAgeMs },
+      this.deps.clock.now(),
+      inactiveRefusal("step_up_required")[1],
+    );
     checkNewPassword("new_password", change.newPassword);
     await provePassword(this.deps, user, change.currentPassword, client, "change_password");
     await this.deps.store.users.update(user.id, {

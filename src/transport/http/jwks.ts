@@ -1,6 +1,6 @@
 import type { JwtKeys } from "../../service/signing-keyring.js";
 import type { NodeRequest, NodeResponse } from "../server/front-door.js";
-import { RestError } from "./rest-error.js";
+import { onlyGetOrHead } from "./rest-error.js";
 import { sendJson } from "./rest-handler.js";
 
 /** How long verifiers may keep the JWKS: well under how long a key is published before it signs. */
@@ -13,12 +13,6 @@ export interface WellKnownDeps {
   readonly issuer: string;
 }
 
-function onlyGet(request: NodeRequest, path: string): void {
-  if (request.method !== "GET" && request.method !== "HEAD") {
-    throw new RestError(405, "METHOD_NOT_ALLOWED", `Use GET for ${path}`, { allow: "GET, HEAD" });
-  }
-}
-
 /**
  * `GET /.well-known/jwks.json`: the public keys of keycard's JWTs (RFC 7517), those about
  * to sign included, for any verifier to cache `jwksMaxAgeSeconds`. Public, so any origin
@@ -29,7 +23,7 @@ export async function serveJwks(
   request: NodeRequest,
   response: NodeResponse,
 ): Promise<void> {
-  onlyGet(request, "/.well-known/jwks.json");
+  onlyGetOrHead(request.method, "/.well-known/jwks.json");
   sendJson(
     response,
     200,
@@ -53,7 +47,7 @@ export function serveOpenIdConfiguration(
   request: NodeRequest,
   response: NodeResponse,
 ): void {
-  onlyGet(request, "/.well-known/openid-configuration");
+  onlyGetOrHead(request.method, "/.well-known/openid-configuration");
   const issuerIsUrl = /^https?:\/\//.test(deps.issuer);
   const base = issuerIsUrl ? deps.issuer.replace(/\/+$/, "") : requestOrigin(request);
   sendJson(

@@ -1,7 +1,7 @@
 import type { JsonValue } from "@bufbuild/protobuf";
 import type { Store } from "../../domain/ports.js";
 import type { StoreFailures } from "../store-failure-share.js";
-import { RestError } from "./rest-error.js";
+import { onlyGetOrHead } from "./rest-error.js";
 import { type NodeRequest, type NodeResponse, sendJson } from "./rest-handler.js";
 
 /** What the probes look at: the store, the shutdown signal and recent store failures. */
@@ -34,9 +34,7 @@ export async function serveProbe(
   if (!probePaths.has(path)) {
     return false;
   }
-  if (request.method !== "GET" && request.method !== "HEAD") {
-    throw new RestError(405, "METHOD_NOT_ALLOWED", `Use GET for ${path}`, { allow: "GET, HEAD" });
-  }
+  onlyGetOrHead(request.method, path);
   if (path === "/healthz") {
     sendJson(response, 200, { status: "ok" });
     return true;

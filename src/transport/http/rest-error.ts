@@ -12,3 +12,10 @@ export class RestError extends Error {
     super(message);
   }
 }
+
+/** Refuses any method but GET and HEAD on a read-only path: 405 with `Allow`. */
+export function onlyGetOrHead(method: string | undefined, path: string): void {
+  if (method !== "GET" && method !== "HEAD") {
+    throw new RestError(405, "METHOD_NOT_ALLOWED", `Use GET for ${path}`, { allow: "GET, HEAD" });
+  }
+}
