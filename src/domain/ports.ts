@@ -82,9 +82,9 @@ export interface SessionStore {
   touch(userId: string, sessionId: string, at: number): Promise<void>;
   /**
    * Ends the user's oldest sessions (by creation) until at most `keep` are live; returns
-   * the ids of those it ended. Atomic per user, so racing logins never leave more.
+   * those it ended. Atomic per user, so racing logins never leave more.
    */
-  trim(userId: string, keep: number, now: number): Promise<string[]>;
+  trim(userId: string, keep: number, now: number): Promise<TrimmedSession[]>;
   /**
    * How many sessions of all users are live (not revoked, and not yet seen expired by a
    * sweep): exact at each sweep, which a running keycard does every 15 s.
@@ -95,6 +95,13 @@ export interface SessionStore {
    * the live list and returns them; each expired session is returned once, to one caller.
    */
   sweepExpired(now: number, limit: number): Promise<ExpiredSession[]>;
+}
+
+/** A session ended by {@link SessionStore.trim}. */
+export interface TrimmedSession {
+  readonly sessionId: string;
+  /** When it began; 0 when its record could not be read. */
+  readonly createdAt: number;
 }
 
 /** A session that ended by reaching its expiry. */
@@ -115,7 +122,7 @@ export interface LoginAttemptStore {
   record(keys: readonly LoginCounterKey[], at: number, retainMs: number): Promise<void>;
   /** The counters' states, in the order asked; `noFailures` for a counter that is absent. */
   read(keys: readonly LoginCounterKey[]): Promise<FailureCount[]>;
-  /** Resets the counters. */
+  /** Resets the counters (an account key: its window of failures). */
   clear(keys: readonly LoginCounterKey[]): Promise<void>;
   /**
    * Adds the failure named `failure` at `at` to an account's rolling window of `windowMs`,
@@ -158,12 +165,15 @@ export interface SigningKeyStore {
  * gone by itself at its expiry.
  */
 export interface PasswordResetStore {
-  /** Files `reset` under `tokenHash` until its expiry. */
+  /**
+   * Files `reset` under `tokenHash` until its expiry, as its user's latest: every earlier
+   * reset of that user stops working.
+   */
   save(tokenHash: string, reset: PasswordReset): Promise<void>;
   /**
    * Takes the reset filed under `tokenHash` out of the store and answers it; undefined when
-   * there is none (never filed, already taken, or expired). Atomic across replicas: of
-   * concurrent takes of one token, exactly one gets the reset.
+   * there is none (never filed, already taken, expired, or no longer its user's latest).
+   * Atomic across replicas: of concurrent takes of one token, exactly one gets the reset.
    */
   take(tokenHash: string): Promise<PasswordReset | undefined>;
 }

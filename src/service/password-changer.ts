@@ -8,6 +8,7 @@ import type { LoginGuard } from "./login-guard.js";
 import { ownAccount, requireStepUp } from "./own-account.js";
 import { provePassword } from "./password-proof.js";
 import { inactiveRefusal, type SessionPrincipal } from "./session-judge.js";
+import type { SessionService } from "./session-service.js";
 
 /** A person's change of their own password. */
 export interface PasswordChange {
@@ -23,6 +24,8 @@ export interface PasswordChangerDeps {
   readonly hasher: PasswordHasher;
   readonly clock: Clock;
   readonly audit: AuditLog;
+  /** Ends the account's other sessions, counting their lifetimes and auditing why. */
+  readonly sessions: Pick<SessionService, "revokeAll">;
   /** How long ago the session's holder may have proved themselves (PRIVILEGED_SESSION_MAX_AGE). */
   readonly maxAuthAgeMs: number;
   /** The login's guessing budget, which a wrong current password spends too. */
@@ -64,7 +67,11 @@ export class PasswordChanger {
     });
     const revokedSessions = change.keepOtherSessions
       ? 0
-      : await this.deps.store.sessions.revokeAll(user.id, session.id);
+      : await this.deps.sessions.revokeAll(user.id, {
+          keep: session.id,
+          reason: "password_changed",
+          by: client,
+        });
     this.deps.audit("password.changed", {
       userId: user.id,
       sessionId: session.id,

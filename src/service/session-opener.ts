@@ -14,6 +14,7 @@ import {
 import { hashToken, mintToken, sessionIdOf } from "../domain/token.js";
 import type { AuditLog } from "./audit.js";
 import { invalidCredentials, type ProvenUser } from "./credential-prover.js";
+import { reportLifetimes, type SessionEndListener } from "./session-lifetimes.js";
 
 /** A session together with the secret token that opens it, as handed out once. */
 export interface IssuedSession {
@@ -36,6 +37,8 @@ export interface SessionOpenerDeps {
   readonly audit: AuditLog;
   /** Told when taking back a session whose login failed failed too. */
   readonly onBackgroundError?: (error: unknown) => void;
+  /** Told the lifetime of each session the cap on sessions per user ended. */
+  readonly onSessionEnd?: SessionEndListener;
 }
 
 /**
@@ -155,7 +158,8 @@ export class SessionOpener {
     if (cap <= 0) {
       return;
     }
-    for (const sessionId of await this.deps.store.sessions.trim(userId, cap, now)) {
+    for (const { sessionId, createdAt } of await this.deps.store.sessions.trim(userId, cap, now)) {
+      reportLifetimes(this.deps.onSessionEnd, "session_limit", [createdAt], now);
       this.deps.audit("session.revoked", { userId, sessionId, reason: "session_limit" });
     }
   }

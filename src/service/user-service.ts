@@ -112,6 +112,8 @@ export class UserService {
     for (const session of sessions.filter((candidate) => candidate.apiKeyId === apiKeyId)) {
       if (await this.deps.store.sessions.revoke(userId, session.id)) {
         count += 1;
+        const now = this.deps.clock.now();
+        reportLifetimes(this.deps.onSessionEnd, "api_key_revoked", [session.createdAt], now);
       }
     }
     return count;

@@ -1039,7 +1039,9 @@ export function describeStoreContract(name: string, makeStore: () => Store): voi
         const middle = await givenSession(user, { createdAt: start - 2 });
         const newest = await givenSession(user, { createdAt: start - 1 });
         await expired(ending);
-        expect(await store.sessions.trim(user.id, 2, Date.now())).toEqual([oldest.id]);
+        expect(await store.sessions.trim(user.id, 2, Date.now())).toEqual([
+          { sessionId: oldest.id, createdAt: start - 3 },
+        ]);
         const left = await store.sessions.list(user.id, Date.now());
         expect(left.map((session) => session.id)).toEqual([newest.id, middle.id]);
         expect(await store.sessions.trim(user.id, 2, Date.now())).toEqual([]);
@@ -1079,6 +1081,20 @@ export function describeStoreContract(name: string, makeStore: () => Store): voi
         const [cleared, kept] = await store.loginAttempts.read([pair, ip]);
         expect(cleared?.count).toBe(0);
         expect(kept?.count).toBe(1);
+      });
+
+      it("clears an account's window, which then takes failures from empty", async () => {
+        const account = keyOf("account");
+        const t = Date.now();
+        for (const name of ["a", "b", "c"]) {
+          await store.loginAttempts.claim(account, name, t, hour);
+        }
+        await store.loginAttempts.clear([account]);
+        expect(await store.loginAttempts.claim(account, "", t, hour)).toEqual({
+          claimed: false,
+          count: 0,
+          openAt: 0,
+        });
       });
 
       it("drops a counter its retention after the last failure", async () => {

@@ -2,6 +2,7 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthService } from "../../gen/keycard/v1/auth_service_pb.js";
+import { keyHolder } from "../helpers/api-key-holder.js";
 import { FakeClock } from "../helpers/fake-clock.js";
 import {
   createTestUser,
@@ -12,7 +13,7 @@ import {
   testAdminToken,
 } from "../helpers/keycard.js";
 import { sample } from "../helpers/metrics.js";
-import { bearer, jsonPost, send } from "../helpers/rest.js";
+import { bearer, jsonPost, restClient, send } from "../helpers/rest.js";
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -193,5 +194,79 @@ describe("session lifetime and renewal metrics", () => {
     const after = await scrape();
     expect(sample(after, "keycard_sessions_renewed_total", {})).toBe(renewedBefore + 1);
     expect(sample(after, "keycard_sessions_refreshed_total", {})).toBe(refreshedBefore + 1);
+  });
+});
+
+describe("session lifetimes of the other ways a session ends", () => {
+  const clock = new FakeClock();
+  let keycard: TestKeycard;
+  const scrape = async (): Promise<string> => (await fetch(`${keycard.baseUrl}/metrics`)).text();
+  const lifetimeSum = (text: string, reason: string) =>
+    sample(text, "keycard_session_lifetime_seconds_sum", { reason });
+  const lifetimeCount = (text: string, reason: string) =>
+    sample(text, "keycard_session_lifetime_seconds_count", { reason });
+
+  beforeAll(async () => {
+    keycard = await startKeycard({ clock, policy: { maxSessionsPerUser: 2 } });
+  });
+  afterAll(() => keycard.close());
+
+  it("observes the oldest session a login over SESSION_MAX_PER_USER ends, under session_limit", async () => {
+    const user = await createTestUser(keycard);
+    await loginRest(keycard, user);
+    clock.advance(10_000);
+    await loginRest(keycard, user);
+    clock.advance(10_000);
+    await loginRest(keycard, user);
+    const text = await scrape();
+    expect(lifetimeCount(text, "session_limit")).toBe(1);
+    expect(lifetimeSum(text, "session_limit")).toBe(20);
+  });
+
+  it("observes the sessions a reset token and a person's own new password end", async () => {
+    const reset = await createTestUser(keycard);
+    await loginRest(keycard, reset);
+    const own = await createTestUser(keycard);
+    await loginRest(keycard, own);
+    const caller = await loginRest(keycard, own);
+    clock.advance(40_000);
+    const issued = await postJson(
+      `${keycard.baseUrl}/admin/users/${reset.id}/password-reset`,
+      {},
+      bearer(testAdminToken),
+    );
+    const newPassword = "a brand new long passphrase";
+    const redeemed = await postJson(`${keycard.baseUrl}/auth/password/reset`, {
+      token: issued.body.token,
+      new_password: newPassword,
+    });
+    expect(redeemed.status).toBe(200);
+    const changed = await postJson(
+      `${keycard.baseUrl}/auth/password`,
+      { current_password: own.password, new_password: newPassword },
+      bearer(caller.session_token),
+    );
+    expect(changed.status).toBe(200);
+    const text = await scrape();
+    expect([lifetimeCount(text, "password_reset"), lifetimeSum(text, "password_reset")]).toEqual([
+      1, 40,
+    ]);
+    expect([
+      lifetimeCount(text, "password_changed"),
+      lifetimeSum(text, "password_changed"),
+    ]).toEqual([1, 40]);
+  });
+
+  it("observes the sessions an API key opened when the key is revoked, under api_key_revoked", async () => {
+    const rest = restClient(keycard.baseUrl);
+    const holder = await keyHolder(rest, false);
+    const login = await rest.post("/auth/login", { api_key: holder.key });
+    expect(login.status).toBe(200);
+    clock.advance(50_000);
+    const admin = bearer(testAdminToken);
+    expect((await rest.del(`/admin/api-keys/${holder.keyId}`, admin)).status).toBe(200);
+    const text = await scrape();
+    expect(lifetimeCount(text, "api_key_revoked")).toBe(1);
+    expect(lifetimeSum(text, "api_key_revoked")).toBe(50);
   });
 });

@@ -6,6 +6,7 @@ import type {
   ExpiredSession,
   SessionStore,
   Store,
+  TrimmedSession,
   UserStore,
 } from "../../domain/ports.js";
 import {
@@ -221,13 +222,13 @@ class MemorySessionStore implements SessionStore {
     }
   }
 
-  async trim(userId: string, keep: number): Promise<string[]> {
+  async trim(userId: string, keep: number): Promise<TrimmedSession[]> {
     const oldestFirst = (await this.list(userId)).reverse();
     const ended = oldestFirst.slice(0, Math.max(0, oldestFirst.length - keep));
     for (const session of ended) {
       await this.revoke(userId, session.id);
     }
-    return ended.map((session) => session.id);
+    return ended.map((session) => ({ sessionId: session.id, createdAt: session.createdAt }));
   }
 
   async countLive(): Promise<number> {

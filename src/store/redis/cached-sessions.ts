@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import type { Clock } from "../../domain/clock.js";
-import type { ExpiredSession, SessionStore } from "../../domain/ports.js";
+import type { ExpiredSession, SessionStore, TrimmedSession } from "../../domain/ports.js";
 import type { SessionListing, SessionRecord, TokenLookup } from "../../domain/session.js";
 import { closeRedisClient } from "./keep-reconnecting.js";
 
@@ -97,10 +97,10 @@ export class CachedSessionStore implements SessionStore {
     return count;
   }
 
-  async trim(userId: string, keep: number, now: number): Promise<string[]> {
+  async trim(userId: string, keep: number, now: number): Promise<TrimmedSession[]> {
     const ended = await this.inner.trim(userId, keep, now);
     if (ended.length > 0) {
-      await this.announce({ s: ended });
+      await this.announce({ s: ended.map(({ sessionId }) => sessionId) });
     }
     return ended;
   }

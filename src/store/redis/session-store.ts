@@ -1,5 +1,5 @@
 import { TokenNotStoredError } from "../../domain/errors.js";
-import type { ExpiredSession, SessionStore } from "../../domain/ports.js";
+import type { ExpiredSession, SessionStore, TrimmedSession } from "../../domain/ports.js";
 import {
   listingOf,
   type SessionListing,
@@ -190,7 +190,7 @@ export class RedisSessionStore implements SessionStore {
    * Reads the live sessions' creation times, then ends the oldest in one script that
    * counts again, so that racing logins each end only what is still over the limit.
    */
-  trim(userId: string, keep: number, now: number): Promise<string[]> {
+  trim(userId: string, keep: number, now: number): Promise<TrimmedSession[]> {
     return guarded(async () => {
       const index = this.keys.index(userId);
       const ids = await this.redis.zrangebyscore(index, `(${now}`, "+inf");
@@ -198,10 +198,10 @@ export class RedisSessionStore implements SessionStore {
         return [];
       }
       const created = await this.records.createdAt(userId, ids, this.legacy);
-      const oldestFirst = ids
-        .map((id, i) => ({ id, at: created[i] ?? 0 }))
-        .sort((a, b) => a.at - b.at)
-        .map(({ id }) => id);
+      const byAge = ids
+        .map((sessionId, i) => ({ sessionId, createdAt: created[i] ?? 0 }))
+        .sort((a, b) => a.createdAt - b.createdAt);
+      const oldestFirst = byAge.map(({ sessionId }) => sessionId);
       const live = this.keys.shardOf(userId).live;
       const prefix = this.keys.legacySessionPrefix(userId);
       const ended = await this.durable.run(
@@ -210,7 +210,7 @@ export class RedisSessionStore implements SessionStore {
         (ended) => ended.length > 0,
       );
       await this.records.bury(userId, ended);
-      return ended;
+      return byAge.filter(({ sessionId }) => ended.includes(sessionId));
     });
   }
 
