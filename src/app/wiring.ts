@@ -125,6 +125,7 @@ export function createApp(deps: ServerDeps): KeycardApp {
   const jwts = new JwtIssuer({ keys: jwtKeys, clock, settings: jwtConfig, audit });
   const passwords = new PasswordChanger({
     store,
+    sessions,
     hasher,
     clock,
     audit,
@@ -133,6 +134,8 @@ export function createApp(deps: ServerDeps): KeycardApp {
   });
   const passwordResets = new PasswordResets({
     store,
+    sessions,
+    guard,
     hasher,
     clock,
     tokenPrefix: settings.tokenPrefix,

@@ -39,7 +39,12 @@ export function loginAttemptOf(
   }
   const typed = normalizeEmail(input.email);
   const email = typed === "" && adminEmail !== undefined ? adminEmail : typed;
-  return { credential: "password", account: accountFingerprint(`email:${email}`), email, client };
+  return { credential: "password", account: passwordAccountOf(email), email, client };
+}
+
+/** The account fingerprint password logins with `email` (normalized) count against. */
+export function passwordAccountOf(email: string): string {
+  return accountFingerprint(`email:${email}`);
 }
 
 /**

@@ -14,7 +14,7 @@ import {
 } from "../domain/login-throttle.js";
 import type { LoginAttemptStore, UserStore } from "../domain/ports.js";
 import type { AuditLog } from "./audit.js";
-import { isGuessFailure, type LoginAttempt } from "./login-attempt.js";
+import { isGuessFailure, type LoginAttempt, passwordAccountOf } from "./login-attempt.js";
 
 /** What the guard needs: the counters, the users (for the audit), time, policy and audit. */
 export interface LoginGuardDeps {
@@ -138,6 +138,15 @@ export class LoginGuard {
       }),
     ]);
     this.auditFailure(attempt, "INVALID_CREDENTIALS");
+  }
+
+  /**
+   * Lifts the lockout of the password account of `email` (normalized): its window of
+   * failures is forgotten, for an owner who has just proved control of the account
+   * another way (a password reset). Address counters are left: they slow the guesser.
+   */
+  async forgetAccountFailures(email: string): Promise<void> {
+    await this.deps.attempts.clear([{ kind: "account", id: passwordAccountOf(email) }]);
   }
 
   /** Audits a wrong secret checked at a door other than Login (which audits its own). */

@@ -5,7 +5,9 @@ import type { PasswordHasher, Store } from "../domain/ports.js";
 import type { ClientInfo } from "../domain/session.js";
 import { hashToken, isWellFormedToken, mintToken } from "../domain/token.js";
 import type { AuditLog } from "./audit.js";
+import type { LoginGuard } from "./login-guard.js";
 import { checkNewPassword } from "./password-changer.js";
+import type { SessionService } from "./session-service.js";
 
 /** A reset token as handed to the administrator, shown once. */
 export interface IssuedReset {
@@ -20,6 +22,10 @@ export interface PasswordResetsDeps {
   readonly clock: Clock;
   readonly tokenPrefix: string;
   readonly audit: AuditLog;
+  /** Ends the account's sessions, counting their lifetimes and auditing why. */
+  readonly sessions: Pick<SessionService, "revokeAll">;
+  /** Lifts the account's lockout: its owner has just proved control of it. */
+  readonly guard?: Pick<LoginGuard, "forgetAccountFailures">;
 }
 
 function invalidResetToken(): KeycardError {
@@ -77,7 +83,11 @@ export class PasswordResets {
     await this.deps.store.users.update(user.id, {
       passwordHash: await this.deps.hasher.hash(newPassword),
     });
-    const revokedSessions = await this.deps.store.sessions.revokeAll(user.id);
+    const revokedSessions = await this.deps.sessions.revokeAll(user.id, {
+      reason: "password_reset",
+      by: client,
+    });
+    await this.deps.guard?.forgetAccountFailures(user.email);
     this.deps.audit("password.reset", { userId: user.id, revokedSessions, ...client });
     return revokedSessions;
   }

@@ -209,6 +209,16 @@ describe("password resets over REST", () => {
     expect((await login(user.email, newPassword)).status).toBe(200);
   });
 
+  it("voids a reset token once a newer one is issued for the same account", async () => {
+    const user = await createTestUser(keycard);
+    const older = String((await createReset(user.id)).body.token);
+    const newer = String((await createReset(user.id)).body.token);
+    const refused = await redeem(older, newPassword);
+    expect(refused.status).toBe(401);
+    expect(refused.body).toMatchObject({ error: "RESET_TOKEN_INVALID" });
+    expect((await redeem(newer, newPassword)).status).toBe(200);
+  });
+
   it("refuses an expired token", async () => {
     const user = await createTestUser(keycard);
     const token = String((await createReset(user.id)).body.token);
@@ -277,6 +287,44 @@ describe("password resets over REST", () => {
       bearer(session.session_token),
     );
     expect(asUser.status).toBe(403);
+  });
+});
+
+describe("a password reset of a locked account", () => {
+  let locking: TestKeycard;
+
+  beforeAll(async () => {
+    locking = await startKeycard({
+      clock,
+      loginThrottle: {
+        ...defaultLoginThrottle,
+        pairDelayAfter: 0,
+        ipDelayAfter: 0,
+        lockoutThreshold: 3,
+      },
+    });
+  });
+  afterAll(() => locking?.close());
+
+  it("lifts the lockout, so the owner signs in with the new password at once", async () => {
+    const user = await createTestUser(locking);
+    const loginTo = (password: string) =>
+      postJson(`${locking.baseUrl}/auth/login`, { email: user.email, password });
+    for (const guess of ["guess one", "guess two", "guess three"]) {
+      expect((await loginTo(guess)).status).toBe(401);
+    }
+    expect((await loginTo(user.password)).status).toBe(429);
+    const issued = await postJson(
+      `${locking.baseUrl}/admin/users/${user.id}/password-reset`,
+      {},
+      adminHeaders,
+    );
+    const reset = await postJson(`${locking.baseUrl}/auth/password/reset`, {
+      token: issued.body.token,
+      new_password: newPassword,
+    });
+    expect(reset.status).toBe(200);
+    expect((await loginTo(newPassword)).status).toBe(200);
   });
 });
 

@@ -47,6 +47,9 @@ export class MemoryLoginAttemptStore implements LoginAttemptStore {
   async clear(keys: readonly LoginCounterKey[]): Promise<void> {
     for (const key of keys) {
       this.counts.delete(nameOf(key));
+      if (key.kind === "account") {
+        this.windows.delete(key.id);
+      }
     }
   }
 

@@ -50,6 +50,8 @@ export interface RedisKeys {
   readonly signingKeys: () => string;
   /** A pending password reset, named by the hash of its token. */
   readonly passwordReset: (tokenHash: string) => string;
+  /** The token hash of a user's latest password reset: any other of theirs is void. */
+  readonly latestPasswordReset: (userId: string) => string;
 }
 
 /**
@@ -103,5 +105,6 @@ export function redisKeys(namespace: string): RedisKeys {
     sessionEpoch: () => `${namespace}:session-epoch`,
     signingKeys: () => `${namespace}:jwt-keys`,
     passwordReset: (tokenHash) => `${namespace}:password-reset:${tokenHash}`,
+    latestPasswordReset: (userId) => `${userTag(userId)}:password-reset`,
   };
 }

@@ -55,7 +55,13 @@ export class RedisLoginAttemptStore implements LoginAttemptStore {
 
   clear(keys: readonly LoginCounterKey[]): Promise<void> {
     return guarded(async () => {
-      await Promise.all(keys.map((key) => this.redis.del(this.counterOf(key))));
+      await Promise.all(
+        keys.map((key) =>
+          this.redis.del(
+            key.kind === "account" ? this.keys.loginFailureWindow(key.id) : this.counterOf(key),
+          ),
+        ),
+      );
     });
   }
 

@@ -229,7 +229,7 @@ export function createRedisStore(options: RedisStoreOptions): Store & { readonly
         }),
     },
     signingKeys: new RedisSigningKeyStore(redis, keys.signingKeys(), durable),
-    passwordResets: new RedisPasswordResetStore(redis, keys.passwordReset),
+    passwordResets: new RedisPasswordResetStore(redis, keys, durable),
     ping: () => guarded(() => pingAnyMaster(redis)),
     close: async () => {
       if (sessions instanceof CachedSessionStore) {
