@@ -12,6 +12,7 @@ import { createRedisStore } from "../store/redis/redis-store.js";
 import { fewestReplicas } from "../store/redis/replica-check.js";
 import type { ServerDeps } from "../transport/keycard-app.js";
 import { LogThrottle } from "../transport/log-throttle.js";
+import type { KeycardServer } from "../transport/server.js";
 import { reworded } from "../transport/store-outage.js";
 import { applyBootstrap } from "./bootstrap/apply.js";
 import { BootstrapError, type BootstrapFile, loadBootstrapFile } from "./bootstrap/file.js";
@@ -135,7 +136,7 @@ export async function runServer(env: Env = process.env): Promise<void> {
   }
   const server = createKeycardServer(deps);
   const demo = devMode ? await createDemoAccount(server.users) : undefined;
-  const port = await server.listen(config.port, config.host);
+  const port = await listenOrExit(server, config, store);
   logger.info(
     { port, store: devMode ? "memory" : "redis", authMode: config.authMode },
     `keycard listening in ${config.authMode} mode (${
@@ -157,6 +158,40 @@ export async function runServer(env: Env = process.env): Promise<void> {
   };
   process.once("SIGTERM", () => void stop("SIGTERM"));
   process.once("SIGINT", () => void stop("SIGINT"));
+}
+
+/** Why a port could not be listened on, in words and with what to do; undefined if unknown. */
+function listenProblem(error: unknown, config: Config): string | undefined {
+  const code = (error as NodeJS.ErrnoException).code;
+  const where = `Port ${config.port} on ${config.host}`;
+  if (code === "EADDRINUSE") {
+    return `${where} is already in use: stop what listens there, or choose another port with PORT (for example PORT=8081 npm start)`;
+  }
+  if (code === "EACCES") {
+    return `${where} needs privileges this process lacks: choose a port above 1023 with PORT (for example PORT=8080)`;
+  }
+  if (code === "EADDRNOTAVAIL") {
+    return `HOST=${config.host} is not an address of this machine: set HOST to one of its addresses, or 0.0.0.0 for all`;
+  }
+  return undefined;
+}
+
+/**
+ * Listens on PORT, or says in one line why it cannot and exits with code 1: a port already
+ * in use is the most common first-run failure, and a stack trace hides what to do about it.
+ */
+async function listenOrExit(server: KeycardServer, config: Config, store: Store): Promise<number> {
+  try {
+    return await server.listen(config.port, config.host);
+  } catch (error) {
+    const problem = listenProblem(error, config);
+    if (problem === undefined) {
+      throw error;
+    }
+    process.stderr.write(`keycard: ${problem}\n`);
+    await store.close();
+    process.exit(1);
+  }
 }
 
 /** Prints what is wrong with the bootstrap file and exits with code 2, like bad settings. */

@@ -247,6 +247,24 @@ describe("the keycard process", () => {
     }
   });
 
+  it("says in one line that its port is taken and how to choose another, exit code 1", async () => {
+    const taken = net.createServer();
+    taken.listen(0, "127.0.0.1");
+    await once(taken, "listening");
+    try {
+      const port = (taken.address() as net.AddressInfo).port;
+      const started = startMain({ KEYCARD_DEV: "1", PORT: String(port), HOST: "127.0.0.1" });
+      expect(await exitCodeOf(started.child)).toBe(1);
+      const output = started.output();
+      expect(output).toContain(`keycard: Port ${port} on 127.0.0.1 is already in use`);
+      expect(output).toContain("PORT=8081 npm start");
+      expect(output).not.toMatch(/\n\s+at /);
+      expect(output).not.toContain("EADDRINUSE");
+    } finally {
+      taken.close();
+    }
+  });
+
   it("refuses invalid settings with a clear message and exit code 2", async () => {
     const started = startMain({
       SESSION_DURATION: "forever",
