@@ -30,3 +30,8 @@ export function describeDuration(ms: number): string {
   }
   return `${seconds} seconds`;
 }
+
+/** A wait in whole seconds as a person reads it: "1 second", "42 seconds". */
+export function secondsText(seconds: number): string {
+  return `${seconds} second${seconds === 1 ? "" : "s"}`;
+}

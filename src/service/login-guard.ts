@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Clock } from "../domain/clock.js";
+import { secondsText } from "../domain/duration.js";
 import { KeycardError } from "../domain/errors.js";
 import {
   type AttemptCounts,
@@ -200,7 +201,7 @@ export class LoginGuard {
     this.auditLocked(attempt, verdict.scope, retryAfterSeconds);
     throw new KeycardError(
       "RATE_LIMITED",
-      `${scopeMessages[verdict.scope]}; try again in ${retryAfterSeconds} second${retryAfterSeconds === 1 ? "" : "s"}`,
+      `${scopeMessages[verdict.scope]}; try again in ${secondsText(retryAfterSeconds)}`,
       undefined,
       retryAfterSeconds,
     );

@@ -7,6 +7,7 @@ import {
 } from "@connectrpc/connect";
 import { RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { AuthService } from "../../gen/keycard/v1/auth_service_pb.js";
+import { secondsText } from "../domain/duration.js";
 import { KeycardError } from "../domain/errors.js";
 import type { RateDecision, RateLimitKind, RateLimits } from "../domain/rate-limits.js";
 import { clientInfoKey } from "./handlers/context.js";
@@ -71,9 +72,7 @@ export function rateLimitInterceptor(
       const refused = toConnectError(
         new KeycardError(
           "RATE_LIMITED",
-          kind === "login"
-            ? "Too many login attempts. Please try again later."
-            : "Too many requests. Please try again later.",
+          `${kind === "login" ? "Too many login attempts" : "Too many requests"}; try again in ${secondsText(decision.retryAfterSeconds)}`,
           undefined,
           decision.retryAfterSeconds,
         ),
@@ -104,6 +103,14 @@ const headerNames = [
  * The HTTP headers a REST answer to a throttled call carries (Retry-After and the
  * X-RateLimit-* set), read from the error the RPC failed with; empty for any other error.
  */
+/** The seconds a refused call should wait before trying again, if it was refused for its rate. */
+export function retryAfterSecondsOf(error: ConnectError): number | undefined {
+  const delay = error.findDetails(RetryInfoSchema)[0]?.retryDelay;
+  return error.code === Code.ResourceExhausted && delay !== undefined
+    ? Number(delay.seconds)
+    : undefined;
+}
+
 export function rateLimitHeadersFromError(error: unknown): Record<string, string> {
   const mapped = toConnectError(error);
   if (!(mapped instanceof ConnectError) || mapped.code !== Code.ResourceExhausted) {

@@ -108,6 +108,7 @@ describe("brute-force protection of login, on two keycards sharing one Redis, on
       expect(refused.body).toEqual({
         error: "RATE_LIMITED",
         message: `Too many failed logins; try again in ${wait} second${wait === 1 ? "" : "s"}`,
+        retry_after_seconds: wait,
       });
       waits.push(refused.retryAfter ?? "");
       clock.advance(wait * second);
@@ -155,6 +156,7 @@ describe("brute-force protection of login, on two keycards sharing one Redis, on
         error: "RATE_LIMITED",
         message:
           "Too many failed logins; this account is temporarily locked; try again in 3600 seconds",
+        retry_after_seconds: 3600,
       },
     });
     const profile = await login(a, home, { email: bob.email, password }, "/api/v1/auth/login");

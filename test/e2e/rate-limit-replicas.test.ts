@@ -51,6 +51,23 @@ describe("login rate limits across two keycard processes sharing one Redis", () 
       body: JSON.stringify({ email: "nobody@example.com", password: "guess" }),
     });
     expect(overConnect.status).toBe(429);
-    expect(await overConnect.json()).toMatchObject({ code: "resource_exhausted" });
+    expect(await overConnect.json()).toMatchObject({
+      code: "resource_exhausted",
+      message: expect.stringMatching(/^Too many login attempts; try again in \d+ seconds?$/),
+    });
+
+    const overRest = await fetch(`${b.url}/auth/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email: "nobody@example.com", password: "guess" }),
+    });
+    expect(overRest.status).toBe(429);
+    const wait = Number(overRest.headers.get("retry-after"));
+    expect(wait).toBeGreaterThan(0);
+    expect(await overRest.json()).toEqual({
+      error: "RATE_LIMITED",
+      message: `Too many login attempts; try again in ${wait} second${wait === 1 ? "" : "s"}`,
+      retry_after_seconds: wait,
+    });
   });
 });

@@ -13,7 +13,7 @@ import type { ClientInfo } from "../../domain/session.js";
 import type { SecretGate } from "../../service/secret-gate.js";
 import { callerHeaders, nodeHeaderLookup } from "../credentials.js";
 import { reasonOf, toConnectError } from "../handlers/errors.js";
-import { rateLimitHeadersFromError } from "../rate-limit.js";
+import { rateLimitHeadersFromError, retryAfterSecondsOf } from "../rate-limit.js";
 import { requestIdHeader } from "../request-id.js";
 import type { DirectCaller } from "../rpc/direct-caller.js";
 import type { HotPath } from "../rpc/hot-path.js";
@@ -70,9 +70,11 @@ export function sendError(response: NodeResponse, error: unknown, logger: Logger
     sendJson(response, 500, { error: "INTERNAL", message: "Internal error" });
     return;
   }
+  const retryAfter = retryAfterSecondsOf(mapped);
   const body: Record<string, JsonValue> = {
     error: reasonOf(mapped) ?? codeName(mapped.code),
     message: mapped.rawMessage,
+    ...(retryAfter === undefined ? {} : { retry_after_seconds: retryAfter }),
   };
   sendJson(response, codeToHttpStatus(mapped.code), body, rateLimitHeadersFromError(mapped));
 }

@@ -76,6 +76,7 @@ export const apiV1AuthProfile: Profile = {
       carrier: "none",
       required: ["email", "password"],
       requiredMessage: "Email and password are required",
+      rateLimitedMessage: "Too many login attempts. Please try again later.",
       run: async (call) => {
         const rememberMe = call.body.remember_me === true;
         const login = await call.rpc(AuthService.method.login, {

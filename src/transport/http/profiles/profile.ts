@@ -64,6 +64,8 @@ export interface ProfileRoute {
   readonly requiredMessage?: string;
   /** Replaces the message of a 401, where the reference documents its own. */
   readonly unauthenticatedMessage?: string;
+  /** Replaces the message of a 429, where the reference documents its own (Retry-After says when). */
+  readonly rateLimitedMessage?: string;
   /** Renews a cookie session on this activity once half of its lifetime has passed. */
   readonly renews?: boolean;
   readonly run: (call: ProfileCall) => Promise<ProfileReply>;
@@ -217,10 +219,8 @@ function sendProfileError(
     return;
   }
   const status = codeToHttpStatus(mapped.code);
-  const message =
-    status === 401 && route.unauthenticatedMessage !== undefined
-      ? route.unauthenticatedMessage
-      : mapped.rawMessage;
+  const documented = { 401: route.unauthenticatedMessage, 429: route.rateLimitedMessage }[status];
+  const message = documented ?? mapped.rawMessage;
   sendJson(
     response,
     status,
