@@ -52,6 +52,7 @@ export function openStore(config: Config, logger: Logger): Store & { readonly re
     return createMemoryStore(systemClock);
   }
   const connectionErrors = new LogThrottle(undefined, 5_000);
+  let failing = false;
   return createRedisStore({
     url: config.redisUrl,
     namespace: config.redisKeyPrefix,
@@ -60,12 +61,19 @@ export function openStore(config: Config, logger: Logger): Store & { readonly re
     ...(config.redisTlsCaFile === undefined ? {} : { tlsCaFile: config.redisTlsCaFile }),
     lookupCache: config.validateCache,
     onError: (error) => {
+      failing = true;
       const count = connectionErrors.count();
       if (count > 0) {
         logger.error(
           { err: { message: reworded(error.message) }, count },
           "redis connection error",
         );
+      }
+    },
+    onReady: () => {
+      if (failing) {
+        failing = false;
+        logger.info({ event: "store_reconnected" }, "Redis connection restored");
       }
     },
     onMasterChange: ({ masters, previous }) =>

@@ -2,7 +2,8 @@ import type { Logger } from "pino";
 import { LogThrottle } from "./log-throttle.js";
 
 /**
- * ioredis's words where they mislead an operator of keycard, said in keycard's terms: its
+ * ioredis's and Redis's words where they mislead an operator of keycard, said in keycard's
+ * terms: Redis's refusals of REDIS_URL's credentials, ioredis's
  * advice to raise `maxRetriesPerRequest` (keycard keeps it at 0 on purpose: a request never
  * waits for a reconnection), "All sentinels are unreachable" (also said when the Sentinels
  * answered but named no master that answers) and "Too many Cluster redirections" (said for a
@@ -16,6 +17,18 @@ const rewrites: readonly [RegExp, string][] = [
   [
     /All sentinels are unreachable.*/,
     "no master reachable through the Sentinels yet (they may be electing one, or the master they name is down); retrying",
+  ],
+  [
+    /^WRONGPASS.*/,
+    "Redis rejected the credentials (WRONGPASS): check the user name and password in REDIS_URL (redis://<user>:<password>@host:6379)",
+  ],
+  [
+    /^NOAUTH.*/,
+    "Redis wants a password and REDIS_URL gives none (NOAUTH): put it in REDIS_URL (redis://:<password>@host:6379)",
+  ],
+  [
+    /^ERR AUTH <password> called without any password configured.*/,
+    "REDIS_URL gives a password but this Redis has none set: remove it from REDIS_URL, or set requirepass on Redis",
   ],
   [
     /Too many Cluster redirections\. Last error: (?:Error: )?(.*)/,

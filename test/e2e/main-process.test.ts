@@ -9,6 +9,8 @@ import {
   HealthCheckResponse_ServingStatus as ServingStatus,
 } from "../../gen/grpc/health/v1/health_pb.js";
 import { exitCodeOf, killStarted, startMain, waitFor } from "../helpers/process.js";
+import { startRedisProcess } from "../helpers/redis-process.js";
+import { freePort, startRedisServer } from "../helpers/redis-server.js";
 
 afterEach(killStarted);
 
@@ -220,6 +222,48 @@ describe("the keycard process", () => {
     }
     started.child.kill("SIGTERM");
     expect(await exitCodeOf(started.child)).toBe(0);
+  }, 30_000);
+
+  it("says that Redis rejected REDIS_URL's password, not merely that it is unreachable", async () => {
+    const redisPort = await freePort();
+    const redis = await startRedisProcess(
+      redisPort,
+      ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--requirepass", "right"],
+      { password: "right" },
+    );
+    try {
+      const started = startMain({
+        REDIS_URL: `redis://:wrong@127.0.0.1:${redisPort}`,
+        KEYCARD_ADMIN_TOKEN: "an-admin-token-long-enough-1234",
+      });
+      await waitFor(started, /Redis rejected the credentials \(WRONGPASS\)/);
+      await waitFor(started, /"port":(\d+)/);
+      expect(started.output()).not.toContain("wrong@");
+      started.child.kill("SIGTERM");
+      expect(await exitCodeOf(started.child)).toBe(0);
+    } finally {
+      await redis.kill();
+    }
+  }, 30_000);
+
+  it("logs a lost Redis connection, and its return once Redis is back", async () => {
+    const redis = await startRedisServer();
+    try {
+      const started = startMain({
+        REDIS_URL: redis.url,
+        KEYCARD_ADMIN_TOKEN: "an-admin-token-long-enough-1234",
+      });
+      await waitFor(started, /"port":(\d+)/);
+      await redis.stop();
+      await waitFor(started, /redis connection error/);
+      expect(started.output()).not.toContain("Redis connection restored");
+      await redis.restart();
+      await waitFor(started, /"event":"store_reconnected".*Redis connection restored/);
+      started.child.kill("SIGTERM");
+      expect(await exitCodeOf(started.child)).toBe(0);
+    } finally {
+      await redis.stop();
+    }
   }, 30_000);
 
   it("uses Redis when REDIS_URL is set and says so", async () => {

@@ -183,6 +183,8 @@ export interface RedisStoreOptions {
   readonly lookupCache?: LookupCacheOptions;
   readonly clock?: Clock;
   readonly onError?: (error: Error) => void;
+  /** Told each time the main connection is ready: at start, and after each reconnection. */
+  readonly onReady?: () => void;
   /** Told when the node (or a Cluster's set of masters) keycard writes to changes. */
   readonly onMasterChange?: (change: MasterChange) => void;
   /** REDIS_WAIT_*: how many replicas must hold a revocation before it is acknowledged. */
@@ -202,6 +204,7 @@ export function createRedisStore(options: RedisStoreOptions): Store & { readonly
     }),
   );
   reportErrors(redis, options);
+  redis.on("ready", () => options.onReady?.());
   if (options.onMasterChange !== undefined) {
     watchMasters(redis, options.onMasterChange);
   }
