@@ -114,7 +114,9 @@ describe("the redis store's older and linked sessions", () => {
     const newer = makeSession(user, { createdAt: now - 1 });
     expect(await store.sessions.create(newer, newer.expiresAt)).toBe(true);
 
-    expect(await store.sessions.trim(user.id, 3, Date.now())).toEqual([first?.id]);
+    expect(await store.sessions.trim(user.id, 3, Date.now())).toEqual([
+      { sessionId: first?.id, createdAt: now - 3 },
+    ]);
     expect(await store.sessions.revoke(user.id, second?.id ?? "")).toBe(true);
     expect(await store.sessions.lookup(second?.tokenHash ?? "")).toEqual({
       pointer: { userId: user.id, sessionId: second?.id, expiresAt: second?.expiresAt },

@@ -48,7 +48,11 @@ describe("devices, places and labels of sessions", () => {
   });
 
   const login = (server: TestKeycard, user: Json, headers: Record<string, string> = {}) =>
-    postJson(`${server.baseUrl}/auth/login`, user, headers);
+    postJson(
+      `${server.baseUrl}/auth/login`,
+      { email: user.email, password: user.password, api_key: user.api_key },
+      headers,
+    );
 
   const sessionsOf = async (server: TestKeycard, token: string): Promise<Json[]> => {
     const listed = await send(`${server.baseUrl}/auth/sessions`, { headers: bearer(token) });

@@ -77,4 +77,28 @@ describe("every JSON door refuses the same malformed bodies with 400, and logs n
       expect(await reasonOf("/keycard.v1.AuthService/Validate", body)).toContain(rest);
     }
   });
+
+  it("refuses a REST body field it does not know, naming it, where Connect ignores it", async () => {
+    const post = async (path: string, body: unknown, headers: Record<string, string> = {}) => {
+      const reply = await fetch(`${keycard.baseUrl}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: JSON.stringify(body),
+      });
+      return { status: reply.status, body: (await reply.json()) as Record<string, unknown> };
+    };
+    const typo = await post("/auth/login", { email: "a@example.com", pasword: "secret" });
+    expect(typo).toEqual({
+      status: 400,
+      body: {
+        error: "INVALID_ARGUMENT",
+        message: expect.stringMatching(
+          /^Unknown field "pasword" in the body; LoginRequest has email, password, /,
+        ),
+      },
+    });
+    const connect = await post("/keycard.v1.AuthService/Login", { email: "a@x.com", pasword: "s" });
+    expect(connect.body.message).not.toContain("pasword");
+    expect(connect.body.message).toMatch(/password/);
+  });
 });

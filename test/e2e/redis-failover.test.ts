@@ -122,7 +122,8 @@ async function runTraffic(
         const pick = (i * workers + worker) * 7919;
         if (i % 10 === 9) {
           const user = harness.users[pick % harness.users.length];
-          calls.push(await timedCall("login", url("/auth/login"), user));
+          const credentials = { email: user?.email, password: user?.password };
+          calls.push(await timedCall("login", url("/auth/login"), credentials));
         } else {
           const token = harness.tokens[pick % harness.tokens.length];
           calls.push(await timedCall("validate", url("/auth/validate"), { token }));

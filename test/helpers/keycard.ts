@@ -317,7 +317,8 @@ export async function loginRest(
   user: { email: string; password: string },
   extra: Record<string, unknown> = {},
 ): Promise<{ session_token: string; session_id: string; expires_at: string; expires_in: number }> {
-  const response = await postJson(`${keycard.baseUrl}/auth/login`, { ...user, ...extra });
+  const { email, password } = user;
+  const response = await postJson(`${keycard.baseUrl}/auth/login`, { email, password, ...extra });
   if (response.status !== 200) {
     throw new Error(`login failed: ${response.status} ${JSON.stringify(response.body)}`);
   }

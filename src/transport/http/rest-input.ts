@@ -31,9 +31,25 @@ function jsonOfText(field: DescField, text: string): JsonValue {
 }
 
 /**
+ * Refuses a body field the request message does not have, naming it: a typo such as
+ * `"pasword"` would otherwise be dropped silently and the call fail for another reason.
+ */
+function refuseUnknownFields(message: DescMessage, body: Record<string, JsonValue>): void {
+  const unknown = Object.keys(body).find((key) => findField(message, key) === undefined);
+  if (unknown !== undefined) {
+    const known = message.fields.map((field) => field.name).join(", ");
+    throw invalidArgument(
+      unknown,
+      `Unknown field "${unknown}" in the body; ${message.name} has ${known || "no fields"}`,
+    );
+  }
+}
+
+/**
  * The RPC request for a REST call: the JSON body (when the route maps it), then query
- * parameters, then path variables, which win. Accepts proto and JSON field names; ignores
- * unknown fields and query parameters. Wrong types fail with INVALID_ARGUMENT.
+ * parameters, then path variables, which win. Accepts proto and JSON field names. An unknown
+ * body field (at any depth) fails with INVALID_ARGUMENT naming it; unknown query parameters
+ * are ignored (proxies and caches add their own). Wrong types fail with INVALID_ARGUMENT.
  */
 export function restInput<Desc extends DescMessage>(
   message: Desc,
@@ -41,6 +57,7 @@ export function restInput<Desc extends DescMessage>(
   query: URLSearchParams,
   pathValues: Readonly<Record<string, string>>,
 ): MessageShape<Desc> {
+  refuseUnknownFields(message, body);
   const json: Record<string, JsonValue> = { ...body };
   for (const [key, text] of query) {
     const field = findField(message, key);
@@ -62,7 +79,7 @@ export function restInput<Desc extends DescMessage>(
     }
   }
   try {
-    return fromJson(message, json, { ignoreUnknownFields: true });
+    return fromJson(message, json);
   } catch (error) {
     throw invalidArgument("body", `Invalid request: ${(error as Error).message}`);
   }
