@@ -32,7 +32,9 @@ describe("TOTP (RFC 6238, ASVS 4.0.3 V2.8), on a fake clock", () => {
     offset: number,
   ): Promise<number> {
     const totp_code = await totpCodeAtStep(secret, offset, clock.now());
-    return (await rest.post("/auth/login", { email: user.email, password: user.password, totp_code })).status;
+    return (
+      await rest.post("/auth/login", { email: user.email, password: user.password, totp_code })
+    ).status;
   }
 
   it("RFC 6238, ASVS 4.0.3 2.8.3: codes are HMAC-SHA1, 6 digits, 30 s steps, as the key URI says and oathtool computes them", async () => {
