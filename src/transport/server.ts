@@ -1,6 +1,7 @@
 import { type ContextValues, createContextValues } from "@connectrpc/connect";
 import { compressionBrotli, compressionGzip, connectNodeAdapter } from "@connectrpc/connect-node";
 import { Authorization } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
+import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { AuthService } from "../../gen/keycard/v1/auth_service_pb.js";
 import { withRequestDeadline } from "../domain/request-deadline.js";
 import type { ClientInfo } from "../domain/session.js";
@@ -19,6 +20,7 @@ import type { KeycardApp, ServerDeps } from "./keycard-app.js";
 import { services } from "./routes.js";
 import { HotPath, hotMethod } from "./rpc/hot-path.js";
 import { leanUnary } from "./rpc/lean-unary.js";
+import { rpcPathsOf, unsupportedRpcContentType } from "./rpc/rpc-content-type.js";
 import { FrontDoor, type NodeRequest, type RequestHandler } from "./server/front-door.js";
 import { defaultConnectionLimits } from "./server/limits.js";
 
@@ -79,10 +81,16 @@ export function createServer(deps: ServerDeps, app: KeycardApp): KeycardServer {
     contextValues: contextValuesOf,
     fallback: httpRoutes(deps, app, rest),
   });
+  const rpcPaths = rpcPathsOf([...services, Health, Authorization]);
   const rpcOrHttp: RequestHandler = (request, response) => {
     if (request.httpVersionMajor === 1 && request.headers.host === undefined) {
       // HTTP/1.0 may omit Host; connect-node cannot build an RPC's URL without one.
       sendJson(response, 400, { code: "invalid_argument", message: "Send a Host header." });
+      return;
+    }
+    const wrongType = unsupportedRpcContentType(request, rpcPaths);
+    if (wrongType !== undefined) {
+      sendJson(response, 415, { code: "invalid_argument", message: wrongType });
       return;
     }
     rpc(request, response);

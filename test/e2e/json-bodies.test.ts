@@ -101,4 +101,28 @@ describe("every JSON door refuses the same malformed bodies with 400, and logs n
     expect(connect.body.message).not.toContain("pasword");
     expect(connect.body.message).toMatch(/password/);
   });
+
+  it("answers an RPC path posted with a form or no Content-Type with 415 saying which types it takes", async () => {
+    for (const headers of [
+      { "content-type": "application/x-www-form-urlencoded" },
+      {} as Record<string, string>,
+    ]) {
+      const reply = await fetch(`${keycard.baseUrl}/keycard.v1.AuthService/Login`, {
+        method: "POST",
+        headers,
+        body: "{}",
+      });
+      expect(reply.status).toBe(415);
+      const body = (await reply.json()) as { code: string; message: string };
+      expect(body.code).toBe("invalid_argument");
+      expect(body.message).toContain("application/json");
+      expect(body.message).toContain("Content-Type: application/json");
+    }
+    const json = await fetch(`${keycard.baseUrl}/keycard.v1.AuthService/Validate`, {
+      method: "POST",
+      headers: { "content-type": "application/json; charset=utf-8" },
+      body: "{}",
+    });
+    expect(json.status).toBe(200);
+  });
 });
