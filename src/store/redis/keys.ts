@@ -50,6 +50,8 @@ export interface RedisKeys {
   readonly signingKeys: () => string;
   /** A pending password reset, named by the hash of its token. */
   readonly passwordReset: (tokenHash: string) => string;
+  /** The keyed hashes of a user's unused recovery codes: a set. */
+  readonly recoveryCodes: (userId: string) => string;
 }
 
 /**
@@ -103,5 +105,6 @@ export function redisKeys(namespace: string): RedisKeys {
     sessionEpoch: () => `${namespace}:session-epoch`,
     signingKeys: () => `${namespace}:jwt-keys`,
     passwordReset: (tokenHash) => `${namespace}:password-reset:${tokenHash}`,
+    recoveryCodes: (userId) => `${userTag(userId)}:recovery-codes`,
   };
 }
