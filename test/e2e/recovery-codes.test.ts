@@ -46,6 +46,7 @@ beforeAll(async () => {
     namespace,
     logger: pino({ level: "info" }, log),
     authMode: "hybrid",
+    httpProfiles: ["api-v1-auth"],
     trustedProxies: ["127.0.0.1", "::1"],
     // Two wrong codes from one address and that address waits: enough to see the count.
     loginThrottle: { ...defaultLoginThrottle, pairDelayAfter: 2, ipDelayAfter: 0 },
@@ -175,6 +176,12 @@ describe("recovery codes over REST", () => {
     expect(both.status).toBe(400);
     expect(both.body).toMatchObject({ error: "INVALID_ARGUMENT" });
     expect((await login(user)).body).toMatchObject({ error: "TOTP_REQUIRED" });
+    const tooLong = await login({ ...user, recovery_code: "7".repeat(33) });
+    expect(tooLong.status).toBe(400);
+    expect(tooLong.body).toMatchObject({
+      error: "INVALID_ARGUMENT",
+      message: expect.stringContaining("recovery_code"),
+    });
     expect(await remaining(user.id)).toBe(9);
     expect((await login({ ...user, recovery_code: second })).body.recovery_codes_remaining).toBe(8);
 
@@ -318,6 +325,17 @@ describe("recovery codes over REST", () => {
     expect((await reauthenticate(plainSession, { recovery_code: codes[2] })).body).toMatchObject({
       error: "TOTP_NOT_ENROLLED",
     });
+  });
+
+  it("steps up with a recovery code through reference 002's reauthenticate too", async () => {
+    const { weak, codes } = await codeHolder();
+    const stepped = await postJson(
+      url("/api/v1/auth/reauthenticate"),
+      { recovery_code: codes[0] },
+      { ...bearer(weak), ...from(freshIp()) },
+    );
+    expect(stepped.status, JSON.stringify(stepped.body)).toBe(200);
+    expect(stepped.body).toMatchObject({ success: true, data: { amr: ["pwd", "rec"], aal: 2 } });
   });
 
   it("takes a recovery code with an API key at Login, but never from per-request headers", async () => {
