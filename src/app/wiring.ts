@@ -13,6 +13,8 @@ import { OwnTotp } from "../service/own-totp.js";
 import { PasswordChanger } from "../service/password-changer.js";
 import { PasswordResets } from "../service/password-resets.js";
 import { Reauthenticator } from "../service/reauthenticator.js";
+import { RecoveryCodes } from "../service/recovery-codes.js";
+import { SecondFactor } from "../service/second-factor.js";
 import { SecretGate } from "../service/secret-gate.js";
 import { SecretKeeper } from "../service/secret-keeper.js";
 import { SessionEpoch } from "../service/session-epoch.js";
@@ -62,6 +64,9 @@ export function createApp(deps: ServerDeps): KeycardApp {
     onBackgroundError: (error) => logger.warn({ err: error }, "login.locked user lookup failed"),
   });
   const totp = new TotpService({ store, secrets, clock, audit, guard });
+  const maxAuthAgeMs = settings.privilegedSessionMaxAgeMs ?? defaultPrivilegedSessionMaxAgeMs;
+  const recoveryCodes = new RecoveryCodes({ store, secrets, clock, audit, guard, maxAuthAgeMs });
+  const secondFactor = new SecondFactor({ totp, recoveryCodes });
   const epoch = new SessionEpoch(store.sessionEpoch, (error) =>
     error instanceof StoreUnavailableError
       ? logger.warn(
@@ -73,7 +78,7 @@ export function createApp(deps: ServerDeps): KeycardApp {
   const apiKeys = new ApiKeyService({
     store,
     secrets,
-    totp,
+    secondFactor,
     clock,
     tokenPrefix: settings.tokenPrefix,
     audit,
@@ -85,7 +90,7 @@ export function createApp(deps: ServerDeps): KeycardApp {
     store,
     hasher,
     apiKeys,
-    totp,
+    secondFactor,
     clock,
     policy: settings.policy,
     tokenPrefix: settings.tokenPrefix,
@@ -103,7 +108,7 @@ export function createApp(deps: ServerDeps): KeycardApp {
   const reauthenticator = new Reauthenticator({
     store,
     hasher,
-    totp,
+    secondFactor,
     clock,
     policy: settings.policy,
     tokenPrefix: settings.tokenPrefix,
@@ -129,7 +134,7 @@ export function createApp(deps: ServerDeps): KeycardApp {
     hasher,
     clock,
     audit,
-    maxAuthAgeMs: settings.privilegedSessionMaxAgeMs ?? defaultPrivilegedSessionMaxAgeMs,
+    maxAuthAgeMs,
     guard,
   });
   const passwordResets = new PasswordResets({
@@ -147,7 +152,7 @@ export function createApp(deps: ServerDeps): KeycardApp {
     sessions,
     clock,
     audit,
-    maxAuthAgeMs: settings.privilegedSessionMaxAgeMs ?? defaultPrivilegedSessionMaxAgeMs,
+    maxAuthAgeMs,
   });
   const auth = new AuthServiceImpl({
     sessions,
@@ -157,6 +162,7 @@ export function createApp(deps: ServerDeps): KeycardApp {
     passwords,
     resets: passwordResets,
     ownTotp,
+    recoveryCodes,
     cookieSecure: settings.cookieSecure ?? true,
   });
   const shutdown = new AbortController();
@@ -165,7 +171,15 @@ export function createApp(deps: ServerDeps): KeycardApp {
   setMaxListeners(0, draining.signal);
   const impls: ServiceImpls = {
     auth,
-    admin: new AdminServiceImpl({ users, apiKeys, totp, sessions, jwtKeys, passwordResets }),
+    admin: new AdminServiceImpl({
+      users,
+      apiKeys,
+      totp,
+      sessions,
+      jwtKeys,
+      passwordResets,
+      recoveryCodes,
+    }),
     health: new HealthServiceImpl(store, draining.signal),
     extAuthz: new ExtAuthzImpl(sessions),
   };

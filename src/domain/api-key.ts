@@ -48,7 +48,10 @@ export function keyHint(key: string): string {
   return at < 0 ? "" : key.slice(0, at + marker.length + 4);
 }
 
-/** The methods a request with this key proved: the key, and the user's TOTP code unless it skips it. */
-export function apiKeyMethods(apiKey: Pick<ApiKeyRecord, "skipTotp">): AuthMethod[] {
-  return apiKey.skipTotp ? ["api_key"] : ["api_key", "totp"];
+/**
+ * The methods a request with a key proved: the key, then the second factor that came with
+ * it (a TOTP or recovery code; none for a key that skips TOTP).
+ */
+export function apiKeyMethods(factor?: AuthMethod): AuthMethod[] {
+  return factor === undefined ? ["api_key"] : ["api_key", factor];
 }

@@ -3,7 +3,7 @@ import { type AuthMethod, loginTimeOf, type SessionRecord } from "./session.js";
 /**
  * RFC 8176 authentication method references as keycard reports them: `pwd` a password,
  * `otp` a one-time code (TOTP), `swk` a software key (an API key), `hwk` a hardware key
- * (passkeys, reserved), `rec` a recovery code (reserved).
+ * (passkeys, reserved), `rec` a recovery code.
  */
 export type Amr = "pwd" | "otp" | "swk" | "hwk" | "rec";
 
@@ -19,7 +19,12 @@ export interface Assurance {
   readonly aal: Aal;
 }
 
-const amrOfMethod: Record<AuthMethod, Amr> = { password: "pwd", totp: "otp", api_key: "swk" };
+const amrOfMethod: Record<AuthMethod, Amr> = {
+  password: "pwd",
+  totp: "otp",
+  api_key: "swk",
+  recovery_code: "rec",
+};
 
 /** The assurance of credentials checked with `methods` at `authTime`. */
 export function assuranceOf(methods: readonly AuthMethod[], authTime: number): Assurance {

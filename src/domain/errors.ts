@@ -27,6 +27,7 @@ export const errorCatalogue = {
   STEP_UP_REQUIRED: "unauthenticated",
   SIGNING_KEY_FIXED: "failed-precondition",
   RESET_TOKEN_INVALID: "unauthenticated",
+  RECOVERY_CODE_INVALID: "unauthenticated",
 } as const;
 
 /** One reason of the catalogue. */

@@ -178,6 +178,26 @@ export interface PasswordResetStore {
   take(tokenHash: string): Promise<PasswordReset | undefined>;
 }
 
+/**
+ * Each user's unused recovery codes, filed as keyed hashes (never the codes). A set per user
+ * with no expiry: codes last until used, replaced or deleted.
+ */
+export interface RecoveryCodeStore {
+  /** Makes `hashes` the user's codes in one step: the codes they replace stop working at once. */
+  replace(userId: string, hashes: readonly string[]): Promise<void>;
+  /**
+   * Takes whichever of `hashes` the user has (one code's hash under the current key and the
+   * previous ones: at most one is filed) out of their codes, and answers how many are left;
+   * undefined when none of them is filed (never made, already used, or replaced). Atomic
+   * across replicas: of concurrent uses of one code, exactly one gets an answer.
+   */
+  redeem(userId: string, hashes: readonly string[]): Promise<number | undefined>;
+  /** How many unused codes the user has. */
+  count(userId: string): Promise<number>;
+  /** Deletes all of the user's codes and answers how many there were. */
+  clear(userId: string): Promise<number>;
+}
+
 /** The whole store: every port plus its own health and lifecycle. */
 export interface Store {
   readonly users: UserStore;
@@ -187,6 +207,7 @@ export interface Store {
   readonly sessionEpoch: SessionEpochStore;
   readonly signingKeys: SigningKeyStore;
   readonly passwordResets: PasswordResetStore;
+  readonly recoveryCodes: RecoveryCodeStore;
   /** Resolves when the store answers; throws StoreUnavailableError otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;

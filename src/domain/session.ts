@@ -12,9 +12,9 @@ export interface ClientInfo {
 
 /**
  * One way a user proved their identity at login, as a session records it (the API's
- * AuthMethod): the password, an API key, a TOTP code.
+ * AuthMethod): the password, an API key, a TOTP code, a recovery code.
  */
-export type AuthMethod = "password" | "api_key" | "totp";
+export type AuthMethod = "password" | "api_key" | "totp" | "recovery_code";
 
 /**
  * The lifetime policy a session follows: `standard` (SESSION_DURATION, idle timeout,

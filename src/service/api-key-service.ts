@@ -9,8 +9,8 @@ import { requiresTotp, type UserRecord } from "../domain/user.js";
 import type { AuditLog } from "./audit.js";
 import { loginAttemptOf } from "./login-attempt.js";
 import type { LoginGuard } from "./login-guard.js";
+import type { ProvenFactor, SecondFactor, SecondFactorInput } from "./second-factor.js";
 import type { SecretKeeper } from "./secret-keeper.js";
-import type { TotpService } from "./totp-service.js";
 
 /** What a new key needs. */
 export interface NewApiKey {
@@ -27,6 +27,8 @@ export interface NewApiKey {
 export interface ApiKeyIdentity {
   readonly user: UserRecord;
   readonly apiKey: ApiKeyRecord;
+  /** The second factor that came with the key; absent for a key that skips TOTP. */
+  readonly factor?: ProvenFactor;
 }
 
 const lastUsedWriteInterval = 60_000;
@@ -37,7 +39,7 @@ export class ApiKeyService {
     private readonly deps: {
       readonly store: Store;
       readonly secrets: SecretKeeper;
-      readonly totp: TotpService;
+      readonly secondFactor: SecondFactor;
       readonly clock: Clock;
       readonly tokenPrefix: string;
       readonly audit: AuditLog;
@@ -108,7 +110,8 @@ export class ApiKeyService {
   /**
    * {@link authenticate} outside Login (Validate, forward auth, ext_authz, `X-API-Key` on
    * any route): guessed keys and codes count against the same budget as at Login, and a
-   * key Login has locked out is refused here too (RATE_LIMITED).
+   * key Login has locked out is refused here too (RATE_LIMITED). Only a TOTP code comes
+   * with the key here: a recovery code sent with every request would be used up by the first.
    */
   authenticateGuarded(
     key: string,
@@ -116,18 +119,22 @@ export class ApiKeyService {
     client: ClientInfo,
     door: "validate" | "api_key_header",
   ): Promise<ApiKeyIdentity> {
-    const check = () => this.authenticate(key, totpCode, client);
+    const check = () => this.authenticate(key, { totpCode }, client);
     const guard = this.deps.guard;
     const attempt = { ...loginAttemptOf({ email: "", apiKey: key }, client), door };
     return guard === undefined ? check() : guard.guard(attempt, check);
   }
 
   /**
-   * Checks a presented key and, unless the key skips TOTP, the user's code (consumed).
-   * Unknown, revoked and expired keys, and disabled users, fail with INVALID_CREDENTIALS and
-   * one message.
+   * Checks a presented key and, unless the key skips TOTP, the user's TOTP code or recovery
+   * code (consumed). Unknown, revoked and expired keys, and disabled users, fail with
+   * INVALID_CREDENTIALS and one message.
    */
-  async authenticate(key: string, totpCode: string, client: ClientInfo): Promise<ApiKeyIdentity> {
+  async authenticate(
+    key: string,
+    secondFactor: SecondFactorInput,
+    client: ClientInfo,
+  ): Promise<ApiKeyIdentity> {
     const now = this.deps.clock.now();
     const found = this.isApiKey(key) ? await this.findKey(key) : undefined;
     const problem = apiKeyProblem(found, now);
@@ -138,20 +145,13 @@ export class ApiKeyService {
     if (user === undefined || user.disabled) {
       throw new ApiKeyRefused("revoked", "INVALID_CREDENTIALS", unusableKeyMessage);
     }
-    if (!found.skipTotp) {
-      if (!requiresTotp(user)) {
-        throw new ApiKeyRefused(
-          "totp_required",
-          "TOTP_NOT_ENROLLED",
-          "This API key needs a TOTP code, but its user has not enrolled TOTP",
-        );
-      }
-      await this.verifyTotp(user, totpCode, client);
-    }
+    const factor = found.skipTotp
+      ? undefined
+      : await this.proveSecondFactor(user, secondFactor, client);
     if (now - found.lastUsedAt >= lastUsedWriteInterval) {
       await this.deps.store.apiKeys.update(found.id, { lastUsedAt: now });
     }
-    return { user, apiKey: found };
+    return { user, apiKey: found, ...(factor === undefined ? {} : { factor }) };
   }
 
   /**
@@ -174,12 +174,24 @@ export class ApiKeyService {
     return undefined;
   }
 
-  private async verifyTotp(user: UserRecord, code: string, client: ClientInfo): Promise<void> {
+  /** The user's second factor, refused with the inactive reason Validate reports for it. */
+  private async proveSecondFactor(
+    user: UserRecord,
+    input: SecondFactorInput,
+    client: ClientInfo,
+  ): Promise<ProvenFactor> {
+    if (!requiresTotp(user)) {
+      throw new ApiKeyRefused(
+        "totp_required",
+        "TOTP_NOT_ENROLLED",
+        "This API key needs a TOTP code, but its user has not enrolled TOTP",
+      );
+    }
     try {
-      await this.deps.totp.verify(user, code, client);
+      return await this.deps.secondFactor.prove(user, input, client, "login");
     } catch (error) {
       if (error instanceof KeycardError && error.kind === "unauthenticated") {
-        const reason = code === "" ? "totp_required" : "totp_invalid";
+        const reason = error.reason === "TOTP_REQUIRED" ? "totp_required" : "totp_invalid";
         throw new ApiKeyRefused(reason, error.reason, error.message);
       }
       throw error;

@@ -6,14 +6,18 @@ import { type AuthMethod, type ClientInfo, validateDuration } from "../domain/se
 import { newId } from "../domain/token.js";
 import { normalizeEmail, requiresTotp, type UserRecord } from "../domain/user.js";
 import type { ApiKeyService } from "./api-key-service.js";
-import type { TotpService } from "./totp-service.js";
+import {
+  checkOneSecondFactor,
+  type ProvenFactor,
+  type SecondFactor,
+  type SecondFactorInput,
+} from "./second-factor.js";
 
 /** The credentials of a login attempt and the lifetime the caller asked for. */
-export interface LoginInput {
+export interface LoginInput extends SecondFactorInput {
   readonly email: string;
   readonly password: string;
   readonly apiKey: string;
-  readonly totpCode: string;
   readonly durationSeconds: number;
   /** A remember-me session (password logins only). */
   readonly rememberMe?: boolean;
@@ -26,6 +30,8 @@ export interface ProvenUser {
   readonly apiKeyId?: string;
   /** Set for a session derived from another: the time of the login that began that one. */
   readonly authenticatedAt?: number;
+  /** Set when a recovery code was the second factor: how many the account has left. */
+  readonly recoveryCodesRemaining?: number;
 }
 
 const maxPasswordBytes = 1024;
@@ -42,16 +48,16 @@ export interface CredentialProverDeps {
   readonly store: Store;
   readonly hasher: PasswordHasher;
   readonly apiKeys: ApiKeyService;
-  readonly totp: TotpService;
+  readonly secondFactor: SecondFactor;
   readonly clock: Clock;
   /** ADMIN_PASSWORD: `password` alone logs in the built-in administrator account. */
   readonly adminPassword?: string;
 }
 
 /**
- * Proves who a login is, before any session exists: password (+ TOTP), API key (+ TOTP) or
- * the built-in administrator's ADMIN_PASSWORD. An unknown email costs the same argon2 work
- * as a known one.
+ * Proves who a login is, before any session exists: password (+ TOTP or a recovery code),
+ * API key (+ the same) or the built-in administrator's ADMIN_PASSWORD. An unknown email
+ * costs the same argon2 work as a known one.
  */
 export class CredentialProver {
   private dummyHash: Promise<string> | undefined;
@@ -59,8 +65,12 @@ export class CredentialProver {
 
   constructor(private readonly deps: CredentialProverDeps) {}
 
-  /** Checks a login's credentials: an API key (+ TOTP), ADMIN_PASSWORD, or email + password (+ TOTP). */
-  prove(input: LoginInput, client: ClientInfo): Promise<ProvenUser> {
+  /**
+   * Checks a login's credentials: an API key (+ second factor), ADMIN_PASSWORD, or email +
+   * password (+ second factor). A TOTP code and a recovery code together are refused first.
+   */
+  async prove(input: LoginInput, client: ClientInfo): Promise<ProvenUser> {
+    checkOneSecondFactor(input);
     if (input.apiKey !== "") {
       return this.byApiKey(input, client);
     }
@@ -118,24 +128,35 @@ export class CredentialProver {
     if (!requiresTotp(user)) {
       return { user, methods: ["password"] };
     }
-    await this.deps.totp.verify(user, input.totpCode, client);
-    return { user, methods: ["password", "totp"] };
+    const factor = await this.deps.secondFactor.prove(user, input, client, "login");
+    return { user, methods: ["password", factor.method], ...remainingOf(factor) };
   }
 
   private async byApiKey(input: LoginInput, client: ClientInfo): Promise<ProvenUser> {
     validateDuration(input.durationSeconds);
-    const { user, apiKey } = await this.deps.apiKeys.authenticate(
+    const { user, apiKey, factor } = await this.deps.apiKeys.authenticate(
       input.apiKey,
-      input.totpCode,
+      input,
       client,
     );
-    return { user, methods: apiKeyMethods(apiKey), apiKeyId: apiKey.id };
+    return {
+      user,
+      methods: apiKeyMethods(factor?.method),
+      apiKeyId: apiKey.id,
+      ...remainingOf(factor),
+    };
   }
 
   private dummyPasswordHash(): Promise<string> {
     this.dummyHash ??= this.deps.hasher.hash(newId());
     return this.dummyHash;
   }
+}
+
+/** The count of recovery codes left, when the factor was one. */
+function remainingOf(factor?: ProvenFactor): { recoveryCodesRemaining?: number } {
+  const remaining = factor?.recoveryCodesRemaining;
+  return remaining === undefined ? {} : { recoveryCodesRemaining: remaining };
 }
 
 function validateLogin(email: string, input: LoginInput): void {

@@ -5,7 +5,13 @@ import { normalizeEmail } from "../domain/user.js";
 
 /** One login attempt as the guard counts it: which account, how, and from where. */
 export interface LoginAttempt {
-  readonly credential: "password" | "api_key" | "totp" | "admin_token" | "introspection_secret";
+  readonly credential:
+    | "password"
+    | "api_key"
+    | "totp"
+    | "recovery_code"
+    | "admin_token"
+    | "introspection_secret";
   /** The fingerprint of the account the attempt names (never the email or key itself). */
   readonly account: string;
   /** The normalized email of a password login, used only to put a userId in the audit. */
@@ -21,7 +27,8 @@ export interface LoginAttempt {
     | "admin"
     | "introspection"
     | "change_password"
-    | "confirm_totp";
+    | "confirm_totp"
+    | "reauthenticate";
 }
 
 /**
@@ -66,6 +73,18 @@ export function totpAttemptOf(
 }
 
 /**
+ * The attempt a recovery code makes: it stands in for a TOTP code, so it spends the same
+ * budget (the account of {@link totpAttemptOf}), and is named apart only in the audit.
+ */
+export function recoveryCodeAttemptOf(
+  userId: string,
+  client: ClientInfo,
+  door?: LoginAttempt["door"],
+): LoginAttempt {
+  return { ...totpAttemptOf(userId, client, door), credential: "recovery_code" };
+}
+
+/**
  * The attempt a configured secret (the admin token, the introspection secret) makes. Each
  * address has an account of its own, so guessing from one address slows that address down
  * and locks it out, and no one can lock the operators out of their own admin API.
@@ -86,6 +105,8 @@ export function secretAttemptOf(
 export function isGuessFailure(error: unknown): boolean {
   return (
     error instanceof KeycardError &&
-    (error.reason === "INVALID_CREDENTIALS" || error.reason === "TOTP_INVALID")
+    (error.reason === "INVALID_CREDENTIALS" ||
+      error.reason === "TOTP_INVALID" ||
+      error.reason === "RECOVERY_CODE_INVALID")
   );
 }

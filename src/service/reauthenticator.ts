@@ -7,22 +7,31 @@ import { requiresTotp, type UserRecord } from "../domain/user.js";
 import type { AuditLog } from "./audit.js";
 import type { LoginGuard } from "./login-guard.js";
 import { provePassword } from "./password-proof.js";
+import {
+  checkOneSecondFactor,
+  type ProvenFactor,
+  type SecondFactor,
+  type SecondFactorInput,
+} from "./second-factor.js";
 import type { SessionPrincipal } from "./session-judge.js";
 import type { IssuedSession } from "./session-opener.js";
 import { storeRotation, withNewToken } from "./session-rotation.js";
-import type { TotpService } from "./totp-service.js";
 
 /** The credentials a caller presents again on its own session. */
-export interface ReauthenticateInput {
+export interface ReauthenticateInput extends SecondFactorInput {
   readonly password: string;
-  readonly totpCode: string;
+}
+
+/** A session stepped up, and after a recovery code, how many the account has left. */
+export interface Reauthenticated extends IssuedSession {
+  readonly recoveryCodesRemaining?: number;
 }
 
 /** What proving oneself again needs. */
 export interface ReauthenticatorDeps {
   readonly store: Store;
   readonly hasher: PasswordHasher;
-  readonly totp: TotpService;
+  readonly secondFactor: SecondFactor;
   readonly clock: Clock;
   readonly policy: SessionPolicy;
   readonly tokenPrefix: string;
@@ -33,7 +42,7 @@ export interface ReauthenticatorDeps {
 
 /**
  * Step-up on an existing session (RFC 9470): the person presents a password and/or a TOTP
- * code again; the session's auth_time moves to now, its methods grow by those just proven,
+ * or recovery code again; the session's auth_time moves to now, its methods grow by those just proven,
  * and its token is rotated as Refresh rotates it: the old one works only for the grace
  * period, so a copy taken before the step-up soon stops carrying its assurance.
  */
@@ -44,23 +53,18 @@ export class Reauthenticator {
     { session, tokenHash }: SessionPrincipal,
     input: ReauthenticateInput,
     client: ClientInfo,
-  ): Promise<IssuedSession> {
-    if (input.password === "" && input.totpCode === "") {
-      throw invalidArgument("password", "password or totp_code is required");
-    }
+  ): Promise<Reauthenticated> {
+    checkInput(input);
     const user = await this.deps.store.users.findById(session.userId);
     if (user === undefined || user.disabled) {
       throw new KeycardError("SESSION_REVOKED", "Session token revoked");
     }
-    const proven = [
-      ...(input.password === "" ? [] : await this.checkPassword(user, input.password, client)),
-      ...(input.totpCode === "" ? [] : await this.checkTotp(user, input.totpCode, client)),
-    ];
+    const { methods, factor } = await this.prove(user, input, client);
     const now = this.deps.clock.now();
     const token = mintToken(this.deps.tokenPrefix, "sess");
     const stepped = {
       ...session,
-      authMethods: [...new Set([...session.authMethods, ...proven])],
+      authMethods: [...new Set([...session.authMethods, ...methods])],
       reauthenticatedAt: now,
     };
     const next = withNewToken(stepped, token, tokenHash, now, this.deps.policy);
@@ -68,35 +72,61 @@ export class Reauthenticator {
     this.deps.audit("session.reauthenticated", {
       userId: user.id,
       sessionId: session.id,
-      methods: proven.join(" "),
+      methods: methods.join(" "),
       ...client,
     });
-    return { token, session: next };
+    const remaining = factor?.recoveryCodesRemaining;
+    return {
+      token,
+      session: next,
+      ...(remaining === undefined ? {} : { recoveryCodesRemaining: remaining }),
+    };
   }
 
-  /** The password, against the same guessing budget as a login with this account's email. */
-  private async checkPassword(
+  /**
+   * The password (against the same guessing budget as a login with the account's email),
+   * then the second factor: the methods proven, in that order.
+   */
+  private async prove(
     user: UserRecord,
-    password: string,
+    input: ReauthenticateInput,
     client: ClientInfo,
-  ): Promise<AuthMethod[]> {
-    await provePassword(this.deps, user, password, client);
-    return ["password"];
+  ): Promise<{ methods: AuthMethod[]; factor?: ProvenFactor }> {
+    if (input.password !== "") {
+      await provePassword(this.deps, user, input.password, client, "reauthenticate");
+    }
+    const password: AuthMethod[] = input.password === "" ? [] : ["password"];
+    if (!hasSecondFactor(input)) {
+      return { methods: password };
+    }
+    const factor = await this.proveSecondFactor(user, input, client);
+    return { methods: [...password, factor.method], factor };
   }
 
-  /** A TOTP code of the account, consumed, against the TOTP guessing budget. */
-  private async checkTotp(
+  /** A TOTP or recovery code of the account, used up, against the TOTP guessing budget. */
+  private async proveSecondFactor(
     user: UserRecord,
-    code: string,
+    input: SecondFactorInput,
     client: ClientInfo,
-  ): Promise<AuthMethod[]> {
+  ): Promise<ProvenFactor> {
     if (!requiresTotp(user)) {
       throw new KeycardError(
         "TOTP_NOT_ENROLLED",
         "This account has no TOTP to check a code against",
       );
     }
-    await this.deps.totp.verify(user, code, client);
-    return ["totp"];
+    return this.deps.secondFactor.prove(user, input, client, "reauthenticate");
   }
+}
+
+function hasSecondFactor(input: SecondFactorInput): boolean {
+  return input.totpCode !== "" || (input.recoveryCode ?? "") !== "";
+}
+
+/** Refuses a request with nothing to prove, or with both kinds of code, before any check. */
+function checkInput(input: ReauthenticateInput): void {
+  if (input.password === "" && !hasSecondFactor(input)) {
+    throw invalidArgument("password", "password, totp_code or recovery_code is required");
+  }
+  checkOneSecondFactor(input);
 }

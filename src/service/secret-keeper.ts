@@ -13,19 +13,23 @@ interface DerivedKeys {
   readonly id: string;
   readonly encryption: Buffer;
   readonly hash: Buffer;
+  readonly recoveryCodeHash: Buffer;
 }
 
 /**
  * Everything keyed by KEYCARD_ENCRYPTION_KEY: TOTP secrets encrypted at rest with
- * AES-256-GCM, and API keys hashed with HMAC-SHA-256. Previous keys
+ * AES-256-GCM, and API keys and recovery codes hashed with HMAC-SHA-256. Previous keys
  * (KEYCARD_PREVIOUS_ENCRYPTION_KEYS) still decrypt and still find API keys, so the key can
  * be rotated: the new one encrypts, `keycard reencrypt` moves stored TOTP secrets to it,
- * and an API key is hashed again under it the first time it is used.
+ * and an API key is hashed again under it the first time it is used (a recovery code is
+ * used once: its hash under a previous key finds it until the codes are made anew).
  *
  * Why HMAC-SHA-256 for API keys rather than argon2: a key carries 256 random bits, so
  * there is nothing to slow down a brute-force search for; a fast hash keeps the per-request
  * check (hybrid mode) cheap. Why keyed: a copy of the store alone cannot even confirm a
- * guessed or leaked key without the server's secret.
+ * guessed or leaked key without the server's secret. Recovery codes carry only 60 bits, which
+ * a fast hash alone would leave open to a search through a copy of the store; keyed, the
+ * copy is of no use without the server's secret.
  */
 export class SecretKeeper {
   private readonly current: DerivedKeys | undefined;
@@ -91,6 +95,19 @@ export class SecretKeeper {
     return this.previous.map((previous) => hmac(previous, key));
   }
 
+  /**
+   * The keyed hash under which a user's recovery code (in its canonical form) is stored:
+   * the user's id is part of it, so that a hash means nothing for another account.
+   */
+  hashRecoveryCode(userId: string, code: string): string {
+    return recoveryHmac(this.required(this.current), userId, code);
+  }
+
+  /** The hashes a user's recovery code may be stored under: the current key's, then the previous ones'. */
+  recoveryCodeHashes(userId: string, code: string): string[] {
+    return this.ring().map((key) => recoveryHmac(key, userId, code));
+  }
+
   private ring(): DerivedKeys[] {
     return [this.required(this.current), ...this.previous];
   }
@@ -122,6 +139,7 @@ function derive(masterKey: Buffer): DerivedKeys {
     id: createHash("sha256").update(encryption).digest("base64url").slice(0, 8),
     encryption,
     hash: derived("keycard api key hash"),
+    recoveryCodeHash: derived("keycard recovery code hash"),
   };
 }
 
@@ -137,4 +155,8 @@ function open(key: DerivedKeys, [iv = "", tag = "", body = ""]: string[]): strin
 
 function hmac(key: DerivedKeys, text: string): string {
   return createHmac("sha256", key.hash).update(text).digest("base64url");
+}
+
+function recoveryHmac(key: DerivedKeys, userId: string, code: string): string {
+  return createHmac("sha256", key.recoveryCodeHash).update(`${userId}:${code}`).digest("base64url");
 }

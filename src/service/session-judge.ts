@@ -208,7 +208,7 @@ export class SessionJudge {
     client: ClientInfo,
   ): Promise<Introspection> {
     try {
-      const { user, apiKey } = await this.deps.apiKeys.authenticateGuarded(
+      const { user, apiKey, factor } = await this.deps.apiKeys.authenticateGuarded(
         key,
         totpCode,
         client,
@@ -225,7 +225,7 @@ export class SessionJudge {
           roles: user.roles,
           email: user.email,
           displayName: user.displayName,
-          assurance: assuranceOf(apiKeyMethods(apiKey), this.deps.clock.now()),
+          assurance: assuranceOf(apiKeyMethods(factor?.method), this.deps.clock.now()),
         },
       };
     } catch (error) {

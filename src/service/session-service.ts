@@ -17,6 +17,7 @@ import {
   CredentialProver,
   type CredentialProverDeps,
   type LoginInput,
+  type ProvenUser,
 } from "./credential-prover.js";
 import { loginAttemptOf } from "./login-attempt.js";
 import type { LoginGuard } from "./login-guard.js";
@@ -65,11 +66,15 @@ export class SessionService {
     this.judge = new SessionJudge(deps);
   }
 
-  /** Logs in with email + password (+ TOTP) or an API key (+ TOTP) and starts a session. */
+  /**
+   * Logs in with email + password or an API key (each + a TOTP or recovery code when the
+   * account has TOTP) and starts a session; says how many recovery codes are left when one
+   * was used.
+   */
   async login(
     input: LoginInput,
     client: ClientInfo,
-  ): Promise<IssuedSession & { user: UserRecord }> {
+  ): Promise<IssuedSession & Pick<ProvenUser, "user" | "recoveryCodesRemaining">> {
     const credential = input.apiKey === "" ? "password" : "api_key";
     const guard = this.deps.loginGuard;
     const adminEmail = this.deps.adminPassword === undefined ? undefined : builtInAdminEmail;
@@ -85,7 +90,12 @@ export class SessionService {
         sessionId: issued.session.id,
         ...client,
       });
-      return { ...issued, user: proven.user };
+      const { recoveryCodesRemaining } = proven;
+      return {
+        ...issued,
+        user: proven.user,
+        ...(recoveryCodesRemaining === undefined ? {} : { recoveryCodesRemaining }),
+      };
     } catch (error) {
       // A throttled attempt was audited as login.locked and checked nothing.
       if (

@@ -4,7 +4,7 @@ import { invalidArgument, KeycardError } from "../domain/errors.js";
 import type { Store } from "../domain/ports.js";
 import type { ClientInfo } from "../domain/session.js";
 import { matchingTotpStep, newTotpSecret, otpauthUri } from "../domain/totp.js";
-import type { UserRecord } from "../domain/user.js";
+import { requiresTotp, type UserRecord } from "../domain/user.js";
 import type { AuditLog } from "./audit.js";
 import { type LoginAttempt, totpAttemptOf } from "./login-attempt.js";
 import type { LoginGuard } from "./login-guard.js";
@@ -69,12 +69,21 @@ export class TotpService {
     } else {
       await this.checkCounted(user, secret, code, client, "confirm_totp");
     }
+    if (!requiresTotp(user)) {
+      // A second factor starts without recovery codes, even ones a failed removal left.
+      await this.dropRecoveryCodes(userId, "totp_enabled");
+    }
     return this.updated(userId, { totpSecret: user.totpPending, totpPending: "" });
   }
 
-  /** Removes the user's TOTP, confirmed or pending. */
-  reset(userId: string): Promise<UserRecord> {
-    return this.updated(userId, { totpSecret: "", totpPending: "" });
+  /**
+   * Removes the user's TOTP, confirmed or pending, and then the recovery codes that stood
+   * in for it: they must not come back to life with the next TOTP.
+   */
+  async reset(userId: string): Promise<UserRecord> {
+    const user = await this.updated(userId, { totpSecret: "", totpPending: "" });
+    await this.dropRecoveryCodes(userId, "totp_removed");
+    return user;
   }
 
   /**
@@ -96,14 +105,20 @@ export class TotpService {
 
   /**
    * Checks a login or per-request code against the user's confirmed secret, within the
-   * user's one budget of TOTP guesses (shared by the password and every API key). Throws
-   * TOTP_REQUIRED without a code and TOTP_INVALID for a wrong, stale or replayed one.
+   * user's one budget of TOTP guesses (shared by the password, every API key and the
+   * recovery codes). Throws TOTP_REQUIRED without a code and TOTP_INVALID for a wrong,
+   * stale or replayed one. A `door` outside Login has its wrong codes audited.
    */
-  async verify(user: UserRecord, code: string, client: ClientInfo): Promise<void> {
+  async verify(
+    user: UserRecord,
+    code: string,
+    client: ClientInfo,
+    door?: LoginAttempt["door"],
+  ): Promise<void> {
     if (code === "") {
       throw new KeycardError("TOTP_REQUIRED", "TOTP code required");
     }
-    await this.checkCounted(user, this.deps.secrets.decrypt(user.totpSecret), code, client);
+    await this.checkCounted(user, this.deps.secrets.decrypt(user.totpSecret), code, client, door);
   }
 
   /** Claims a code within the user's TOTP guessing budget; TOTP_INVALID when it fails. */
@@ -136,6 +151,14 @@ export class TotpService {
       return false;
     }
     return true;
+  }
+
+  /** Deletes the user's recovery codes, auditing it when there were any. */
+  private async dropRecoveryCodes(userId: string, reason: string): Promise<void> {
+    const deleted = await this.deps.store.recoveryCodes.clear(userId);
+    if (deleted > 0) {
+      this.deps.audit("recovery_codes.deleted", { userId, deleted, reason });
+    }
   }
 
   private async existing(userId: string): Promise<UserRecord> {

@@ -8,6 +8,7 @@ import { redisKeys, type SessionShard } from "../../src/store/redis/keys.js";
 import { createRedisStore } from "../../src/store/redis/redis-store.js";
 import { testStore } from "../helpers/keycard.js";
 import { describePasswordResetContract } from "./password-reset-contract.js";
+import { describeRecoveryCodeContract } from "./recovery-code-contract.js";
 import { describeSigningKeyContract } from "./signing-key-contract.js";
 import {
   describeStoreContract,
@@ -21,6 +22,7 @@ import {
 describeStoreContract("redis", () => testStore("redis"));
 describeSigningKeyContract("redis", () => testStore("redis"));
 describePasswordResetContract("redis", () => testStore("redis"));
+describeRecoveryCodeContract("redis", () => testStore("redis"));
 
 describe("the redis store's keys", () => {
   let redis: Redis;

@@ -87,6 +87,8 @@ export interface WireIssued {
 /** keycard.v1.LoginResponse. */
 export interface WireLogin extends WireIssued {
   readonly user: string;
+  /** Present (proto3 optional) only when the login used a recovery code. */
+  readonly recovery_codes_remaining?: number;
 }
 
 /** keycard.v1.ValidateResponse. */
@@ -122,6 +124,9 @@ export interface WireResponses {
   EnrollOwnTotp: { readonly secret: string; readonly otpauth_uri: string };
   ConfirmOwnTotp: { readonly user: WireUser | null; readonly revoked_sessions: number };
   RemoveOwnTotp: { readonly user: WireUser | null; readonly revoked_sessions: number };
+  RegenerateRecoveryCodes: { readonly codes: string[] };
+  GetRecoveryCodes: { readonly remaining: number };
+  ResetRecoveryCodes: { readonly deleted: number };
 }
 
 /** Both keycard services over one plaintext HTTP/2 connection each. */
@@ -141,6 +146,8 @@ const adminMethods = new Set<keyof WireResponses>([
   "DisableUser",
   "RotateJwtKey",
   "CreatePasswordReset",
+  "GetRecoveryCodes",
+  "ResetRecoveryCodes",
 ]);
 
 /** Opens grpc-js clients for AuthService and AdminService to 127.0.0.1:port, insecure. */

@@ -143,7 +143,7 @@ describe("rate limits on the RPC paths, with the real app and interceptors", () 
     expect(refused.findDetails(ErrorInfoSchema)[0]?.reason).toBe("RATE_LIMITED");
   });
 
-  it("counts the self-service TOTP calls against the same 30 a minute", async () => {
+  it("counts the self-service TOTP and recovery-code calls against the same 30 a minute", async () => {
     const { sessionToken } = await keycard.auth.login(user, from("203.0.113.16"));
     const options = { headers: { ...bearer(sessionToken), "x-test-ip": "203.0.113.16" } };
     for (let call = 0; call < 30; call += 1) {
@@ -155,6 +155,7 @@ describe("rate limits on the RPC paths, with the real app and interceptors", () 
       keycard.auth.enrollOwnTotp({}, options),
       keycard.auth.confirmOwnTotp({ code: "000000" }, options),
       keycard.auth.removeOwnTotp({}, options),
+      keycard.auth.regenerateRecoveryCodes({}, options),
     ]) {
       const refused = await failureOf(refusal);
       expect(refused.code).toBe(Code.ResourceExhausted);

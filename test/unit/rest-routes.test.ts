@@ -64,6 +64,7 @@ describe("restRoutes", () => {
         ["POST", "/auth/totp", "EnrollOwnTotp"],
         ["POST", "/auth/totp/confirm", "ConfirmOwnTotp"],
         ["DELETE", "/auth/totp", "RemoveOwnTotp"],
+        ["POST", "/auth/recovery-codes", "RegenerateRecoveryCodes"],
         ["POST", "/admin/users", "CreateUser"],
         ["POST", "/admin/users/{user_id}/disable", "DisableUser"],
         ["GET", "/admin/users", "ListUsers"],
@@ -80,9 +81,11 @@ describe("restRoutes", () => {
         ["POST", "/admin/sessions/end-all", "EndAllSessions"],
         ["POST", "/admin/jwt-keys/rotate", "RotateJwtKey"],
         ["POST", "/admin/users/{user_id}/password-reset", "CreatePasswordReset"],
+        ["GET", "/admin/users/{user_id}/recovery-codes", "GetRecoveryCodes"],
+        ["DELETE", "/admin/users/{user_id}/recovery-codes", "ResetRecoveryCodes"],
       ]),
     );
-    expect(table).toHaveLength(33);
+    expect(table).toHaveLength(36);
   });
 
   it("maps the whole body onto the request only for routes annotated with body *", () => {
@@ -107,6 +110,7 @@ describe("restRoutes", () => {
       "POST /auth/password",
       "POST /auth/password/reset",
       "POST /auth/reauthenticate",
+      "POST /auth/recovery-codes",
       "POST /auth/refresh",
       "POST /auth/token",
       "POST /auth/totp",

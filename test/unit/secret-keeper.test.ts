@@ -56,4 +56,21 @@ describe("SecretKeeper's key ring", () => {
     const tampered = `${stored.slice(0, -2)}${stored.endsWith("A") ? "B" : "A"}A`;
     expect(() => keeper.decrypt(tampered)).toThrow();
   });
+
+  it("hashes a recovery code under a key of its own and the account's id, finding old ones by every key", () => {
+    const before = new SecretKeeper(oldKey);
+    const rotated = new SecretKeeper(newKey, [oldKey]);
+    const hash = before.hashRecoveryCode("user-1", "7k2m9qxwar4t");
+    expect(hash).toBe(
+      createHmac("sha256", derived(oldKey, "keycard recovery code hash"))
+        .update("user-1:7k2m9qxwar4t")
+        .digest("base64url"),
+    );
+    expect(hash).not.toBe(before.hashRecoveryCode("user-2", "7k2m9qxwar4t"));
+    expect(hash).not.toBe(before.hashApiKey("user-1:7k2m9qxwar4t"));
+    expect(rotated.recoveryCodeHashes("user-1", "7k2m9qxwar4t")).toEqual([
+      rotated.hashRecoveryCode("user-1", "7k2m9qxwar4t"),
+      hash,
+    ]);
+  });
 });

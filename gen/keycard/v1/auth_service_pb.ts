@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file keycard/v1/auth_service.proto.
  */
 export const file_keycard_v1_auth_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch1rZXljYXJkL3YxL2F1dGhfc2VydmljZS5wcm90bxIKa2V5Y2FyZC52MSKCAQoMTG9naW5SZXF1ZXN0Eg0KBWVtYWlsGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEhgKEGR1cmF0aW9uX3NlY29uZHMYAyABKAUSDwoHYXBpX2tleRgEIAEoCRIRCgl0b3RwX2NvZGUYBSABKAkSEwoLcmVtZW1iZXJfbWUYBiABKAginQEKDUxvZ2luUmVzcG9uc2USFQoNc2Vzc2lvbl90b2tlbhgBIAEoCRISCgpzZXNzaW9uX2lkGAIgASgJEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmV4cGlyZXNfaW4YBCABKAUSDAoEdXNlchgFIAEoCRIPCgdtZXNzYWdlGAYgASgJIj4KDlJlZnJlc2hSZXF1ZXN0EhgKEGR1cmF0aW9uX3NlY29uZHMYASABKAUSEgoKa2VlcF90b2tlbhgCIAEoCCKRAQoPUmVmcmVzaFJlc3BvbnNlEhUKDXNlc3Npb25fdG9rZW4YASABKAkSEgoKc2Vzc2lvbl9pZBgCIAEoCRIuCgpleHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpleHBpcmVzX2luGAQgASgFEg8KB21lc3NhZ2UYBSABKAkiTwoVUmVhdXRoZW50aWNhdGVSZXF1ZXN0EhoKCHBhc3N3b3JkGAEgASgJQgi6SAVyAyiACBIaCgl0b3RwX2NvZGUYAiABKAlCB7pIBHICGBAi0AEKFlJlYXV0aGVudGljYXRlUmVzcG9uc2USFQoNc2Vzc2lvbl90b2tlbhgBIAEoCRISCgpzZXNzaW9uX2lkGAIgASgJEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmV4cGlyZXNfaW4YBCABKAUSLQoJYXV0aF90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBILCgNhbXIYBiADKAkSCwoDYWFsGAcgASgFIg8KDUxvZ291dFJlcXVlc3QiIQoOTG9nb3V0UmVzcG9uc2USDwoHbWVzc2FnZRgBIAEoCSI8ChNMaXN0U2Vzc2lvbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIlYKFExpc3RTZXNzaW9uc1Jlc3BvbnNlEiUKCHNlc3Npb25zGAEgAygLMhMua2V5Y2FyZC52MS5TZXNzaW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJSChRSZXZva2VTZXNzaW9uUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEiYKBXNjb3BlGAIgASgOMhcua2V5Y2FyZC52MS5SZXZva2VTY29wZSI/ChVSZXZva2VTZXNzaW9uUmVzcG9uc2USFQoNcmV2b2tlZF9jb3VudBgBIAEoBRIPCgdtZXNzYWdlGAIgASgJIksKFFJlbmFtZVNlc3Npb25SZXF1ZXN0EhoKCnNlc3Npb25faWQYASABKAlCBrpIA8gBARIXCgVsYWJlbBgCIAEoCUIIukgFcgP4cAEiPQoVUmVuYW1lU2Vzc2lvblJlc3BvbnNlEiQKB3Nlc3Npb24YASABKAsyEy5rZXljYXJkLnYxLlNlc3Npb24idgoPVmFsaWRhdGVSZXF1ZXN0Eg0KBXRva2VuGAEgASgJEhEKCXRvdHBfY29kZRgCIAEoCRIlChRtYXhfYXV0aF9hZ2Vfc2Vjb25kcxgDIAEoBUIHukgEGgIoABIaCgdtaW5fYWFsGAQgASgFQgm6SAYaBBgCKAAijQMKEFZhbGlkYXRlUmVzcG9uc2USDgoGYWN0aXZlGAEgASgIEioKBnJlYXNvbhgCIAEoDjIaLmtleWNhcmQudjEuSW5hY3RpdmVSZWFzb24SDwoHc3ViamVjdBgDIAEoCRISCgpzZXNzaW9uX2lkGAQgASgJEi4KCmV4cGlyZXNfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmV4cGlyZXNfaW4YBiABKAUSDQoFcm9sZXMYByADKAkSDQoFZW1haWwYCCABKAkSFAoMZGlzcGxheV9uYW1lGAkgASgJEigKBGtpbmQYCiABKA4yGi5rZXljYXJkLnYxLkNyZWRlbnRpYWxLaW5kEi0KCWlzc3VlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoJYXV0aF90aW1lGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBILCgNhbXIYDSADKAkSCwoDYWFsGA4gASgFIg4KDEdldE1lUmVxdWVzdCJVCg1HZXRNZVJlc3BvbnNlEh4KBHVzZXIYASABKAsyEC5rZXljYXJkLnYxLlVzZXISJAoHc2Vzc2lvbhgCIAEoCzITLmtleWNhcmQudjEuU2Vzc2lvbiItChFJc3N1ZVRva2VuUmVxdWVzdBIYChBkdXJhdGlvbl9zZWNvbmRzGAEgASgFIoMBChJJc3N1ZVRva2VuUmVzcG9uc2USFQoNc2Vzc2lvbl90b2tlbhgBIAEoCRISCgpzZXNzaW9uX2lkGAIgASgJEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmV4cGlyZXNfaW4YBCABKAUiSwoPSXNzdWVKd3RSZXF1ZXN0EhoKCGF1ZGllbmNlGAEgASgJQgi6SAVyAxiAAhIcCgt0dGxfc2Vjb25kcxgCIAEoBUIHukgEGgIoACJlChBJc3N1ZUp3dFJlc3BvbnNlEg0KBXRva2VuGAEgASgJEhIKCmV4cGlyZXNfaW4YAiABKAUSLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiewoVQ2hhbmdlUGFzc3dvcmRSZXF1ZXN0EiUKEGN1cnJlbnRfcGFzc3dvcmQYASABKAlCC7pICMgBAXIDKIAIEh4KDG5ld19wYXNzd29yZBgCIAEoCUIIukgFcgPYcAESGwoTa2VlcF9vdGhlcl9zZXNzaW9ucxgDIAEoCCJDChZDaGFuZ2VQYXNzd29yZFJlc3BvbnNlEhgKEHJldm9rZWRfc2Vzc2lvbnMYASABKAUSDwoHbWVzc2FnZRgCIAEoCSJSChRSZXNldFBhc3N3b3JkUmVxdWVzdBIaCgV0b2tlbhgBIAEoCUILukgIyAEBcgMYgAESHgoMbmV3X3Bhc3N3b3JkGAIgASgJQgi6SAVyA9hwASJCChVSZXNldFBhc3N3b3JkUmVzcG9uc2USGAoQcmV2b2tlZF9zZXNzaW9ucxgBIAEoBRIPCgdtZXNzYWdlGAIgASgJIhYKFEVucm9sbE93blRvdHBSZXF1ZXN0ImcKFUVucm9sbE93blRvdHBSZXNwb25zZRIOCgZzZWNyZXQYASABKAkSEwoLb3RwYXV0aF91cmkYAiABKAkSEwoLcXJfY29kZV9zdmcYAyABKAkSFAoMcXJfY29kZV90ZXh0GAQgASgJIjEKFUNvbmZpcm1Pd25Ub3RwUmVxdWVzdBIYCgRjb2RlGAEgASgJQgq6SAfIAQFyAhgQIlIKFkNvbmZpcm1Pd25Ub3RwUmVzcG9uc2USHgoEdXNlchgBIAEoCzIQLmtleWNhcmQudjEuVXNlchIYChByZXZva2VkX3Nlc3Npb25zGAIgASgFIhYKFFJlbW92ZU93blRvdHBSZXF1ZXN0IlEKFVJlbW92ZU93blRvdHBSZXNwb25zZRIeCgR1c2VyGAEgASgLMhAua2V5Y2FyZC52MS5Vc2VyEhgKEHJldm9rZWRfc2Vzc2lvbnMYAiABKAUqWgoLUmV2b2tlU2NvcGUSHAoYUkVWT0tFX1NDT1BFX1VOU1BFQ0lGSUVEEAASFAoQUkVWT0tFX1NDT1BFX0FMTBABEhcKE1JFVk9LRV9TQ09QRV9PVEhFUlMQAjK6DQoLQXV0aFNlcnZpY2USVAoFTG9naW4SGC5rZXljYXJkLnYxLkxvZ2luUmVxdWVzdBoZLmtleWNhcmQudjEuTG9naW5SZXNwb25zZSIWgtPkkwIQOgEqIgsvYXV0aC9sb2dpbhJcCgdSZWZyZXNoEhoua2V5Y2FyZC52MS5SZWZyZXNoUmVxdWVzdBobLmtleWNhcmQudjEuUmVmcmVzaFJlc3BvbnNlIhiC0+STAhI6ASoiDS9hdXRoL3JlZnJlc2gSeAoOUmVhdXRoZW50aWNhdGUSIS5rZXljYXJkLnYxLlJlYXV0aGVudGljYXRlUmVxdWVzdBoiLmtleWNhcmQudjEuUmVhdXRoZW50aWNhdGVSZXNwb25zZSIfgtPkkwIZOgEqIhQvYXV0aC9yZWF1dGhlbnRpY2F0ZRJYCgZMb2dvdXQSGS5rZXljYXJkLnYxLkxvZ291dFJlcXVlc3QaGi5rZXljYXJkLnYxLkxvZ291dFJlc3BvbnNlIheC0+STAhE6ASoiDC9hdXRoL2xvZ291dBJpCgxMaXN0U2Vzc2lvbnMSHy5rZXljYXJkLnYxLkxpc3RTZXNzaW9uc1JlcXVlc3QaIC5rZXljYXJkLnYxLkxpc3RTZXNzaW9uc1Jlc3BvbnNlIhaC0+STAhASDi9hdXRoL3Nlc3Npb25zEosBCg1SZXZva2VTZXNzaW9uEiAua2V5Y2FyZC52MS5SZXZva2VTZXNzaW9uUmVxdWVzdBohLmtleWNhcmQudjEuUmV2b2tlU2Vzc2lvblJlc3BvbnNlIjWC0+STAi9aECoOL2F1dGgvc2Vzc2lvbnMqGy9hdXRoL3Nlc3Npb25zL3tzZXNzaW9uX2lkfRJ8Cg1SZW5hbWVTZXNzaW9uEiAua2V5Y2FyZC52MS5SZW5hbWVTZXNzaW9uUmVxdWVzdBohLmtleWNhcmQudjEuUmVuYW1lU2Vzc2lvblJlc3BvbnNlIiaC0+STAiA6ASoyGy9hdXRoL3Nlc3Npb25zL3tzZXNzaW9uX2lkfRJgCghWYWxpZGF0ZRIbLmtleWNhcmQudjEuVmFsaWRhdGVSZXF1ZXN0Ghwua2V5Y2FyZC52MS5WYWxpZGF0ZVJlc3BvbnNlIhmC0+STAhM6ASoiDi9hdXRoL3ZhbGlkYXRlEmMKCklzc3VlVG9rZW4SHS5rZXljYXJkLnYxLklzc3VlVG9rZW5SZXF1ZXN0Gh4ua2V5Y2FyZC52MS5Jc3N1ZVRva2VuUmVzcG9uc2UiFoLT5JMCEDoBKiILL2F1dGgvdG9rZW4SWwoISXNzdWVKd3QSGy5rZXljYXJkLnYxLklzc3VlSnd0UmVxdWVzdBocLmtleWNhcmQudjEuSXNzdWVKd3RSZXNwb25zZSIUgtPkkwIOOgEqIgkvYXV0aC9qd3QSTgoFR2V0TWUSGC5rZXljYXJkLnYxLkdldE1lUmVxdWVzdBoZLmtleWNhcmQudjEuR2V0TWVSZXNwb25zZSIQgtPkkwIKEggvYXV0aC9tZRJyCg5DaGFuZ2VQYXNzd29yZBIhLmtleWNhcmQudjEuQ2hhbmdlUGFzc3dvcmRSZXF1ZXN0GiIua2V5Y2FyZC52MS5DaGFuZ2VQYXNzd29yZFJlc3BvbnNlIhmC0+STAhM6ASoiDi9hdXRoL3Bhc3N3b3JkEnUKDVJlc2V0UGFzc3dvcmQSIC5rZXljYXJkLnYxLlJlc2V0UGFzc3dvcmRSZXF1ZXN0GiEua2V5Y2FyZC52MS5SZXNldFBhc3N3b3JkUmVzcG9uc2UiH4LT5JMCGToBKiIUL2F1dGgvcGFzc3dvcmQvcmVzZXQSawoNRW5yb2xsT3duVG90cBIgLmtleWNhcmQudjEuRW5yb2xsT3duVG90cFJlcXVlc3QaIS5rZXljYXJkLnYxLkVucm9sbE93blRvdHBSZXNwb25zZSIVgtPkkwIPOgEqIgovYXV0aC90b3RwEnYKDkNvbmZpcm1Pd25Ub3RwEiEua2V5Y2FyZC52MS5Db25maXJtT3duVG90cFJlcXVlc3QaIi5rZXljYXJkLnYxLkNvbmZpcm1Pd25Ub3RwUmVzcG9uc2UiHYLT5JMCFzoBKiISL2F1dGgvdG90cC9jb25maXJtEmgKDVJlbW92ZU93blRvdHASIC5rZXljYXJkLnYxLlJlbW92ZU93blRvdHBSZXF1ZXN0GiEua2V5Y2FyZC52MS5SZW1vdmVPd25Ub3RwUmVzcG9uc2UiEoLT5JMCDCoKL2F1dGgvdG90cGIGcHJvdG8z", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_timestamp, file_keycard_v1_rules, file_keycard_v1_session]);
+  fileDesc("Ch1rZXljYXJkL3YxL2F1dGhfc2VydmljZS5wcm90bxIKa2V5Y2FyZC52MSKiAQoMTG9naW5SZXF1ZXN0Eg0KBWVtYWlsGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEhgKEGR1cmF0aW9uX3NlY29uZHMYAyABKAUSDwoHYXBpX2tleRgEIAEoCRIRCgl0b3RwX2NvZGUYBSABKAkSEwoLcmVtZW1iZXJfbWUYBiABKAgSHgoNcmVjb3ZlcnlfY29kZRgHIAEoCUIHukgEcgIYICLhAQoNTG9naW5SZXNwb25zZRIVCg1zZXNzaW9uX3Rva2VuGAEgASgJEhIKCnNlc3Npb25faWQYAiABKAkSLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKZXhwaXJlc19pbhgEIAEoBRIMCgR1c2VyGAUgASgJEg8KB21lc3NhZ2UYBiABKAkSJQoYcmVjb3ZlcnlfY29kZXNfcmVtYWluaW5nGAcgASgFSACIAQFCGwoZX3JlY292ZXJ5X2NvZGVzX3JlbWFpbmluZyI+Cg5SZWZyZXNoUmVxdWVzdBIYChBkdXJhdGlvbl9zZWNvbmRzGAEgASgFEhIKCmtlZXBfdG9rZW4YAiABKAgikQEKD1JlZnJlc2hSZXNwb25zZRIVCg1zZXNzaW9uX3Rva2VuGAEgASgJEhIKCnNlc3Npb25faWQYAiABKAkSLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKZXhwaXJlc19pbhgEIAEoBRIPCgdtZXNzYWdlGAUgASgJIm8KFVJlYXV0aGVudGljYXRlUmVxdWVzdBIaCghwYXNzd29yZBgBIAEoCUIIukgFcgMogAgSGgoJdG90cF9jb2RlGAIgASgJQge6SARyAhgQEh4KDXJlY292ZXJ5X2NvZGUYAyABKAlCB7pIBHICGCAilAIKFlJlYXV0aGVudGljYXRlUmVzcG9uc2USFQoNc2Vzc2lvbl90b2tlbhgBIAEoCRISCgpzZXNzaW9uX2lkGAIgASgJEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmV4cGlyZXNfaW4YBCABKAUSLQoJYXV0aF90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBILCgNhbXIYBiADKAkSCwoDYWFsGAcgASgFEiUKGHJlY292ZXJ5X2NvZGVzX3JlbWFpbmluZxgIIAEoBUgAiAEBQhsKGV9yZWNvdmVyeV9jb2Rlc19yZW1haW5pbmciDwoNTG9nb3V0UmVxdWVzdCIhCg5Mb2dvdXRSZXNwb25zZRIPCgdtZXNzYWdlGAEgASgJIjwKE0xpc3RTZXNzaW9uc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiVgoUTGlzdFNlc3Npb25zUmVzcG9uc2USJQoIc2Vzc2lvbnMYASADKAsyEy5rZXljYXJkLnYxLlNlc3Npb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIlIKFFJldm9rZVNlc3Npb25SZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkSJgoFc2NvcGUYAiABKA4yFy5rZXljYXJkLnYxLlJldm9rZVNjb3BlIj8KFVJldm9rZVNlc3Npb25SZXNwb25zZRIVCg1yZXZva2VkX2NvdW50GAEgASgFEg8KB21lc3NhZ2UYAiABKAkiSwoUUmVuYW1lU2Vzc2lvblJlcXVlc3QSGgoKc2Vzc2lvbl9pZBgBIAEoCUIGukgDyAEBEhcKBWxhYmVsGAIgASgJQgi6SAVyA/hwASI9ChVSZW5hbWVTZXNzaW9uUmVzcG9uc2USJAoHc2Vzc2lvbhgBIAEoCzITLmtleWNhcmQudjEuU2Vzc2lvbiJ2Cg9WYWxpZGF0ZVJlcXVlc3QSDQoFdG9rZW4YASABKAkSEQoJdG90cF9jb2RlGAIgASgJEiUKFG1heF9hdXRoX2FnZV9zZWNvbmRzGAMgASgFQge6SAQaAigAEhoKB21pbl9hYWwYBCABKAVCCbpIBhoEGAIoACKNAwoQVmFsaWRhdGVSZXNwb25zZRIOCgZhY3RpdmUYASABKAgSKgoGcmVhc29uGAIgASgOMhoua2V5Y2FyZC52MS5JbmFjdGl2ZVJlYXNvbhIPCgdzdWJqZWN0GAMgASgJEhIKCnNlc3Npb25faWQYBCABKAkSLgoKZXhwaXJlc19hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKZXhwaXJlc19pbhgGIAEoBRINCgVyb2xlcxgHIAMoCRINCgVlbWFpbBgIIAEoCRIUCgxkaXNwbGF5X25hbWUYCSABKAkSKAoEa2luZBgKIAEoDjIaLmtleWNhcmQudjEuQ3JlZGVudGlhbEtpbmQSLQoJaXNzdWVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCglhdXRoX3RpbWUYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgsKA2FtchgNIAMoCRILCgNhYWwYDiABKAUiDgoMR2V0TWVSZXF1ZXN0IlUKDUdldE1lUmVzcG9uc2USHgoEdXNlchgBIAEoCzIQLmtleWNhcmQudjEuVXNlchIkCgdzZXNzaW9uGAIgASgLMhMua2V5Y2FyZC52MS5TZXNzaW9uIi0KEUlzc3VlVG9rZW5SZXF1ZXN0EhgKEGR1cmF0aW9uX3NlY29uZHMYASABKAUigwEKEklzc3VlVG9rZW5SZXNwb25zZRIVCg1zZXNzaW9uX3Rva2VuGAEgASgJEhIKCnNlc3Npb25faWQYAiABKAkSLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKZXhwaXJlc19pbhgEIAEoBSJLCg9Jc3N1ZUp3dFJlcXVlc3QSGgoIYXVkaWVuY2UYASABKAlCCLpIBXIDGIACEhwKC3R0bF9zZWNvbmRzGAIgASgFQge6SAQaAigAImUKEElzc3VlSnd0UmVzcG9uc2USDQoFdG9rZW4YASABKAkSEgoKZXhwaXJlc19pbhgCIAEoBRIuCgpleHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJ7ChVDaGFuZ2VQYXNzd29yZFJlcXVlc3QSJQoQY3VycmVudF9wYXNzd29yZBgBIAEoCUILukgIyAEBcgMogAgSHgoMbmV3X3Bhc3N3b3JkGAIgASgJQgi6SAVyA9hwARIbChNrZWVwX290aGVyX3Nlc3Npb25zGAMgASgIIkMKFkNoYW5nZVBhc3N3b3JkUmVzcG9uc2USGAoQcmV2b2tlZF9zZXNzaW9ucxgBIAEoBRIPCgdtZXNzYWdlGAIgASgJIlIKFFJlc2V0UGFzc3dvcmRSZXF1ZXN0EhoKBXRva2VuGAEgASgJQgu6SAjIAQFyAxiAARIeCgxuZXdfcGFzc3dvcmQYAiABKAlCCLpIBXID2HABIkIKFVJlc2V0UGFzc3dvcmRSZXNwb25zZRIYChByZXZva2VkX3Nlc3Npb25zGAEgASgFEg8KB21lc3NhZ2UYAiABKAkiFgoURW5yb2xsT3duVG90cFJlcXVlc3QiZwoVRW5yb2xsT3duVG90cFJlc3BvbnNlEg4KBnNlY3JldBgBIAEoCRITCgtvdHBhdXRoX3VyaRgCIAEoCRITCgtxcl9jb2RlX3N2ZxgDIAEoCRIUCgxxcl9jb2RlX3RleHQYBCABKAkiMQoVQ29uZmlybU93blRvdHBSZXF1ZXN0EhgKBGNvZGUYASABKAlCCrpIB8gBAXICGBAiUgoWQ29uZmlybU93blRvdHBSZXNwb25zZRIeCgR1c2VyGAEgASgLMhAua2V5Y2FyZC52MS5Vc2VyEhgKEHJldm9rZWRfc2Vzc2lvbnMYAiABKAUiFgoUUmVtb3ZlT3duVG90cFJlcXVlc3QiUQoVUmVtb3ZlT3duVG90cFJlc3BvbnNlEh4KBHVzZXIYASABKAsyEC5rZXljYXJkLnYxLlVzZXISGAoQcmV2b2tlZF9zZXNzaW9ucxgCIAEoBSIgCh5SZWdlbmVyYXRlUmVjb3ZlcnlDb2Rlc1JlcXVlc3QiMAofUmVnZW5lcmF0ZVJlY292ZXJ5Q29kZXNSZXNwb25zZRINCgVjb2RlcxgBIAMoCSpaCgtSZXZva2VTY29wZRIcChhSRVZPS0VfU0NPUEVfVU5TUEVDSUZJRUQQABIUChBSRVZPS0VfU0NPUEVfQUxMEAESFwoTUkVWT0tFX1NDT1BFX09USEVSUxACMtAOCgtBdXRoU2VydmljZRJUCgVMb2dpbhIYLmtleWNhcmQudjEuTG9naW5SZXF1ZXN0Ghkua2V5Y2FyZC52MS5Mb2dpblJlc3BvbnNlIhaC0+STAhA6ASoiCy9hdXRoL2xvZ2luElwKB1JlZnJlc2gSGi5rZXljYXJkLnYxLlJlZnJlc2hSZXF1ZXN0Ghsua2V5Y2FyZC52MS5SZWZyZXNoUmVzcG9uc2UiGILT5JMCEjoBKiINL2F1dGgvcmVmcmVzaBJ4Cg5SZWF1dGhlbnRpY2F0ZRIhLmtleWNhcmQudjEuUmVhdXRoZW50aWNhdGVSZXF1ZXN0GiIua2V5Y2FyZC52MS5SZWF1dGhlbnRpY2F0ZVJlc3BvbnNlIh+C0+STAhk6ASoiFC9hdXRoL3JlYXV0aGVudGljYXRlElgKBkxvZ291dBIZLmtleWNhcmQudjEuTG9nb3V0UmVxdWVzdBoaLmtleWNhcmQudjEuTG9nb3V0UmVzcG9uc2UiF4LT5JMCEToBKiIML2F1dGgvbG9nb3V0EmkKDExpc3RTZXNzaW9ucxIfLmtleWNhcmQudjEuTGlzdFNlc3Npb25zUmVxdWVzdBogLmtleWNhcmQudjEuTGlzdFNlc3Npb25zUmVzcG9uc2UiFoLT5JMCEBIOL2F1dGgvc2Vzc2lvbnMSiwEKDVJldm9rZVNlc3Npb24SIC5rZXljYXJkLnYxLlJldm9rZVNlc3Npb25SZXF1ZXN0GiEua2V5Y2FyZC52MS5SZXZva2VTZXNzaW9uUmVzcG9uc2UiNYLT5JMCL1oQKg4vYXV0aC9zZXNzaW9ucyobL2F1dGgvc2Vzc2lvbnMve3Nlc3Npb25faWR9EnwKDVJlbmFtZVNlc3Npb24SIC5rZXljYXJkLnYxLlJlbmFtZVNlc3Npb25SZXF1ZXN0GiEua2V5Y2FyZC52MS5SZW5hbWVTZXNzaW9uUmVzcG9uc2UiJoLT5JMCIDoBKjIbL2F1dGgvc2Vzc2lvbnMve3Nlc3Npb25faWR9EmAKCFZhbGlkYXRlEhsua2V5Y2FyZC52MS5WYWxpZGF0ZVJlcXVlc3QaHC5rZXljYXJkLnYxLlZhbGlkYXRlUmVzcG9uc2UiGYLT5JMCEzoBKiIOL2F1dGgvdmFsaWRhdGUSYwoKSXNzdWVUb2tlbhIdLmtleWNhcmQudjEuSXNzdWVUb2tlblJlcXVlc3QaHi5rZXljYXJkLnYxLklzc3VlVG9rZW5SZXNwb25zZSIWgtPkkwIQOgEqIgsvYXV0aC90b2tlbhJbCghJc3N1ZUp3dBIbLmtleWNhcmQudjEuSXNzdWVKd3RSZXF1ZXN0Ghwua2V5Y2FyZC52MS5Jc3N1ZUp3dFJlc3BvbnNlIhSC0+STAg46ASoiCS9hdXRoL2p3dBJOCgVHZXRNZRIYLmtleWNhcmQudjEuR2V0TWVSZXF1ZXN0Ghkua2V5Y2FyZC52MS5HZXRNZVJlc3BvbnNlIhCC0+STAgoSCC9hdXRoL21lEnIKDkNoYW5nZVBhc3N3b3JkEiEua2V5Y2FyZC52MS5DaGFuZ2VQYXNzd29yZFJlcXVlc3QaIi5rZXljYXJkLnYxLkNoYW5nZVBhc3N3b3JkUmVzcG9uc2UiGYLT5JMCEzoBKiIOL2F1dGgvcGFzc3dvcmQSdQoNUmVzZXRQYXNzd29yZBIgLmtleWNhcmQudjEuUmVzZXRQYXNzd29yZFJlcXVlc3QaIS5rZXljYXJkLnYxLlJlc2V0UGFzc3dvcmRSZXNwb25zZSIfgtPkkwIZOgEqIhQvYXV0aC9wYXNzd29yZC9yZXNldBJrCg1FbnJvbGxPd25Ub3RwEiAua2V5Y2FyZC52MS5FbnJvbGxPd25Ub3RwUmVxdWVzdBohLmtleWNhcmQudjEuRW5yb2xsT3duVG90cFJlc3BvbnNlIhWC0+STAg86ASoiCi9hdXRoL3RvdHASdgoOQ29uZmlybU93blRvdHASIS5rZXljYXJkLnYxLkNvbmZpcm1Pd25Ub3RwUmVxdWVzdBoiLmtleWNhcmQudjEuQ29uZmlybU93blRvdHBSZXNwb25zZSIdgtPkkwIXOgEqIhIvYXV0aC90b3RwL2NvbmZpcm0SaAoNUmVtb3ZlT3duVG90cBIgLmtleWNhcmQudjEuUmVtb3ZlT3duVG90cFJlcXVlc3QaIS5rZXljYXJkLnYxLlJlbW92ZU93blRvdHBSZXNwb25zZSISgtPkkwIMKgovYXV0aC90b3RwEpMBChdSZWdlbmVyYXRlUmVjb3ZlcnlDb2RlcxIqLmtleWNhcmQudjEuUmVnZW5lcmF0ZVJlY292ZXJ5Q29kZXNSZXF1ZXN0Gisua2V5Y2FyZC52MS5SZWdlbmVyYXRlUmVjb3ZlcnlDb2Rlc1Jlc3BvbnNlIh+C0+STAhk6ASoiFC9hdXRoL3JlY292ZXJ5LWNvZGVzYgZwcm90bzM", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_timestamp, file_keycard_v1_rules, file_keycard_v1_session]);
 
 /**
  * LoginRequest carries the credentials of a person or program logging in: either
@@ -76,6 +76,18 @@ export type LoginRequest = Message<"keycard.v1.LoginRequest"> & {
    * @generated from field: bool remember_me = 6;
    */
   rememberMe: boolean;
+
+  /**
+   * One of the account's recovery codes (RegenerateRecoveryCodes), in place of `totp_code`
+   * wherever a TOTP code is asked for (with email + password, or with an API key that needs
+   * TOTP); case, dashes and spaces are ignored. It is used up: a wrong or already used code
+   * fails with UNAUTHENTICATED and reason RECOVERY_CODE_INVALID, and spends the same
+   * guessing budget as a wrong TOTP code. Sending both `totp_code` and `recovery_code`
+   * fails with INVALID_ARGUMENT.
+   *
+   * @generated from field: string recovery_code = 7;
+   */
+  recoveryCode: string;
 };
 
 /**
@@ -134,6 +146,14 @@ export type LoginResponse = Message<"keycard.v1.LoginResponse"> & {
    * @generated from field: string message = 6;
    */
   message: string;
+
+  /**
+   * How many unused recovery codes the account has left, set only when this login used
+   * one: make new ones with RegenerateRecoveryCodes before they run out.
+   *
+   * @generated from field: optional int32 recovery_codes_remaining = 7;
+   */
+  recoveryCodesRemaining?: number | undefined;
 };
 
 /**
@@ -243,6 +263,14 @@ export type ReauthenticateRequest = Message<"keycard.v1.ReauthenticateRequest"> 
    * @generated from field: string totp_code = 2;
    */
   totpCode: string;
+
+  /**
+   * One of the account's recovery codes, in place of `totp_code` (not with it: that fails
+   * with INVALID_ARGUMENT); it is used up, as at Login.
+   *
+   * @generated from field: string recovery_code = 3;
+   */
+  recoveryCode: string;
 };
 
 /**
@@ -306,6 +334,14 @@ export type ReauthenticateResponse = Message<"keycard.v1.ReauthenticateResponse"
    * @generated from field: int32 aal = 7;
    */
   aal: number;
+
+  /**
+   * How many unused recovery codes the account has left, set only when this
+   * reauthentication used one.
+   *
+   * @generated from field: optional int32 recovery_codes_remaining = 8;
+   */
+  recoveryCodesRemaining?: number | undefined;
 };
 
 /**
@@ -662,7 +698,7 @@ export type ValidateResponse = Message<"keycard.v1.ValidateResponse"> & {
   authTime?: Timestamp | undefined;
 
   /**
-   * How they proved themselves (RFC 8176): "pwd", "otp", "swk", in the order checked.
+   * How they proved themselves (RFC 8176): "pwd", "otp", "rec", "swk", in the order checked.
    *
    * @generated from field: repeated string amr = 13;
    */
@@ -1126,6 +1162,46 @@ export const RemoveOwnTotpResponseSchema: GenMessage<RemoveOwnTotpResponse> = /*
   messageDesc(file_keycard_v1_auth_service, 31);
 
 /**
+ * RegenerateRecoveryCodesRequest has no fields: the codes are made for the account behind
+ * the caller's session.
+ *
+ * @generated from message keycard.v1.RegenerateRecoveryCodesRequest
+ */
+export type RegenerateRecoveryCodesRequest = Message<"keycard.v1.RegenerateRecoveryCodesRequest"> & {
+};
+
+/**
+ * Describes the message keycard.v1.RegenerateRecoveryCodesRequest.
+ * Use `create(RegenerateRecoveryCodesRequestSchema)` to create a new message.
+ */
+export const RegenerateRecoveryCodesRequestSchema: GenMessage<RegenerateRecoveryCodesRequest> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_auth_service, 32);
+
+/**
+ * RegenerateRecoveryCodesResponse hands over the new recovery codes, shown only this once.
+ *
+ * @generated from message keycard.v1.RegenerateRecoveryCodesResponse
+ */
+export type RegenerateRecoveryCodesResponse = Message<"keycard.v1.RegenerateRecoveryCodesResponse"> & {
+  /**
+   * Ten codes, each 12 characters of Crockford's base32 alphabet (60 random bits) in three
+   * groups of four, for example "7k2m-9qxw-ar4t". Each works once, in place of a TOTP code.
+   * Keep them somewhere safe: keycard stores only a keyed hash of each and cannot show them
+   * again.
+   *
+   * @generated from field: repeated string codes = 1;
+   */
+  codes: string[];
+};
+
+/**
+ * Describes the message keycard.v1.RegenerateRecoveryCodesResponse.
+ * Use `create(RegenerateRecoveryCodesResponseSchema)` to create a new message.
+ */
+export const RegenerateRecoveryCodesResponseSchema: GenMessage<RegenerateRecoveryCodesResponse> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_auth_service, 33);
+
+/**
  * RevokeScope selects which of the caller's sessions RevokeSession ends.
  *
  * @generated from enum keycard.v1.RevokeScope
@@ -1199,11 +1275,12 @@ export const AuthService: GenService<{
   },
   /**
    * Reauthenticate lets the caller prove themselves again on its own session (step-up,
-   * RFC 9470): a password and/or a TOTP code. The session's auth_time moves to now, its
-   * amr grows by the methods just proven (aal with it), and its token is rotated like
-   * Refresh does (the old one keeps the grace period). A wrong password or code fails with
-   * INVALID_CREDENTIALS or TOTP_INVALID and spends the same guessing budget as Login; a code
-   * for an account without TOTP fails with TOTP_NOT_ENROLLED.
+   * RFC 9470): a password and/or a TOTP code or a recovery code. The session's auth_time
+   * moves to now, its amr grows by the methods just proven (aal with it), and its token is
+   * rotated like Refresh does (the old one keeps the grace period). A wrong password or code
+   * fails with INVALID_CREDENTIALS, TOTP_INVALID or RECOVERY_CODE_INVALID and spends the same
+   * guessing budget as Login; a code for an account without TOTP fails with
+   * TOTP_NOT_ENROLLED.
    *
    * @generated from rpc keycard.v1.AuthService.Reauthenticate
    */
@@ -1378,6 +1455,24 @@ export const AuthService: GenService<{
     methodKind: "unary";
     input: typeof RemoveOwnTotpRequestSchema;
     output: typeof RemoveOwnTotpResponseSchema;
+  },
+  /**
+   * RegenerateRecoveryCodes makes ten new single-use recovery codes for the caller's own
+   * account and answers them, the only time they are shown; the account's previous codes
+   * stop working at once. A recovery code stands in for a TOTP code at Login and
+   * Reauthenticate (RFC 8176 `rec`), for when the authenticator is lost. It needs a session
+   * token (an API key fails with SESSION_REQUIRED) whose holder proved themselves within
+   * PRIVILEGED_SESSION_MAX_AGE (5 minutes by default) with a second factor (AAL2), else
+   * STEP_UP_REQUIRED: call Reauthenticate first. An account without TOTP fails with
+   * FAILED_PRECONDITION (TOTP_NOT_ENROLLED): recovery codes back up a second factor, and
+   * removing the TOTP deletes them.
+   *
+   * @generated from rpc keycard.v1.AuthService.RegenerateRecoveryCodes
+   */
+  regenerateRecoveryCodes: {
+    methodKind: "unary";
+    input: typeof RegenerateRecoveryCodesRequestSchema;
+    output: typeof RegenerateRecoveryCodesResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_keycard_v1_auth_service, 0);

@@ -9,7 +9,7 @@ import { enumDesc, fileDesc } from "@bufbuild/protobuf/codegenv2";
  * Describes the file keycard/v1/error_reason.proto.
  */
 export const file_keycard_v1_error_reason: GenFile = /*@__PURE__*/
-  fileDesc("Ch1rZXljYXJkL3YxL2Vycm9yX3JlYXNvbi5wcm90bxIKa2V5Y2FyZC52MSreAwoLRXJyb3JSZWFzb24SHAoYRVJST1JfUkVBU09OX1VOU1BFQ0lGSUVEEAASFAoQSU5WQUxJRF9BUkdVTUVOVBABEhcKE0lOVkFMSURfQ1JFREVOVElBTFMQAhIRCg1UT1RQX1JFUVVJUkVEEAMSEAoMVE9UUF9JTlZBTElEEAQSFQoRVE9UUF9OT1RfRU5ST0xMRUQQBRIaChZFTkNSWVBUSU9OX0tFWV9NSVNTSU5HEAYSFAoQU0VTU0lPTl9SRVFVSVJFRBAHEhMKD1NFU1NJT05fSU5WQUxJRBAIEhMKD1NFU1NJT05fRVhQSVJFRBAJEhMKD1NFU1NJT05fUkVWT0tFRBAKEhgKFEFETUlOX1RPS0VOX1JFUVVJUkVEEAsSFQoRUEVSTUlTU0lPTl9ERU5JRUQQDBINCglOT1RfRk9VTkQQDRIPCgtVU0VSX0VYSVNUUxAOEhUKEVNUT1JFX1VOQVZBSUxBQkxFEA8SEAoMUkFURV9MSU1JVEVEEBASFQoRUEFZTE9BRF9UT09fTEFSR0UQERIUChBTVEVQX1VQX1JFUVVJUkVEEBISFQoRU0lHTklOR19LRVlfRklYRUQQExIXChNSRVNFVF9UT0tFTl9JTlZBTElEEBRiBnByb3RvMw");
+  fileDesc("Ch1rZXljYXJkL3YxL2Vycm9yX3JlYXNvbi5wcm90bxIKa2V5Y2FyZC52MSr5AwoLRXJyb3JSZWFzb24SHAoYRVJST1JfUkVBU09OX1VOU1BFQ0lGSUVEEAASFAoQSU5WQUxJRF9BUkdVTUVOVBABEhcKE0lOVkFMSURfQ1JFREVOVElBTFMQAhIRCg1UT1RQX1JFUVVJUkVEEAMSEAoMVE9UUF9JTlZBTElEEAQSFQoRVE9UUF9OT1RfRU5ST0xMRUQQBRIaChZFTkNSWVBUSU9OX0tFWV9NSVNTSU5HEAYSFAoQU0VTU0lPTl9SRVFVSVJFRBAHEhMKD1NFU1NJT05fSU5WQUxJRBAIEhMKD1NFU1NJT05fRVhQSVJFRBAJEhMKD1NFU1NJT05fUkVWT0tFRBAKEhgKFEFETUlOX1RPS0VOX1JFUVVJUkVEEAsSFQoRUEVSTUlTU0lPTl9ERU5JRUQQDBINCglOT1RfRk9VTkQQDRIPCgtVU0VSX0VYSVNUUxAOEhUKEVNUT1JFX1VOQVZBSUxBQkxFEA8SEAoMUkFURV9MSU1JVEVEEBASFQoRUEFZTE9BRF9UT09fTEFSR0UQERIUChBTVEVQX1VQX1JFUVVJUkVEEBISFQoRU0lHTklOR19LRVlfRklYRUQQExIXChNSRVNFVF9UT0tFTl9JTlZBTElEEBQSGQoVUkVDT1ZFUllfQ09ERV9JTlZBTElEEBViBnByb3RvMw");
 
 /**
  * ErrorReason is the catalogue of keycard's expected failures. Every error keycard
@@ -69,9 +69,11 @@ export enum ErrorReason {
   TOTP_INVALID = 4,
 
   /**
-   * An API key that requires a TOTP code was used, but its user has not enrolled TOTP
-   * (status FAILED_PRECONDITION). An administrator must enroll TOTP for the user, or
-   * issue a key created with `skip_totp`.
+   * An API key that requires a TOTP code was used, but its user has not enrolled TOTP; or a
+   * TOTP or recovery code was sent to Reauthenticate, or recovery codes were asked for, by
+   * an account without TOTP (status FAILED_PRECONDITION). Enroll TOTP first (an
+   * administrator can, or the user with EnrollOwnTotp), or use a key created with
+   * `skip_totp`.
    *
    * @generated from enum value: TOTP_NOT_ENROLLED = 5;
    */
@@ -204,6 +206,16 @@ export enum ErrorReason {
    * @generated from enum value: RESET_TOKEN_INVALID = 20;
    */
   RESET_TOKEN_INVALID = 20,
+
+  /**
+   * The recovery code is not one of the account's, or was already used (status
+   * UNAUTHENTICATED; 401 over REST). Each recovery code works once: try another of the
+   * account's codes, or a TOTP code. Wrong codes spend the account's TOTP guessing budget
+   * and lead to RATE_LIMITED.
+   *
+   * @generated from enum value: RECOVERY_CODE_INVALID = 21;
+   */
+  RECOVERY_CODE_INVALID = 21,
 }
 
 /**

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file keycard/v1/session.proto.
  */
 export const file_keycard_v1_session: GenFile = /*@__PURE__*/
-  fileDesc("ChhrZXljYXJkL3YxL3Nlc3Npb24ucHJvdG8SCmtleWNhcmQudjEigAQKB1Nlc3Npb24SCgoCaWQYASABKAkSLgoKY3JlYXRlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMbGFzdF91c2VkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgppcF9hZGRyZXNzGAUgASgJEhIKCnVzZXJfYWdlbnQYBiABKAkSDwoHY3VycmVudBgHIAEoCBIYCgxhdXRoX21ldGhvZHMYCCADKAlCAhgBEjYKFmF1dGhlbnRpY2F0aW9uX21ldGhvZHMYDCADKA4yFi5rZXljYXJkLnYxLkF1dGhNZXRob2QSEgoKYXBpX2tleV9pZBgJIAEoCRIUCgxkZXZpY2VfbGFiZWwYCiABKAkSJQoEa2luZBgLIAEoDjIXLmtleWNhcmQudjEuU2Vzc2lvbktpbmQSLQoJYXV0aF90aW1lGA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBILCgNhbXIYDiADKAkSCwoDYWFsGA8gASgFEhEKCWRldmljZV9pZBgQIAEoCRINCgVsYWJlbBgRIAEoCRIQCghsb2NhdGlvbhgSIAEoCSKeAQoEVXNlchIKCgJpZBgBIAEoCRINCgVlbWFpbBgCIAEoCRIUCgxkaXNwbGF5X25hbWUYAyABKAkSDQoFcm9sZXMYBCADKAkSEAoIZGlzYWJsZWQYBSABKAgSLgoKY3JlYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFAoMdG90cF9lbmFibGVkGAcgASgIIvcBCgZBcGlLZXkSCgoCaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIMCgRuYW1lGAMgASgJEgwKBGhpbnQYBCABKAkSLgoKY3JlYXRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMbGFzdF91c2VkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpleHBpcmVzX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdyZXZva2VkGAggASgIEhEKCXNraXBfdG90cBgJIAEoCCpyCgpBdXRoTWV0aG9kEhsKF0FVVEhfTUVUSE9EX1VOU1BFQ0lGSUVEEAASGAoUQVVUSF9NRVRIT0RfUEFTU1dPUkQQARIXChNBVVRIX01FVEhPRF9BUElfS0VZEAISFAoQQVVUSF9NRVRIT0RfVE9UUBADKnoKC1Nlc3Npb25LaW5kEhwKGFNFU1NJT05fS0lORF9VTlNQRUNJRklFRBAAEhkKFVNFU1NJT05fS0lORF9TVEFOREFSRBABEhwKGFNFU1NJT05fS0lORF9SRU1FTUJFUl9NRRACEhQKEFNFU1NJT05fS0lORF9BUEkQAyprCg5DcmVkZW50aWFsS2luZBIfChtDUkVERU5USUFMX0tJTkRfVU5TUEVDSUZJRUQQABIbChdDUkVERU5USUFMX0tJTkRfU0VTU0lPThABEhsKF0NSRURFTlRJQUxfS0lORF9BUElfS0VZEAIqtAIKDkluYWN0aXZlUmVhc29uEh8KG0lOQUNUSVZFX1JFQVNPTl9VTlNQRUNJRklFRBAAEhsKF0lOQUNUSVZFX1JFQVNPTl9VTktOT1dOEAESGwoXSU5BQ1RJVkVfUkVBU09OX0VYUElSRUQQAhIbChdJTkFDVElWRV9SRUFTT05fUkVWT0tFRBADEiAKHElOQUNUSVZFX1JFQVNPTl9JRExFX1RJTUVPVVQQBBIdChlJTkFDVElWRV9SRUFTT05fTUFMRk9STUVEEAUSIQodSU5BQ1RJVkVfUkVBU09OX1RPVFBfUkVRVUlSRUQQBhIgChxJTkFDVElWRV9SRUFTT05fVE9UUF9JTlZBTElEEAcSJAogSU5BQ1RJVkVfUkVBU09OX1NURVBfVVBfUkVRVUlSRUQQCGIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("ChhrZXljYXJkL3YxL3Nlc3Npb24ucHJvdG8SCmtleWNhcmQudjEigAQKB1Nlc3Npb24SCgoCaWQYASABKAkSLgoKY3JlYXRlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMbGFzdF91c2VkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgppcF9hZGRyZXNzGAUgASgJEhIKCnVzZXJfYWdlbnQYBiABKAkSDwoHY3VycmVudBgHIAEoCBIYCgxhdXRoX21ldGhvZHMYCCADKAlCAhgBEjYKFmF1dGhlbnRpY2F0aW9uX21ldGhvZHMYDCADKA4yFi5rZXljYXJkLnYxLkF1dGhNZXRob2QSEgoKYXBpX2tleV9pZBgJIAEoCRIUCgxkZXZpY2VfbGFiZWwYCiABKAkSJQoEa2luZBgLIAEoDjIXLmtleWNhcmQudjEuU2Vzc2lvbktpbmQSLQoJYXV0aF90aW1lGA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBILCgNhbXIYDiADKAkSCwoDYWFsGA8gASgFEhEKCWRldmljZV9pZBgQIAEoCRINCgVsYWJlbBgRIAEoCRIQCghsb2NhdGlvbhgSIAEoCSKeAQoEVXNlchIKCgJpZBgBIAEoCRINCgVlbWFpbBgCIAEoCRIUCgxkaXNwbGF5X25hbWUYAyABKAkSDQoFcm9sZXMYBCADKAkSEAoIZGlzYWJsZWQYBSABKAgSLgoKY3JlYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFAoMdG90cF9lbmFibGVkGAcgASgIIvcBCgZBcGlLZXkSCgoCaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIMCgRuYW1lGAMgASgJEgwKBGhpbnQYBCABKAkSLgoKY3JlYXRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMbGFzdF91c2VkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpleHBpcmVzX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdyZXZva2VkGAggASgIEhEKCXNraXBfdG90cBgJIAEoCCqRAQoKQXV0aE1ldGhvZBIbChdBVVRIX01FVEhPRF9VTlNQRUNJRklFRBAAEhgKFEFVVEhfTUVUSE9EX1BBU1NXT1JEEAESFwoTQVVUSF9NRVRIT0RfQVBJX0tFWRACEhQKEEFVVEhfTUVUSE9EX1RPVFAQAxIdChlBVVRIX01FVEhPRF9SRUNPVkVSWV9DT0RFEAQqegoLU2Vzc2lvbktpbmQSHAoYU0VTU0lPTl9LSU5EX1VOU1BFQ0lGSUVEEAASGQoVU0VTU0lPTl9LSU5EX1NUQU5EQVJEEAESHAoYU0VTU0lPTl9LSU5EX1JFTUVNQkVSX01FEAISFAoQU0VTU0lPTl9LSU5EX0FQSRADKmsKDkNyZWRlbnRpYWxLaW5kEh8KG0NSRURFTlRJQUxfS0lORF9VTlNQRUNJRklFRBAAEhsKF0NSRURFTlRJQUxfS0lORF9TRVNTSU9OEAESGwoXQ1JFREVOVElBTF9LSU5EX0FQSV9LRVkQAiq0AgoOSW5hY3RpdmVSZWFzb24SHwobSU5BQ1RJVkVfUkVBU09OX1VOU1BFQ0lGSUVEEAASGwoXSU5BQ1RJVkVfUkVBU09OX1VOS05PV04QARIbChdJTkFDVElWRV9SRUFTT05fRVhQSVJFRBACEhsKF0lOQUNUSVZFX1JFQVNPTl9SRVZPS0VEEAMSIAocSU5BQ1RJVkVfUkVBU09OX0lETEVfVElNRU9VVBAEEh0KGUlOQUNUSVZFX1JFQVNPTl9NQUxGT1JNRUQQBRIhCh1JTkFDVElWRV9SRUFTT05fVE9UUF9SRVFVSVJFRBAGEiAKHElOQUNUSVZFX1JFQVNPTl9UT1RQX0lOVkFMSUQQBxIkCiBJTkFDVElWRV9SRUFTT05fU1RFUF9VUF9SRVFVSVJFRBAIYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * Session describes one live login of a user, as shown to that user or an administrator.
@@ -73,7 +73,7 @@ export type Session = Message<"keycard.v1.Session"> & {
 
   /**
    * How the user proved their identity for this session, as strings: "password",
-   * "api_key", "totp". Deprecated: read `authentication_methods`, the same methods as
+   * "api_key", "totp", "recovery_code". Deprecated: read `authentication_methods`, the same methods as
    * AuthMethod values; this field is still filled, with the same methods in the same order.
    *
    * @generated from field: repeated string auth_methods = 8 [deprecated = true];
@@ -85,8 +85,9 @@ export type Session = Message<"keycard.v1.Session"> & {
    * How the user proved their identity for this session, in the order they were checked:
    * [AUTH_METHOD_PASSWORD] for a password login, [AUTH_METHOD_PASSWORD, AUTH_METHOD_TOTP]
    * for a password and a TOTP code, [AUTH_METHOD_API_KEY] or [AUTH_METHOD_API_KEY,
-   * AUTH_METHOD_TOTP] for an API key alone or with a TOTP code. A session issued from
-   * another one (IssueToken) has that session's methods.
+   * AUTH_METHOD_TOTP] for an API key alone or with a TOTP code, AUTH_METHOD_RECOVERY_CODE in
+   * place of AUTH_METHOD_TOTP for a recovery code. A session issued from another one
+   * (IssueToken) has that session's methods.
    *
    * @generated from field: repeated keycard.v1.AuthMethod authentication_methods = 12;
    */
@@ -125,8 +126,8 @@ export type Session = Message<"keycard.v1.Session"> & {
 
   /**
    * How they proved themselves, as RFC 8176 authentication method references in the order
-   * they were checked: "pwd" (password), "otp" (TOTP code), "swk" (API key); "hwk"
-   * (passkey) and "rec" (recovery code) are reserved.
+   * they were checked: "pwd" (password), "otp" (TOTP code), "rec" (recovery code), "swk"
+   * (API key); "hwk" (passkey) is reserved.
    *
    * @generated from field: repeated string amr = 14;
    */
@@ -134,7 +135,7 @@ export type Session = Message<"keycard.v1.Session"> & {
 
   /**
    * The authenticator assurance level: 1 for one factor, 2 for two distinct ones (a
-   * password or an API key, and a TOTP code).
+   * password or an API key, and a TOTP code or a recovery code).
    *
    * @generated from field: int32 aal = 15;
    */
@@ -352,6 +353,14 @@ export enum AuthMethod {
    * @generated from enum value: AUTH_METHOD_TOTP = 3;
    */
   TOTP = 3,
+
+  /**
+   * One of the user's single-use recovery codes (RegenerateRecoveryCodes), checked in place
+   * of a TOTP code.
+   *
+   * @generated from enum value: AUTH_METHOD_RECOVERY_CODE = 4;
+   */
+  RECOVERY_CODE = 4,
 }
 
 /**

@@ -3,6 +3,7 @@ import { apiKeyCommands } from "./apikey.js";
 import { jwtCommands } from "./jwt.js";
 import { loginCommand } from "./login.js";
 import { logoutCommand } from "./logout.js";
+import { recoveryCodesCommand } from "./recovery-codes.js";
 import { reencryptCommand } from "./reencrypt.js";
 import { serveCommand } from "./serve.js";
 import { sessionCommands } from "./sessions.js";
@@ -16,6 +17,7 @@ export const topCommands: readonly Command[] = [
   loginCommand,
   whoamiCommand,
   logoutCommand,
+  recoveryCodesCommand,
   reencryptCommand,
 ];
 

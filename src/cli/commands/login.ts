@@ -34,8 +34,12 @@ async function credentials({ args, io }: CommandContext): Promise<LoginInit> {
   }
   const common = {
     totpCode: args.string("totp-code") ?? "",
+    recoveryCode: args.string("recovery-code") ?? "",
     durationSeconds: durationOption(args, "duration"),
   };
+  if (common.totpCode !== "" && common.recoveryCode !== "") {
+    throw new UsageError("use either --totp-code or --recovery-code, not both");
+  }
   if (apiKey !== undefined) {
     return { ...common, apiKey };
   }
@@ -43,9 +47,14 @@ async function credentials({ args, io }: CommandContext): Promise<LoginInit> {
   return { ...common, email: email ?? "", password };
 }
 
+/** What was typed at the prompt: six digits are a TOTP code, anything else a recovery code. */
+function secondFactorOf(typed: string): Pick<LoginInit, "totpCode" | "recoveryCode"> {
+  return /^\d{6}$/.test(typed) ? { totpCode: typed } : { recoveryCode: typed };
+}
+
 /**
  * Logs in; a person at a terminal whose account turns out to need TOTP is asked for the
- * code once instead of having to start over.
+ * code (or a recovery code) once instead of having to start over.
  */
 async function login(context: CommandContext, request: LoginInit) {
   const client = context.auth();
@@ -55,8 +64,8 @@ async function login(context: CommandContext, request: LoginInit) {
     if (!needsTotpCode(error) || request.totpCode !== "" || !isInteractive(context.io)) {
       throw error;
     }
-    const totpCode = await promptLine(context.io, "TOTP code: ");
-    return client.login({ ...request, totpCode });
+    const typed = await promptLine(context.io, "TOTP code (or a recovery code): ");
+    return client.login({ ...request, ...secondFactorOf(typed) });
   }
 }
 
@@ -65,8 +74,9 @@ export const loginCommand: Command = {
   name: "login",
   summary: "Log in and save the session token (for whoami, logout and scripts)",
   description:
-    "Log in with email and password, or with an API key, and save the session token to\na file only you can read (mode 0600, in a 0700 directory). A TOTP code is needed when\nthe account has TOTP, and with an API key unless the key skips TOTP; on a terminal it\nis asked for when needed.",
-  usage: "login (--email <email> | --api-key <key>) [--totp-code <code>] [options]",
+    "Log in with email and password, or with an API key, and save the session token to\na file only you can read (mode 0600, in a 0700 directory). A TOTP code is needed when\nthe account has TOTP, and with an API key unless the key skips TOTP; on a terminal it\nis asked for when needed. A recovery code (keycard recovery-codes) stands in for a\nTOTP code once, when the authenticator is lost.",
+  usage:
+    "login (--email <email> | --api-key <key>) [--totp-code <code> | --recovery-code <code>] [options]",
   arguments: [],
   options: {
     email: { type: "string", value: "<email>", help: "email address of the account" },
@@ -77,6 +87,11 @@ export const loginCommand: Command = {
       help: "log in with an API key (kc_key_...) instead of email and password",
     },
     "totp-code": { type: "string", value: "<code>", help: "the current 6-digit TOTP code" },
+    "recovery-code": {
+      type: "string",
+      value: "<code>",
+      help: "one of your recovery codes, in place of the TOTP code (used up)",
+    },
     duration: {
       type: "string",
       value: "<duration>",
@@ -102,5 +117,10 @@ export const loginCommand: Command = {
       );
     });
     out.note(`Session token saved to ${path}`);
+    if (response.recoveryCodesRemaining !== undefined) {
+      out.note(
+        `That recovery code is used up; ${response.recoveryCodesRemaining} left. Make new ones with keycard recovery-codes.`,
+      );
+    }
   },
 };

@@ -2,6 +2,8 @@ import QRCode from "qrcode";
 import {
   ConfirmTotpResponseSchema,
   EnrollTotpResponseSchema,
+  GetRecoveryCodesResponseSchema,
+  ResetRecoveryCodesResponseSchema,
   ResetTotpResponseSchema,
 } from "../../../gen/keycard/v1/admin_service_pb.js";
 import type { Command, CommandGroup } from "../command.js";
@@ -65,7 +67,7 @@ const confirm: Command = {
 
 const reset: Command = {
   name: "totp reset",
-  summary: "Remove a user's TOTP, confirmed or pending (lost device)",
+  summary: "Remove a user's TOTP, confirmed or pending (lost device), and its recovery codes",
   arguments: ["<user-id|email>"],
   options: {},
   admin: true,
@@ -79,9 +81,37 @@ const reset: Command = {
   },
 };
 
-/** `keycard totp ...`: TOTP enrollment administration. */
+const recoveryCodes: Command = {
+  name: "totp recovery-codes",
+  summary: "Show how many recovery codes a user has left, or delete them (--reset)",
+  description:
+    "Show how many unused recovery codes a user has left (never the codes). With --reset,\ndelete them all, for codes that may have leaked: the user makes new ones with\nkeycard recovery-codes. The user's TOTP and sessions stay.",
+  arguments: ["<user-id|email>"],
+  options: { reset: { type: "boolean", help: "delete all of the user's recovery codes" } },
+  admin: true,
+  examples: [
+    "keycard totp recovery-codes alice@example.com",
+    "keycard totp recovery-codes alice@example.com --reset",
+  ],
+  async run({ args, out, admin }) {
+    const { client, reference, userId } = await adminWithUserArgument({ args, admin });
+    if (args.flag("reset")) {
+      const response = await client.resetRecoveryCodes({ userId });
+      out.result(ResetRecoveryCodesResponseSchema, response, () =>
+        out.line(`Deleted ${response.deleted} recovery code(s) of ${reference}`),
+      );
+      return;
+    }
+    const response = await client.getRecoveryCodes({ userId });
+    out.result(GetRecoveryCodesResponseSchema, response, () =>
+      out.line(`${reference} has ${response.remaining} unused recovery code(s)`),
+    );
+  },
+};
+
+/** `keycard totp ...`: TOTP enrollment and recovery-code administration. */
 export const totpCommands: CommandGroup = {
   name: "totp",
-  summary: "enroll, confirm and reset TOTP (admin)",
-  commands: [enroll, confirm, reset],
+  summary: "enroll, confirm and reset TOTP; count and reset recovery codes (admin)",
+  commands: [enroll, confirm, reset, recoveryCodes],
 };

@@ -20,6 +20,7 @@ import type { UserPatch, UserRecord } from "../../domain/user.js";
 import { ExpiringMap } from "./expiring-map.js";
 import { MemoryLoginAttemptStore } from "./login-attempts.js";
 import { MemoryPasswordResetStore } from "./password-resets.js";
+import { MemoryRecoveryCodeStore } from "./recovery-codes.js";
 import { MemorySigningKeyStore } from "./signing-keys.js";
 
 const sweepIntervalMs = 60_000;
@@ -309,6 +310,7 @@ export function createMemoryStore(clock: Clock): Store {
     },
     signingKeys: new MemorySigningKeyStore(),
     passwordResets,
+    recoveryCodes: new MemoryRecoveryCodeStore(),
     ping: async () => {},
     close: async () => clearInterval(sweeper),
   };

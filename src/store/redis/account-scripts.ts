@@ -1,8 +1,11 @@
 /**
  * The Lua scripts of accounts rather than sessions, each on one key: an update that never
  * creates (kcUpdateExisting), a TOTP step used once (kcClaimStep), failed logins counted
- * and claimed (kcRecordFailure, kcClaimFailure), and a page of the users index from a
- * position, ties at its millisecond included (kcRangeFrom).
+ * and claimed (kcRecordFailure, kcClaimFailure), a page of the users index from a
+ * position, ties at its millisecond included (kcRangeFrom), and a set of recovery-code
+ * hashes replaced whole (kcReplaceSet), used a member at a time (kcTakeMember, -1 when
+ * none of the given members is there, else how many are left) and deleted with its count
+ * (kcDeleteSet).
  */
 export const accountScripts = {
   kcUpdateExisting: {
@@ -46,6 +49,26 @@ if ARGV[4] == '' then return {0, count, 0} end
 redis.call('ZADD', KEYS[1], at, ARGV[4])
 redis.call('PEXPIRE', KEYS[1], window)
 return {1, count, 0}`,
+  },
+  kcReplaceSet: {
+    numberOfKeys: 1,
+    lua: `
+redis.call('DEL', KEYS[1])
+if #ARGV > 0 then redis.call('SADD', KEYS[1], unpack(ARGV)) end
+return #ARGV`,
+  },
+  kcTakeMember: {
+    numberOfKeys: 1,
+    lua: `
+if redis.call('SREM', KEYS[1], unpack(ARGV)) == 0 then return -1 end
+return redis.call('SCARD', KEYS[1])`,
+  },
+  kcDeleteSet: {
+    numberOfKeys: 1,
+    lua: `
+local count = redis.call('SCARD', KEYS[1])
+redis.call('DEL', KEYS[1])
+return count`,
   },
   kcRangeFrom: {
     numberOfKeys: 1,

@@ -52,6 +52,8 @@ export interface RedisKeys {
   readonly passwordReset: (tokenHash: string) => string;
   /** The token hash of a user's latest password reset: any other of theirs is void. */
   readonly latestPasswordReset: (userId: string) => string;
+  /** The keyed hashes of a user's unused recovery codes: a set. */
+  readonly recoveryCodes: (userId: string) => string;
 }
 
 /**
@@ -106,5 +108,6 @@ export function redisKeys(namespace: string): RedisKeys {
     signingKeys: () => `${namespace}:jwt-keys`,
     passwordReset: (tokenHash) => `${namespace}:password-reset:${tokenHash}`,
     latestPasswordReset: (userId) => `${userTag(userId)}:password-reset`,
+    recoveryCodes: (userId) => `${userTag(userId)}:recovery-codes`,
   };
 }

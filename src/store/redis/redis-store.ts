@@ -16,6 +16,7 @@ import { RedisLoginAttemptStore } from "./login-attempts.js";
 import { type MasterChange, watchMasters } from "./master-watch.js";
 import { RedisPasswordResetStore } from "./password-resets.js";
 import { readHashes } from "./read-hashes.js";
+import { RedisRecoveryCodeStore } from "./recovery-codes.js";
 import { defineScripts, type ScriptedRedis } from "./scripts.js";
 import { RedisSessionStore } from "./session-store.js";
 import { RedisSigningKeyStore } from "./signing-keys.js";
@@ -233,6 +234,7 @@ export function createRedisStore(options: RedisStoreOptions): Store & { readonly
     },
     signingKeys: new RedisSigningKeyStore(redis, keys.signingKeys(), durable),
     passwordResets: new RedisPasswordResetStore(redis, keys, durable),
+    recoveryCodes: new RedisRecoveryCodeStore(redis, keys.recoveryCodes, durable),
     ping: () => guarded(() => pingAnyMaster(redis)),
     close: async () => {
       if (sessions instanceof CachedSessionStore) {

@@ -16,6 +16,7 @@ import type { ClientInfo } from "../../domain/session.js";
 import type { ApiKeyService } from "../../service/api-key-service.js";
 import { checkNewPassword } from "../../service/password-changer.js";
 import type { PasswordResets } from "../../service/password-resets.js";
+import type { RecoveryCodes } from "../../service/recovery-codes.js";
 import type { SessionService } from "../../service/session-service.js";
 import type { JwtKeys } from "../../service/signing-keyring.js";
 import type { TotpService } from "../../service/totp-service.js";
@@ -37,6 +38,7 @@ export interface AdminUseCases {
   readonly sessions: SessionService;
   readonly jwtKeys: JwtKeys;
   readonly passwordResets: PasswordResets;
+  readonly recoveryCodes: RecoveryCodes;
 }
 
 /** AdminService over Connect; the auth interceptor has already checked the admin token. */
@@ -151,6 +153,14 @@ export class AdminServiceImpl implements ServiceImpl<typeof AdminService> {
   async createPasswordReset(req: { userId: string }) {
     const { token, expiresAt } = await this.uses.passwordResets.create(req.userId);
     return { token, expiresAt: timestampFromMs(expiresAt) };
+  }
+
+  async getRecoveryCodes(req: { userId: string }) {
+    return { remaining: await this.uses.recoveryCodes.remaining(req.userId) };
+  }
+
+  async resetRecoveryCodes(req: { userId: string }, ctx: HandlerContext) {
+    return { deleted: await this.uses.recoveryCodes.reset(req.userId, by(ctx)) };
   }
 
   async rotateJwtKey(req: { immediate: boolean }) {

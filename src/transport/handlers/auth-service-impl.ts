@@ -22,6 +22,7 @@ import type { OwnTotp } from "../../service/own-totp.js";
 import type { PasswordChange, PasswordChanger } from "../../service/password-changer.js";
 import type { PasswordResets } from "../../service/password-resets.js";
 import type { ReauthenticateInput, Reauthenticator } from "../../service/reauthenticator.js";
+import type { RecoveryCodes } from "../../service/recovery-codes.js";
 import type { Introspection } from "../../service/session-judge.js";
 import type { IssuedSession } from "../../service/session-opener.js";
 import type { SessionService } from "../../service/session-service.js";
@@ -89,6 +90,7 @@ export interface AuthUseCases {
   readonly passwords: PasswordChanger;
   readonly resets: PasswordResets;
   readonly ownTotp: OwnTotp;
+  readonly recoveryCodes: RecoveryCodes;
   /** COOKIE_SECURE: the Secure flag of the `device-id` cookie a login sets. */
   readonly cookieSecure: boolean;
 }
@@ -113,6 +115,7 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
       ...issuedToProto(issued),
       user: issued.user.displayName,
       message: `Authenticated successfully. Use this token for ${lifetime}.`,
+      ...remainingToProto(issued),
     };
   }
 
@@ -128,7 +131,11 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
       req,
       ctx.values.get(clientInfoKey),
     );
-    return { ...issuedToProto(issued), ...assuranceToProto(sessionAssurance(issued.session)) };
+    return {
+      ...issuedToProto(issued),
+      ...assuranceToProto(sessionAssurance(issued.session)),
+      ...remainingToProto(issued),
+    };
   }
 
   async issueToken(req: { durationSeconds: number }, ctx: HandlerContext) {
@@ -273,6 +280,14 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
     return { user: userToProto(user), revokedSessions };
   }
 
+  async regenerateRecoveryCodes(_req: unknown, ctx: HandlerContext) {
+    const codes = await this.uses.recoveryCodes.regenerate(
+      sessionCaller(ctx),
+      ctx.values.get(clientInfoKey),
+    );
+    return { codes };
+  }
+
   private introspectionToProto(
     answer: Introspection,
   ): MessageInitShape<typeof ValidateResponseSchema> {
@@ -298,6 +313,11 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
       ...assuranceToProto(identity.assurance),
     };
   }
+}
+
+/** The recovery codes left after a login or step-up that used one; nothing otherwise. */
+function remainingToProto({ recoveryCodesRemaining }: { recoveryCodesRemaining?: number }) {
+  return recoveryCodesRemaining === undefined ? {} : { recoveryCodesRemaining };
 }
 
 function issuedToProto({ token, session }: IssuedSession) {

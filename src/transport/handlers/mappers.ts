@@ -25,6 +25,7 @@ const authMethods: Readonly<Record<DomainAuthMethod, AuthMethod>> = {
   password: AuthMethod.PASSWORD,
   api_key: AuthMethod.API_KEY,
   totp: AuthMethod.TOTP,
+  recovery_code: AuthMethod.RECOVERY_CODE,
 };
 
 /**

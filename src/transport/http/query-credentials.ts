@@ -10,6 +10,7 @@ const credentialNames = new Set([
   "currentpassword",
   "apikey",
   "totpcode",
+  "recoverycode",
   "code",
   "otp",
   "secret",

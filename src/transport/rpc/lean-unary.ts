@@ -141,14 +141,15 @@ function unframe(input: DescMessage, body: Buffer): Decoded {
   if (body.length < 5) {
     return invalid("protocol error: missing input message for unary method");
   }
+  // In connect-es's order on the full path: the envelope's length first, then its flag.
+  if (body.readUInt32BE(1) !== body.length - 5) {
+    return invalid("protocol error: the message length does not match the body");
+  }
   if ((body[0] ?? 0) & 0b1) {
     // A protocol violation, answered as connect-es answers it on the full path: Internal,
     // with no ErrorInfo (no keycard reason applies).
     const message = "received a compressed message without grpc-encoding";
     return { error: new ConnectError(message, Code.Internal) };
-  }
-  if (body.readUInt32BE(1) !== body.length - 5) {
-    return invalid("protocol error: the message length does not match the body");
   }
   return fromProtobuf(input, body.subarray(5));
 }

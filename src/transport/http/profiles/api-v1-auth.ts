@@ -36,7 +36,11 @@ function textField(value: JsonValue | undefined): string {
 async function reauthenticate(call: ProfileCall): Promise<ProfileReply> {
   const stepped = await call.rpc(
     AuthService.method.reauthenticate,
-    { password: textField(call.body.password), totpCode: textField(call.body.totp_code) },
+    {
+      password: textField(call.body.password),
+      totpCode: textField(call.body.totp_code),
+      recoveryCode: textField(call.body.recovery_code),
+    },
     call.token,
   );
   const renewed = { token: stepped.sessionToken, maxAgeSeconds: stepped.expiresIn };
