@@ -3,6 +3,7 @@ import type { FailureCount, LoginCounterKey, WindowClaim } from "./login-throttl
 import type { PageRequest } from "./page.js";
 import type { PasswordReset } from "./password-reset.js";
 import type { SessionListing, SessionRecord, TokenLookup } from "./session.js";
+import type { Sighting, SightingRules } from "./sightings.js";
 import type { SigningKeySet, StoredSigningKey } from "./signing-keys.js";
 import type { UserPatch, UserRecord } from "./user.js";
 
@@ -168,6 +169,27 @@ export interface PasswordResetStore {
   take(tokenHash: string): Promise<PasswordReset | undefined>;
 }
 
+/**
+ * The devices and places each user logged in from, each with when it was last seen, so
+ * that a login from a new one can be told apart (see sightings.ts).
+ */
+export interface SightingStore {
+  /**
+   * Records that the user logged in at `at` from each of `seen`, and answers, in the same
+   * order, which were new: last seen more than `rules.windowMs` before `at` or never, while something
+   * of their kind was seen before (the first device or place of an account is not new, and
+   * neither is the first after `rules.retainMs` without a login). Forgets sightings older
+   * than the window and all but the `rules.perKind` newest of each kind. Atomic per user:
+   * of concurrent logins with one new sighting, exactly one is told it is new.
+   */
+  record(
+    userId: string,
+    seen: readonly Sighting[],
+    at: number,
+    rules: SightingRules,
+  ): Promise<boolean[]>;
+}
+
 /** The whole store: every port plus its own health and lifecycle. */
 export interface Store {
   readonly users: UserStore;
@@ -177,6 +199,7 @@ export interface Store {
   readonly sessionEpoch: SessionEpochStore;
   readonly signingKeys: SigningKeyStore;
   readonly passwordResets: PasswordResetStore;
+  readonly sightings: SightingStore;
   /** Resolves when the store answers; throws StoreUnavailableError otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -187,3 +210,4 @@ export interface PasswordHasher {
   hash(password: string): Promise<string>;
   verify(hash: string, password: string): Promise<boolean>;
 }
+

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll } from "vitest";
 import { testStore } from "../helpers/keycard.js";
 import { type RedisClusterHandle, startRedisCluster } from "../helpers/redis-cluster.js";
+import { describeSightingContract } from "./sighting-contract.js";
 import { describeStoreContract } from "./store-contract.js";
 
 let cluster: RedisClusterHandle | undefined;
@@ -13,7 +14,8 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-describeStoreContract("redis cluster (3 masters, 3 replicas)", () => {
+/** A store on the test cluster. */
+function clusterStore() {
   if (cluster === undefined) {
     throw new Error("the test cluster did not start");
   }
@@ -24,4 +26,7 @@ describeStoreContract("redis cluster (3 masters, 3 replicas)", () => {
     durability: { replicas: 1, timeoutMs: 2_000 },
     commandTimeoutMs: 3_000,
   });
-});
+}
+
+describeStoreContract("redis cluster (3 masters, 3 replicas)", clusterStore);
+describeSightingContract("redis cluster", clusterStore);

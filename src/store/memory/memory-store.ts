@@ -19,6 +19,7 @@ import type { UserPatch, UserRecord } from "../../domain/user.js";
 import { ExpiringMap } from "./expiring-map.js";
 import { MemoryLoginAttemptStore } from "./login-attempts.js";
 import { MemoryPasswordResetStore } from "./password-resets.js";
+import { MemorySightingStore } from "./sightings.js";
 import { MemorySigningKeyStore } from "./signing-keys.js";
 
 const sweepIntervalMs = 60_000;
@@ -288,10 +289,12 @@ export function createMemoryStore(clock: Clock): Store {
   const sessions = new MemorySessionStore(clock, users);
   const loginAttempts = new MemoryLoginAttemptStore(clock);
   const passwordResets = new MemoryPasswordResetStore(clock);
+  const sightings = new MemorySightingStore(clock);
   const sweeper = setInterval(() => {
     sessions.sweep();
     loginAttempts.sweep();
     passwordResets.sweep();
+    sightings.sweep();
   }, sweepIntervalMs);
   sweeper.unref();
   let epoch = 0;
@@ -308,6 +311,7 @@ export function createMemoryStore(clock: Clock): Store {
     },
     signingKeys: new MemorySigningKeyStore(),
     passwordResets,
+    sightings,
     ping: async () => {},
     close: async () => clearInterval(sweeper),
   };

@@ -50,6 +50,12 @@ export interface RedisKeys {
   readonly signingKeys: () => string;
   /** A pending password reset, named by the hash of its token. */
   readonly passwordReset: (tokenHash: string) => string;
+  /**
+   * The devices and places a user logged in from: a sorted set scored by when each was
+   * last seen (ms), members `d:<device id>` and `l:<location>`, and `d` and `l` for the
+   * last time a kind was seen at all.
+   */
+  readonly sightings: (userId: string) => string;
 }
 
 /**
@@ -103,5 +109,6 @@ export function redisKeys(namespace: string): RedisKeys {
     sessionEpoch: () => `${namespace}:session-epoch`,
     signingKeys: () => `${namespace}:jwt-keys`,
     passwordReset: (tokenHash) => `${namespace}:password-reset:${tokenHash}`,
+    sightings: (userId) => `${userTag(userId)}:sightings`,
   };
 }

@@ -18,6 +18,7 @@ import { RedisPasswordResetStore } from "./password-resets.js";
 import { readHashes } from "./read-hashes.js";
 import { defineScripts, type ScriptedRedis } from "./scripts.js";
 import { RedisSessionStore } from "./session-store.js";
+import { RedisSightingStore } from "./sightings.js";
 import { RedisSigningKeyStore } from "./signing-keys.js";
 
 class RedisUserStore implements UserStore {
@@ -230,6 +231,7 @@ export function createRedisStore(options: RedisStoreOptions): Store & { readonly
     },
     signingKeys: new RedisSigningKeyStore(redis, keys.signingKeys(), durable),
     passwordResets: new RedisPasswordResetStore(redis, keys.passwordReset),
+    sightings: new RedisSightingStore(redis, keys.sightings),
     ping: () => guarded(() => pingAnyMaster(redis)),
     close: async () => {
       if (sessions instanceof CachedSessionStore) {
