@@ -2,6 +2,7 @@ import type { ApiKeyPatch, ApiKeyRecord } from "./api-key.js";
 import type { FailureCount, LoginCounterKey, WindowClaim } from "./login-throttle.js";
 import type { PageRequest } from "./page.js";
 import type { PasswordReset } from "./password-reset.js";
+import type { SecurityEvent } from "./security-event.js";
 import type { SessionListing, SessionRecord, TokenLookup } from "./session.js";
 import type { Sighting, SightingRules } from "./sightings.js";
 import type { SigningKeySet, StoredSigningKey } from "./signing-keys.js";
@@ -211,3 +212,13 @@ export interface PasswordHasher {
   verify(hash: string, password: string): Promise<boolean>;
 }
 
+/**
+ * Tells someone outside keycard about security events (SECURITY_WEBHOOK_URL): in the
+ * background, never holding up or failing the login that caused them.
+ */
+export interface SecurityNotifier {
+  /** Queues the event for delivery and returns at once. */
+  notify(event: SecurityEvent): void;
+  /** Waits a short while for pending deliveries, then gives up the rest. */
+  close(): Promise<void>;
+}
