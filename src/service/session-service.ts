@@ -20,6 +20,7 @@ import {
 } from "./credential-prover.js";
 import { loginAttemptOf } from "./login-attempt.js";
 import type { LoginGuard } from "./login-guard.js";
+import type { LoginSignals } from "./login-signals.js";
 import {
   type Introspection,
   inactiveError,
@@ -38,6 +39,14 @@ export interface SessionServiceDeps
     SessionJudgeDeps {
   /** Brute-force protection of login (createApp always passes one); none when absent. */
   readonly loginGuard?: LoginGuard;
+  /** Tells logins from new devices and places (createApp always passes one); none when absent. */
+  readonly signals?: LoginSignals;
+}
+
+/** What the transport knows of a login's client beyond ClientInfo. */
+export interface LoginOptions {
+  /** The client is a browser page, which a login gives its `device-id` cookie. */
+  readonly browser?: boolean;
 }
 
 /** Why and by whom sessions are ended, for the audit log. */
@@ -65,10 +74,14 @@ export class SessionService {
     this.judge = new SessionJudge(deps);
   }
 
-  /** Logs in with email + password (+ TOTP) or an API key (+ TOTP) and starts a session. */
+  /**
+   * Logs in with email + password (+ TOTP) or an API key (+ TOTP) and starts a session;
+   * whether it came from a new device or place is told in the background.
+   */
   async login(
     input: LoginInput,
     client: ClientInfo,
+    options: LoginOptions = {},
   ): Promise<IssuedSession & { user: UserRecord }> {
     const credential = input.apiKey === "" ? "password" : "api_key";
     const guard = this.deps.loginGuard;
@@ -85,6 +98,7 @@ export class SessionService {
         sessionId: issued.session.id,
         ...client,
       });
+      this.deps.signals?.notice(issued.session, client, options.browser ?? false);
       return { ...issued, user: proven.user };
     } catch (error) {
       // A throttled attempt was audited as login.locked and checked nothing.
