@@ -9,6 +9,7 @@ import { startExpirySweeper } from "../service/expiry-sweeper.js";
 import { JwtIssuer } from "../service/jwt-issuer.js";
 import { defaultJwtConfig, jwtKeysFor } from "../service/jwt-keys.js";
 import { LoginGuard } from "../service/login-guard.js";
+import { LoginSignals } from "../service/login-signals.js";
 import { OwnTotp } from "../service/own-totp.js";
 import { PasswordChanger } from "../service/password-changer.js";
 import { PasswordResets } from "../service/password-resets.js";
@@ -22,6 +23,7 @@ import type { SessionEndListener } from "../service/session-lifetimes.js";
 import { SessionService } from "../service/session-service.js";
 import { TotpService } from "../service/totp-service.js";
 import { UserService } from "../service/user-service.js";
+import { SecurityWebhook } from "../store/infra/security-webhook.js";
 import { AdminServiceImpl } from "../transport/handlers/admin-service-impl.js";
 import { AuthServiceImpl } from "../transport/handlers/auth-service-impl.js";
 import { ExtAuthzImpl } from "../transport/handlers/ext-authz-impl.js";
@@ -34,6 +36,7 @@ import { connectJsonOptions, type KeycardApp, type ServerDeps } from "../transpo
 import {
   countingAudit,
   createMetrics,
+  type KeycardMetrics,
   metricsInterceptor,
   trackLiveSessions,
 } from "../transport/metrics.js";
@@ -45,6 +48,44 @@ import { unknownTokenReporter } from "../transport/unknown-tokens.js";
 
 /** PRIVILEGED_SESSION_MAX_AGE's default: a password or TOTP change needs a login at most 5 min old. */
 const defaultPrivilegedSessionMaxAgeMs = 5 * 60_000;
+
+/**
+ * New-device and new-place signals, delivered to SECURITY_WEBHOOK_URL when it is set, and
+ * how to stop them: let the logins being looked at finish, then drain the webhook.
+ */
+function loginSignals(
+  deps: ServerDeps,
+  metrics: KeycardMetrics,
+  audit: AuditLog,
+): { signals: LoginSignals; stop: () => Promise<void> } {
+  const { store, clock, logger, settings } = deps;
+  const webhook =
+    settings.securityWebhook === undefined
+      ? undefined
+      : new SecurityWebhook({
+          settings: settings.securityWebhook,
+          clock,
+          logger,
+          onOutcome: (outcome) => metrics.webhookDeliveries.inc({ outcome }),
+        });
+  const signals = new LoginSignals({
+    sightings: store.sightings,
+    audit,
+    ...(webhook === undefined ? {} : { notifier: webhook }),
+    onFailure: (error) => {
+      metrics.loginSignalErrors.inc();
+      logger.warn(
+        { err: error },
+        "recording a login's device and place failed: no new-device or new-place signal for it (the login succeeded)",
+      );
+    },
+  });
+  const stop = async (): Promise<void> => {
+    await signals.settle();
+    await webhook?.close();
+  };
+  return { signals, stop };
+}
 
 /** Wires the use cases and handlers from their dependencies. */
 export function createApp(deps: ServerDeps): KeycardApp {
@@ -84,6 +125,7 @@ export function createApp(deps: ServerDeps): KeycardApp {
     audit,
     guard,
   });
+  const signals = loginSignals(deps, metrics, audit);
   const onSessionEnd: SessionEndListener = (reason, lifetimeMs) =>
     metrics.sessionLifetime.observe({ reason }, lifetimeMs / 1000);
   const sessions = new SessionService({
@@ -102,6 +144,7 @@ export function createApp(deps: ServerDeps): KeycardApp {
     onSessionEnd,
     epoch,
     loginGuard: guard,
+    signals: signals.signals,
   });
   trackLiveSessions(metrics, () => sessions.countLive());
   const users = new UserService({ store, hasher, clock, audit, onSessionEnd });
@@ -213,6 +256,7 @@ export function createApp(deps: ServerDeps): KeycardApp {
     shutdown,
     draining,
     watchSessionEpoch: () => epoch.watch(),
+    stopSignals: signals.stop,
     startExpirySweeper: () =>
       startExpirySweeper(sessions, (error) =>
         logger.warn({ err: error }, "sweeping expired sessions failed"),

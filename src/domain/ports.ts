@@ -2,7 +2,9 @@ import type { ApiKeyPatch, ApiKeyRecord } from "./api-key.js";
 import type { FailureCount, LoginCounterKey, WindowClaim } from "./login-throttle.js";
 import type { PageRequest } from "./page.js";
 import type { PasswordReset } from "./password-reset.js";
+import type { SecurityEvent } from "./security-event.js";
 import type { SessionListing, SessionRecord, TokenLookup } from "./session.js";
+import type { Sighting, SightingRules } from "./sightings.js";
 import type { SigningKeySet, StoredSigningKey } from "./signing-keys.js";
 import type { UserPatch, UserRecord } from "./user.js";
 
@@ -198,6 +200,27 @@ export interface RecoveryCodeStore {
   clear(userId: string): Promise<number>;
 }
 
+/**
+ * The devices and places each user logged in from, each with when it was last seen, so
+ * that a login from a new one can be told apart (see sightings.ts).
+ */
+export interface SightingStore {
+  /**
+   * Records that the user logged in at `at` from each of `seen`, and answers, in the same
+   * order, which were new: last seen more than `rules.windowMs` before `at` or never, while something
+   * of their kind was seen before (the first device or place of an account is not new, and
+   * neither is the first after `rules.retainMs` without a login). Forgets sightings older
+   * than the window and all but the `rules.perKind` newest of each kind. Atomic per user:
+   * of concurrent logins with one new sighting, exactly one is told it is new.
+   */
+  record(
+    userId: string,
+    seen: readonly Sighting[],
+    at: number,
+    rules: SightingRules,
+  ): Promise<boolean[]>;
+}
+
 /** The whole store: every port plus its own health and lifecycle. */
 export interface Store {
   readonly users: UserStore;
@@ -208,6 +231,7 @@ export interface Store {
   readonly signingKeys: SigningKeyStore;
   readonly passwordResets: PasswordResetStore;
   readonly recoveryCodes: RecoveryCodeStore;
+  readonly sightings: SightingStore;
   /** Resolves when the store answers; throws StoreUnavailableError otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -217,4 +241,15 @@ export interface Store {
 export interface PasswordHasher {
   hash(password: string): Promise<string>;
   verify(hash: string, password: string): Promise<boolean>;
+}
+
+/**
+ * Tells someone outside keycard about security events (SECURITY_WEBHOOK_URL): in the
+ * background, never holding up or failing the login that caused them.
+ */
+export interface SecurityNotifier {
+  /** Queues the event for delivery and returns at once. */
+  notify(event: SecurityEvent): void;
+  /** Waits a short while for pending deliveries, then gives up the rest. */
+  close(): Promise<void>;
 }

@@ -21,6 +21,7 @@ import {
 } from "./credential-prover.js";
 import { loginAttemptOf } from "./login-attempt.js";
 import type { LoginGuard } from "./login-guard.js";
+import type { LoginSignals } from "./login-signals.js";
 import {
   type Introspection,
   inactiveError,
@@ -39,6 +40,14 @@ export interface SessionServiceDeps
     SessionJudgeDeps {
   /** Brute-force protection of login (createApp always passes one); none when absent. */
   readonly loginGuard?: LoginGuard;
+  /** Tells logins from new devices and places (createApp always passes one); none when absent. */
+  readonly signals?: LoginSignals;
+}
+
+/** What the transport knows of a login's client beyond ClientInfo. */
+export interface LoginOptions {
+  /** The client is a browser page, which a login gives its `device-id` cookie. */
+  readonly browser?: boolean;
 }
 
 /** Why and by whom sessions are ended, for the audit log. */
@@ -69,11 +78,12 @@ export class SessionService {
   /**
    * Logs in with email + password or an API key (each + a TOTP or recovery code when the
    * account has TOTP) and starts a session; says how many recovery codes are left when one
-   * was used.
+   * was used. Whether it came from a new device or place is told in the background.
    */
   async login(
     input: LoginInput,
     client: ClientInfo,
+    options: LoginOptions = {},
   ): Promise<IssuedSession & Pick<ProvenUser, "user" | "recoveryCodesRemaining">> {
     const credential = input.apiKey === "" ? "password" : "api_key";
     const guard = this.deps.loginGuard;
@@ -90,6 +100,7 @@ export class SessionService {
         sessionId: issued.session.id,
         ...client,
       });
+      this.deps.signals?.notice(issued.session, client, options.browser ?? false);
       const { recoveryCodesRemaining } = proven;
       return {
         ...issued,

@@ -4,6 +4,7 @@ import type { Clock } from "../domain/clock.js";
 import type { LoginThrottlePolicy } from "../domain/login-throttle.js";
 import type { PasswordHasher, Store } from "../domain/ports.js";
 import type { RateLimits } from "../domain/rate-limits.js";
+import type { SecurityWebhookSettings } from "../domain/security-event.js";
 import type { SessionPolicy } from "../domain/session.js";
 import type { ApiKeyService } from "../service/api-key-service.js";
 import type { ExpirySweeper } from "../service/expiry-sweeper.js";
@@ -58,6 +59,8 @@ export interface ServerSettings {
   readonly jwt?: JwtConfig;
   /** PRIVILEGED_SESSION_MAX_AGE in ms: how fresh a session must be to change its password or TOTP; 5 min when absent. */
   readonly privilegedSessionMaxAgeMs?: number;
+  /** SECURITY_WEBHOOK_URL and _SECRET: where new-device and new-place events go; nowhere when absent. */
+  readonly securityWebhook?: SecurityWebhookSettings;
 }
 
 /** Everything the server is built from; main wires the real ones, tests their own. */
@@ -107,6 +110,11 @@ export interface KeycardApp {
   readonly startExpirySweeper: () => ExpirySweeper;
   /** Reads the shared session epoch every second until stopped; the server runs it. */
   readonly watchSessionEpoch: () => { stop(): void };
+  /**
+   * Finishes looking at recent logins for new devices and places and drains the security
+   * webhook for a short bound; the server calls it once it has stopped serving.
+   */
+  readonly stopSignals: () => Promise<void>;
 }
 
 /**

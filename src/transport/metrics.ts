@@ -36,6 +36,12 @@ export interface KeycardMetrics {
   readonly storeErrors: Counter;
   readonly connectionsRefused: Counter<"reason">;
   readonly connectionsClosed: Counter<"reason">;
+  /** Logins from a device or place the account had not used in 90 days, by `kind`. */
+  readonly loginSignals: Counter<"kind">;
+  /** Logins whose devices and places could not be recorded (the store failed). */
+  readonly loginSignalErrors: Counter;
+  /** SECURITY_WEBHOOK_URL deliveries by `outcome` (see DeliveryOutcome). */
+  readonly webhookDeliveries: Counter<"outcome">;
 }
 
 /** Creates a server's metrics; `processMetrics` adds Node's default process metrics too. */
@@ -114,6 +120,23 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Keyca
       labelNames: ["reason"],
       registers,
     }),
+    loginSignals: new Counter({
+      name: "keycard_login_new_signals_total",
+      help: "Logins from a device (kind=device) or place (kind=location) the account had not used in 90 days.",
+      labelNames: ["kind"],
+      registers,
+    }),
+    loginSignalErrors: new Counter({
+      name: "keycard_login_signal_errors_total",
+      help: "Logins whose device and place could not be recorded, so no new-device or new-place signal was looked for; the logins succeeded.",
+      registers,
+    }),
+    webhookDeliveries: new Counter({
+      name: "keycard_security_webhook_deliveries_total",
+      help: "SECURITY_WEBHOOK_URL deliveries: events delivered, tries retried, events failed (refused or out of tries) or dropped (queue full, or keycard stopped).",
+      labelNames: ["outcome"],
+      registers,
+    }),
   };
 }
 
@@ -138,6 +161,10 @@ export function countingAudit(metrics: KeycardMetrics, audit: AuditLog): AuditLo
       metrics.sessionsExpired.inc();
     } else if (event === "login.locked") {
       metrics.logins.inc({ outcome: "locked", credential });
+    } else if (event === "login.new_device") {
+      metrics.loginSignals.inc({ kind: "device" });
+    } else if (event === "login.new_location") {
+      metrics.loginSignals.inc({ kind: "location" });
     }
   };
 }

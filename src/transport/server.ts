@@ -138,11 +138,12 @@ export function createServer(deps: ServerDeps, app: KeycardApp): KeycardServer {
       background ??= [app.startExpirySweeper(), app.watchSessionEpoch()];
       return bound;
     },
-    close() {
+    async close() {
       for (const task of background ?? []) {
         task.stop();
       }
-      return door.close();
+      await door.close();
+      await app.stopSignals();
     },
   };
 }

@@ -2,6 +2,7 @@ import { afterAll, beforeAll } from "vitest";
 import { testStore } from "../helpers/keycard.js";
 import { type RedisClusterHandle, startRedisCluster } from "../helpers/redis-cluster.js";
 import { describeRecoveryCodeContract } from "./recovery-code-contract.js";
+import { describeSightingContract } from "./sighting-contract.js";
 import { describeStoreContract } from "./store-contract.js";
 
 let cluster: RedisClusterHandle | undefined;
@@ -15,6 +16,7 @@ afterAll(async () => {
 });
 
 /** A store on the cluster whose revocations (and recovery-code changes) wait for a replica. */
+/** A store on the test cluster. */
 function clusterStore() {
   if (cluster === undefined) {
     throw new Error("the test cluster did not start");
@@ -30,3 +32,4 @@ function clusterStore() {
 
 describeStoreContract("redis cluster (3 masters, 3 replicas)", clusterStore);
 describeRecoveryCodeContract("redis cluster (3 masters, 3 replicas)", clusterStore);
+describeSightingContract("redis cluster", clusterStore);

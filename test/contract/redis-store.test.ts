@@ -9,6 +9,7 @@ import { createRedisStore } from "../../src/store/redis/redis-store.js";
 import { testStore } from "../helpers/keycard.js";
 import { describePasswordResetContract } from "./password-reset-contract.js";
 import { describeRecoveryCodeContract } from "./recovery-code-contract.js";
+import { describeSightingContract } from "./sighting-contract.js";
 import { describeSigningKeyContract } from "./signing-key-contract.js";
 import {
   describeStoreContract,
@@ -23,6 +24,7 @@ describeStoreContract("redis", () => testStore("redis"));
 describeSigningKeyContract("redis", () => testStore("redis"));
 describePasswordResetContract("redis", () => testStore("redis"));
 describeRecoveryCodeContract("redis", () => testStore("redis"));
+describeSightingContract("redis", () => testStore("redis"));
 
 describe("the redis store's keys", () => {
   let redis: Redis;
@@ -281,6 +283,25 @@ describe("the redis store's keys", () => {
     expect(await store.users.claimTotpStep(id, 1_000)).toBe(false);
     expect(await store.users.list({ size: 10 })).toEqual([]);
     expect(await allKeys()).toEqual([]);
+  });
+
+  it("keeps a user's sightings in one bounded sorted set under the user's hash tag, expiring", async () => {
+    const user = await givenUser();
+    const rules = { windowMs: 60_000, perKind: 64, retainMs: 3_600_000 };
+    const at = Date.now();
+    const devices = Array.from({ length: 100 }, (_, index) => ({
+      kind: "device" as const,
+      value: `device-${index}`,
+    }));
+    await store.sightings.record(user.id, [{ kind: "location", value: "DE" }], at, rules);
+    await store.sightings.record(user.id, devices, at + 1, rules);
+    const key = `${namespace}:{u:${user.id}}:sightings`;
+    expect(await allKeys()).toEqual([...permanentKeysOf(user), key].sort());
+    expect(await redis.type(key)).toBe("zset");
+    expect(await redis.zcard(key)).toBe(64 + 1 + 2);
+    expect(await redis.zscore(key, "l:DE")).toBe(String(at));
+    expect(await redis.zscore(key, "d")).toBe(String(at + 1));
+    expect(await redis.pttl(key)).toBeGreaterThan(3_500_000);
   });
 
   it("keeps a TOTP claim and an update within the user's own keys", async () => {

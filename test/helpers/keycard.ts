@@ -5,6 +5,7 @@ import { createApp, createKeycardServer } from "../../src/app/wiring.js";
 import { type Clock, systemClock } from "../../src/domain/clock.js";
 import { defaultLoginThrottle, type LoginThrottlePolicy } from "../../src/domain/login-throttle.js";
 import type { Store } from "../../src/domain/ports.js";
+import type { SecurityWebhookSettings } from "../../src/domain/security-event.js";
 import type { SessionPolicy } from "../../src/domain/session.js";
 import type { JwtConfig } from "../../src/service/jwt-keys.js";
 import { createArgon2Hasher } from "../../src/store/infra/password-hasher.js";
@@ -90,6 +91,8 @@ export interface KeycardOptions {
   readonly connections?: ConnectionLimits;
   /** JWT_*: what IssueJwt signs; the defaults when absent. */
   readonly jwt?: JwtConfig;
+  /** SECURITY_WEBHOOK_*: where new-device and new-place events go; nowhere when absent. */
+  readonly securityWebhook?: SecurityWebhookSettings;
 }
 
 /**

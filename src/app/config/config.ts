@@ -1,4 +1,5 @@
 import type { LoginThrottlePolicy } from "../../domain/login-throttle.js";
+import type { SecurityWebhookSettings } from "../../domain/security-event.js";
 import type { SessionPolicy } from "../../domain/session.js";
 import type { JwtConfig } from "../../service/jwt-keys.js";
 import { defaultHashConcurrency } from "../../store/infra/password-hasher.js";
@@ -17,6 +18,7 @@ import { type PrivilegedSettings, readPrivilegedSettings } from "./privileged-se
 import { readStoreSettings, type StoreSettings } from "./redis-settings.js";
 import { readSecrets, type SecretSettings } from "./secret-settings.js";
 import { readLoginThrottle, readPolicy } from "./session-settings.js";
+import { readWebhookSettings } from "./webhook-settings.js";
 
 export { ConfigError } from "./env-reader.js";
 
@@ -58,6 +60,8 @@ export interface Config extends StoreSettings, SecretSettings, PrivilegedSetting
   readonly connections: ConnectionLimits;
   /** JWT_*: the JWTs IssueJwt signs and the keys it signs them with. */
   readonly jwt: JwtConfig;
+  /** SECURITY_WEBHOOK_URL and _SECRET: where new-device and new-place events are POSTed. */
+  readonly securityWebhook?: SecurityWebhookSettings;
 }
 
 const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
@@ -135,6 +139,7 @@ export function loadConfig(env: Env): Config {
     connections: readConnectionLimits(read),
     jwt: readJwtSettings(read),
     ...readPrivilegedSettings(read),
+    ...readWebhookSettings(read),
   };
   if (read.problems.length > 0) {
     throw new ConfigError(read.problems);

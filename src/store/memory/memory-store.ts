@@ -21,6 +21,7 @@ import { ExpiringMap } from "./expiring-map.js";
 import { MemoryLoginAttemptStore } from "./login-attempts.js";
 import { MemoryPasswordResetStore } from "./password-resets.js";
 import { MemoryRecoveryCodeStore } from "./recovery-codes.js";
+import { MemorySightingStore } from "./sightings.js";
 import { MemorySigningKeyStore } from "./signing-keys.js";
 
 const sweepIntervalMs = 60_000;
@@ -290,10 +291,12 @@ export function createMemoryStore(clock: Clock): Store {
   const sessions = new MemorySessionStore(clock, users);
   const loginAttempts = new MemoryLoginAttemptStore(clock);
   const passwordResets = new MemoryPasswordResetStore(clock);
+  const sightings = new MemorySightingStore(clock);
   const sweeper = setInterval(() => {
     sessions.sweep();
     loginAttempts.sweep();
     passwordResets.sweep();
+    sightings.sweep();
   }, sweepIntervalMs);
   sweeper.unref();
   let epoch = 0;
@@ -311,6 +314,7 @@ export function createMemoryStore(clock: Clock): Store {
     signingKeys: new MemorySigningKeyStore(),
     passwordResets,
     recoveryCodes: new MemoryRecoveryCodeStore(),
+    sightings,
     ping: async () => {},
     close: async () => clearInterval(sweeper),
   };

@@ -2,10 +2,10 @@
  * The Lua scripts of accounts rather than sessions, each on one key: an update that never
  * creates (kcUpdateExisting), a TOTP step used once (kcClaimStep), failed logins counted
  * and claimed (kcRecordFailure, kcClaimFailure), a page of the users index from a
- * position, ties at its millisecond included (kcRangeFrom), and a set of recovery-code
- * hashes replaced whole (kcReplaceSet), used a member at a time (kcTakeMember, -1 when
- * none of the given members is there, else how many are left) and deleted with its count
- * (kcDeleteSet).
+ * position, ties at its millisecond included (kcRangeFrom), a set of recovery-code hashes
+ * replaced whole (kcReplaceSet), used a member at a time (kcTakeMember, -1 when none of
+ * the given members is there, else how many are left) and deleted with its count
+ * (kcDeleteSet), and a login's devices and places recorded (kcRecordSightings).
  */
 export const accountScripts = {
   kcUpdateExisting: {
@@ -75,5 +75,38 @@ return count`,
     lua: `
 local ties = redis.call('ZCOUNT', KEYS[1], ARGV[1], ARGV[1])
 return redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf', 'WITHSCORES', 'LIMIT', 0, ties + tonumber(ARGV[2]))`,
+  },
+  // ARGV: now, the window's start, how many of a kind to keep, the key's retention, then
+  // the sightings (members like d:<id>). Answers '1' for each that is new, '0' otherwise.
+  kcRecordSightings: {
+    numberOfKeys: 1,
+    lua: `
+local now = tonumber(ARGV[1])
+local horizon = tonumber(ARGV[2])
+local perKind = tonumber(ARGV[3])
+local fresh = {}
+for i = 5, #ARGV do
+  local last = redis.call('ZSCORE', KEYS[1], ARGV[i])
+  local kindSeen = redis.call('ZSCORE', KEYS[1], string.sub(ARGV[i], 1, 1))
+  local new = kindSeen and (not last or tonumber(last) < horizon)
+  table.insert(fresh, new and '1' or '0')
+end
+for i = 5, #ARGV do
+  redis.call('ZADD', KEYS[1], 'GT', now, ARGV[i], now, string.sub(ARGV[i], 1, 1))
+end
+local counts = {}
+local all = redis.call('ZREVRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+for i = 1, #all, 2 do
+  local member = all[i]
+  if #member > 1 then
+    local kind = string.sub(member, 1, 1)
+    counts[kind] = (counts[kind] or 0) + 1
+    if tonumber(all[i + 1]) < horizon or counts[kind] > perKind then
+      redis.call('ZREM', KEYS[1], member)
+    end
+  end
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return fresh`,
   },
 } as const;

@@ -54,6 +54,12 @@ export interface RedisKeys {
   readonly latestPasswordReset: (userId: string) => string;
   /** The keyed hashes of a user's unused recovery codes: a set. */
   readonly recoveryCodes: (userId: string) => string;
+  /**
+   * The devices and places a user logged in from: a sorted set scored by when each was
+   * last seen (ms), members `d:<device id>` and `l:<location>`, and `d` and `l` for the
+   * last time a kind was seen at all.
+   */
+  readonly sightings: (userId: string) => string;
 }
 
 /**
@@ -109,5 +115,6 @@ export function redisKeys(namespace: string): RedisKeys {
     passwordReset: (tokenHash) => `${namespace}:password-reset:${tokenHash}`,
     latestPasswordReset: (userId) => `${userTag(userId)}:password-reset`,
     recoveryCodes: (userId) => `${userTag(userId)}:recovery-codes`,
+    sightings: (userId) => `${userTag(userId)}:sightings`,
   };
 }

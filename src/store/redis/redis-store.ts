@@ -19,6 +19,7 @@ import { readHashes } from "./read-hashes.js";
 import { RedisRecoveryCodeStore } from "./recovery-codes.js";
 import { defineScripts, type ScriptedRedis } from "./scripts.js";
 import { RedisSessionStore } from "./session-store.js";
+import { RedisSightingStore } from "./sightings.js";
 import { RedisSigningKeyStore } from "./signing-keys.js";
 
 class RedisUserStore implements UserStore {
@@ -235,6 +236,7 @@ export function createRedisStore(options: RedisStoreOptions): Store & { readonly
     signingKeys: new RedisSigningKeyStore(redis, keys.signingKeys(), durable),
     passwordResets: new RedisPasswordResetStore(redis, keys, durable),
     recoveryCodes: new RedisRecoveryCodeStore(redis, keys.recoveryCodes, durable),
+    sightings: new RedisSightingStore(redis, keys.sightings),
     ping: () => guarded(() => pingAnyMaster(redis)),
     close: async () => {
       if (sessions instanceof CachedSessionStore) {

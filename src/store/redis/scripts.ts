@@ -235,7 +235,7 @@ return due`,
 
 type ScriptName = keyof typeof scripts;
 
-/** The scripts that answer with a list of ids rather than a count. */
+/** The scripts that answer with a list (of ids, or of flags) rather than a count. */
 type ListScript =
   | "kcSessionStatus"
   | "kcReadLegacySession"
@@ -244,6 +244,7 @@ type ListScript =
   | "kcSweepUser"
   | "kcClaimFailure"
   | "kcRangeFrom"
+  | "kcRecordSightings"
   | "kcDueOwners";
 
 /** A Redis connection that knows keycard's scripts (EVALSHA with EVAL fallback). */

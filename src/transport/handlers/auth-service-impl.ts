@@ -105,9 +105,10 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
    */
   async login(req: LoginRequest, ctx: HandlerContext) {
     const client = ctx.values.get(clientInfoKey);
-    const issued = await this.uses.sessions.login(req, client);
+    const browser = ctx.values.get(browserKey);
+    const issued = await this.uses.sessions.login(req, client, { browser });
     const cookie = newDeviceCookie(issued.session, client, this.uses.cookieSecure);
-    if (cookie !== undefined && ctx.values.get(browserKey)) {
+    if (cookie !== undefined && browser) {
       ctx.responseHeader.append("set-cookie", cookie);
     }
     const lifetime = describeDuration(issued.session.expiresAt - issued.session.createdAt);
