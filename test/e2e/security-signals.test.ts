@@ -82,7 +82,8 @@ describe("new-device and new-place signals", () => {
     headers: Record<string, string> = {},
     path = "/auth/login",
   ) => {
-    const reply = await postJson(`${server.baseUrl}${path}`, user, headers);
+    const credentials = { email: user.email, password: user.password };
+    const reply = await postJson(`${server.baseUrl}${path}`, credentials, headers);
     expect(reply.status).toBe(200);
     return reply;
   };
@@ -330,7 +331,11 @@ describe("new-device and new-place signals", () => {
     try {
       const user = await createTestUser(waiting);
       await browserLogin(waiting, user);
-      const reply = await postJson(`${waiting.baseUrl}/auth/login`, user, fromBrowser);
+      const reply = await postJson(
+        `${waiting.baseUrl}/auth/login`,
+        { email: user.email, password: user.password },
+        fromBrowser,
+      );
       expect(reply.status).toBe(200);
       await expect.poll(() => deliveries(waiting, "retried"), untilDone).toBeGreaterThan(0);
       expect(await deliveries(waiting, "delivered")).toBe(0);
