@@ -3,6 +3,7 @@ import { apiKeyCommands } from "./apikey.js";
 import { jwtCommands } from "./jwt.js";
 import { loginCommand } from "./login.js";
 import { logoutCommand } from "./logout.js";
+import { reauthCommand } from "./reauth.js";
 import { reencryptCommand } from "./reencrypt.js";
 import { serveCommand } from "./serve.js";
 import { sessionCommands } from "./sessions.js";
@@ -15,6 +16,7 @@ export const topCommands: readonly Command[] = [
   serveCommand,
   loginCommand,
   whoamiCommand,
+  reauthCommand,
   logoutCommand,
   reencryptCommand,
 ];
