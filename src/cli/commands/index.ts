@@ -3,6 +3,7 @@ import { apiKeyCommands } from "./apikey.js";
 import { jwtCommands } from "./jwt.js";
 import { loginCommand } from "./login.js";
 import { logoutCommand } from "./logout.js";
+import { passwordCommands } from "./password.js";
 import { reauthCommand } from "./reauth.js";
 import { reencryptCommand } from "./reencrypt.js";
 import { serveCommand } from "./serve.js";
@@ -27,5 +28,6 @@ export const commandGroups: readonly CommandGroup[] = [
   apiKeyCommands,
   totpCommands,
   sessionCommands,
+  passwordCommands,
   jwtCommands,
 ];
