@@ -31,7 +31,10 @@ export interface Command {
   /** Positional arguments as shown in usage: `<user>` required, `[session-id]` optional. */
   readonly arguments: readonly string[];
   readonly options: Options;
-  /** True when it calls AdminService and so needs the administrator token. */
+  /**
+   * True when it calls AdminService and so needs the administrator token (for a command
+   * with an admin form and a form for the caller's own account, the admin form does).
+   */
   readonly admin: boolean;
   readonly examples: readonly string[];
   run(context: CommandContext): Promise<void>;
@@ -42,4 +45,10 @@ export interface CommandGroup {
   readonly name: string;
   readonly summary: string;
   readonly commands: readonly Command[];
+  /**
+   * The command the group's word runs alone (`keycard password` changes the password beside
+   * `keycard password reset`), named by that one word and listed among `commands`; without
+   * one, the word alone prints the group's help.
+   */
+  readonly defaultCommand?: Command;
 }

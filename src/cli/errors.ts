@@ -77,6 +77,41 @@ function errorInfoOf(error: ConnectError): { reason?: string; field?: string } {
   return { reason: info.reason, ...(field === undefined ? {} : { field }) };
 }
 
+/** The tags after a refusal's message: its reason, and the field it names if any. */
+function refusalTags(reason: string, field: string | undefined): string {
+  return [reason, ...(field === undefined ? [] : [`field ${field}`])].join(", ");
+}
+
+/** Whether `error` is keycard refusing with `reason`. */
+export function isRefusal(error: unknown, reason: ErrorReason): boolean {
+  return error instanceof ConnectError && errorReasonOf(error) === reason;
+}
+
+/** Refusal messages in a command's own words, by ErrorReason name. */
+export type OwnWords = Partial<Record<keyof typeof ErrorReason, string>>;
+
+/**
+ * Awaits `call`, saying its refusals in the command's own words where the server's message
+ * is about the API rather than the command line: a refusal whose reason `words` has a
+ * message for becomes a CliError with that message and the reason's tags; anything else is
+ * thrown as it was.
+ */
+export async function inOwnWords<T>(call: Promise<T>, words: OwnWords): Promise<T> {
+  try {
+    return await call;
+  } catch (error) {
+    if (!(error instanceof ConnectError)) {
+      throw error;
+    }
+    const { reason, field } = errorInfoOf(error);
+    const message = words[reason as keyof typeof ErrorReason];
+    if (reason === undefined || message === undefined) {
+      throw error;
+    }
+    throw new CliError(`${message} (${refusalTags(reason, field)})`);
+  }
+}
+
 /**
  * Turns any failure into the one line printed after `keycard: ` and the exit code. Server
  * answers keep the server's message and add the ErrorInfo reason; transport failures say
@@ -101,8 +136,8 @@ export function describeFailure(error: unknown, url: string): { message: string;
       const detail = causes[0] ?? error.rawMessage;
       return { message: `cannot reach keycard at ${url} (${detail})`, code: ExitCode.unreachable };
     }
-    const tags = [reason ?? Code[error.code], ...(field === undefined ? [] : [`field ${field}`])];
-    return { message: `${error.rawMessage} (${tags.join(", ")})`, code: ExitCode.refused };
+    const tags = refusalTags(reason ?? Code[error.code], field);
+    return { message: `${error.rawMessage} (${tags})`, code: ExitCode.refused };
   }
   const message = error instanceof Error ? error.message : String(error);
   return { message, code: ExitCode.refused };

@@ -1,5 +1,5 @@
 import type { Options, ParsedArgs } from "./args.js";
-import { CliError, UsageError } from "./errors.js";
+import { CliError, ExitCode, UsageError } from "./errors.js";
 import { type Io, isInteractive, promptSecret, readStdin } from "./terminal.js";
 
 /** The options of every command that takes a password. */
@@ -14,13 +14,13 @@ export const passwordOptions = {
 
 /**
  * The password of a command: --password, else all of stdin with --password-stdin, else a
- * prompt without echo (typed twice when `confirm`). Without a terminal to prompt on, a
- * missing password is a usage error rather than a hang.
+ * prompt without echo (typed twice when `confirm`) asking for `label`, "Password" unless
+ * said. Without a terminal to prompt on, a missing password is a usage error, not a hang.
  */
 export async function readPassword(
   args: ParsedArgs,
   io: Io,
-  options: { readonly confirm: boolean; readonly command: string },
+  options: { readonly confirm: boolean; readonly command: string; readonly label?: string },
 ): Promise<string> {
   const given = args.string("password");
   if (given !== undefined && args.flag("password-stdin")) {
@@ -37,9 +37,17 @@ export async function readPassword(
       `missing password: pass --password-stdin or --password (see keycard ${options.command} --help)`,
     );
   }
-  const password = await promptSecret(io, "Password: ");
-  if (options.confirm && (await promptSecret(io, "Password again: ")) !== password) {
-    throw new CliError("the passwords do not match", 2);
+  return promptPassword(io, options.label ?? "Password", options.confirm);
+}
+
+/**
+ * Asks for a password on the terminal without echo, as `label`; with `confirm`, a second
+ * time, and the two must match (exit code 2 otherwise, nothing sent).
+ */
+export async function promptPassword(io: Io, label: string, confirm: boolean): Promise<string> {
+  const password = await promptSecret(io, `${label}: `);
+  if (confirm && (await promptSecret(io, `${label} again: `)) !== password) {
+    throw new CliError("the passwords do not match", ExitCode.usage);
   }
   return password;
 }

@@ -49,6 +49,12 @@ function resolve(words: readonly string[], rest: readonly string[]): Resolved {
     throw new UsageError(`unknown command "${first}" (see keycard --help)`);
   }
   if (second === undefined) {
+    const { defaultCommand } = group;
+    if (defaultCommand !== undefined) {
+      return help
+        ? { kind: "help", text: commandHelp(defaultCommand) }
+        : { kind: "command", command: defaultCommand };
+    }
     if (rest.length === 0 || help) {
       return { kind: "help", text: groupHelp(group) };
     }

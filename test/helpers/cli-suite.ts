@@ -4,8 +4,14 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll } from "vitest";
-import { type CliResult, runKeycard } from "./cli.js";
-import { startKeycard, type TestKeycard, testAdminToken } from "./keycard.js";
+import {
+  type Answer,
+  type CliResult,
+  runKeycard,
+  runKeycardAtTerminal,
+  type TerminalResult,
+} from "./cli.js";
+import { type KeycardOptions, startKeycard, type TestKeycard, testAdminToken } from "./keycard.js";
 import { freePort } from "./redis-server.js";
 import { requireOnPath } from "./tools.js";
 
@@ -27,21 +33,32 @@ export interface CliSuite {
     args: readonly string[],
     options?: { input?: string; env?: Record<string, string> },
   ): Promise<CliResult>;
+  /** Runs `keycard <args>` as at a terminal, answering its prompts with `answer`. */
+  cliAtTerminal(
+    args: readonly string[],
+    answer: Answer,
+    env?: Record<string, string>,
+  ): Promise<TerminalResult>;
   /** Runs a command that must succeed and returns its stdout parsed as JSON. */
-  cliJson(args: readonly string[], input?: string): Promise<Record<string, unknown>>;
+  cliJson(
+    args: readonly string[],
+    input?: string,
+    env?: Record<string, string>,
+  ): Promise<Record<string, unknown>>;
   /** Adds a user with {@link password} through `keycard user add`. */
   addUser(email: string, roles?: string[]): Promise<Record<string, unknown>>;
 }
 
 /**
- * Starts a keycard (real Redis, ephemeral port) and a temporary HOME for the suite that
- * calls it, both stopped after its tests, and gives the commands that use them.
+ * Starts a keycard (real Redis, ephemeral port; built with `options`, such as a fake clock)
+ * and a temporary HOME for the suite that calls it, both stopped after its tests, and gives
+ * the commands that use them.
  */
-export function cliSuite(): CliSuite {
+export function cliSuite(options: KeycardOptions = {}): CliSuite {
   let keycard: TestKeycard;
   let home: string;
   beforeAll(async () => {
-    keycard = await startKeycard();
+    keycard = await startKeycard(options);
     home = await mkdtemp(join(tmpdir(), "keycard-cli-"));
   });
   afterAll(async () => {
@@ -58,8 +75,13 @@ export function cliSuite(): CliSuite {
   });
   const cli: CliSuite["cli"] = (args, options = {}) =>
     runKeycard(args, { input: options.input, env: testEnv(options.env) });
-  const cliJson: CliSuite["cliJson"] = async (args, input) => {
-    const result = await cli([...args, "--json"], input === undefined ? {} : { input });
+  const cliAtTerminal: CliSuite["cliAtTerminal"] = (args, answer, env) =>
+    runKeycardAtTerminal(args, { answer, env: testEnv(env) });
+  const cliJson: CliSuite["cliJson"] = async (args, input, env) => {
+    const result = await cli([...args, "--json"], {
+      ...(input === undefined ? {} : { input }),
+      ...(env === undefined ? {} : { env }),
+    });
     if (result.code !== 0) {
       throw new Error(`keycard ${args.join(" ")} exited ${result.code}: ${result.stderr}`);
     }
@@ -73,7 +95,7 @@ export function cliSuite(): CliSuite {
     );
     return response.user as Record<string, unknown>;
   };
-  return { home: () => home, testEnv, cli, cliJson, addUser };
+  return { home: () => home, testEnv, cli, cliAtTerminal, cliJson, addUser };
 }
 
 /** The current TOTP code of a base32 secret, `stepsAhead` 30-second steps from now. */

@@ -3,6 +3,8 @@ import { apiKeyCommands } from "./apikey.js";
 import { jwtCommands } from "./jwt.js";
 import { loginCommand } from "./login.js";
 import { logoutCommand } from "./logout.js";
+import { passwordCommands } from "./password.js";
+import { reauthCommand } from "./reauth.js";
 import { recoveryCodesCommand } from "./recovery-codes.js";
 import { reencryptCommand } from "./reencrypt.js";
 import { serveCommand } from "./serve.js";
@@ -16,6 +18,7 @@ export const topCommands: readonly Command[] = [
   serveCommand,
   loginCommand,
   whoamiCommand,
+  reauthCommand,
   logoutCommand,
   recoveryCodesCommand,
   reencryptCommand,
@@ -27,5 +30,6 @@ export const commandGroups: readonly CommandGroup[] = [
   apiKeyCommands,
   totpCommands,
   sessionCommands,
+  passwordCommands,
   jwtCommands,
 ];
