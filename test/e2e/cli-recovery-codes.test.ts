@@ -104,7 +104,7 @@ describe("keycard recovery-codes and login --recovery-code", () => {
     await cli(["login", "--api-key", key, "--token-file", keyed]);
     const weak = await cli(["recovery-codes", "--token-file", keyed]);
     expect(weak.code).toBe(1);
-    expect(weak.stderr).toContain("Log in again with your TOTP code (keycard login)");
+    expect(weak.stderr).toContain('run "keycard reauth"');
     expect(weak.stderr).toContain("(STEP_UP_REQUIRED)");
   });
 });

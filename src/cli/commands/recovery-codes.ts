@@ -1,18 +1,8 @@
-import { Code, ConnectError } from "@connectrpc/connect";
 import { RegenerateRecoveryCodesResponseSchema } from "../../../gen/keycard/v1/auth_service_pb.js";
-import { ErrorReason } from "../../../gen/keycard/v1/error_reason_pb.js";
 import type { Command } from "../command.js";
-import { errorReasonOf } from "../errors.js";
-import { loadToken, tokenFileOption, tokenFilePath } from "../token-file.js";
-
-/** Whether the server asked for a fresher or stronger login than the saved session's. */
-function needsStepUp(error: unknown): boolean {
-  return (
-    error instanceof ConnectError &&
-    error.code === Code.Unauthenticated &&
-    errorReasonOf(error) === ErrorReason.STEP_UP_REQUIRED
-  );
-}
+import { inOwnWords } from "../errors.js";
+import { OwnSession } from "../own-session.js";
+import { tokenFileOption } from "../token-file.js";
 
 /**
  * `keycard recovery-codes`: new recovery codes for the account of the saved session
@@ -22,7 +12,7 @@ export const recoveryCodesCommand: Command = {
   name: "recovery-codes",
   summary: "Make new recovery codes for your account (the old ones stop working)",
   description:
-    "Make ten new single-use recovery codes for the account of the saved session and print\nthem, this once: each logs in once in place of a TOTP code (keycard login\n--recovery-code) when the authenticator is lost. The previous codes stop working. It\nneeds TOTP on the account and a login with it within the last 5 minutes\n(PRIVILEGED_SESSION_MAX_AGE): run keycard login first.",
+    'Make ten new single-use recovery codes for the account of the saved session and print\nthem, this once: each logs in once in place of a TOTP code (keycard login\n--recovery-code) when the authenticator is lost. The previous codes stop working. It\nneeds TOTP on the account and a login with it within the last 5 minutes\n(PRIVILEGED_SESSION_MAX_AGE): on a terminal you are asked for your password and a code,\notherwise run "keycard reauth --totp-code <code>" first.',
   arguments: [],
   options: { ...tokenFileOption },
   admin: false,
@@ -30,16 +20,13 @@ export const recoveryCodesCommand: Command = {
     "keycard login --email alice@example.com --totp-code 123456 && keycard recovery-codes",
     "keycard recovery-codes --json | jq -r '.codes[]' > recovery-codes.txt",
   ],
-  async run({ args, io, out, auth }) {
-    const token = await loadToken(tokenFilePath(args.string("token-file"), io.env));
-    const response = await auth(token)
-      .regenerateRecoveryCodes({})
-      .catch((error: unknown) => {
-        if (needsStepUp(error)) {
-          out.note("Log in again with your TOTP code (keycard login), then run this at once.");
-        }
-        throw error;
-      });
+  async run(context) {
+    const { out } = context;
+    const session = await OwnSession.load(context);
+    const response = await inOwnWords(
+      session.privileged((client) => client.regenerateRecoveryCodes({})),
+      { INVALID_CREDENTIALS: "wrong password" },
+    );
     out.result(RegenerateRecoveryCodesResponseSchema, response, () => {
       out.line("Your new recovery codes (each works once, in place of a TOTP code):");
       out.line();
