@@ -196,6 +196,28 @@ describe("recovery codes over REST", () => {
     expect(withTotp.body).not.toHaveProperty("recovery_codes_remaining");
   });
 
+  it("checks at most the lockout threshold of 150 wrong codes sent at once from 150 addresses, at Login and Reauthenticate", async () => {
+    const { user, strong, codes } = await codeHolder();
+    const wrongCode = (index: number) => `zzzz-zzzz-${String(index).padStart(4, "0")}`;
+    const replies = await Promise.all(
+      Array.from({ length: 150 }, (_, index) =>
+        index % 2 === 0
+          ? login({ ...user, recovery_code: wrongCode(index) })
+          : reauthenticate(strong, { recovery_code: wrongCode(index) }),
+      ),
+    );
+    const reasons = replies.map((reply) => String(reply.body.error));
+    expect(reasons.filter((reason) => reason === "RECOVERY_CODE_INVALID")).toHaveLength(
+      defaultLoginThrottle.lockoutThreshold,
+    );
+    expect(reasons.filter((reason) => reason === "RATE_LIMITED")).toHaveLength(
+      150 - defaultLoginThrottle.lockoutThreshold,
+    );
+    const right = await login({ ...user, recovery_code: codes[0] });
+    expect(right.status).toBe(429);
+    expect(await remaining(user.id)).toBe(10);
+  });
+
   it("counts wrong recovery codes against the TOTP guessing budget: after two, even the right TOTP code waits", async () => {
     const { user, secret, strong, codes } = await codeHolder();
     const attacker = freshIp();
