@@ -3,7 +3,7 @@ import { invalidArgument, KeycardError } from "../domain/errors.js";
 import type { PasswordHasher, Store } from "../domain/ports.js";
 import type { AuthMethod, ClientInfo, SessionPolicy } from "../domain/session.js";
 import { mintToken } from "../domain/token.js";
-import { requiresTotp, type UserRecord } from "../domain/user.js";
+import type { UserRecord } from "../domain/user.js";
 import type { AuditLog } from "./audit.js";
 import type { LoginGuard } from "./login-guard.js";
 import { provePassword } from "./password-proof.js";
@@ -99,23 +99,8 @@ export class Reauthenticator {
     if (!hasSecondFactor(input)) {
       return { methods: password };
     }
-    const factor = await this.proveSecondFactor(user, input, client);
+    const factor = await this.deps.secondFactor.prove(user, input, client, "reauthenticate");
     return { methods: [...password, factor.method], factor };
-  }
-
-  /** A TOTP or recovery code of the account, used up, against the TOTP guessing budget. */
-  private async proveSecondFactor(
-    user: UserRecord,
-    input: SecondFactorInput,
-    client: ClientInfo,
-  ): Promise<ProvenFactor> {
-    if (!requiresTotp(user)) {
-      throw new KeycardError(
-        "TOTP_NOT_ENROLLED",
-        "This account has no TOTP to check a code against",
-      );
-    }
-    return this.deps.secondFactor.prove(user, input, client, "reauthenticate");
   }
 }
 

@@ -1,6 +1,6 @@
-import { invalidArgument } from "../domain/errors.js";
+import { invalidArgument, KeycardError } from "../domain/errors.js";
 import type { AuthMethod, ClientInfo } from "../domain/session.js";
-import type { UserRecord } from "../domain/user.js";
+import { requiresTotp, type UserRecord } from "../domain/user.js";
 import type { RecoveryCodes } from "./recovery-codes.js";
 import type { TotpService } from "./totp-service.js";
 
@@ -29,7 +29,8 @@ export function checkOneSecondFactor(input: SecondFactorInput): void {
 
 /**
  * Proves an account's second factor, within its one TOTP guessing budget: a recovery code
- * when one was given (used up), else a TOTP code (TOTP_REQUIRED when there is none). The
+ * when one was given (used up), else a TOTP code (TOTP_REQUIRED when there is none);
+ * TOTP_NOT_ENROLLED for an account without TOTP. The
  * caller has refused both at once with {@link checkOneSecondFactor} before checking any
  * secret. `door` is where the factor was presented: Login (an API key's login too) audits
  * its own failures; elsewhere they are audited under the door.
@@ -45,6 +46,12 @@ export class SecondFactor {
     client: ClientInfo,
     door: "login" | "reauthenticate",
   ): Promise<ProvenFactor> {
+    if (!requiresTotp(user)) {
+      throw new KeycardError(
+        "TOTP_NOT_ENROLLED",
+        "This account has no TOTP to check a code against",
+      );
+    }
     const recoveryCode = input.recoveryCode ?? "";
     if (recoveryCode !== "") {
       const remaining = await this.deps.recoveryCodes.redeem(user, recoveryCode, client, door);
