@@ -87,8 +87,8 @@ export interface WireIssued {
 /** keycard.v1.LoginResponse. */
 export interface WireLogin extends WireIssued {
   readonly user: string;
-  /** Present (proto3 optional) only when the login used a recovery code. */
-  readonly recovery_codes_remaining?: number;
+  /** A google.protobuf.Int32Value, present only when the login used a recovery code. */
+  readonly recovery_codes_remaining?: { readonly value: number } | null;
 }
 
 /** keycard.v1.ValidateResponse. */

@@ -529,7 +529,7 @@ describe("recovery codes over gRPC", () => {
 
       const credentials = { email: user.email, password: user.password };
       const used = await grpc.call("Login", { ...credentials, recovery_code: codes[0] });
-      expect(used.recovery_codes_remaining).toBe(9);
+      expect(used.recovery_codes_remaining?.value).toBe(9);
       for (const code of [codes[0], "0000-0000-0000"]) {
         const refused = await failureOf(
           grpc.call("Login", { ...credentials, recovery_code: code }),

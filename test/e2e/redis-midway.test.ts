@@ -70,8 +70,9 @@ describe("a Redis crash in the middle of a request", () => {
     expect(login.status).toBe(503);
     expect(login.body).toEqual({ error: "STORE_UNAVAILABLE", message: expect.any(String) });
     await redis.restart();
+    const credentials = { email: user.email, password: user.password };
     await expect
-      .poll(async () => (await postJson(`${keycard.baseUrl}/auth/login`, user)).status)
+      .poll(async () => (await postJson(`${keycard.baseUrl}/auth/login`, credentials)).status)
       .toBe(200);
   });
 
