@@ -7,6 +7,22 @@ describe("loadConfig rate limits", () => {
     expect(loadConfig({})).toMatchObject({ loginRatePerMinute: 5, authRatePerMinute: 30 });
   });
 
+  it("relaxes them to 60 and 300 in dev mode, unless set, and only in dev mode", () => {
+    expect(loadConfig({ KEYCARD_DEV: "1" })).toMatchObject({
+      devMode: true,
+      loginRatePerMinute: 60,
+      authRatePerMinute: 300,
+    });
+    expect(loadConfig({ KEYCARD_DEV: "1", LOGIN_RATE_LIMIT: "5" })).toMatchObject({
+      loginRatePerMinute: 5,
+    });
+    expect(loadConfig({ KEYCARD_DEV: "1", REDIS_URL: "redis://127.0.0.1:6379" })).toMatchObject({
+      devMode: false,
+      loginRatePerMinute: 5,
+      authRatePerMinute: 30,
+    });
+  });
+
   it("reads LOGIN_RATE_LIMIT and AUTH_RATE_LIMIT, blank meaning the default", () => {
     expect(loadConfig({ LOGIN_RATE_LIMIT: "10", AUTH_RATE_LIMIT: " 120 " })).toMatchObject({
       loginRatePerMinute: 10,

@@ -76,6 +76,24 @@ function readDevMode(read: EnvReader, store: StoreSettings): boolean {
   return store.redisUrl === undefined && asked === "1";
 }
 
+/**
+ * LOGIN_RATE_LIMIT and AUTH_RATE_LIMIT: reference 002's 5 and 30 a minute, or in dev mode
+ * 60 and 300, so that someone following the README with a few retries is not stopped.
+ */
+function readRateLimits(
+  read: EnvReader,
+  devMode: boolean,
+): Pick<Config, "loginRatePerMinute" | "authRatePerMinute"> {
+  const [login, auth] = devMode ? devRateLimits : [5, 30];
+  return {
+    loginRatePerMinute: read.integer("LOGIN_RATE_LIMIT", login, 0, 1_000_000),
+    authRatePerMinute: read.integer("AUTH_RATE_LIMIT", auth, 0, 1_000_000),
+  };
+}
+
+/** Dev mode's default Login and other AuthService calls per minute per address. */
+export const devRateLimits = [60, 300] as const;
+
 function readTokenPrefix(read: EnvReader): string {
   const prefix = read.text("TOKEN_PREFIX", "kc");
   read.check(
@@ -113,11 +131,12 @@ export function loadConfig(env: Env): Config {
   const read = new EnvReader(env);
   const store = readStoreSettings(read);
   const bootstrapFile = read.optional("KEYCARD_BOOTSTRAP");
+  const devMode = readDevMode(read, store);
   const config: Config = {
     port: read.integer("PORT", 8080, 0, 65_535),
     host: read.text("HOST", "0.0.0.0"),
     ...store,
-    devMode: readDevMode(read, store),
+    devMode,
     policy: readPolicy(read),
     tokenPrefix: readTokenPrefix(read),
     ...readSecrets(read),
@@ -133,8 +152,7 @@ export function loadConfig(env: Env): Config {
     maxBodyBytes: read.integer("MAX_BODY_BYTES", 65_536, 1024, 16 * 1024 * 1024),
     shutdownTimeoutMs: read.duration("SHUTDOWN_TIMEOUT", "10s"),
     hashConcurrency: read.integer("PASSWORD_HASH_CONCURRENCY", defaultHashConcurrency(), 1, 256),
-    loginRatePerMinute: read.integer("LOGIN_RATE_LIMIT", 5, 0, 1_000_000),
-    authRatePerMinute: read.integer("AUTH_RATE_LIMIT", 30, 0, 1_000_000),
+    ...readRateLimits(read, devMode),
     loginThrottle: readLoginThrottle(read),
     connections: readConnectionLimits(read),
     jwt: readJwtSettings(read),
