@@ -8,6 +8,8 @@ export interface ClientInfo {
   readonly deviceId?: string;
   /** Where the client is, as LOCATION_HEADER stated it (a country code), when configured. */
   readonly location?: string;
+  /** The call's id (`x-request-id`), so that its audit lines name it; never stored. */
+  readonly requestId?: string;
 }
 
 /**

@@ -2,6 +2,7 @@ import { BlockList, isIP } from "node:net";
 import { locationOf } from "../domain/device.js";
 import type { ClientInfo } from "../domain/session.js";
 import { deviceIdOfCookie } from "./device-cookie.js";
+import { requestIdHeader } from "./request-id.js";
 
 /** The parts of an HTTP/1.1 or HTTP/2 request that identify the client. */
 export interface RequestOrigin {
@@ -49,7 +50,8 @@ function headerOf(request: RequestOrigin, name: string): string | undefined {
 }
 
 /**
- * The client's IP, user agent, device cookie and location. X-Forwarded-For is believed only
+ * The client's IP, user agent, device cookie and location, and the call's request id (the
+ * front door has made `x-request-id` a sane one). X-Forwarded-For is believed only
  * when the peer is a trusted proxy, and then only up to the first address that is not itself
  * trusted, so a client cannot forge its address by sending the header itself. The location
  * is read only when LOCATION_HEADER names a header (the proxy that sets it must overwrite a
@@ -69,10 +71,12 @@ export function clientInfoOf(request: RequestOrigin, sources: ClientSources): Cl
   const deviceId = deviceIdOfCookie(headerOf(request, "cookie"));
   const location =
     locationHeader === undefined ? undefined : locationOf(headerOf(request, locationHeader));
+  const requestId = headerOf(request, requestIdHeader);
   return {
     ip,
     userAgent: headerOf(request, "user-agent")?.slice(0, 512) ?? "",
     ...(deviceId === undefined ? {} : { deviceId }),
     ...(location === undefined ? {} : { location }),
+    ...(requestId === undefined ? {} : { requestId }),
   };
 }

@@ -17,6 +17,7 @@ import { credentialInQuery } from "./http/query-credentials.js";
 import { type RestDeps, sendJson } from "./http/rest-handler.js";
 import { restRoutes } from "./http/rest-routes.js";
 import type { KeycardApp, ServerDeps } from "./keycard-app.js";
+import { requestIdHeader, requestIdOf } from "./request-id.js";
 import { services } from "./routes.js";
 import { HotPath, hotMethod } from "./rpc/hot-path.js";
 import { leanUnary } from "./rpc/lean-unary.js";
@@ -106,6 +107,9 @@ export function createServer(deps: ServerDeps, app: KeycardApp): KeycardServer {
   const applyCors = corsPolicy(settings.allowedOrigins ?? []);
   const storeDeadlineMs = settings.storeDeadlineMs ?? defaultStoreDeadlineMs;
   const handler: RequestHandler = (request, response) => {
+    // One id per call from here on: the caller's when sane, else a new one; every door,
+    // log line and audit line of the call reads it from this header.
+    request.headers[requestIdHeader] = requestIdOf(request.headers[requestIdHeader]);
     if (applyCors(request, response)) {
       return;
     }

@@ -1,3 +1,4 @@
+import { Metadata } from "@grpc/grpc-js";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -10,6 +11,7 @@ import {
 } from "../helpers/keycard.js";
 import { LogLines } from "../helpers/log-lines.js";
 import { enrollTotpOverRest, totpCodeAtStep } from "../helpers/totp-codes.js";
+import { createGrpcClients } from "./grpc-client.js";
 
 const admin = { authorization: `Bearer ${testAdminToken}` };
 const client = { "user-agent": "audit-test/2.0" };
@@ -85,5 +87,48 @@ describe("the audit log", () => {
     for (const secretText of [key, secret, user.password, String(login.body.session_token)]) {
       expect(log.text).not.toContain(secretText);
     }
+  });
+
+  it("names the call's request id on its audit lines and its call log line, at every door", async () => {
+    const user = await createTestUser(keycard);
+    const credentials = { email: user.email, password: user.password };
+    const rest = await postJson(`${keycard.baseUrl}/auth/login`, credentials, {
+      "x-request-id": "audit-rest-1",
+    });
+    expect(rest.status).toBe(200);
+    const connect = await fetch(`${keycard.baseUrl}/keycard.v1.AuthService/Login`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-request-id": "audit-connect-1" },
+      body: JSON.stringify(credentials),
+    });
+    expect(connect.status).toBe(200);
+    const grpc = createGrpcClients(keycard.port);
+    try {
+      const metadata = new Metadata();
+      metadata.set("x-request-id", "audit-grpc-1");
+      await grpc.call("Login", credentials, metadata);
+    } finally {
+      grpc.close();
+    }
+    const unnamed = await postJson(`${keycard.baseUrl}/auth/login`, credentials);
+    const generated = unnamed.headers.get("x-request-id") ?? "";
+    expect(generated).toMatch(/^[0-9a-f-]{36}$/);
+
+    for (const requestId of ["audit-rest-1", "audit-connect-1", "audit-grpc-1", generated]) {
+      const ofCall = log.lines.filter((line) => line.requestId === requestId);
+      expect(ofCall.map((line) => line.audit ?? line.msg)).toEqual(
+        expect.arrayContaining(["login.succeeded", "session.created"]),
+      );
+    }
+    const refused = await postJson(
+      `${keycard.baseUrl}/auth/login`,
+      { email: user.email, password: "not the password" },
+      { "x-request-id": "audit-refused-1" },
+    );
+    expect(refused.status).toBe(401);
+    const ofRefusal = log.lines.filter((line) => line.requestId === "audit-refused-1");
+    expect(ofRefusal.map((line) => line.audit ?? line.msg)).toEqual(
+      expect.arrayContaining(["login.failed", "rpc refused"]),
+    );
   });
 });
