@@ -1,10 +1,10 @@
 /**
- * `npm run bench`: the four scenarios of issue 7, or some of them (`--only 1,3`). Each one
+ * `npm run bench`: the four scenarios of the README's Performance section, or some of them (`--only 1,3`). Each one
  * measures keycard next to its baseline in the same run; the result is markdown on stdout
  * (the machine, one table of every comparison, each scenario's own table, and the command
  * behind every figure) and bench/results/latest.json.
  *
- * 1. Every validation door (issue 11: Connect JSON and binary, gRPC, gRPC-Web, REST, forward
+ * 1. Every validation door (Connect JSON and binary, gRPC, gRPC-Web, REST, forward
  *    auth, RFC 7662 introspection, Envoy ext_authz) against the one-GET node:http(2) +
  *    ioredis floor, keycard on its default Validate cache and with VALIDATE_CACHE_TTL=0:
  *    req/s, p50/p99, server CPU µs/request, Redis commands/request, failures. Unpinned.

@@ -1,5 +1,5 @@
 /**
- * The validation doors of keycard (issue 11): every way a service can ask whether a token is
+ * The validation doors of keycard: every way a service can ask whether a token is
  * live, as the bench sends it with h2load, and the one request the bench sends itself first
  * to prove the door answers a success that names the user. A fast error (401, grpc-status
  * 16, `active: false`) is not a benchmark figure.

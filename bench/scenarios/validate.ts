@@ -1,5 +1,5 @@
 /**
- * Scenario 1 (issue 11): every validation door of keycard (bench/lib/doors.ts) against "the
+ * Scenario 1: every validation door of keycard (bench/lib/doors.ts) against "the
  * one-GET node:http + ioredis floor" (bench/servers/floor.ts) under the same conditions:
  * nothing pinned (keycard, the floor, Redis and h2load share the machine's CPUs, so the
  * floor, which reads Redis on every call, is not starved while keycard answers from its

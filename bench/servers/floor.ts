@@ -1,5 +1,5 @@
 /**
- * The floor for Validate, "the one-GET node:http + ioredis floor" of issue 11: a bare
+ * The floor for Validate, "the one-GET node:http + ioredis floor": a bare
  * node:http (h1) or node:http2 (h2) server that reads `{"token": "..."}` from the body, does
  * exactly one Redis read per request (an HGET of the session record that keycard's store
  * reads first) and answers a small JSON body: 200 with the user id when the record exists,

@@ -23,16 +23,21 @@ export async function createDemoAccount(users: UserService): Promise<DemoAccount
 /** The banner printed in dev mode, with ready-to-paste shell variables. */
 export function devBanner(
   port: number,
-  adminToken: string,
-  encryptionKey: Buffer,
+  secrets: {
+    readonly adminToken: string;
+    readonly encryptionKey: Buffer;
+    readonly introspectionSecret?: string | undefined;
+  },
   demo: DemoAccount,
 ): string {
+  const { adminToken, encryptionKey, introspectionSecret } = secrets;
   return [
     "",
     "  keycard is running in DEV MODE: embedded in-memory store, nothing is persisted,",
     "  nothing is shared between replicas. Set REDIS_URL for anything real.",
     `  Rate limits are relaxed for trying things out: ${devRateLimits[0]} logins and ${devRateLimits[1]} other`,
-    "  calls a minute per address (LOGIN_RATE_LIMIT, AUTH_RATE_LIMIT; production: 5 and 30).",
+    "  calls a minute per address (LOGIN_RATE_LIMIT, AUTH_RATE_LIMIT; production: 5 and 30),",
+    "  and cookies work over plain http://localhost (COOKIE_SECURE=false).",
     "",
     "  Paste these into your shell to follow the README walk-through:",
     "",
@@ -41,6 +46,9 @@ export function devBanner(
     `    export KEYCARD_ENCRYPTION_KEY=${encryptionKey.toString("base64")}`,
     `    export DEMO_EMAIL=${demo.email}`,
     `    export DEMO_PASSWORD=${demo.password}`,
+    ...(introspectionSecret === undefined
+      ? []
+      : [`    export INTROSPECTION_SECRET=${introspectionSecret}`]),
     "",
   ].join("\n");
 }

@@ -104,6 +104,7 @@ export async function runServer(env: Env = process.env): Promise<void> {
     logger.warn("KEYCARD_ADMIN_TOKEN is not set: every AdminService call will be refused");
   }
   const encryptionKey = config.encryptionKey ?? (devMode ? randomBytes(32) : undefined);
+  const introspectionSecret = config.introspectionSecret ?? (devMode ? randomSecret() : undefined);
   if (encryptionKey === undefined) {
     logger.warn("KEYCARD_ENCRYPTION_KEY is not set: API keys and TOTP are unavailable");
   }
@@ -134,6 +135,7 @@ export async function runServer(env: Env = process.env): Promise<void> {
       ...config,
       ...(adminToken === undefined ? {} : { adminToken }),
       ...(encryptionKey === undefined ? {} : { encryptionKey }),
+      ...(introspectionSecret === undefined ? {} : { introspectionSecret }),
     },
   };
   if (bootstrap !== undefined) {
@@ -154,7 +156,8 @@ export async function runServer(env: Env = process.env): Promise<void> {
     })`,
   );
   if (demo !== undefined && adminToken !== undefined && encryptionKey !== undefined) {
-    process.stdout.write(`${devBanner(port, adminToken, encryptionKey, demo)}\n`);
+    const secrets = { adminToken, encryptionKey, introspectionSecret };
+    process.stdout.write(`${devBanner(port, secrets, demo)}\n`);
   }
   const stop = async (signal: string): Promise<void> => {
     logger.info({ signal }, "shutting down: readiness is 503, draining in-flight requests");

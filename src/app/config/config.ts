@@ -146,7 +146,7 @@ export function loadConfig(env: Env): Config {
     ...readAdminPanelSession(read),
     httpProfiles: readHttpProfiles(read),
     allowedOrigins: readAllowedOrigins(read),
-    cookieSecure: readCookieSecure(read),
+    cookieSecure: readCookieSecure(read, devMode),
     ...readLocationHeader(read),
     logLevel: readLogLevel(read),
     maxBodyBytes: read.integer("MAX_BODY_BYTES", 65_536, 1024, 16 * 1024 * 1024),

@@ -52,9 +52,12 @@ export function readAllowedOrigins(read: EnvReader): readonly string[] {
   return [...new Set(origins)];
 }
 
-/** COOKIE_SECURE: true unless set to false. */
-export function readCookieSecure(read: EnvReader): boolean {
-  const text = read.text("COOKIE_SECURE", "true").toLowerCase();
+/**
+ * COOKIE_SECURE: true unless set to false; in dev mode false unless set, since a browser or
+ * curl never sends a Secure cookie back to http://localhost.
+ */
+export function readCookieSecure(read: EnvReader, devMode = false): boolean {
+  const text = read.text("COOKIE_SECURE", devMode ? "false" : "true").toLowerCase();
   read.check(text === "true" || text === "false", `COOKIE_SECURE="${text}" must be true or false`);
   return text !== "false";
 }
