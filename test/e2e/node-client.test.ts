@@ -8,7 +8,6 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   createKeycardValidator,
-  InactiveReason,
   type KeycardAnswer,
   type KeycardValidator,
   keycardIdentity,
@@ -75,7 +74,7 @@ describe("createKeycardValidator", () => {
         subject: session.userId,
         sessionId: session.sessionId,
         roles: ["user", "editor"],
-        reason: InactiveReason.UNSPECIFIED,
+        reason: "UNSPECIFIED",
       });
       expect(answer.expiresAt?.getTime()).toBeGreaterThan(Date.now());
     });
@@ -86,7 +85,7 @@ describe("createKeycardValidator", () => {
     const answer = await validator.validate("kc_sess_not-a-real-token");
     expect(answer.active).toBe(false);
     expect(answer.subject).toBe("");
-    expect(answer.reason).not.toBe(InactiveReason.UNSPECIFIED);
+    expect(answer.reason).toBe("MALFORMED");
   });
 
   it("reuses a positive answer instead of calling keycard again", async () => {
@@ -112,7 +111,7 @@ describe("createKeycardValidator", () => {
         interval: 20,
         message: "the cached answer expires and keycard's REVOKED comes through",
       })
-      .toBe(InactiveReason.REVOKED);
+      .toBe("REVOKED");
     expect(Date.now() - start).toBeGreaterThanOrEqual(500);
     expect(calls()).toBe(2);
   });

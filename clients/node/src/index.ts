@@ -22,6 +22,12 @@ import { InactiveReason } from "../../../gen/keycard/v1/session_pb.js";
 export { ErrorReason, InactiveReason };
 
 /**
+ * Why keycard found a token inactive, by name: `EXPIRED`, `REVOKED`, `IDLE_TIMEOUT`,
+ * `MALFORMED`, `UNKNOWN`, `TOTP_REQUIRED`, ...; `UNSPECIFIED` for an active token.
+ */
+export type InactiveReasonName = keyof typeof InactiveReason;
+
+/**
  * What keycard says about one token. Fields other than `active` and `reason` are set only
  * when the token is active.
  */
@@ -31,7 +37,7 @@ export interface KeycardAnswer {
   readonly roles: readonly string[];
   readonly sessionId: string;
   readonly expiresAt: Date | undefined;
-  readonly reason: InactiveReason;
+  readonly reason: InactiveReasonName;
 }
 
 /** How to reach keycard and how long to trust an answer. */
@@ -125,7 +131,7 @@ export function createKeycardValidator(options: KeycardValidatorOptions): Keycar
   return {
     async validate(token) {
       if (token === "") {
-        return inactive(InactiveReason.MALFORMED);
+        return inactive("MALFORMED");
       }
       const hit = cached(token, Date.now());
       if (hit !== undefined) {
@@ -138,7 +144,7 @@ export function createKeycardValidator(options: KeycardValidatorOptions): Keycar
         roles: [...reply.roles],
         sessionId: reply.sessionId,
         expiresAt: reply.expiresAt === undefined ? undefined : timestampDate(reply.expiresAt),
-        reason: reply.reason,
+        reason: InactiveReason[reply.reason] as InactiveReasonName,
       };
       if (answer.active) {
         remember(token, answer, Date.now());
@@ -152,7 +158,7 @@ export function createKeycardValidator(options: KeycardValidatorOptions): Keycar
   };
 }
 
-function inactive(reason: InactiveReason): KeycardAnswer {
+function inactive(reason: InactiveReasonName): KeycardAnswer {
   return { active: false, subject: "", roles: [], sessionId: "", expiresAt: undefined, reason };
 }
 
@@ -170,11 +176,11 @@ export interface KeycardInterceptorOptions {
   readonly header?: string;
 }
 
-const reasonOf: Partial<Record<InactiveReason, ErrorReason>> = {
-  [InactiveReason.EXPIRED]: ErrorReason.SESSION_EXPIRED,
-  [InactiveReason.IDLE_TIMEOUT]: ErrorReason.SESSION_EXPIRED,
-  [InactiveReason.REVOKED]: ErrorReason.SESSION_REVOKED,
-  [InactiveReason.TOTP_REQUIRED]: ErrorReason.TOTP_REQUIRED,
+const reasonOf: Partial<Record<InactiveReasonName, ErrorReason>> = {
+  EXPIRED: ErrorReason.SESSION_EXPIRED,
+  IDLE_TIMEOUT: ErrorReason.SESSION_EXPIRED,
+  REVOKED: ErrorReason.SESSION_REVOKED,
+  TOTP_REQUIRED: ErrorReason.TOTP_REQUIRED,
 };
 
 /**
