@@ -11,6 +11,9 @@
 #   python3 grpcio + tools    a Python client generated from our proto
 #   python3 fastapi, jwt,     clients/python and its example FastAPI app (uvicorn comes
 #     httpx                     with python3-fastapi)
+#   protoc and the gRPC       clients/buf/*.yaml, the Go, Python and Java client templates,
+#     plugins for Go, Python,   run as the README says
+#     Java
 set -euo pipefail
 
 has() { command -v "$1" >/dev/null 2>&1; }
@@ -37,6 +40,11 @@ has nginx || missing+=(nginx)
 python_with "grpc, grpc_tools.protoc" || missing+=(python3-grpcio python3-grpc-tools)
 python_with "fastapi, uvicorn, jwt, httpx, cryptography" ||
   missing+=(python3-fastapi python3-jwt python3-httpx python3-cryptography)
+has protoc || missing+=(protobuf-compiler)
+has grpc_python_plugin || missing+=(protobuf-compiler-grpc)
+has grpc_java_plugin || missing+=(protobuf-compiler-grpc-java-plugin)
+has protoc-gen-go || missing+=(protoc-gen-go)
+has protoc-gen-go-grpc || missing+=(protoc-gen-go-grpc)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
