@@ -104,6 +104,7 @@ export function httpRoutes(deps: ServerDeps, app: KeycardApp, rest: RestDeps): R
     keys: app.jwtKeys,
     issuer: (settings.jwt ?? defaultJwtConfig).issuer,
   };
+  // Read on the first request for the document, once the table it describes exists.
   const reference = apiReference(() => ({
     routes: rest.routes,
     profiles,

@@ -16,6 +16,7 @@ h2{border-bottom:1px solid #d0d7de;padding-bottom:.3em;margin-top:2.5rem}
 article{border-top:1px solid #eaeef2;padding-top:.5rem}
 table{border-collapse:collapse;width:100%;margin:.5rem 0}
 td,th{border:1px solid #d0d7de;padding:.3rem .5rem;text-align:left;vertical-align:top}
+td p{margin:0 0 .3em}
 .m{font-weight:700;text-transform:uppercase;margin-right:.4em}.note{color:#57606a;font-size:13px}
 nav ul{padding-left:1.2rem}`;
 
