@@ -4,6 +4,8 @@ import { InactiveReason } from "../../../gen/keycard/v1/session_pb.js";
 import { inactiveRefusal } from "../../service/session-judge.js";
 import { carriedToken, nodeHeaderLookup } from "../credentials.js";
 import { domainReasonOf } from "../handlers/auth-service-impl.js";
+import { errorResponses, errorSchemaName, jsonResponse, schemaRef } from "./openapi/responses.js";
+import type { PathItem } from "./openapi/types.js";
 import { RestError } from "./rest-error.js";
 import { callHot, type NodeRequest, type NodeResponse, type RestDeps } from "./rest-handler.js";
 import { stepUpChallenge, stepUpQuery } from "./step-up.js";
@@ -64,3 +66,65 @@ export async function serveForwardAuth(
   });
   response.end();
 }
+
+/** A header of the identity forward auth answers. */
+function identityHeader(description: string): { description: string; schema: { type: string } } {
+  return { description, schema: { type: "string" } };
+}
+
+/** `/auth/verify` in the OpenAPI document. */
+export const forwardAuthDoc: PathItem = {
+  get: {
+    operationId: "forwardAuth",
+    summary: "Forward auth for reverse proxies: is the request's session good?",
+    description:
+      "For nginx `auth_request`, Traefik `forwardAuth` and Caddy `forward_auth`: 200 with an empty body and the identity in `X-Auth-*` headers, or 401 (with an RFC 9470 challenge when `max_age` or `aal` asked for more than the session has). Reads `Authorization: Bearer`, `X-Session-Token`, the `auth-token` cookie, or in hybrid mode `X-API-Key` + `X-TOTP-Code`. Any method is answered alike, since nginx sends its subrequest with the original request's method.",
+    tags: ["Forward auth"],
+    security: [
+      { sessionBearer: [] },
+      { sessionToken: [] },
+      { sessionCookie: [] },
+      { apiKey: [], totpCode: [] },
+      { apiKey: [] },
+    ],
+    parameters: [
+      {
+        name: "max_age",
+        in: "query",
+        required: false,
+        description: "Step-up: the most seconds since the person last proved themselves.",
+        schema: { type: "integer", minimum: 0, maximum: 2_147_483_647 },
+      },
+      {
+        name: "aal",
+        in: "query",
+        required: false,
+        description: "Step-up: the least assurance level, 1 or 2.",
+        schema: { type: "integer", minimum: 0, maximum: 2 },
+      },
+    ],
+    responses: {
+      "200": {
+        description: "The session is good; the identity is in the headers.",
+        headers: {
+          "X-Auth-User": identityHeader("The user's id."),
+          "X-Auth-Email": identityHeader("The user's email address."),
+          "X-Auth-Roles": identityHeader("The user's roles, comma-separated."),
+          "X-Auth-Session": identityHeader("The session's id."),
+          "X-Auth-AAL": identityHeader("The session's assurance level, 1 or 2."),
+          "X-Auth-Time": identityHeader("When the person last proved themselves, epoch seconds."),
+        },
+      },
+      "400": jsonResponse(
+        "`max_age` or `aal` is not a whole number in range.",
+        schemaRef(errorSchemaName),
+      ),
+      "401": jsonResponse(
+        "No session, or not a good one (`SESSION_INVALID`, `SESSION_EXPIRED`, `SESSION_REVOKED`, `STEP_UP_REQUIRED`, ...).",
+        schemaRef(errorSchemaName),
+        { "WWW-Authenticate": identityHeader("A Bearer challenge (RFC 6750, RFC 9470).") },
+      ),
+      ...errorResponses([429, 503]),
+    },
+  },
+};

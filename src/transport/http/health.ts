@@ -1,6 +1,10 @@
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { AuthService } from "../../../gen/keycard/v1/auth_service_pb.js";
 import { presentedToken } from "../credentials.js";
+import { constant, instantOrNull, object, text } from "./openapi/json-schema.js";
+import { errorResponses, jsonResponse } from "./openapi/responses.js";
+import { sessionSecurity } from "./openapi/security.js";
+import type { PathItem } from "./openapi/types.js";
 import { RestError } from "./rest-error.js";
 import {
   callFromRest,
@@ -39,3 +43,30 @@ export async function serveHealth(
     expires_at: expiresAt === undefined ? null : new Date(timestampMs(expiresAt)).toISOString(),
   });
 }
+
+/** `/health` in the OpenAPI document. */
+export const healthDoc: PathItem = {
+  get: {
+    operationId: "health",
+    summary: "Up, and with a token, whether the token is good (reference 000).",
+    description:
+      'Without a credential: 200 `{"status": "ok"}`. With one, it is checked too: 401 with keycard\'s error body when it is bad, expired or revoked.',
+    tags: ["Probes"],
+    security: [...sessionSecurity(true), {}],
+    responses: {
+      "200": jsonResponse(
+        "Up; with a token, the token's session too.",
+        object(
+          {
+            status: constant("ok"),
+            user: text("The display name of the token's user."),
+            session_id: text("The token's session."),
+            expires_at: instantOrNull("When that session ends."),
+          },
+          ["user", "session_id", "expires_at"],
+        ),
+      ),
+      ...errorResponses([401, 429, 503]),
+    },
+  },
+};

@@ -2,12 +2,28 @@ import { defaultJwtConfig } from "../../service/jwt-keys.js";
 import type { KeycardApp, ServerDeps } from "../keycard-app.js";
 import { requestIdHeader, requestIdOf } from "../request-id.js";
 import type { NodeRequest, NodeResponse, RequestHandler } from "../server/front-door.js";
-import { serveForwardAuth } from "./forward-auth.js";
-import { serveHealth } from "./health.js";
-import { serveIntrospection } from "./introspection.js";
-import { serveJwks, serveOpenIdConfiguration, type WellKnownDeps } from "./jwks.js";
+import { forwardAuthDoc, serveForwardAuth } from "./forward-auth.js";
+import { healthDoc, serveHealth } from "./health.js";
+import { introspectionDoc, serveIntrospection } from "./introspection.js";
+import {
+  jwksDoc,
+  openIdConfigurationDoc,
+  serveJwks,
+  serveOpenIdConfiguration,
+  type WellKnownDeps,
+} from "./jwks.js";
+import {
+  apiReference,
+  openApiDoc,
+  openApiPath,
+  referencePageDoc,
+  referencePath,
+  serveOpenApi,
+  serveReferencePage,
+} from "./openapi/serve.js";
+import type { PathItem } from "./openapi/types.js";
 import { checkCookieOrigin } from "./origin-check.js";
-import { serveProbe } from "./probes.js";
+import { livenessDoc, readinessDoc, serveProbe } from "./probes.js";
 import { enabledProfiles, knownProfiles } from "./profiles/index.js";
 import { matchProfileRoute, type ProfileSettings, serveProfileRoute } from "./profiles/profile.js";
 import { RestError } from "./rest-error.js";
@@ -36,11 +52,28 @@ async function serveMetrics(
   response.end(text);
 }
 
+/** `/metrics` in the OpenAPI document. */
+const metricsDoc: PathItem = {
+  get: {
+    operationId: "metrics",
+    summary: "Prometheus metrics of this replica, in the text exposition format.",
+    tags: ["Metrics"],
+    responses: {
+      "200": {
+        description: "The metrics.",
+        content: { "text/plain": { schema: { type: "string" } } },
+      },
+    },
+  },
+};
+
 /**
  * Every plain HTTP path of keycard, for requests that are not RPCs, in one table: metrics,
- * the Kubernetes probes, `/health`, forward auth, introspection and the compatibility
- * profiles by exact path, then REST from the proto's annotations (404/405 for the rest).
- * Every response carries `x-request-id`, and the in-process RPC logs the same id.
+ * the Kubernetes probes, `/health`, forward auth, introspection, the OpenAPI document and
+ * its page, and the compatibility profiles by exact path, then REST from the proto's
+ * annotations (404/405 for the rest). Each fixed path carries its entry of the OpenAPI
+ * document, which describes exactly this table and the REST routes. Every response
+ * carries `x-request-id`, and the in-process RPC logs the same id.
  */
 export function httpRoutes(deps: ServerDeps, app: KeycardApp, rest: RestDeps): RequestHandler {
   const { settings } = deps;
@@ -71,22 +104,48 @@ export function httpRoutes(deps: ServerDeps, app: KeycardApp, rest: RestDeps): R
     keys: app.jwtKeys,
     issuer: (settings.jwt ?? defaultJwtConfig).issuer,
   };
-  const fixed = new Map<string, Route>([
-    ["/.well-known/jwks.json", (request, response) => serveJwks(wellKnown, request, response)],
+  // Read on the first request for the document, once the table it describes exists.
+  const reference = apiReference(() => ({
+    routes: rest.routes,
+    profiles,
+    paths: table.map(([path, , doc]) => [path, doc]),
+    hybrid: settings.authMode === "hybrid",
+  }));
+  const table: readonly [path: string, serve: Route, doc: PathItem][] = [
+    [
+      "/.well-known/jwks.json",
+      (request, response) => serveJwks(wellKnown, request, response),
+      jwksDoc,
+    ],
     [
       "/.well-known/openid-configuration",
       async (request, response) => serveOpenIdConfiguration(wellKnown, request, response),
+      openIdConfigurationDoc,
     ],
-    ["/metrics", (request, response) => serveMetrics(app, request, response)],
-    ["/health", (request, response) => serveHealth(rest, request, response)],
+    ["/metrics", (request, response) => serveMetrics(app, request, response), metricsDoc],
+    ["/health", (request, response) => serveHealth(rest, request, response), healthDoc],
     [
       "/oauth2/introspect",
       (request, response) =>
         serveIntrospection(rest, settings.introspectionSecret, request, response),
+      introspectionDoc,
     ],
-    ["/auth/verify", (request, response) => serveForwardAuth(rest, request, response)],
-    ["/healthz", probe],
-    ["/readyz", probe],
+    [
+      "/auth/verify",
+      (request, response) => serveForwardAuth(rest, request, response),
+      forwardAuthDoc,
+    ],
+    ["/healthz", probe, livenessDoc],
+    ["/readyz", probe, readinessDoc],
+    [openApiPath, (request, response) => serveOpenApi(reference, request, response), openApiDoc],
+    [
+      referencePath,
+      (request, response) => serveReferencePage(reference, request, response),
+      referencePageDoc,
+    ],
+  ];
+  const fixed = new Map<string, Route>([
+    ...table.map(([path, serve]): [string, Route] => [path, serve]),
     ...profiles.flatMap((profile) =>
       profile.routes.map((route): [string, Route] => [route.path, profileRoute]),
     ),

@@ -7,6 +7,9 @@ import { aalOf, acrOf } from "../../domain/assurance.js";
 import { epochSeconds } from "../../domain/clock.js";
 import { bearerOf } from "../credentials.js";
 import { readBody } from "./body.js";
+import { constant, integer, object, text, texts } from "./openapi/json-schema.js";
+import { errorResponses, jsonResponse } from "./openapi/responses.js";
+import type { PathItem } from "./openapi/types.js";
 import {
   callHot,
   type NodeRequest,
@@ -185,3 +188,63 @@ export async function serveIntrospection(
     );
   }
 }
+
+/** An RFC 7662 answer for an active token, as {@link introspect} builds it. */
+const activeClaims = object(
+  {
+    active: constant(true),
+    sub: text("The user's id."),
+    exp: integer("When the token stops working, epoch seconds."),
+    iat: integer("When it was issued, epoch seconds."),
+    scope: text("The user's roles, space-separated."),
+    client_id: constant(clientId),
+    username: text("The user's email address."),
+    token_type: { enum: ["session", "api_key"], description: "Which kind of token it is." },
+    sid: text("The session's id (sessions only)."),
+    auth_time: integer("When the person last proved themselves, epoch seconds."),
+    amr: texts("How they proved themselves (RFC 8176)."),
+    acr: text("The assurance level as `aal1` or `aal2`."),
+  },
+  ["exp", "iat", "sid", "auth_time"],
+);
+
+const oauthError = object({
+  error: text("The RFC 6749 error code: `invalid_request` or `invalid_client`."),
+  error_description: text("A short sentence for people."),
+});
+
+/** `/oauth2/introspect` in the OpenAPI document. */
+export const introspectionDoc: PathItem = {
+  post: {
+    operationId: "introspect",
+    summary: "RFC 7662 token introspection for resource servers.",
+    description:
+      'Resource servers authenticate with INTROSPECTION_SECRET (bearer, or the HTTP Basic password) and send a form-encoded `token`. An active token answers its claims; every inactive one answers exactly `{"active": false}`, never why. A wrong secret counts against the caller\'s address.',
+    tags: ["Introspection"],
+    security: [{ introspectionBearer: [] }, { introspectionBasic: [] }],
+    requestBody: {
+      required: true,
+      content: {
+        "application/x-www-form-urlencoded": {
+          schema: object(
+            {
+              token: text("The token to introspect: a session token or an API key."),
+              token_type_hint: text("Accepted and ignored: keycard tells its tokens apart."),
+            },
+            ["token_type_hint"],
+          ),
+        },
+      },
+    },
+    responses: {
+      "200": jsonResponse("The token's claims, or that it is not active.", {
+        oneOf: [activeClaims, object({ active: constant(false) })],
+      }),
+      "400": jsonResponse("Not a form, a repeated parameter, or no `token`.", oauthError),
+      "401": jsonResponse("Missing or wrong INTROSPECTION_SECRET (`invalid_client`).", oauthError, {
+        "WWW-Authenticate": { description: "The scheme to use.", schema: { type: "string" } },
+      }),
+      ...errorResponses([413, 429, 503]),
+    },
+  },
+};

@@ -1,5 +1,8 @@
 import type { JwtKeys } from "../../service/signing-keyring.js";
 import type { NodeRequest, NodeResponse } from "../server/front-door.js";
+import { object, text, texts } from "./openapi/json-schema.js";
+import { errorResponses, jsonResponse } from "./openapi/responses.js";
+import type { PathItem } from "./openapi/types.js";
 import { onlyGetOrHead } from "./rest-error.js";
 import { sendJson } from "./rest-handler.js";
 
@@ -84,3 +87,57 @@ function requestOrigin(request: NodeRequest): string {
   const host = request.headers.host ?? request.headers[":authority"] ?? "localhost";
   return `${encrypted ? "https" : "http"}://${host}`;
 }
+
+const jwk = {
+  ...object(
+    {
+      kty: text("The key type: `OKP` (Ed25519) or `EC` (P-256)."),
+      kid: text("The key's id (its RFC 7638 thumbprint), as JWT headers name it."),
+      alg: text("`EdDSA` or `ES256`."),
+      use: text("`sig`."),
+      crv: text("The curve."),
+      x: text("The public key (base64url)."),
+      y: text("The public key's y coordinate (EC only)."),
+    },
+    ["alg", "use", "crv", "x", "y"],
+    "A public key (RFC 7517).",
+  ),
+  additionalProperties: { type: "string" },
+};
+
+/** `/.well-known/jwks.json` in the OpenAPI document. */
+export const jwksDoc: PathItem = {
+  get: {
+    operationId: "jwks",
+    summary: "The public keys of keycard's JWTs (RFC 7517), for offline verifiers.",
+    description: `Those about to sign included; cacheable for ${jwksMaxAgeSeconds} seconds, readable from any origin. Empty with HS256 (JWT_SECRET): a shared secret is never published.`,
+    tags: ["Discovery"],
+    responses: {
+      "200": jsonResponse("The key set.", object({ keys: { type: "array", items: jwk } })),
+      ...errorResponses([503]),
+    },
+  },
+};
+
+/** `/.well-known/openid-configuration` in the OpenAPI document. */
+export const openIdConfigurationDoc: PathItem = {
+  get: {
+    operationId: "openidConfiguration",
+    summary: "Just enough OpenID Connect discovery for JWT libraries to find the keys.",
+    tags: ["Discovery"],
+    responses: {
+      "200": jsonResponse(
+        "The issuer and where its keys are.",
+        object({
+          issuer: text("JWT_ISSUER: the `iss` of keycard's JWTs."),
+          jwks_uri: text("The URL of the key set.", { format: "uri" }),
+          introspection_endpoint: text("The URL of RFC 7662 introspection.", {
+            format: "uri",
+          }),
+          acr_values_supported: texts("The `acr` values keycard's tokens carry."),
+          claims_supported: texts("The claims of keycard's JWTs."),
+        }),
+      ),
+    },
+  },
+};

@@ -1,6 +1,9 @@
 import type { JsonValue } from "@bufbuild/protobuf";
 import type { Store } from "../../domain/ports.js";
 import type { StoreFailures } from "../store-failure-share.js";
+import { constant, integer, object } from "./openapi/json-schema.js";
+import { jsonResponse } from "./openapi/responses.js";
+import type { PathItem } from "./openapi/types.js";
 import { onlyGetOrHead } from "./rest-error.js";
 import { type NodeRequest, type NodeResponse, sendJson } from "./rest-handler.js";
 
@@ -65,3 +68,53 @@ function readiness({ calls, failed, windowSeconds }: StoreFailures): Record<stri
     window_seconds: windowSeconds,
   };
 }
+
+const notReady = object({
+  status: { enum: ["draining", "unavailable"], description: "Why the replica is not ready." },
+  error: { enum: ["SHUTTING_DOWN", "STORE_UNAVAILABLE"], description: "The reason." },
+});
+
+const ready = {
+  oneOf: [
+    object({ status: constant("ready") }),
+    object(
+      {
+        status: constant("degraded"),
+        store_failing_share: {
+          type: "number",
+          minimum: 0,
+          maximum: 1,
+          description: "The share of recent calls the store failed.",
+        },
+        failed_calls: integer("Calls that failed for want of the store in the window."),
+        calls: integer("Calls in the window."),
+        window_seconds: integer("The window's length."),
+      },
+      [],
+      "Ready, though some store calls fail (a Cluster with a master down).",
+    ),
+  ],
+};
+
+/** `/healthz` in the OpenAPI document. */
+export const livenessDoc: PathItem = {
+  get: {
+    operationId: "liveness",
+    summary: "Liveness: 200 whenever the process answers, draining included.",
+    tags: ["Probes"],
+    responses: { "200": jsonResponse("Alive.", object({ status: constant("ok") })) },
+  },
+};
+
+/** `/readyz` in the OpenAPI document. */
+export const readinessDoc: PathItem = {
+  get: {
+    operationId: "readiness",
+    summary: "Readiness: 503 while draining or while the store does not answer a ping.",
+    tags: ["Probes"],
+    responses: {
+      "200": jsonResponse("Ready to serve.", ready),
+      "503": jsonResponse("Not ready.", notReady),
+    },
+  },
+};

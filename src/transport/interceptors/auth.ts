@@ -16,8 +16,11 @@ import {
   principalKey,
 } from "../handlers/context.js";
 
-/** Methods anyone may call: they authenticate through their own request fields. */
-const publicMethods = new Set([
+/**
+ * AuthService methods anyone may call: they authenticate through their own request fields.
+ * The OpenAPI document lists them without a security requirement.
+ */
+export const publicMethods: ReadonlySet<string> = new Set([
   AuthService.method.login.name,
   AuthService.method.validate.name,
   AuthService.method.resetPassword.name,

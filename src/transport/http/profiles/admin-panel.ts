@@ -2,10 +2,22 @@ import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { AuthService } from "../../../../gen/keycard/v1/auth_service_pb.js";
 import { InactiveReason } from "../../../../gen/keycard/v1/session_pb.js";
-import { type Profile, statusPhrase } from "./profile.js";
+import { constant, instantOrNull, object, text } from "../openapi/json-schema.js";
+import { type Profile, statusPhrase, statusPhraseErrorSchema } from "./profile.js";
 
 function isoOf(timestamp: Timestamp | undefined): string | null {
   return timestamp === undefined ? null : new Date(timestampMs(timestamp)).toISOString();
+}
+
+/** The answer of `/api/admin/verify`, either way. */
+function verifySchema(valid: boolean): ReturnType<typeof object> {
+  return object({
+    valid: constant(valid),
+    expiresAt: instantOrNull("When the session ends; null when it is not valid."),
+    message: text(
+      valid ? "`Token is valid`." : "`Token expired`, `Token revoked` or `Invalid token`.",
+    ),
+  });
 }
 
 const verifyMessages: Partial<Record<InactiveReason, string>> = {
@@ -22,8 +34,11 @@ const verifyMessages: Partial<Record<InactiveReason, string>> = {
 export function adminPanelProfile(sessionSeconds: number): Profile {
   return {
     name: "admin-panel",
+    description:
+      "Reference 003's admin panel sessions on keycard (HTTP_PROFILES=admin-panel): the built-in administrator logs in with ADMIN_PASSWORD alone and uses the bearer token for SESSION_DURATION_DAYS.",
     sessionSeconds,
     errorBody: (status, message) => ({ success: false, error: statusPhrase(status), message }),
+    errorSchema: statusPhraseErrorSchema,
     routes: [
       {
         method: "POST",
@@ -45,6 +60,24 @@ export function adminPanelProfile(sessionSeconds: number): Profile {
             },
           };
         },
+        doc: {
+          summary: "Log in as the built-in administrator.",
+          description:
+            "Password-only login (ADMIN_PASSWORD) for a session of SESSION_DURATION_DAYS. 400 without a password, 401 for a wrong one, 429 with `Retry-After` after too many.",
+          body: object({ password: text("ADMIN_PASSWORD.") }),
+          answers: {
+            200: {
+              description: "Logged in.",
+              schema: object({
+                success: constant(true),
+                token: text("The session token, for `Authorization: Bearer`."),
+                expiresAt: instantOrNull("When the session ends."),
+                message: constant("Login successful"),
+              }),
+            },
+          },
+          errors: [400, 401, 429, 503],
+        },
       },
       {
         method: "POST",
@@ -53,6 +86,20 @@ export function adminPanelProfile(sessionSeconds: number): Profile {
         run: async (call) => {
           await call.rpc(AuthService.method.logout, {}, call.token);
           return { body: { success: true, message: "Logged out successfully" } };
+        },
+        doc: {
+          summary: "Log out: revoke the bearer token's session.",
+          description: "401 without a live session.",
+          answers: {
+            200: {
+              description: "Logged out.",
+              schema: object({
+                success: constant(true),
+                message: constant("Logged out successfully"),
+              }),
+            },
+          },
+          errors: [400, 401, 429, 503],
         },
       },
       {
@@ -68,6 +115,15 @@ export function adminPanelProfile(sessionSeconds: number): Profile {
           return {
             body: { valid: true, expiresAt: isoOf(answer.expiresAt), message: "Token is valid" },
           };
+        },
+        doc: {
+          summary: "Whether the bearer token is still valid.",
+          description: "An invalid, expired or revoked token answers 401 in the same shape.",
+          answers: {
+            200: { description: "The token is valid.", schema: verifySchema(true) },
+            401: { description: "The token is not valid.", schema: verifySchema(false) },
+          },
+          errors: [429, 503],
         },
       },
     ],

@@ -11,6 +11,8 @@ import { codeToHttpStatus } from "@connectrpc/connect/protocol-connect";
 import { reasonOf, toConnectError } from "../../handlers/errors.js";
 import { rateLimitHeadersFromError } from "../../rate-limit.js";
 import { parseJsonObject, readBody } from "../body.js";
+import { constant, object, text } from "../openapi/json-schema.js";
+import type { Schema } from "../openapi/types.js";
 import { RestError } from "../rest-error.js";
 import {
   type NodeRequest,
@@ -52,8 +54,27 @@ export interface ProfileReply {
 }
 
 /**
+ * What the OpenAPI document says of a profile route beyond its table entry: written next to
+ * the route, so that a change of its body or answer changes its description in the same
+ * place (and test/e2e/openapi.test.ts checks real answers against it).
+ */
+export interface ProfileRouteDoc {
+  readonly summary: string;
+  readonly description: string;
+  /** The JSON body a POST reads. */
+  readonly body?: Schema;
+  /** The bodies the route answers itself, by status: 200, and any other of its own. */
+  readonly answers: Readonly<
+    Record<number, { readonly description: string; readonly schema: Schema }>
+  >;
+  /** The statuses it may refuse with the profile's error body. */
+  readonly errors: readonly number[];
+}
+
+/**
  * One REST path of a compatibility profile: the path and method, which credential carrier
- * it reads, which fields must be present, and how it maps onto RPCs and back.
+ * it reads, which fields must be present, how it maps onto RPCs and back, and its
+ * description in the OpenAPI document.
  */
 export interface ProfileRoute {
   readonly method: "GET" | "POST";
@@ -69,11 +90,14 @@ export interface ProfileRoute {
   /** Renews a cookie session on this activity once half of its lifetime has passed. */
   readonly renews?: boolean;
   readonly run: (call: ProfileCall) => Promise<ProfileReply>;
+  readonly doc: ProfileRouteDoc;
 }
 
 /** A compatibility profile: a table of routes and the shape of its error bodies. */
 export interface Profile {
   readonly name: string;
+  /** What the profile is, for the OpenAPI document. */
+  readonly description: string;
   readonly routes: readonly ProfileRoute[];
   /** The session cookie's name, for profiles that use one. */
   readonly cookieName?: string;
@@ -81,6 +105,8 @@ export interface Profile {
   readonly sessionSeconds: number;
   /** The error body for a status, e.g. `{success: false, error: "Unauthorized", message}`. */
   errorBody(status: number, message: string, reason: string): JsonValue;
+  /** The JSON Schema of `errorBody`'s answers. */
+  readonly errorSchema: Schema;
 }
 
 /** Settings the profile runner needs besides the REST layer's. */
@@ -95,6 +121,17 @@ export interface ProfileSettings {
 export function statusPhrase(status: number): string {
   return STATUS_CODES[status] ?? "Error";
 }
+
+/** The error body both references document, `{success: false, error, message}`, as a schema. */
+export const statusPhraseErrorSchema: Schema = object(
+  {
+    success: constant(false, "Always false on a refusal."),
+    error: text("The phrase of the HTTP status, such as `Unauthorized`."),
+    message: text("A short sentence for people."),
+  },
+  [],
+  "A refusal, in the shape the profile's reference documents.",
+);
 
 /** Finds the route of any enabled profile for a request. */
 export function matchProfileRoute(
