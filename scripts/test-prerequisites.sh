@@ -11,6 +11,9 @@
 #   python3 grpcio + tools    a Python client generated from our proto
 #   python3 fastapi, jwt,     clients/python and its example FastAPI app (uvicorn comes
 #     httpx                     with python3-fastapi)
+#   docker-compose            `docker-compose config` checks compose.yaml; it needs no Docker
+#                             engine, so the one it recommends is not installed
+#   kubectl (kubernetes-client)  `kubectl kustomize` renders deploy/kubernetes/
 set -euo pipefail
 
 has() { command -v "$1" >/dev/null 2>&1; }
@@ -37,8 +40,12 @@ has nginx || missing+=(nginx)
 python_with "grpc, grpc_tools.protoc" || missing+=(python3-grpcio python3-grpc-tools)
 python_with "fastapi, uvicorn, jwt, httpx, cryptography" ||
   missing+=(python3-fastapi python3-jwt python3-httpx python3-cryptography)
+has kubectl || missing+=(kubernetes-client)
+# Installed without their recommendations (docker-compose's is the whole Docker engine).
+lean=()
+has docker-compose || lean+=(docker-compose)
 
-if [ ${#missing[@]} -eq 0 ]; then
+if [ ${#missing[@]} -eq 0 ] && [ ${#lean[@]} -eq 0 ]; then
   exit 0
 fi
 if [ "$(id -u)" = 0 ]; then
@@ -46,12 +53,19 @@ if [ "$(id -u)" = 0 ]; then
 elif has sudo && sudo -n true 2>/dev/null; then
   sudo="sudo"
 else
-  echo "npm test needs Debian packages that are not installed: ${missing[*]}" >&2
+  echo "npm test needs Debian packages that are not installed: ${missing[*]} ${lean[*]}" >&2
   echo "Install them, then run npm test again:" >&2
-  echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+  echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]} &&" >&2
+  echo "    sudo apt-get install -y --no-install-recommends ${lean[*]}" >&2
   exit 1
 fi
-echo "npm test: installing ${missing[*]} (Debian packages)..." >&2
+echo "npm test: installing ${missing[*]} ${lean[*]} (Debian packages)..." >&2
 $sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+if [ ${#missing[@]} -gt 0 ]; then
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+if [ ${#lean[@]} -gt 0 ]; then
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+    "${lean[@]}" >/dev/null
+fi
 echo "npm test: installed." >&2
