@@ -14,6 +14,9 @@
 #   protoc and the gRPC       clients/buf/*.yaml, the Go, Python and Java client templates,
 #     plugins for Go, Python,   run as the README says
 #     Java
+#   docker-compose            `docker-compose config` checks compose.yaml; it needs no Docker
+#                             engine, so the one it recommends is not installed
+#   kubectl (kubernetes-client)  `kubectl kustomize` renders deploy/kubernetes/
 set -euo pipefail
 
 has() { command -v "$1" >/dev/null 2>&1; }
@@ -45,8 +48,12 @@ has grpc_python_plugin || missing+=(protobuf-compiler-grpc)
 has grpc_java_plugin || missing+=(protobuf-compiler-grpc-java-plugin)
 has protoc-gen-go || missing+=(protoc-gen-go)
 has protoc-gen-go-grpc || missing+=(protoc-gen-go-grpc)
+has kubectl || missing+=(kubernetes-client)
+# Installed without their recommendations (docker-compose's is the whole Docker engine).
+lean=()
+has docker-compose || lean+=(docker-compose)
 
-if [ ${#missing[@]} -eq 0 ]; then
+if [ ${#missing[@]} -eq 0 ] && [ ${#lean[@]} -eq 0 ]; then
   exit 0
 fi
 if [ "$(id -u)" = 0 ]; then
@@ -54,12 +61,19 @@ if [ "$(id -u)" = 0 ]; then
 elif has sudo && sudo -n true 2>/dev/null; then
   sudo="sudo"
 else
-  echo "npm test needs Debian packages that are not installed: ${missing[*]}" >&2
+  echo "npm test needs Debian packages that are not installed: ${missing[*]} ${lean[*]}" >&2
   echo "Install them, then run npm test again:" >&2
-  echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+  echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]} &&" >&2
+  echo "    sudo apt-get install -y --no-install-recommends ${lean[*]}" >&2
   exit 1
 fi
-echo "npm test: installing ${missing[*]} (Debian packages)..." >&2
+echo "npm test: installing ${missing[*]} ${lean[*]} (Debian packages)..." >&2
 $sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+if [ ${#missing[@]} -gt 0 ]; then
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+if [ ${#lean[@]} -gt 0 ]; then
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+    "${lean[@]}" >/dev/null
+fi
 echo "npm test: installed." >&2

@@ -15,7 +15,16 @@ const running: ChildProcessWithoutNullStreams[] = [];
  * child would outlive a SIGKILL of the launcher), so signals reach keycard itself.
  */
 export function startMain(env: Record<string, string>): Started {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/app/main.ts"], {
+  return startCommand([process.execPath, "--import", "tsx", "src/app/main.ts"], env);
+}
+
+/**
+ * Like {@link startMain}, with `argv` as the command (a shell that ends in keycard, as a
+ * container's entrypoint does), killed by {@link killStarted} all the same.
+ */
+export function startCommand(argv: readonly string[], env: Record<string, string>): Started {
+  const [command = "", ...args] = argv;
+  const child = spawn(command, args, {
     env: { PATH: process.env.PATH ?? "", PORT: "0", HOST: "127.0.0.1", ...env },
   });
   running.push(child);
