@@ -318,7 +318,7 @@ describe("tracing with OTEL_EXPORTER_OTLP_ENDPOINT set", () => {
 });
 
 describe("tracing's export", () => {
-  it("is OTLP protobuf by default, and the spans still batched are exported when keycard stops", async () => {
+  it("is OTLP protobuf by default, leaves probes out, and exports the spans still batched when keycard stops", async () => {
     const receiver = new OtlpReceiver();
     try {
       const keycard = startTraced({
@@ -329,6 +329,7 @@ describe("tracing's export", () => {
       const port = (await waitFor(keycard, /"port":(\d+)/))[1];
       const answer = await post(`http://127.0.0.1:${port}`, "/auth/validate", { token: "" });
       expect(answer.status).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
       expect(receiver.exports).toEqual([]);
       await stop(keycard);
       expect(receiver.exports).toHaveLength(1);
@@ -337,6 +338,7 @@ describe("tracing's export", () => {
         contentType: "application/x-protobuf",
       });
       expect(receiver.exports[0]?.body.includes("POST /auth/validate")).toBe(true);
+      expect(receiver.exports[0]?.body.includes("healthz")).toBe(false);
     } finally {
       await receiver.close();
     }

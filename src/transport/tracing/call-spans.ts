@@ -20,8 +20,14 @@ import type { CallFacts } from "./call-facts.js";
 /** Where a request's CallSpan sits in its OpenTelemetry context. */
 const callKey = createContextKey("keycard call span");
 
-/** Probes and scrapes: asked every few seconds by machines, not calls worth a trace. */
-const untracedPaths = new Set(["/healthz", "/readyz", "/metrics"]);
+/** Probes and scrapes (HTTP and gRPC): asked every few seconds by machines, not calls worth a trace. */
+const untracedPaths = new Set([
+  "/healthz",
+  "/readyz",
+  "/metrics",
+  "/grpc.health.v1.Health/Check",
+  "/grpc.health.v1.Health/Watch",
+]);
 
 /** The codes OpenTelemetry's RPC conventions count as the server's failure. */
 const serverFaults = new Set([
