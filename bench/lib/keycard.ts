@@ -68,7 +68,7 @@ export async function loginToken(baseUrl: string): Promise<string> {
   const login = await fetch(`${baseUrl}/auth/login`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify(benchUser),
+    body: JSON.stringify({ email: benchUser.email, password: benchUser.password }),
   });
   const { session_token: token } = (await login.json()) as { session_token?: string };
   if (token === undefined) {

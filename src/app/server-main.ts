@@ -10,6 +10,7 @@ import { waitUntilReachable } from "../store/reachable.js";
 import { redisKeys } from "../store/redis/keys.js";
 import { createRedisStore } from "../store/redis/redis-store.js";
 import { fewestReplicas } from "../store/redis/replica-check.js";
+import { tracedHasher, tracedStore } from "../store/traced-store.js";
 import type { ServerDeps } from "../transport/keycard-app.js";
 import { LogThrottle } from "../transport/log-throttle.js";
 import type { KeycardServer } from "../transport/server.js";
@@ -19,6 +20,7 @@ import { BootstrapError, type BootstrapFile, loadBootstrapFile } from "./bootstr
 import { type Config, ConfigError, loadConfig } from "./config/config.js";
 import { createDemoAccount, devBanner, randomSecret } from "./dev-mode.js";
 import { createLogger } from "./logger.js";
+import type { Tracing } from "./tracing.js";
 import { createApp, createKeycardServer } from "./wiring.js";
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -94,7 +96,12 @@ export async function runServer(env: Env = process.env): Promise<void> {
   const config = readConfig(env);
   const bootstrap = readBootstrap(config);
   const logger = createLogger(config.logLevel);
-  const store = openStore(config, logger);
+  const tracing = await startTracingIfAsked(config, logger);
+  const opened = openStore(config, logger);
+  const store =
+    tracing === undefined
+      ? opened
+      : tracedStore(opened, tracing.tracer, config.redisUrl === undefined ? undefined : "redis");
   if (!(await waitUntilReachable(store, 5_000))) {
     logger.error("the store is unreachable; serving 503 until it answers");
   }
@@ -128,9 +135,13 @@ export async function runServer(env: Env = process.env): Promise<void> {
     store,
     rateLimits,
     processMetrics: true,
-    hasher: createArgon2Hasher(config.hashConcurrency),
+    hasher:
+      tracing === undefined
+        ? createArgon2Hasher(config.hashConcurrency)
+        : tracedHasher(createArgon2Hasher(config.hashConcurrency), tracing.tracer),
     clock: systemClock,
     logger,
+    ...(tracing === undefined ? {} : { tracer: tracing.tracer }),
     settings: {
       ...config,
       ...(adminToken === undefined ? {} : { adminToken }),
@@ -162,6 +173,7 @@ export async function runServer(env: Env = process.env): Promise<void> {
   const stop = async (signal: string): Promise<void> => {
     logger.info({ signal }, "shutting down: readiness is 503, draining in-flight requests");
     await server.close();
+    await flushTraces(tracing, logger);
     await store.close();
     logger.info("stopped");
     logger.flush();
@@ -169,6 +181,46 @@ export async function runServer(env: Env = process.env): Promise<void> {
   };
   process.once("SIGTERM", () => void stop("SIGTERM"));
   process.once("SIGINT", () => void stop("SIGINT"));
+}
+
+/**
+ * Starts OpenTelemetry tracing when an OTLP endpoint is set. The SDK is loaded only then:
+ * with tracing off, nothing of it is loaded and nothing is registered (no context manager,
+ * no tracer provider), so requests pay nothing for it.
+ */
+async function startTracingIfAsked(config: Config, logger: Logger): Promise<Tracing | undefined> {
+  if (config.tracing === undefined) {
+    return undefined;
+  }
+  const { startTracing } = await import("./tracing.js");
+  const tracing = startTracing(config.tracing);
+  const { protocol, serviceName } = config.tracing;
+  // The origin only: a URL's path or user part may carry a credential.
+  const collector = new URL(config.tracing.url).origin;
+  logger.info({ collector, protocol, serviceName }, "tracing on: exporting spans over OTLP/HTTP");
+  return tracing;
+}
+
+/** How long stopping waits for the last spans to reach the collector. */
+const traceFlushMs = 5_000;
+
+/** Exports the spans still batched, for at most {@link traceFlushMs}; a slow collector loses them. */
+async function flushTraces(tracing: Tracing | undefined, logger: Logger): Promise<void> {
+  if (tracing === undefined) {
+    return;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(true), traceFlushMs);
+  });
+  const flushed = tracing.shutdown().then(
+    () => false,
+    () => true,
+  );
+  if (await Promise.race([flushed, gaveUp])) {
+    logger.warn("the last spans could not be exported to the OTLP collector");
+  }
+  clearTimeout(timer);
 }
 
 /** Why a port could not be listened on, in words and with what to do; undefined if unknown. */

@@ -44,6 +44,7 @@ import { rateLimitInterceptor } from "../transport/rate-limit.js";
 import { routes, type ServiceImpls } from "../transport/routes.js";
 import { DirectCaller } from "../transport/rpc/direct-caller.js";
 import { createServer, type KeycardServer } from "../transport/server.js";
+import { CallSpans } from "../transport/tracing/call-spans.js";
 import { unknownTokenReporter } from "../transport/unknown-tokens.js";
 
 /** PRIVILEGED_SESSION_MAX_AGE's default: a password or TOTP change needs a login at most 5 min old. */
@@ -92,6 +93,7 @@ export function createApp(deps: ServerDeps): KeycardApp {
   const { store, hasher, clock, logger, settings } = deps;
   const metrics = createMetrics({ processMetrics: deps.processMetrics ?? false });
   const calls = new CallLog(logger);
+  const spans = deps.tracer === undefined ? undefined : new CallSpans(deps.tracer);
   const audit: AuditLog = countingAudit(metrics, (event, fields) =>
     logger.info({ audit: event, ...fields }, event),
   );
@@ -228,7 +230,7 @@ export function createApp(deps: ServerDeps): KeycardApp {
   };
   const interceptors = [
     metricsInterceptor(metrics),
-    loggingInterceptor(calls),
+    loggingInterceptor(calls, spans),
     errorsInterceptor(),
     ...(deps.rateLimits === undefined ? [] : [rateLimitInterceptor(deps.rateLimits)]),
     authInterceptor({
@@ -253,6 +255,7 @@ export function createApp(deps: ServerDeps): KeycardApp {
     jwtKeys,
     metrics,
     calls,
+    ...(spans === undefined ? {} : { spans }),
     shutdown,
     draining,
     watchSessionEpoch: () => epoch.watch(),

@@ -1,4 +1,5 @@
 import type { ConnectRouter, ConnectRouterOptions } from "@connectrpc/connect";
+import type { Tracer } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import type { Clock } from "../domain/clock.js";
 import type { LoginThrottlePolicy } from "../domain/login-throttle.js";
@@ -20,6 +21,7 @@ import type { CallLog } from "./interceptors/logging.js";
 import type { KeycardMetrics } from "./metrics.js";
 import type { DirectCaller } from "./rpc/direct-caller.js";
 import type { ConnectionLimits } from "./server/limits.js";
+import type { CallSpans } from "./tracing/call-spans.js";
 
 /** The settings the server itself uses (a subset of Config, so tests can pass their own). */
 export interface ServerSettings {
@@ -74,6 +76,8 @@ export interface ServerDeps {
   readonly rateLimits?: RateLimits;
   /** Adds Node's default process metrics to `/metrics`; main turns it on, tests leave it off. */
   readonly processMetrics?: boolean;
+  /** Where request spans come from when tracing is on (OTEL_EXPORTER_OTLP_ENDPOINT); none when absent. */
+  readonly tracer?: Tracer;
 }
 
 /**
@@ -100,6 +104,8 @@ export interface KeycardApp {
   readonly metrics: KeycardMetrics;
   /** The log of finished calls, with the store's outages as state changes. */
   readonly calls: CallLog;
+  /** One span per request at every door; absent when tracing is off. */
+  readonly spans?: CallSpans;
   readonly routes: (router: ConnectRouter) => void;
   readonly routerOptions: ConnectRouterOptions;
   /** Aborted when a drain takes longer than the shutdown timeout. */

@@ -41,7 +41,7 @@ export interface KeycardServer {
 
 /** The hot methods and the handlers the full path runs for them too. */
 function hotPath(app: KeycardApp, clientOf: (origin: RequestOrigin) => ClientInfo): HotPath {
-  return new HotPath({ metrics: app.metrics, calls: app.calls, clientOf }, [
+  return new HotPath({ metrics: app.metrics, calls: app.calls, clientOf, spans: app.spans }, [
     hotMethod(AuthService.method.validate, (message, headers, client) =>
       app.auth.validateWith(message, presentedToken(headers), headers, client),
     ),
@@ -74,6 +74,7 @@ export function createServer(deps: ServerDeps, app: KeycardApp): KeycardServer {
     clientOf,
     logger,
     secretGate: app.secretGate,
+    spans: app.spans,
   };
   const rpc = connectNodeAdapter({
     ...app.routerOptions,
@@ -124,7 +125,7 @@ export function createServer(deps: ServerDeps, app: KeycardApp): KeycardServer {
     });
   };
   const door = new FrontDoor({
-    handler,
+    handler: app.spans === undefined ? handler : app.spans.serve(handler),
     limits: settings.connections ?? defaultConnectionLimits,
     trustedProxies: trusted,
     logger,

@@ -18,6 +18,7 @@ import { type PrivilegedSettings, readPrivilegedSettings } from "./privileged-se
 import { readStoreSettings, type StoreSettings } from "./redis-settings.js";
 import { readSecrets, type SecretSettings } from "./secret-settings.js";
 import { readLoginThrottle, readPolicy } from "./session-settings.js";
+import { readTracingSettings, type TracingSettings } from "./tracing-settings.js";
 import { readWebhookSettings } from "./webhook-settings.js";
 
 export { ConfigError } from "./env-reader.js";
@@ -62,6 +63,8 @@ export interface Config extends StoreSettings, SecretSettings, PrivilegedSetting
   readonly jwt: JwtConfig;
   /** SECURITY_WEBHOOK_URL and _SECRET: where new-device and new-place events are POSTed. */
   readonly securityWebhook?: SecurityWebhookSettings;
+  /** OTEL_EXPORTER_OTLP_*: where spans are exported; absent when tracing is off. */
+  readonly tracing?: TracingSettings;
 }
 
 const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
@@ -158,6 +161,7 @@ export function loadConfig(env: Env): Config {
     jwt: readJwtSettings(read),
     ...readPrivilegedSettings(read),
     ...readWebhookSettings(read),
+    ...readTracingSettings(read),
   };
   if (read.problems.length > 0) {
     throw new ConfigError(read.problems);

@@ -154,7 +154,15 @@ export function httpRoutes(deps: ServerDeps, app: KeycardApp, rest: RestDeps): R
     const requestId = requestIdOf(request.headers[requestIdHeader]);
     request.headers[requestIdHeader] = requestId;
     response.setHeader(requestIdHeader, requestId);
-    const route = fixed.get(pathOf(request)) ?? ((req, res) => serveRest(rest, req, res));
-    route(request, response).catch((error: unknown) => sendError(response, error, deps.logger));
+    const path = pathOf(request);
+    const fixedRoute = fixed.get(path);
+    if (fixedRoute !== undefined) {
+      rest.spans?.route(path);
+    }
+    const route = fixedRoute ?? ((req, res) => serveRest(rest, req, res));
+    route(request, response).catch((error: unknown) => {
+      rest.spans?.refused(error);
+      sendError(response, error, deps.logger);
+    });
   };
 }

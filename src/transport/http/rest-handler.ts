@@ -18,6 +18,7 @@ import { requestIdHeader } from "../request-id.js";
 import type { DirectCaller } from "../rpc/direct-caller.js";
 import type { HotPath } from "../rpc/hot-path.js";
 import type { NodeRequest, NodeResponse } from "../server/front-door.js";
+import type { CallSpans } from "../tracing/call-spans.js";
 import { parseJsonObject, readBody } from "./body.js";
 import { RestError } from "./rest-error.js";
 import { restInput } from "./rest-input.js";
@@ -39,6 +40,8 @@ export interface RestDeps {
   readonly logger: Logger;
   /** The guessing budget of secrets checked outside RPCs (the introspection secret). */
   readonly secretGate: SecretGate;
+  /** The request spans, when tracing is on. */
+  readonly spans?: CallSpans | undefined;
 }
 
 /** Sends a JSON body with the given status. */
@@ -167,6 +170,7 @@ export async function serveRest(
     throw new RestError(405, "METHOD_NOT_ALLOWED", `Use ${allow} for ${url.pathname}`, { allow });
   }
   const { route, pathValues } = match;
+  deps.spans?.route(route.template);
   const body = route.bodyIsMessage
     ? parseJsonObject(await readBody(request, deps.maxBodyBytes))
     : {};

@@ -1,10 +1,13 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { ErrorReason } from "../../../gen/keycard/v1/error_reason_pb.js";
+import { principalKey } from "../handlers/context.js";
 import { reasonName, reasonOf } from "../handlers/errors.js";
 import { requestIdHeader, requestIdOf } from "../request-id.js";
 import { StoreFailureShare } from "../store-failure-share.js";
 import { StoreOutageLog } from "../store-outage.js";
+import { principalFacts, replyFacts } from "../tracing/call-facts.js";
+import type { CallSpans } from "../tracing/call-spans.js";
 
 const serverFaults = new Set([Code.Internal, Code.Unknown, Code.DataLoss, Code.Unavailable]);
 const storeUnavailable = reasonName(ErrorReason.STORE_UNAVAILABLE);
@@ -13,9 +16,10 @@ const storeUnavailable = reasonName(ErrorReason.STORE_UNAVAILABLE);
  * Logs every call's outcome once: successes at debug, client mistakes at info, and server
  * faults at error with their cause, each with its `requestId` (the caller's `x-request-id`
  * or a new UUID), which the response echoes in `x-request-id`. Never logs request or
- * response bodies.
+ * response bodies. When tracing, tells the request's span the same outcome, and whose
+ * session it was.
  */
-export function loggingInterceptor(calls: CallLog): Interceptor {
+export function loggingInterceptor(calls: CallLog, spans?: CallSpans): Interceptor {
   return (next) => async (req) => {
     const started = performance.now();
     const rpc = `${req.service.typeName}/${req.method.name}`;
@@ -24,11 +28,21 @@ export function loggingInterceptor(calls: CallLog): Interceptor {
       const response = await next(req);
       response.header.set(requestIdHeader, requestId);
       calls.record({ rpc, requestId, started });
+      spans?.finished(rpc, requestId, undefined, {
+        ...principalFacts(req.contextValues.get(principalKey)),
+        ...(response.stream ? {} : replyFacts(response.message)),
+      });
       return response;
     } catch (error) {
       const connectError = ConnectError.from(error);
       connectError.metadata.set(requestIdHeader, requestId);
       calls.record({ rpc, requestId, started }, connectError);
+      spans?.finished(
+        rpc,
+        requestId,
+        connectError,
+        principalFacts(req.contextValues.get(principalKey)),
+      );
       throw connectError;
     }
   };

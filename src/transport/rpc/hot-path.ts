@@ -13,6 +13,8 @@ import { asConnectError } from "../handlers/errors.js";
 import type { CallLog } from "../interceptors/logging.js";
 import { type KeycardMetrics, recordRpc } from "../metrics.js";
 import { checkRules } from "../proto-rules.js";
+import { replyFacts } from "../tracing/call-facts.js";
+import type { CallSpans } from "../tracing/call-spans.js";
 
 /** A hot unary method (Validate, ext_authz Check) and the handler every path runs for it. */
 export interface HotMethod<
@@ -55,6 +57,8 @@ export class HotPath {
       readonly calls: CallLog;
       /** The client a request comes from, as TRUSTED_PROXIES resolves it. */
       readonly clientOf: (origin: RequestOrigin) => ClientInfo;
+      /** The request spans, when tracing is on. */
+      readonly spans?: CallSpans | undefined;
     },
     methods: readonly HotMethod[],
   ) {
@@ -94,7 +98,7 @@ export class HotPath {
       const client = (): ClientInfo => this.deps.clientOf(origin);
       const init = await hot.run(message as MessageShape<DescMessage>, headers, client);
       const reply = create(method.output, init as MessageInitShape<O>);
-      this.record(method as DescMethodUnary, requestId, started);
+      this.record(method as DescMethodUnary, requestId, started, undefined, reply);
       return reply;
     } catch (error) {
       const failure = asConnectError(error);
@@ -103,10 +107,20 @@ export class HotPath {
     }
   }
 
-  /** Counts and logs one finished call, as the metrics and logging interceptors do. */
-  record(method: DescMethodUnary, requestId: string, started: number, error?: ConnectError): void {
+  /**
+   * Counts, logs and (when tracing) reports one finished call, as the metrics and logging
+   * interceptors do; `reply` is its answer when it succeeded.
+   */
+  record(
+    method: DescMethodUnary,
+    requestId: string,
+    started: number,
+    error?: ConnectError,
+    reply?: unknown,
+  ): void {
     const rpc = rpcNameOf(method);
     recordRpc(this.deps.metrics, rpc, started, error);
     this.deps.calls.record({ rpc, requestId, started, lean: true }, error);
+    this.deps.spans?.finished(rpc, requestId, error, replyFacts(reply));
   }
 }
