@@ -1,11 +1,9 @@
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
+import { Code } from "@connectrpc/connect";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
-import { AuthService } from "../../gen/keycard/v1/auth_service_pb.js";
 import { defaultLoginThrottle } from "../../src/domain/login-throttle.js";
 import { keyHeaders, keyHolder } from "../helpers/api-key-holder.js";
+import { connectAuth, connectReasonOf } from "../helpers/connect-auth.js";
 import { FakeClock } from "../helpers/fake-clock.js";
 import {
   createTestUser,
@@ -206,13 +204,8 @@ describe("own TOTP over REST", () => {
 });
 
 describe("own TOTP over Connect", () => {
-  const auth = () =>
-    createClient(
-      AuthService,
-      createConnectTransport({ baseUrl: keycard.baseUrl, httpVersion: "2" }),
-    );
-  const reason = (error: unknown) =>
-    ConnectError.from(error).findDetails(ErrorInfoSchema)[0]?.reason;
+  const auth = () => connectAuth(keycard.baseUrl);
+  const reason = connectReasonOf;
 
   it("enrolls, confirms with a code that cannot be replayed, re-enrolls at AAL2, and removes only on a fresh session", async () => {
     const client = auth();

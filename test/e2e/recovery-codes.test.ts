@@ -1,13 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
+import { Code } from "@connectrpc/connect";
 import { Redis } from "ioredis";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
-import { AuthService } from "../../gen/keycard/v1/auth_service_pb.js";
 import { defaultLoginThrottle } from "../../src/domain/login-throttle.js";
 import { keyHeaders, keyHolder } from "../helpers/api-key-holder.js";
+import { connectAuth, connectReasonOf } from "../helpers/connect-auth.js";
 import { FakeClock } from "../helpers/fake-clock.js";
 import {
   createTestUser,
@@ -478,13 +476,8 @@ describe("recovery codes over REST", () => {
 });
 
 describe("recovery codes over Connect", () => {
-  const auth = () =>
-    createClient(
-      AuthService,
-      createConnectTransport({ baseUrl: keycard.baseUrl, httpVersion: "2" }),
-    );
-  const reason = (error: unknown) =>
-    ConnectError.from(error).findDetails(ErrorInfoSchema)[0]?.reason;
+  const auth = () => connectAuth(keycard.baseUrl);
+  const reason = connectReasonOf;
 
   it("makes codes, logs in with one, and refuses it again and a wrong one with RECOVERY_CODE_INVALID", async () => {
     const client = auth();
