@@ -2,7 +2,8 @@ import { SecretKeeper } from "../service/secret-keeper.js";
 import { reencryptTotpSecrets } from "../service/totp-reencrypt.js";
 import { waitUntilReachable } from "../store/reachable.js";
 import { createLogger } from "./logger.js";
-import { openStore, readConfig } from "./server-main.js";
+import { readConfig } from "./server-main.js";
+import { openStore } from "./store-setup.js";
 
 /**
  * `keycard reencrypt`: after KEYCARD_ENCRYPTION_KEY was rotated (the old key moved to

@@ -1,25 +1,21 @@
 import { randomBytes } from "node:crypto";
-import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { systemClock } from "../domain/clock.js";
-import type { Store } from "../domain/ports.js";
 import { createArgon2Hasher } from "../store/infra/password-hasher.js";
 import { createRateLimits } from "../store/infra/rate-limits.js";
-import { createMemoryStore } from "../store/memory/memory-store.js";
 import { waitUntilReachable } from "../store/reachable.js";
 import { redisKeys } from "../store/redis/keys.js";
-import { createRedisStore } from "../store/redis/redis-store.js";
-import { fewestReplicas } from "../store/redis/replica-check.js";
 import { tracedHasher, tracedStore } from "../store/traced-store.js";
 import type { ServerDeps } from "../transport/keycard-app.js";
 import { LogThrottle } from "../transport/log-throttle.js";
-import type { KeycardServer } from "../transport/server.js";
 import { reworded } from "../transport/store-outage.js";
 import { applyBootstrap } from "./bootstrap/apply.js";
 import { BootstrapError, type BootstrapFile, loadBootstrapFile } from "./bootstrap/file.js";
 import { type Config, ConfigError, loadConfig } from "./config/config.js";
 import { createDemoAccount, devBanner, randomSecret } from "./dev-mode.js";
+import { listenOrExit } from "./listen.js";
 import { createLogger } from "./logger.js";
+import { openStore, warnWithoutReplicas } from "./store-setup.js";
 import type { Tracing } from "./tracing.js";
 import { createApp, createKeycardServer } from "./wiring.js";
 
@@ -46,44 +42,6 @@ export function readConfig(env: Env): Config {
     }
     throw error;
   }
-}
-
-export function openStore(config: Config, logger: Logger): Store & { readonly redis?: Redis } {
-  if (config.redisUrl === undefined) {
-    logger.warn("REDIS_URL is not set: DEV MODE on the embedded in-memory store");
-    return createMemoryStore(systemClock);
-  }
-  const connectionErrors = new LogThrottle(undefined, 5_000);
-  let failing = false;
-  return createRedisStore({
-    url: config.redisUrl,
-    namespace: config.redisKeyPrefix,
-    commandTimeoutMs: config.redisCommandTimeoutMs,
-    durability: config.redisDurability,
-    ...(config.redisTlsCaFile === undefined ? {} : { tlsCaFile: config.redisTlsCaFile }),
-    lookupCache: config.validateCache,
-    onError: (error) => {
-      failing = true;
-      const count = connectionErrors.count();
-      if (count > 0) {
-        logger.error(
-          { err: { message: reworded(error.message) }, count },
-          "redis connection error",
-        );
-      }
-    },
-    onReady: () => {
-      if (failing) {
-        failing = false;
-        logger.info({ event: "store_reconnected" }, "Redis connection restored");
-      }
-    },
-    onMasterChange: ({ masters, previous }) =>
-      logger.warn(
-        { event: "store_master_changed", masters, previous },
-        "Redis master changed: keycard now writes to the new master",
-      ),
-  });
 }
 
 /**
@@ -223,40 +181,6 @@ async function flushTraces(tracing: Tracing | undefined, logger: Logger): Promis
   clearTimeout(timer);
 }
 
-/** Why a port could not be listened on, in words and with what to do; undefined if unknown. */
-function listenProblem(error: unknown, config: Config): string | undefined {
-  const code = (error as NodeJS.ErrnoException).code;
-  const where = `Port ${config.port} on ${config.host}`;
-  if (code === "EADDRINUSE") {
-    return `${where} is already in use: stop what listens there, or choose another port with PORT (for example PORT=8081 npm start)`;
-  }
-  if (code === "EACCES") {
-    return `${where} needs privileges this process lacks: choose a port above 1023 with PORT (for example PORT=8080)`;
-  }
-  if (code === "EADDRNOTAVAIL") {
-    return `HOST=${config.host} is not an address of this machine: set HOST to one of its addresses, or 0.0.0.0 for all`;
-  }
-  return undefined;
-}
-
-/**
- * Listens on PORT, or says in one line why it cannot and exits with code 1: a port already
- * in use is the most common first-run failure, and a stack trace hides what to do about it.
- */
-async function listenOrExit(server: KeycardServer, config: Config, store: Store): Promise<number> {
-  try {
-    return await server.listen(config.port, config.host);
-  } catch (error) {
-    const problem = listenProblem(error, config);
-    if (problem === undefined) {
-      throw error;
-    }
-    process.stderr.write(`keycard: ${problem}\n`);
-    await store.close();
-    process.exit(1);
-  }
-}
-
 /** Prints what is wrong with the bootstrap file and exits with code 2, like bad settings. */
 function exitOnBootstrapError(error: BootstrapError): never {
   process.stderr.write(`keycard: ${error.message}\n`);
@@ -297,33 +221,5 @@ async function runBootstrap(file: BootstrapFile, deps: ServerDeps): Promise<void
     logger.flush();
     await store.close();
     process.exit(1);
-  }
-}
-
-/**
- * Says in the log, once Redis answers, when revocations wait for more replicas than a master
- * has: each would then answer 503 until one connects.
- */
-function warnWithoutReplicas(redis: Redis, wanted: number, logger: Logger): void {
-  if (wanted === 0) {
-    return;
-  }
-  const check = (): void => {
-    fewestReplicas(redis).then(
-      (replicas) => {
-        if (replicas < wanted) {
-          logger.warn(
-            { replicas, wanted },
-            `REDIS_WAIT_REPLICAS=${wanted} but a Redis master has ${replicas} connected replica(s): every revocation answers 503 until enough connect; set REDIS_WAIT_REPLICAS=0 for a deployment without replicas`,
-          );
-        }
-      },
-      () => undefined,
-    );
-  };
-  if (redis.status === "ready") {
-    check();
-  } else {
-    redis.once("ready", check);
   }
 }
