@@ -1,6 +1,6 @@
 import { defaultJwtConfig } from "../../service/jwt-keys.js";
 import type { KeycardApp, ServerDeps } from "../keycard-app.js";
-import { requestIdHeader, requestIdOf } from "../request-id.js";
+import { givenRequestId, requestIdHeader } from "../request-id.js";
 import type { NodeRequest, NodeResponse, RequestHandler } from "../server/front-door.js";
 import { forwardAuthDoc, serveForwardAuth } from "./forward-auth.js";
 import { healthDoc, serveHealth } from "./health.js";
@@ -151,9 +151,7 @@ export function httpRoutes(deps: ServerDeps, app: KeycardApp, rest: RestDeps): R
     ),
   ]);
   return (request, response) => {
-    const requestId = requestIdOf(request.headers[requestIdHeader]);
-    request.headers[requestIdHeader] = requestId;
-    response.setHeader(requestIdHeader, requestId);
+    response.setHeader(requestIdHeader, givenRequestId(request.headers));
     const path = pathOf(request);
     const fixedRoute = fixed.get(path);
     if (fixedRoute !== undefined) {

@@ -15,7 +15,7 @@ import { nodeHeaderLookup } from "../credentials.js";
 import { connectErrorOf } from "../handlers/errors.js";
 import { collectBody } from "../http/body.js";
 import { parseJsonText } from "../http/json-text.js";
-import { requestIdHeader, requestIdOf } from "../request-id.js";
+import { givenRequestId, requestIdHeader } from "../request-id.js";
 import type { NodeRequest, NodeResponse, RequestHandler } from "../server/front-door.js";
 import { type HotMethod, type HotPath, rpcNameOf } from "./hot-path.js";
 import { type LeanProtocol, leanProtocolOf } from "./lean-protocol.js";
@@ -94,7 +94,7 @@ function answer(
 function startCall(lean: HotMethod, request: NodeRequest): LeanCall {
   return {
     lean,
-    requestId: requestIdOf(request.headers[requestIdHeader]),
+    requestId: givenRequestId(request.headers),
     started: performance.now(),
     contentType: request.headers["content-type"] ?? "",
   };
