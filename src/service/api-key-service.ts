@@ -9,6 +9,7 @@ import { requiresTotp, type UserRecord } from "../domain/user.js";
 import type { AuditLog } from "./audit.js";
 import { loginAttemptOf } from "./login-attempt.js";
 import type { LoginGuard } from "./login-guard.js";
+import { existingUser } from "./own-account.js";
 import type { ProvenFactor, SecondFactor, SecondFactorInput } from "./second-factor.js";
 import type { SecretKeeper } from "./secret-keeper.js";
 
@@ -55,9 +56,7 @@ export class ApiKeyService {
     if (input.expiresAt !== 0 && input.expiresAt <= now) {
       throw invalidArgument("expires_at", "expires_at must be in the future");
     }
-    if ((await this.deps.store.users.findById(input.userId)) === undefined) {
-      throw new KeycardError("NOT_FOUND", "No user with this id");
-    }
+    await existingUser(this.deps.store.users, input.userId);
     const key = input.key ?? mintToken(this.deps.tokenPrefix, "key");
     const record: ApiKeyRecord = {
       id: newId(),
@@ -86,9 +85,7 @@ export class ApiKeyService {
    * which grows only as an administrator issues keys.
    */
   async list(userId: string, page: PageRequest): Promise<Page<ApiKeyRecord>> {
-    if ((await this.deps.store.users.findById(userId)) === undefined) {
-      throw new KeycardError("NOT_FOUND", "No user with this id");
-    }
+    await existingUser(this.deps.store.users, userId);
     return pageOf(await this.deps.store.apiKeys.listByUser(userId), page, "newest-first");
   }
 

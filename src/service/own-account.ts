@@ -4,6 +4,15 @@ import type { UserStore } from "../domain/ports.js";
 import type { SessionRecord } from "../domain/session.js";
 import type { UserRecord } from "../domain/user.js";
 
+/** The account with this id, for an administrator's call about it; NOT_FOUND when there is none. */
+export async function existingUser(users: UserStore, userId: string): Promise<UserRecord> {
+  const user = await users.findById(userId);
+  if (user === undefined) {
+    throw new KeycardError("NOT_FOUND", "No user with this id");
+  }
+  return user;
+}
+
 /**
  * The account behind a session, for a change its holder makes to their own credentials:
  * SESSION_REVOKED when it is gone or disabled, and PERMISSION_DENIED for the built-in

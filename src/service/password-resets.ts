@@ -6,6 +6,7 @@ import type { ClientInfo } from "../domain/session.js";
 import { hashToken, isWellFormedToken, mintToken } from "../domain/token.js";
 import type { AuditLog } from "./audit.js";
 import type { LoginGuard } from "./login-guard.js";
+import { existingUser } from "./own-account.js";
 import { checkNewPassword } from "./password-changer.js";
 import type { SessionService } from "./session-service.js";
 
@@ -45,10 +46,7 @@ export class PasswordResets {
 
   /** A new reset token for the account; NOT_FOUND for an unknown one. */
   async create(userId: string): Promise<IssuedReset> {
-    const user = await this.deps.store.users.findById(userId);
-    if (user === undefined) {
-      throw new KeycardError("NOT_FOUND", "No user with this id");
-    }
+    const user = await existingUser(this.deps.store.users, userId);
     if (user.passwordHash === "") {
       throw invalidArgument(
         "user_id",

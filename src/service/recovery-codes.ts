@@ -11,7 +11,7 @@ import { requiresTotp, type UserRecord } from "../domain/user.js";
 import type { AuditLog } from "./audit.js";
 import { type LoginAttempt, recoveryCodeAttemptOf } from "./login-attempt.js";
 import type { LoginGuard } from "./login-guard.js";
-import { ownAccount, requireStepUp } from "./own-account.js";
+import { existingUser, ownAccount, requireStepUp } from "./own-account.js";
 import type { SecretKeeper } from "./secret-keeper.js";
 import type { SessionPrincipal } from "./session-judge.js";
 
@@ -134,11 +134,7 @@ export class RecoveryCodes {
     return deleted;
   }
 
-  private async existing(userId: string): Promise<UserRecord> {
-    const user = await this.deps.store.users.findById(userId);
-    if (user === undefined) {
-      throw new KeycardError("NOT_FOUND", "No user with this id");
-    }
-    return user;
+  private existing(userId: string): Promise<UserRecord> {
+    return existingUser(this.deps.store.users, userId);
   }
 }

@@ -8,6 +8,7 @@ import { requiresTotp, type UserRecord } from "../domain/user.js";
 import type { AuditLog } from "./audit.js";
 import { type LoginAttempt, totpAttemptOf } from "./login-attempt.js";
 import type { LoginGuard } from "./login-guard.js";
+import { existingUser } from "./own-account.js";
 import type { SecretKeeper } from "./secret-keeper.js";
 
 /** A freshly generated TOTP secret in the forms a person needs to enroll. */
@@ -161,12 +162,8 @@ export class TotpService {
     }
   }
 
-  private async existing(userId: string): Promise<UserRecord> {
-    const user = await this.deps.store.users.findById(userId);
-    if (user === undefined) {
-      throw new KeycardError("NOT_FOUND", "No user with this id");
-    }
-    return user;
+  private existing(userId: string): Promise<UserRecord> {
+    return existingUser(this.deps.store.users, userId);
   }
 
   private async updated(

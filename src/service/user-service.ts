@@ -5,6 +5,7 @@ import type { PasswordHasher, Store } from "../domain/ports.js";
 import { newId } from "../domain/token.js";
 import { normalizeEmail, type UserPatch, type UserRecord } from "../domain/user.js";
 import type { AuditLog } from "./audit.js";
+import { existingUser } from "./own-account.js";
 import { creationTimes, reportLifetimes, type SessionEndListener } from "./session-lifetimes.js";
 
 /** What a new account needs. */
@@ -120,12 +121,8 @@ export class UserService {
   }
 
   /** Fails with NOT_FOUND unless the account exists. */
-  async existing(userId: string): Promise<UserRecord> {
-    const user = await this.deps.store.users.findById(userId);
-    if (user === undefined) {
-      throw new KeycardError("NOT_FOUND", "No user with this id");
-    }
-    return user;
+  existing(userId: string): Promise<UserRecord> {
+    return existingUser(this.deps.store.users, userId);
   }
 
   private async updated(userId: string, patch: UserPatch): Promise<UserRecord> {
