@@ -99,10 +99,6 @@ const headerNames = [
   "X-RateLimit-Reset",
 ];
 
-/**
- * The HTTP headers a REST answer to a throttled call carries (Retry-After and the
- * X-RateLimit-* set), read from the error the RPC failed with; empty for any other error.
- */
 /** The seconds a refused call should wait before trying again, if it was refused for its rate. */
 export function retryAfterSecondsOf(error: ConnectError): number | undefined {
   const delay = error.findDetails(RetryInfoSchema)[0]?.retryDelay;
@@ -111,6 +107,10 @@ export function retryAfterSecondsOf(error: ConnectError): number | undefined {
     : undefined;
 }
 
+/**
+ * The HTTP headers a REST answer to a throttled call carries (Retry-After and the
+ * X-RateLimit-* set), read from the error the RPC failed with; empty for any other error.
+ */
 export function rateLimitHeadersFromError(error: unknown): Record<string, string> {
   const mapped = toConnectError(error);
   if (!(mapped instanceof ConnectError) || mapped.code !== Code.ResourceExhausted) {
@@ -123,9 +123,9 @@ export function rateLimitHeadersFromError(error: unknown): Record<string, string
       headers[name] = value;
     }
   }
-  const delay = mapped.findDetails(RetryInfoSchema)[0]?.retryDelay;
-  if (headers["Retry-After"] === undefined && delay !== undefined) {
-    headers["Retry-After"] = String(delay.seconds);
+  const retryAfter = retryAfterSecondsOf(mapped);
+  if (headers["Retry-After"] === undefined && retryAfter !== undefined) {
+    headers["Retry-After"] = String(retryAfter);
   }
   return headers;
 }
