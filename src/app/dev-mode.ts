@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { UserService } from "../service/user-service.js";
-import { devRateLimits } from "./config/config.js";
+import { devRateLimits, productionRateLimits } from "./config/config.js";
 
 /** The demo account dev mode creates, with a password generated at each start. */
 export interface DemoAccount {
@@ -36,7 +36,7 @@ export function devBanner(
     "  keycard is running in DEV MODE: embedded in-memory store, nothing is persisted,",
     "  nothing is shared between replicas. Set REDIS_URL for anything real.",
     `  Rate limits are relaxed for trying things out: ${devRateLimits[0]} logins and ${devRateLimits[1]} other`,
-    "  calls a minute per address (LOGIN_RATE_LIMIT, AUTH_RATE_LIMIT; production: 5 and 30),",
+    `  calls a minute per address (LOGIN_RATE_LIMIT, AUTH_RATE_LIMIT; production: ${productionRateLimits[0]} and ${productionRateLimits[1]}),`,
     "  and cookies work over plain http://localhost (COOKIE_SECURE=false).",
     "",
     "  Paste these into your shell to follow the README walk-through:",

@@ -87,12 +87,15 @@ function readRateLimits(
   read: EnvReader,
   devMode: boolean,
 ): Pick<Config, "loginRatePerMinute" | "authRatePerMinute"> {
-  const [login, auth] = devMode ? devRateLimits : [5, 30];
+  const [login, auth] = devMode ? devRateLimits : productionRateLimits;
   return {
     loginRatePerMinute: read.integer("LOGIN_RATE_LIMIT", login, 0, 1_000_000),
     authRatePerMinute: read.integer("AUTH_RATE_LIMIT", auth, 0, 1_000_000),
   };
 }
+
+/** The default Login and other AuthService calls per minute per address (reference 002). */
+export const productionRateLimits = [5, 30] as const;
 
 /** Dev mode's default Login and other AuthService calls per minute per address. */
 export const devRateLimits = [60, 300] as const;
