@@ -24,6 +24,7 @@ import { SessionService } from "../service/session-service.js";
 import { TotpService } from "../service/totp-service.js";
 import { UserService } from "../service/user-service.js";
 import { SecurityWebhook } from "../store/infra/security-webhook.js";
+import { cookiePolicyOf } from "../transport/cookie-policy.js";
 import { AdminServiceImpl } from "../transport/handlers/admin-service-impl.js";
 import { AuthServiceImpl } from "../transport/handlers/auth-service-impl.js";
 import { ExtAuthzImpl } from "../transport/handlers/ext-authz-impl.js";
@@ -208,7 +209,7 @@ export function createApp(deps: ServerDeps): KeycardApp {
     resets: passwordResets,
     ownTotp,
     recoveryCodes,
-    cookieSecure: settings.cookieSecure ?? true,
+    cookies: cookiePolicyOf(settings),
   });
   const shutdown = new AbortController();
   setMaxListeners(0, shutdown.signal);

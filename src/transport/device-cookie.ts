@@ -1,6 +1,7 @@
 import { parseCookie, stringifySetCookie } from "cookie";
 import { isDeviceId } from "../domain/device.js";
 import type { ClientInfo, SessionRecord } from "../domain/session.js";
+import { type CookiePolicy, cookieAttributes } from "./cookie-policy.js";
 
 /** The long-lived cookie that tells a browser's later logins apart as the same device. */
 export const deviceCookieName = "device-id";
@@ -39,17 +40,15 @@ export function isBrowserRequest(
 export function newDeviceCookie(
   session: Pick<SessionRecord, "deviceId" | "apiKeyId">,
   client: ClientInfo,
-  secure: boolean,
+  cookies: CookiePolicy,
 ): string | undefined {
   const { deviceId, apiKeyId } = session;
   if (deviceId === undefined || apiKeyId !== undefined || deviceId === client.deviceId) {
     return undefined;
   }
-  return stringifySetCookie(deviceCookieName, deviceId, {
-    httpOnly: true,
-    secure,
-    sameSite: "lax",
-    path: "/",
-    maxAge: deviceCookieSeconds,
-  });
+  return stringifySetCookie(
+    deviceCookieName,
+    deviceId,
+    cookieAttributes(cookies, deviceCookieSeconds),
+  );
 }

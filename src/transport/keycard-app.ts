@@ -43,6 +43,8 @@ export interface ServerSettings {
   readonly adminPanelSessionMs?: number;
   /** COOKIE_SECURE: the Secure flag of session cookies (default true). */
   readonly cookieSecure?: boolean;
+  /** COOKIE_DOMAIN: the parent domain keycard's cookies are set for; host-only when absent. */
+  readonly cookieDomain?: string;
   /** LOCATION_HEADER, lower-cased: where a trusted proxy states the client's location. */
   readonly locationHeader?: string;
   /** ALLOWED_ORIGINS: browser origins allowed to make credentialed cross-origin calls. */

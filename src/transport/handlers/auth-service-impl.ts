@@ -26,6 +26,7 @@ import type { RecoveryCodes } from "../../service/recovery-codes.js";
 import type { Introspection } from "../../service/session-judge.js";
 import type { IssuedSession } from "../../service/session-opener.js";
 import type { SessionService } from "../../service/session-service.js";
+import type { CookiePolicy } from "../cookie-policy.js";
 import { newDeviceCookie } from "../device-cookie.js";
 import {
   browserKey,
@@ -91,8 +92,8 @@ export interface AuthUseCases {
   readonly resets: PasswordResets;
   readonly ownTotp: OwnTotp;
   readonly recoveryCodes: RecoveryCodes;
-  /** COOKIE_SECURE: the Secure flag of the `device-id` cookie a login sets. */
-  readonly cookieSecure: boolean;
+  /** COOKIE_SECURE and COOKIE_DOMAIN: how the `device-id` cookie a login sets is scoped. */
+  readonly cookies: CookiePolicy;
 }
 
 /** AuthService over Connect: decode, call one use case, map the result. */
@@ -107,7 +108,7 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
     const client = ctx.values.get(clientInfoKey);
     const browser = ctx.values.get(browserKey);
     const issued = await this.uses.sessions.login(req, client, { browser });
-    const cookie = newDeviceCookie(issued.session, client, this.uses.cookieSecure);
+    const cookie = newDeviceCookie(issued.session, client, this.uses.cookies);
     if (cookie !== undefined && browser) {
       ctx.responseHeader.append("set-cookie", cookie);
     }

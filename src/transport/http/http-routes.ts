@@ -1,4 +1,5 @@
 import { defaultJwtConfig } from "../../service/jwt-keys.js";
+import { cookiePolicyOf } from "../cookie-policy.js";
 import type { KeycardApp, ServerDeps } from "../keycard-app.js";
 import { givenRequestId, requestIdHeader } from "../request-id.js";
 import type { NodeRequest, NodeResponse, RequestHandler } from "../server/front-door.js";
@@ -82,7 +83,7 @@ export function httpRoutes(deps: ServerDeps, app: KeycardApp, rest: RestDeps): R
     settings.adminPanelSessionMs,
   );
   const profileSettings: ProfileSettings = {
-    cookieSecure: settings.cookieSecure ?? true,
+    cookies: cookiePolicyOf(settings),
     checkCookieOrigin: (request) => checkCookieOrigin(request, settings.allowedOrigins ?? []),
     now: () => deps.clock.now(),
   };

@@ -1,6 +1,7 @@
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { parseCookie, stringifySetCookie } from "cookie";
 import { AuthService } from "../../../../gen/keycard/v1/auth_service_pb.js";
+import { cookieAttributes } from "../../cookie-policy.js";
 import { bearerOf } from "../../credentials.js";
 import type { NodeRequest } from "../rest-handler.js";
 import type {
@@ -67,13 +68,11 @@ export function setCookieHeader(
     return undefined;
   }
   const clear = reply.cookie === "clear";
-  return stringifySetCookie(profile.cookieName, clear ? "" : reply.cookie.token, {
-    httpOnly: true,
-    secure: settings.cookieSecure,
-    sameSite: "lax",
-    path: "/",
-    maxAge: clear ? 0 : reply.cookie.maxAgeSeconds,
-  });
+  return stringifySetCookie(
+    profile.cookieName,
+    clear ? "" : reply.cookie.token,
+    cookieAttributes(settings.cookies, clear ? 0 : reply.cookie.maxAgeSeconds),
+  );
 }
 
 /**

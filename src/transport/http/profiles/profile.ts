@@ -8,6 +8,7 @@ import type {
 } from "@bufbuild/protobuf";
 import { ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus } from "@connectrpc/connect/protocol-connect";
+import type { CookiePolicy } from "../../cookie-policy.js";
 import { reasonOf, toConnectError } from "../../handlers/errors.js";
 import { rateLimitHeadersFromError } from "../../rate-limit.js";
 import { parseJsonObject, readBody } from "../body.js";
@@ -111,7 +112,7 @@ export interface Profile {
 
 /** Settings the profile runner needs besides the REST layer's. */
 export interface ProfileSettings {
-  readonly cookieSecure: boolean;
+  readonly cookies: CookiePolicy;
   /** Answers "forbidden" for a state-changing cookie request from a foreign origin. */
   readonly checkCookieOrigin: (request: NodeRequest) => "ok" | "forbidden";
   readonly now: () => number;
