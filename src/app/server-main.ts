@@ -15,6 +15,7 @@ import { type Config, ConfigError, loadConfig } from "./config/config.js";
 import { createDemoAccount, devBanner, randomSecret } from "./dev-mode.js";
 import { listenOrExit } from "./listen.js";
 import { createLogger } from "./logger.js";
+import { loadBuiltPortal } from "./portal-setup.js";
 import { openStore, warnWithoutReplicas } from "./store-setup.js";
 import type { Tracing } from "./tracing.js";
 import { createApp, createKeycardServer } from "./wiring.js";
@@ -89,8 +90,10 @@ export async function runServer(env: Env = process.env): Promise<void> {
       }
     },
   });
+  const portal = config.portal ? await loadBuiltPortal(logger) : undefined;
   const deps: ServerDeps = {
     store,
+    ...(portal === undefined ? {} : { portal }),
     rateLimits,
     processMetrics: true,
     hasher:

@@ -30,6 +30,7 @@ import { AuthServiceImpl } from "../transport/handlers/auth-service-impl.js";
 import { ExtAuthzImpl } from "../transport/handlers/ext-authz-impl.js";
 import { HealthServiceImpl } from "../transport/handlers/health-service-impl.js";
 import { authInterceptor } from "../transport/interceptors/auth.js";
+import { cookieSessionInterceptor } from "../transport/interceptors/cookie-session.js";
 import { errorsInterceptor } from "../transport/interceptors/errors.js";
 import { CallLog, loggingInterceptor } from "../transport/interceptors/logging.js";
 import { validationInterceptor } from "../transport/interceptors/validation.js";
@@ -200,6 +201,7 @@ export function createApp(deps: ServerDeps): KeycardApp {
     audit,
     maxAuthAgeMs,
   });
+  const cookies = cookiePolicyOf(settings);
   const auth = new AuthServiceImpl({
     sessions,
     clock,
@@ -209,7 +211,7 @@ export function createApp(deps: ServerDeps): KeycardApp {
     resets: passwordResets,
     ownTotp,
     recoveryCodes,
-    cookies: cookiePolicyOf(settings),
+    cookies,
   });
   const shutdown = new AbortController();
   setMaxListeners(0, shutdown.signal);
@@ -234,6 +236,7 @@ export function createApp(deps: ServerDeps): KeycardApp {
     loggingInterceptor(calls, spans),
     errorsInterceptor(),
     ...(deps.rateLimits === undefined ? [] : [rateLimitInterceptor(deps.rateLimits)]),
+    cookieSessionInterceptor({ cookies, sessions }),
     authInterceptor({
       sessions,
       apiKeys: settings.authMode === "hybrid" ? apiKeys : undefined,

@@ -30,6 +30,7 @@ export const callerHeaders: readonly string[] = [
   "x-api-key",
   "x-totp-code",
   "x-request-id",
+  "x-session-cookie",
 ];
 
 /**
@@ -60,8 +61,10 @@ export function bearerOf(authorization: string | null | undefined): string {
  */
 export function carriedToken(headers: HeaderLookup, cookieHeader: string | undefined): string {
   const fromHeaders = presentedToken(headers);
-  if (fromHeaders !== "" || cookieHeader === undefined) {
-    return fromHeaders;
-  }
-  return parseCookie(cookieHeader)[sessionCookieName] ?? "";
+  return fromHeaders !== "" ? fromHeaders : sessionCookieToken(cookieHeader);
+}
+
+/** The token of the `auth-token` session cookie in a Cookie header; empty when there is none. */
+export function sessionCookieToken(cookieHeader: string | undefined): string {
+  return cookieHeader === undefined ? "" : (parseCookie(cookieHeader)[sessionCookieName] ?? "");
 }

@@ -22,6 +22,7 @@ import type { KeycardMetrics } from "./metrics.js";
 import type { DirectCaller } from "./rpc/direct-caller.js";
 import type { ConnectionLimits } from "./server/limits.js";
 import type { CallSpans } from "./tracing/call-spans.js";
+import type { PortalAssets } from "./ui/portal-assets.js";
 
 /** The settings the server itself uses (a subset of Config, so tests can pass their own). */
 export interface ServerSettings {
@@ -78,6 +79,8 @@ export interface ServerDeps {
   readonly rateLimits?: RateLimits;
   /** Adds Node's default process metrics to `/metrics`; main turns it on, tests leave it off. */
   readonly processMetrics?: boolean;
+  /** The built sign-in portal served at `/ui/` (UI); not served when absent. */
+  readonly portal?: PortalAssets;
   /** Where request spans come from when tracing is on (OTEL_EXPORTER_OTLP_ENDPOINT); none when absent. */
   readonly tracer?: Tracer;
 }

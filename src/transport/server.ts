@@ -8,9 +8,10 @@ import type { ClientInfo } from "../domain/session.js";
 import type { SessionService } from "../service/session-service.js";
 import type { UserService } from "../service/user-service.js";
 import { clientInfoOf, type RequestOrigin, trustedProxyList } from "./client-info.js";
+import { cookieModeOf } from "./cookie-mode.js";
 import { presentedToken } from "./credentials.js";
 import { isBrowserRequest } from "./device-cookie.js";
-import { browserKey, clientInfoKey } from "./handlers/context.js";
+import { browserKey, clientInfoKey, cookieModeKey } from "./handlers/context.js";
 import { corsPolicy } from "./http/cors.js";
 import { httpRoutes } from "./http/http-routes.js";
 import { credentialInQuery } from "./http/query-credentials.js";
@@ -63,7 +64,8 @@ export function createServer(deps: ServerDeps, app: KeycardApp): KeycardServer {
   const contextValuesOf = (request: NodeRequest): ContextValues =>
     createContextValues()
       .set(clientInfoKey, clientOf(request))
-      .set(browserKey, isBrowserRequest(request.headers));
+      .set(browserKey, isBrowserRequest(request.headers))
+      .set(cookieModeKey, cookieModeOf(request, settings.allowedOrigins ?? []));
   const hot = hotPath(app, clientOf);
   const rest: RestDeps = {
     routes: restRoutes(services),

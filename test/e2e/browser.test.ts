@@ -1,22 +1,16 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  type Browser,
-  type BrowserContext,
-  chromium,
-  type Locator,
-  type Page,
-} from "playwright-core";
+import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type ExampleServer, startExampleServer } from "../../examples/browser/serve.js";
+import { launchChromium } from "../helpers/chromium.js";
 import {
   createTestUser,
   type KeycardOptions,
   startKeycard,
   type TestKeycard,
 } from "../helpers/keycard.js";
-import { requireOnPath } from "../helpers/tools.js";
 
 /*
  * The example page (examples/browser/) in real headless Chromium (Debian's package, driven
@@ -25,22 +19,6 @@ import { requireOnPath } from "../helpers/tools.js";
  * site, so reference 002's SameSite=Lax cookie flows as it does for a real app and its API
  * on sibling ports or subdomains. The tests read what a person reads on the page.
  */
-
-/** Debian's chromium package; .ci/run installs it (apt-get install -y chromium). */
-
-/**
- * Flags for a closed network and a root user: no sandbox, no GPU, and nothing that phones
- * home at start. Playwright adds --headless and a fresh --user-data-dir itself.
- */
-const chromiumFlags = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 const displayName = "Ada Lovelace";
 
@@ -66,10 +44,7 @@ beforeAll(async () => {
   keycard = await startKeycard(options);
   keycardUrl = keycard.baseUrl;
   user = await createTestUser(keycard, { displayName });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? requireOnPath("chromium", "chromium"),
-    args: chromiumFlags,
-  });
+  browser = await launchChromium();
   artifacts = await mkdtemp(join(tmpdir(), "keycard-browser-"));
 });
 

@@ -17,6 +17,7 @@ import { createRedisStore } from "../../src/store/redis/redis-store.js";
 import type { KeycardApp, ServerSettings } from "../../src/transport/keycard-app.js";
 import type { ConnectionLimits } from "../../src/transport/server/limits.js";
 import type { KeycardServer } from "../../src/transport/server.js";
+import { loadPortalAssets } from "../../src/transport/ui/portal-assets.js";
 import { type Json, jsonPost, type Rest, restClient, send } from "./rest.js";
 
 /** The session policy tests start from: production defaults, short grace. */
@@ -93,6 +94,8 @@ export interface KeycardOptions {
   readonly jwt?: JwtConfig;
   /** SECURITY_WEBHOOK_*: where new-device and new-place events go; nowhere when absent. */
   readonly securityWebhook?: SecurityWebhookSettings;
+  /** Serve the sign-in portal at `/ui/`, as built by this run's global setup; off when absent. */
+  readonly portal?: boolean;
 }
 
 /**
@@ -181,9 +184,11 @@ export async function startKeycard(options: KeycardOptions = {}): Promise<TestKe
     hookStore,
     validateCacheMs: _cache,
     durability: _durability,
+    portal,
     ...settings
   } = options;
   const server = createKeycardServer({
+    ...(portal === true ? { portal: await loadPortalAssets(inject("portalDir")) } : {}),
     store: hookStore === undefined ? store : hookStore(store),
     hasher: createArgon2Hasher(),
     clock,

@@ -14,6 +14,7 @@ import {
   readTrustedProxies,
 } from "./http-settings.js";
 import { readJwtSettings } from "./jwt-settings.js";
+import { readPortalEnabled } from "./portal-settings.js";
 import { type PrivilegedSettings, readPrivilegedSettings } from "./privileged-settings.js";
 import { readStoreSettings, type StoreSettings } from "./redis-settings.js";
 import { readSecrets, type SecretSettings } from "./secret-settings.js";
@@ -44,6 +45,8 @@ export interface Config extends StoreSettings, SecretSettings, PrivilegedSetting
   readonly allowedOrigins: readonly string[];
   /** COOKIE_SECURE: false only for plain-HTTP development, where a Secure cookie is never sent back. */
   readonly cookieSecure: boolean;
+  /** UI: serve the sign-in and account pages at `/ui/` (from dist/ui, built by `npm run build`). */
+  readonly portal: boolean;
   /** LOCATION_HEADER, lower-cased: the trusted proxy's header stating the client's location. */
   readonly locationHeader?: string;
   readonly logLevel: string;
@@ -153,6 +156,7 @@ export function loadConfig(env: Env): Config {
     httpProfiles: readHttpProfiles(read),
     allowedOrigins: readAllowedOrigins(read),
     cookieSecure: readCookieSecure(read, devMode),
+    portal: readPortalEnabled(read),
     ...readLocationHeader(read),
     logLevel: readLogLevel(read),
     maxBodyBytes: read.integer("MAX_BODY_BYTES", 65_536, 1024, 16 * 1024 * 1024),

@@ -4,6 +4,7 @@ import { KeycardError } from "../../domain/errors.js";
 import type { ClientInfo, SessionRecord } from "../../domain/session.js";
 import type { UserRecord } from "../../domain/user.js";
 import type { SessionPrincipal } from "../../service/session-judge.js";
+import type { CookieMode } from "../cookie-mode.js";
 
 /**
  * Who is calling: an administrator (by the admin token), a session holder, a holder of an
@@ -29,6 +30,9 @@ export const clientInfoKey = createContextKey<ClientInfo>({ ip: "", userAgent: "
  * browser its `device-id` cookie.
  */
 export const browserKey = createContextKey<boolean>(false);
+
+/** Set when the request asked for cookie mode (the portal's calls): see cookie-mode.ts. */
+export const cookieModeKey = createContextKey<CookieMode | undefined>(undefined);
 
 /** The user behind a session token or an API key, and the current session if any. */
 export interface UserCaller {

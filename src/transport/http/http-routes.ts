@@ -1,8 +1,10 @@
 import { defaultJwtConfig } from "../../service/jwt-keys.js";
 import { cookiePolicyOf } from "../cookie-policy.js";
+import { sessionCookieToken } from "../credentials.js";
 import type { KeycardApp, ServerDeps } from "../keycard-app.js";
 import { givenRequestId, requestIdHeader } from "../request-id.js";
 import type { NodeRequest, NodeResponse, RequestHandler } from "../server/front-door.js";
+import { isPortalPath, type PortalDeps, servePortal } from "../ui/portal.js";
 import { forwardAuthDoc, serveForwardAuth } from "./forward-auth.js";
 import { healthDoc, serveHealth } from "./health.js";
 import { introspectionDoc, serveIntrospection } from "./introspection.js";
@@ -67,6 +69,18 @@ const metricsDoc: PathItem = {
     },
   },
 };
+
+/** How the portal's pages are served, when it is on. */
+function portalDeps(deps: ServerDeps, app: KeycardApp): PortalDeps | undefined {
+  if (deps.portal === undefined) {
+    return undefined;
+  }
+  const signedIn = async (request: NodeRequest): Promise<boolean> => {
+    const token = sessionCookieToken(request.headers.cookie);
+    return token !== "" && (await app.sessions.validate(token)).active;
+  };
+  return { assets: deps.portal, signedIn };
+}
 
 /**
  * Every plain HTTP path of keycard, for requests that are not RPCs, in one table: metrics,
@@ -151,9 +165,16 @@ export function httpRoutes(deps: ServerDeps, app: KeycardApp, rest: RestDeps): R
       profile.routes.map((route): [string, Route] => [route.path, profileRoute]),
     ),
   ]);
+  const portal = portalDeps(deps, app);
   return (request, response) => {
     response.setHeader(requestIdHeader, givenRequestId(request.headers));
     const path = pathOf(request);
+    if (portal !== undefined && isPortalPath(path)) {
+      servePortal(portal, path, request, response).catch((error: unknown) =>
+        sendError(response, error, deps.logger),
+      );
+      return;
+    }
     const fixedRoute = fixed.get(path);
     if (fixedRoute !== undefined) {
       rest.spans?.route(path);
