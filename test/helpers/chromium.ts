@@ -42,14 +42,22 @@ export async function screenshot(page: Page, name: string): Promise<string> {
 }
 
 /**
+ * Chromium's console line for a fetch answered 4xx. keycard answers a person's mistake
+ * (a wrong password, a stale session asked to confirm) with one; the page shows it and the
+ * test asserts what it shows, so it is not a problem of the page. 5xx stays one.
+ */
+const clientErrorLine = /^Failed to load resource: the server responded with a status of 4\d\d/;
+
+/**
  * Collects what a page reports as wrong: uncaught errors, console errors (a Content
- * Security Policy violation is one) and failed requests. A test expects it to stay empty.
+ * Security Policy violation is one), 5xx answers and failed requests. A test expects it to
+ * stay empty.
  */
 export function pageProblems(page: Page): string[] {
   const problems: string[] = [];
   page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
   page.on("console", (message) => {
-    if (message.type() === "error") {
+    if (message.type() === "error" && !clientErrorLine.test(message.text())) {
       problems.push(`console: ${message.text()}`);
     }
   });
