@@ -30,7 +30,7 @@ function headerValue(text: string): string {
  * `X-Auth-AAL` (1 or 2) and `X-Auth-Time` (the last login, epoch seconds), or 401 with
  * `{error, message}` (and an RFC 9470 challenge when `?max_age=` or `?aal=` asked for
  * more than the session has). Any method is answered the same way, since proxies differ in
- * the method they ask with (nginx and Traefik ask with GET, others with the browser's).
+ * the method they ask with (nginx, Traefik and Caddy ask with GET, others may not).
  *
  * With `?rd=<portal URL>` (a safe redirect target, else 400), a refused browser navigation
  * (GET or HEAD asking for `text/html`) is sent to the portal instead, with the original URL
