@@ -46,6 +46,8 @@ export interface ServerSettings {
   readonly cookieSecure?: boolean;
   /** COOKIE_DOMAIN: the parent domain keycard's cookies are set for; host-only when absent. */
   readonly cookieDomain?: string;
+  /** ALLOWED_REDIRECT_DOMAINS: domains (with subdomains) browsers may be redirected to; none when absent. */
+  readonly allowedRedirectDomains?: readonly string[];
   /** LOCATION_HEADER, lower-cased: where a trusted proxy states the client's location. */
   readonly locationHeader?: string;
   /** ALLOWED_ORIGINS: browser origins allowed to make credentialed cross-origin calls. */

@@ -1,9 +1,3 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import http from "node:http";
-import net, { type AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FakeClock } from "../helpers/fake-clock.js";
 import {
@@ -13,11 +7,13 @@ import {
   type TestKeycard,
   testAdminToken,
 } from "../helpers/keycard.js";
-import { freePort } from "../helpers/redis-server.js";
+import {
+  type IdentityApp,
+  type RunningNginx,
+  startIdentityApp,
+  startNginx,
+} from "../helpers/nginx.js";
 import { bearer, jsonPost, type Reply, send } from "../helpers/rest.js";
-import { findOnPath } from "../helpers/tools.js";
-
-const nginxBinary = findOnPath("nginx");
 
 /** Logs in a fresh user with two roles; returns the user and the login reply. */
 async function signedIn(keycard: TestKeycard) {
@@ -162,144 +158,62 @@ describe("GET /auth/verify with expired tokens and credentials of the wrong kind
   });
 });
 
-async function waitForPort(port: number, deadlineMs: number): Promise<void> {
-  const until = Date.now() + deadlineMs;
-  for (;;) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, "127.0.0.1");
-      socket.once("connect", () => {
-        socket.destroy();
-        resolve(true);
+/** The plain setup of the README's first snippet: no portal, so every refusal is a 401. */
+describe("GET /auth/verify behind nginx auth_request", () => {
+  let keycard: TestKeycard;
+  let app: IdentityApp;
+  let nginx: RunningNginx;
+
+  beforeAll(async () => {
+    keycard = await startKeycard();
+    app = await startIdentityApp();
+    nginx = await startNginx({ keycardUrl: keycard.baseUrl, appUrl: app.url, portalUrl: false });
+  });
+
+  afterAll(async () => {
+    await nginx?.stop();
+    await app?.stop();
+    await keycard?.close();
+  });
+
+  it("passes the identity of a valid token to the upstream", async () => {
+    const { user, login } = await signedIn(keycard);
+    for (const headers of [
+      bearer(login.session_token),
+      { "x-session-token": login.session_token },
+      { cookie: `auth-token=${login.session_token}` },
+    ]) {
+      const reply = await send(`${nginx.baseUrl}/app/page`, {
+        headers: { ...headers, "x-auth-user": "spoofed" },
       });
-      socket.once("error", () => resolve(false));
-    });
-    if (open) {
-      return;
-    }
-    if (Date.now() > until) {
-      throw new Error(`nothing listens on port ${port}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-function nginxConf(dir: string, port: number, keycardPort: number, upstreamPort: number): string {
-  return `daemon off;
-master_process off;
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 64; }
-http {
-  access_log ${dir}/access.log;
-  client_body_temp_path ${dir}/client_body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  server {
-    listen 127.0.0.1:${port};
-    location / {
-      auth_request /_auth;
-      auth_request_set $auth_user $upstream_http_x_auth_user;
-      auth_request_set $auth_email $upstream_http_x_auth_email;
-      auth_request_set $auth_roles $upstream_http_x_auth_roles;
-      auth_request_set $auth_session $upstream_http_x_auth_session;
-      proxy_set_header X-Auth-User $auth_user;
-      proxy_set_header X-Auth-Email $auth_email;
-      proxy_set_header X-Auth-Roles $auth_roles;
-      proxy_set_header X-Auth-Session $auth_session;
-      proxy_pass http://127.0.0.1:${upstreamPort};
-    }
-    location = /_auth {
-      internal;
-      proxy_pass http://127.0.0.1:${keycardPort}/auth/verify;
-      proxy_pass_request_body off;
-      proxy_set_header Content-Length "";
-    }
-  }
-}
-`;
-}
-
-describe.skipIf(nginxBinary === undefined)(
-  "GET /auth/verify behind nginx auth_request (skipped when Debian's nginx is not installed)",
-  () => {
-    let keycard: TestKeycard;
-    let upstream: http.Server;
-    let nginx: ChildProcess;
-    let dir: string;
-    let proxyUrl: string;
-    const seen: http.IncomingHttpHeaders[] = [];
-
-    beforeAll(async () => {
-      keycard = await startKeycard();
-      upstream = http.createServer((request, response) => {
-        seen.push(request.headers);
-        const identity = Object.fromEntries(
-          Object.entries(request.headers).filter(([name]) => name.startsWith("x-auth-")),
-        );
-        response.writeHead(200, { "content-type": "application/json" });
-        response.end(JSON.stringify(identity));
+      expect(reply.status).toBe(200);
+      expect(reply.body).toEqual({
+        "x-auth-user": user.id,
+        "x-auth-email": user.email,
+        "x-auth-roles": "user,editor",
+        "x-auth-session": login.session_id,
+        "x-auth-aal": "1",
+        "x-auth-time": expect.stringMatching(/^\d+$/),
       });
-      await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
-      const upstreamPort = (upstream.address() as AddressInfo).port;
-      const port = await freePort();
-      dir = mkdtempSync(join(tmpdir(), "keycard-nginx-"));
-      const conf = join(dir, "nginx.conf");
-      writeFileSync(conf, nginxConf(dir, port, keycard.port, upstreamPort));
-      nginx = spawn(nginxBinary ?? "nginx", ["-p", dir, "-c", conf], { stdio: "ignore" });
-      await waitForPort(port, 10_000);
-      proxyUrl = `http://127.0.0.1:${port}`;
-    });
+    }
+  });
 
-    afterAll(async () => {
-      if (nginx?.exitCode === null) {
-        const exited = new Promise((resolve) => nginx.once("exit", resolve));
-        nginx.kill("SIGTERM");
-        await exited;
-      }
-      await new Promise((resolve) => upstream?.close(resolve));
-      await keycard?.close();
-      rmSync(dir, { recursive: true, force: true });
-    });
-
-    it("passes the identity of a valid token to the upstream", async () => {
-      const { user, login } = await signedIn(keycard);
-      for (const headers of [
-        bearer(login.session_token),
-        { "x-session-token": login.session_token },
-        { cookie: `auth-token=${login.session_token}` },
-      ]) {
-        const reply = await send(`${proxyUrl}/app/page`, {
-          headers: { ...headers, "x-auth-user": "spoofed" },
-        });
-        expect(reply.status).toBe(200);
-        expect(reply.body).toEqual({
-          "x-auth-user": user.id,
-          "x-auth-email": user.email,
-          "x-auth-roles": "user,editor",
-          "x-auth-session": login.session_id,
-        });
-      }
-    });
-
-    it("answers 401 without or with an invalid token, and never calls the upstream", async () => {
-      const { login } = await signedIn(keycard);
-      const before = seen.length;
-      const refused = [
-        {},
-        bearer("garbage"),
-        bearer(tampered(login.session_token)),
-        { cookie: "auth-token=kc_sess_unknown" },
-        bearer(await revoked(keycard, login.session_token)),
-      ];
-      for (const headers of refused) {
-        const reply = await fetch(`${proxyUrl}/app/page`, { headers });
-        await reply.arrayBuffer();
-        expect(reply.status).toBe(401);
-      }
-      expect(seen.length).toBe(before);
-    });
-  },
-);
+  it("answers 401 without or with an invalid token, and never calls the upstream", async () => {
+    const { login } = await signedIn(keycard);
+    const before = app.requests.length;
+    const refused = [
+      {},
+      { accept: "text/html" },
+      bearer("garbage"),
+      bearer(tampered(login.session_token)),
+      { cookie: "auth-token=kc_sess_unknown" },
+      bearer(await revoked(keycard, login.session_token)),
+    ];
+    for (const headers of refused) {
+      const reply = await fetch(`${nginx.baseUrl}/app/page`, { headers, redirect: "manual" });
+      await reply.arrayBuffer();
+      expect(reply.status).toBe(401);
+    }
+    expect(app.requests.length).toBe(before);
+  });
+});

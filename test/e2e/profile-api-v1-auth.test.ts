@@ -499,6 +499,56 @@ describe("reference 002's session cookie with COOKIE_SECURE=false", () => {
   });
 });
 
+describe("keycard's cookies with COOKIE_DOMAIN", () => {
+  let scoped: TestKeycard;
+  let hostOnly: TestKeycard;
+  beforeAll(async () => {
+    scoped = await startKeycard({ store: "memory", cookieDomain: "example.com" });
+    hostOnly = await startKeycard({ store: "memory" });
+  });
+  afterAll(async () => {
+    await scoped.close();
+    await hostOnly.close();
+  });
+
+  /** A browser's cookie login (so the device-id cookie is set too), and its logout. */
+  const loginAndLogout = async (keycard: TestKeycard) => {
+    const rest = restClient(keycard.baseUrl);
+    const user = await johnDoe(keycard);
+    const login = await rest.post(
+      "/api/v1/auth/login",
+      { email: user.email, password: user.password },
+      { "sec-fetch-site": "same-origin" },
+    );
+    expect(login.status).toBe(200);
+    const set = login.headers.getSetCookie().map(parseSetCookie);
+    const session = set.find((each) => each.name === "auth-token");
+    const logout = await rest.post("/api/v1/auth/logout", undefined, cookie(session?.value ?? ""));
+    expect(logout.status).toBe(200);
+    return [...set, theCookie(logout)];
+  };
+
+  it("sets the session cookie, its clearing and the device-id cookie for the parent domain", async () => {
+    const cookies = await loginAndLogout(scoped);
+    expect(cookies.map((each) => each.name).sort()).toEqual([
+      "auth-token",
+      "auth-token",
+      "device-id",
+    ]);
+    for (const each of cookies) {
+      expect(each.attributes.domain, each.name).toBe("example.com");
+    }
+  });
+
+  it("sets host-only cookies when COOKIE_DOMAIN is unset", async () => {
+    const cookies = await loginAndLogout(hostOnly);
+    expect(cookies).toHaveLength(3);
+    for (const each of cookies) {
+      expect(each.attributes).not.toHaveProperty("domain");
+    }
+  });
+});
+
 describe("reference 002's sliding sessions, on a fake clock", () => {
   const clock = new FakeClock();
   let keycard: TestKeycard;

@@ -66,6 +66,10 @@ export interface KeycardOptions {
   readonly adminPanelSessionMs?: number;
   readonly allowedOrigins?: readonly string[];
   readonly cookieSecure?: boolean;
+  /** COOKIE_DOMAIN: the parent domain of keycard's cookies; host-only when absent. */
+  readonly cookieDomain?: string;
+  /** ALLOWED_REDIRECT_DOMAINS, as the config keeps them (`example.com`, `10.0.0.5`, `[::1]`). */
+  readonly allowedRedirectDomains?: readonly string[];
   /** LOCATION_HEADER, lower-cased; no location is read when absent. */
   readonly locationHeader?: string;
   readonly httpProfiles?: readonly string[];

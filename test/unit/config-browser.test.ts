@@ -74,3 +74,60 @@ describe("COOKIE_SECURE", () => {
     ]);
   });
 });
+
+describe("COOKIE_DOMAIN", () => {
+  it("keeps cookies on keycard's own host when unset or blank", () => {
+    expect(loadConfig({})).not.toHaveProperty("cookieDomain");
+    expect(loadConfig({ COOKIE_DOMAIN: " " })).not.toHaveProperty("cookieDomain");
+  });
+
+  it("reads a parent domain in lower case, dropping a leading dot", () => {
+    expect(loadConfig({ COOKIE_DOMAIN: "example.com" }).cookieDomain).toBe("example.com");
+    expect(loadConfig({ COOKIE_DOMAIN: " .Auth.Example.COM " }).cookieDomain).toBe(
+      "auth.example.com",
+    );
+  });
+
+  it.each([
+    "localhost",
+    "com",
+    "*.example.com",
+    "https://example.com",
+    "example.com:443",
+    "example.com/",
+    "example.com.",
+    "10.0.0.5",
+    "[::1]",
+    "exa mple.com",
+  ])("refuses %j, naming the variable", (value) => {
+    expect(problemsOf({ COOKIE_DOMAIN: value })).toEqual([
+      expect.stringContaining(`COOKIE_DOMAIN="${value}"`),
+    ]);
+  });
+});
+
+describe("ALLOWED_REDIRECT_DOMAINS", () => {
+  it("allows no other host when unset", () => {
+    expect(loadConfig({}).allowedRedirectDomains).toEqual([]);
+  });
+
+  it("reads domains and addresses in lower case, once each", () => {
+    expect(
+      loadConfig({ ALLOWED_REDIRECT_DOMAINS: "Example.com, .example.com,example.org,::1" })
+        .allowedRedirectDomains,
+    ).toEqual(["example.com", "example.org", "[::1]"]);
+  });
+
+  it("reports every bad entry, naming the variable and the entry", () => {
+    expect(
+      problemsOf({
+        ALLOWED_REDIRECT_DOMAINS: "example.com,*.example.org,https://example.net,com,a..b.com",
+      }),
+    ).toEqual([
+      expect.stringContaining('ALLOWED_REDIRECT_DOMAINS entry "*.example.org"'),
+      expect.stringContaining('"https://example.net"'),
+      expect.stringContaining('"com"'),
+      expect.stringContaining('"a..b.com"'),
+    ]);
+  });
+});

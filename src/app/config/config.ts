@@ -8,6 +8,8 @@ import { readConnectionLimits } from "./connection-settings.js";
 import { ConfigError, type Env, EnvReader } from "./env-reader.js";
 import {
   readAllowedOrigins,
+  readAllowedRedirectDomains,
+  readCookieDomain,
   readCookieSecure,
   readHttpProfiles,
   readLocationHeader,
@@ -47,6 +49,10 @@ export interface Config extends StoreSettings, SecretSettings, PrivilegedSetting
   readonly cookieSecure: boolean;
   /** UI: serve the sign-in and account pages at `/ui/` (from dist/ui, built by `npm run build`). */
   readonly portal: boolean;
+  /** COOKIE_DOMAIN: the parent domain keycard's cookies are set for; host-only when absent. */
+  readonly cookieDomain?: string;
+  /** ALLOWED_REDIRECT_DOMAINS: where browsers may be redirected (with subdomains); keycard's own paths only when empty. */
+  readonly allowedRedirectDomains: readonly string[];
   /** LOCATION_HEADER, lower-cased: the trusted proxy's header stating the client's location. */
   readonly locationHeader?: string;
   readonly logLevel: string;
@@ -157,6 +163,8 @@ export function loadConfig(env: Env): Config {
     allowedOrigins: readAllowedOrigins(read),
     cookieSecure: readCookieSecure(read, devMode),
     portal: readPortalEnabled(read),
+    ...readCookieDomain(read),
+    allowedRedirectDomains: readAllowedRedirectDomains(read),
     ...readLocationHeader(read),
     logLevel: readLogLevel(read),
     maxBodyBytes: read.integer("MAX_BODY_BYTES", 65_536, 1024, 16 * 1024 * 1024),

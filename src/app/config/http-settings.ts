@@ -1,4 +1,5 @@
 import { isIP } from "node:net";
+import { domainNameOf, redirectDomainOf } from "../../domain/redirect-target.js";
 import { knownProfiles } from "../../transport/http/profiles/index.js";
 import type { EnvReader } from "./env-reader.js";
 
@@ -76,4 +77,44 @@ export function readLocationHeader(read: EnvReader): { readonly locationHeader?:
     `LOCATION_HEADER="${name}" must be an HTTP header name such as CF-IPCountry`,
   );
   return { locationHeader: name.toLowerCase() };
+}
+
+/**
+ * COOKIE_DOMAIN: the parent domain keycard's cookies are set for (`example.com`, a leading
+ * dot tolerated and dropped), so that one sign-in at auth.example.com covers every
+ * `*.example.com` behind forward auth; unset, cookies stay on keycard's own host.
+ */
+export function readCookieDomain(read: EnvReader): { readonly cookieDomain?: string } {
+  const text = read.optional("COOKIE_DOMAIN");
+  if (text === undefined) {
+    return {};
+  }
+  const domain = domainNameOf(text.replace(/^\./, ""));
+  if (domain === undefined || !domain.includes(".")) {
+    read.problems.push(
+      `COOKIE_DOMAIN="${text}" is not a domain like example.com (no scheme, port, path, IP address or wildcard; at least two labels)`,
+    );
+    return {};
+  }
+  return { cookieDomain: domain };
+}
+
+/**
+ * ALLOWED_REDIRECT_DOMAINS: the domains (each with its subdomains) and IP addresses a browser
+ * may be sent to after sign-in or to the portal; none when unset, so only keycard's own
+ * paths are followed.
+ */
+export function readAllowedRedirectDomains(read: EnvReader): readonly string[] {
+  const domains: string[] = [];
+  for (const entry of read.list("ALLOWED_REDIRECT_DOMAINS")) {
+    const domain = redirectDomainOf(entry);
+    if (domain === undefined) {
+      read.problems.push(
+        `ALLOWED_REDIRECT_DOMAINS entry "${entry}" is not a domain like example.com (its subdomains are included; no scheme, port, path or wildcard) or an IP address`,
+      );
+      continue;
+    }
+    domains.push(domain);
+  }
+  return [...new Set(domains)];
 }

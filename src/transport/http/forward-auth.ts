@@ -1,14 +1,22 @@
 import { create } from "@bufbuild/protobuf";
 import { AuthService, ValidateRequestSchema } from "../../../gen/keycard/v1/auth_service_pb.js";
 import { InactiveReason } from "../../../gen/keycard/v1/session_pb.js";
+import type { RedirectPolicy } from "../../domain/redirect-target.js";
 import { inactiveRefusal } from "../../service/session-judge.js";
 import { carriedToken, nodeHeaderLookup } from "../credentials.js";
 import { domainReasonOf } from "../handlers/auth-service-impl.js";
 import { errorResponses, errorSchemaName, jsonResponse, schemaRef } from "./openapi/responses.js";
 import type { PathItem } from "./openapi/types.js";
+import {
+  isBrowserNavigation,
+  originalUrlOf,
+  portalLocation,
+  portalOf,
+  sendToPortal,
+} from "./portal-redirect.js";
 import { RestError } from "./rest-error.js";
 import { callHot, type NodeRequest, type NodeResponse, type RestDeps } from "./rest-handler.js";
-import { stepUpChallenge, stepUpQuery } from "./step-up.js";
+import { type StepUpQuery, stepUpChallenge, stepUpQuery } from "./step-up.js";
 
 /** A header value Node will send: anything outside visible ASCII is percent-encoded. */
 function headerValue(text: string): string {
@@ -21,11 +29,45 @@ function headerValue(text: string): string {
  * `X-Auth-User`, `X-Auth-Email`, `X-Auth-Roles` (comma-separated), `X-Auth-Session`,
  * `X-Auth-AAL` (1 or 2) and `X-Auth-Time` (the last login, epoch seconds), or 401 with
  * `{error, message}` (and an RFC 9470 challenge when `?max_age=` or `?aal=` asked for
- * more than the session has). Any method is answered the same way, because nginx sends
- * its subrequest with the method of the original request.
+ * more than the session has). Any method is answered the same way, since proxies differ in
+ * the method they ask with (nginx, Traefik and Caddy ask with GET, others may not).
+ *
+ * With `?rd=<portal URL>` (a safe redirect target, else 400), a refused browser navigation
+ * (GET or HEAD asking for `text/html`) is sent to the portal instead, with the original URL
+ * as the portal's `rd` and, after a failed step-up, the `aal` and `max_age` asked: 302 for
+ * Traefik and Caddy, 401 + `Location` when the request carries nginx's `X-Original-URL`
+ * (see {@link sendToPortal}). API clients still get the 401. nginx states the browser's
+ * method in `X-Forwarded-Method`, as Traefik and Caddy do, since its subrequest is a GET.
  */
 export async function serveForwardAuth(
   deps: RestDeps,
+  redirects: RedirectPolicy,
+  request: NodeRequest,
+  response: NodeResponse,
+): Promise<void> {
+  const stepUp = stepUpQuery(request.url);
+  const portal = portalOf(request.url, redirects);
+  try {
+    await answerIdentity(deps, stepUp, request, response);
+  } catch (error) {
+    if (
+      portal === undefined ||
+      !(error instanceof RestError) ||
+      error.status !== 401 ||
+      !isBrowserNavigation(request)
+    ) {
+      throw error;
+    }
+    const failedStepUp = error.code === "STEP_UP_REQUIRED" ? stepUp : undefined;
+    const original = originalUrlOf(request, redirects);
+    sendToPortal(request, response, error, portalLocation(portal, original, failedStepUp));
+  }
+}
+
+/** 200 with the identity of the request's session, or a RestError 401 saying why not. */
+async function answerIdentity(
+  deps: RestDeps,
+  stepUp: StepUpQuery,
   request: NodeRequest,
   response: NodeResponse,
 ): Promise<void> {
@@ -35,7 +77,6 @@ export async function serveForwardAuth(
       "www-authenticate": 'Bearer realm="keycard"',
     });
   }
-  const stepUp = stepUpQuery(request.url);
   const answer = await callHot(
     deps,
     AuthService.method.validate,
@@ -78,7 +119,7 @@ export const forwardAuthDoc: PathItem = {
     operationId: "forwardAuth",
     summary: "Forward auth for reverse proxies: is the request's session good?",
     description:
-      "For nginx `auth_request`, Traefik `forwardAuth` and Caddy `forward_auth`: 200 with an empty body and the identity in `X-Auth-*` headers, or 401 (with an RFC 9470 challenge when `max_age` or `aal` asked for more than the session has). Reads `Authorization: Bearer`, `X-Session-Token`, the `auth-token` cookie, or in hybrid mode `X-API-Key` + `X-TOTP-Code`. Any method is answered alike, since nginx sends its subrequest with the original request's method.",
+      "For nginx `auth_request`, Traefik `forwardAuth` and Caddy `forward_auth`: 200 with an empty body and the identity in `X-Auth-*` headers, or 401 (with an RFC 9470 challenge when `max_age` or `aal` asked for more than the session has). Reads `Authorization: Bearer`, `X-Session-Token`, the `auth-token` cookie, or in hybrid mode `X-API-Key` + `X-TOTP-Code`. Any method is answered alike, since proxies differ in the method they ask with.\n\nWith `rd` (the sign-in portal's URL, such as auth.example.com's `/ui/`), a refused browser navigation (GET or HEAD by `X-Forwarded-Method` when present, `Accept` naming `text/html`) is sent to the portal with `rd` set to the original URL (`X-Original-URL`, or `X-Forwarded-Proto` + `X-Forwarded-Host` + `X-Forwarded-Uri`; left out when absent or not under `ALLOWED_REDIRECT_DOMAINS`) and, when a step-up failed, the `aal` and `max_age` asked: a 302 for Traefik and Caddy, or, when the request carries `X-Original-URL` (nginx, whose `auth_request` takes any status but 2xx, 401 and 403 for an error), the 401 with a `Location` header that the proxy's `error_page 401` turns into a 302. API clients get the 401.",
     tags: ["Forward auth"],
     security: [
       { sessionBearer: [] },
@@ -102,6 +143,14 @@ export const forwardAuthDoc: PathItem = {
         description: "Step-up: the least assurance level, 1 or 2.",
         schema: { type: "integer", minimum: 0, maximum: 2 },
       },
+      {
+        name: "rd",
+        in: "query",
+        required: false,
+        description:
+          "The sign-in portal to send refused browsers to: a URL under ALLOWED_REDIRECT_DOMAINS or a path on keycard.",
+        schema: { type: "string", maxLength: 2048 },
+      },
     ],
     responses: {
       "200": {
@@ -115,14 +164,29 @@ export const forwardAuthDoc: PathItem = {
           "X-Auth-Time": identityHeader("When the person last proved themselves, epoch seconds."),
         },
       },
+      "302": {
+        description:
+          "A refused browser navigation, sent to the portal given in `rd` (not when the request carries `X-Original-URL`: then the 401 carries the `Location`).",
+        headers: {
+          Location: identityHeader(
+            "The portal, with `rd` and after a failed step-up `aal` and `max_age`.",
+          ),
+          "WWW-Authenticate": identityHeader("The Bearer challenge the 401 would carry."),
+        },
+      },
       "400": jsonResponse(
-        "`max_age` or `aal` is not a whole number in range.",
+        "`max_age` or `aal` is not a whole number in range, or `rd` is not a safe redirect target.",
         schemaRef(errorSchemaName),
       ),
       "401": jsonResponse(
         "No session, or not a good one (`SESSION_INVALID`, `SESSION_EXPIRED`, `SESSION_REVOKED`, `STEP_UP_REQUIRED`, ...).",
         schemaRef(errorSchemaName),
-        { "WWW-Authenticate": identityHeader("A Bearer challenge (RFC 6750, RFC 9470).") },
+        {
+          "WWW-Authenticate": identityHeader("A Bearer challenge (RFC 6750, RFC 9470)."),
+          Location: identityHeader(
+            "With `rd`, for a browser navigation that carries `X-Original-URL` (nginx): the portal to redirect to.",
+          ),
+        },
       ),
       ...errorResponses([429, 503]),
     },

@@ -2,6 +2,7 @@ import { defaultJwtConfig } from "../../service/jwt-keys.js";
 import { cookiePolicyOf } from "../cookie-policy.js";
 import { sessionCookieToken } from "../credentials.js";
 import type { KeycardApp, ServerDeps } from "../keycard-app.js";
+import { redirectPolicyOf } from "../redirect-policy.js";
 import { givenRequestId, requestIdHeader } from "../request-id.js";
 import type { NodeRequest, NodeResponse, RequestHandler } from "../server/front-door.js";
 import { isPortalPath, type PortalDeps, servePortal } from "../ui/portal.js";
@@ -26,6 +27,7 @@ import {
 } from "./openapi/serve.js";
 import type { PathItem } from "./openapi/types.js";
 import { checkCookieOrigin } from "./origin-check.js";
+import { portalReturnDoc, portalReturnPath, servePortalReturn } from "./portal-return.js";
 import { livenessDoc, readinessDoc, serveProbe } from "./probes.js";
 import { enabledProfiles, knownProfiles } from "./profiles/index.js";
 import { matchProfileRoute, type ProfileSettings, serveProfileRoute } from "./profiles/profile.js";
@@ -84,9 +86,9 @@ function portalDeps(deps: ServerDeps, app: KeycardApp): PortalDeps | undefined {
 
 /**
  * Every plain HTTP path of keycard, for requests that are not RPCs, in one table: metrics,
- * the Kubernetes probes, `/health`, forward auth, introspection, the OpenAPI document and
- * its page, and the compatibility profiles by exact path, then REST from the proto's
- * annotations (404/405 for the rest). Each fixed path carries its entry of the OpenAPI
+ * the Kubernetes probes, `/health`, forward auth, the portal's return endpoint,
+ * introspection, the OpenAPI document and its page, and the compatibility profiles by
+ * exact path, then REST from the proto's annotations (404/405 for the rest). Each fixed path carries its entry of the OpenAPI
  * document, which describes exactly this table and the REST routes. Every response
  * carries `x-request-id`, and the in-process RPC logs the same id.
  */
@@ -107,6 +109,7 @@ export function httpRoutes(deps: ServerDeps, app: KeycardApp, rest: RestDeps): R
       ? serveRest(rest, request, response)
       : serveProfileRoute(rest, profileSettings, match, request, response);
   };
+  const redirects = redirectPolicyOf(settings);
   const probeDeps = {
     store: deps.store,
     draining: app.draining.signal,
@@ -147,8 +150,13 @@ export function httpRoutes(deps: ServerDeps, app: KeycardApp, rest: RestDeps): R
     ],
     [
       "/auth/verify",
-      (request, response) => serveForwardAuth(rest, request, response),
+      (request, response) => serveForwardAuth(rest, redirects, request, response),
       forwardAuthDoc,
+    ],
+    [
+      portalReturnPath,
+      (request, response) => servePortalReturn(redirects, request, response),
+      portalReturnDoc,
     ],
     ["/healthz", probe, livenessDoc],
     ["/readyz", probe, readinessDoc],

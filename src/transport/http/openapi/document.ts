@@ -30,6 +30,7 @@ REST bodies and answers are protobuf JSON with proto (snake_case) field names; a
 /** Tags of the paths that are not a service or a profile. */
 const fixedTags: Readonly<Record<string, string>> = {
   "Forward auth": "For reverse proxies that ask keycard about each request.",
+  Portal: "The way back from keycard's sign-in portal to the page a browser was going to.",
   Introspection: "RFC 7662, for resource servers.",
   Discovery: "What offline JWT verifiers need.",
   Probes: "For orchestrators and load balancers.",
