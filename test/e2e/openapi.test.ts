@@ -35,6 +35,7 @@ beforeAll(async () => {
     // Two wrong passwords from one address and the account waits: a 429 in three calls.
     loginThrottle: { ...testLoginThrottle, pairDelayAfter: 2 },
     allowedRedirectDomains: ["example.com"],
+    portal: true,
   });
   const served = await fetch(`${keycard.baseUrl}/openapi.json`);
   checker = new ResponseChecker((await served.json()) as OpenApiDocument);

@@ -31,7 +31,7 @@ function portalTarget(location: string | undefined | null): {
   };
 }
 
-/** Forward auth (issue 18, item 2) behind real nginx `auth_request`, as the README configures it. */
+/** Forward auth behind real nginx `auth_request`, as the README configures it. */
 describe("the sign-in portal in front of an app, behind nginx auth_request", () => {
   let keycard: TestKeycard;
   let app: IdentityApp;

@@ -3,12 +3,13 @@ import { startKeycard, type TestKeycard } from "../helpers/keycard.js";
 import { openRedirectPayloads } from "../helpers/open-redirects.js";
 import { send } from "../helpers/rest.js";
 
-/** `/ui/continue` (issue 18, item 2): the portal's way back, never an open redirect. */
+/** `/ui/continue`: the portal's way back, never an open redirect. */
 describe("GET /ui/continue", () => {
   let keycard: TestKeycard;
   beforeAll(async () => {
     keycard = await startKeycard({
       store: "memory",
+      portal: true,
       allowedRedirectDomains: ["example.com", "10.0.0.5", "[::1]"],
     });
   });
@@ -73,7 +74,7 @@ describe("GET /ui/continue", () => {
 describe("GET /ui/continue without ALLOWED_REDIRECT_DOMAINS", () => {
   let keycard: TestKeycard;
   beforeAll(async () => {
-    keycard = await startKeycard({ store: "memory" });
+    keycard = await startKeycard({ store: "memory", portal: true });
   });
   afterAll(() => keycard.close());
 

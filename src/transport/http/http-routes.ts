@@ -81,7 +81,7 @@ function portalDeps(deps: ServerDeps, app: KeycardApp): PortalDeps | undefined {
     const token = sessionCookieToken(request.headers.cookie);
     return token !== "" && (await app.sessions.validate(token)).active;
   };
-  return { assets: deps.portal, signedIn };
+  return { assets: deps.portal, signedIn, https: deps.settings.cookieSecure ?? true };
 }
 
 /**
@@ -129,6 +129,17 @@ export function httpRoutes(deps: ServerDeps, app: KeycardApp, rest: RestDeps): R
     paths: table.map(([path, , doc]) => [path, doc]),
     hybrid: settings.authMode === "hybrid",
   }));
+  // The way back from the portal exists only while the portal does (UI).
+  const portalReturnRoute: [path: string, serve: Route, doc: PathItem][] =
+    deps.portal === undefined
+      ? []
+      : [
+          [
+            portalReturnPath,
+            (request, response) => servePortalReturn(redirects, request, response),
+            portalReturnDoc,
+          ],
+        ];
   const table: readonly [path: string, serve: Route, doc: PathItem][] = [
     [
       "/.well-known/jwks.json",
@@ -153,11 +164,7 @@ export function httpRoutes(deps: ServerDeps, app: KeycardApp, rest: RestDeps): R
       (request, response) => serveForwardAuth(rest, redirects, request, response),
       forwardAuthDoc,
     ],
-    [
-      portalReturnPath,
-      (request, response) => servePortalReturn(redirects, request, response),
-      portalReturnDoc,
-    ],
+    ...portalReturnRoute,
     ["/healthz", probe, livenessDoc],
     ["/readyz", probe, readinessDoc],
     [openApiPath, (request, response) => serveOpenApi(reference, request, response), openApiDoc],
@@ -177,13 +184,13 @@ export function httpRoutes(deps: ServerDeps, app: KeycardApp, rest: RestDeps): R
   return (request, response) => {
     response.setHeader(requestIdHeader, givenRequestId(request.headers));
     const path = pathOf(request);
-    if (portal !== undefined && isPortalPath(path)) {
+    const fixedRoute = fixed.get(path);
+    if (fixedRoute === undefined && portal !== undefined && isPortalPath(path)) {
       servePortal(portal, path, request, response).catch((error: unknown) =>
         sendError(response, error, deps.logger),
       );
       return;
     }
-    const fixedRoute = fixed.get(path);
     if (fixedRoute !== undefined) {
       rest.spans?.route(path);
     }

@@ -24,7 +24,6 @@ const pageHeaders = {
   "x-content-type-options": "nosniff",
   "x-frame-options": "DENY",
   "referrer-policy": "no-referrer",
-  "cross-origin-opener-policy": "same-origin",
   "cross-origin-resource-policy": "same-origin",
   "cache-control": "no-cache",
 };
@@ -39,6 +38,11 @@ export interface PortalDeps {
   readonly assets: PortalAssets;
   /** Whether the request's `auth-token` cookie holds a live session. */
   readonly signedIn: (request: NodeRequest) => Promise<boolean>;
+  /**
+   * Whether the pages are served over HTTPS (COOKIE_SECURE): only then do they carry
+   * Cross-Origin-Opener-Policy, which browsers ignore, with a console error, over plain HTTP.
+   */
+  readonly https: boolean;
 }
 
 function redirect(response: NodeResponse, status: 301 | 302, location: string): void {
@@ -114,6 +118,7 @@ export async function servePortal(
   }
   response.writeHead(200, {
     ...pageHeaders,
+    ...(deps.https ? { "cross-origin-opener-policy": "same-origin" } : {}),
     "content-type": asset.type,
     "content-length": asset.body.length,
   });
