@@ -15,7 +15,9 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY gen ./gen
 COPY src ./src
-RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev
+COPY scripts/build-ui.ts ./scripts/
+# npm run build: the server (tsc) and the sign-in portal's pages (esbuild, into dist/ui).
+RUN npm run build && npm prune --omit=dev
 
 # Run: production dependencies and compiled code only, owned by root and so read-only to
 # keycard. Nothing is written at run time, so the root filesystem can be mounted read-only;
