@@ -98,8 +98,11 @@ export interface KeycardOptions {
   readonly jwt?: JwtConfig;
   /** SECURITY_WEBHOOK_*: where new-device and new-place events go; nowhere when absent. */
   readonly securityWebhook?: SecurityWebhookSettings;
-  /** Serve the sign-in portal at `/ui/`, as built by this run's global setup; off when absent. */
-  readonly portal?: boolean;
+  /**
+   * Serve the sign-in portal at `/ui/`: `true` as built by this run's global setup, or the
+   * build in another folder (an empty one: not built); off when absent.
+   */
+  readonly portal?: true | { readonly dir: string };
 }
 
 /**
@@ -192,7 +195,9 @@ export async function startKeycard(options: KeycardOptions = {}): Promise<TestKe
     ...settings
   } = options;
   const server = createKeycardServer({
-    ...(portal === true ? { portal: await loadPortalAssets(inject("portalDir")) } : {}),
+    ...(portal === undefined
+      ? {}
+      : { portal: await loadPortalAssets(portal === true ? inject("portalDir") : portal.dir) }),
     store: hookStore === undefined ? store : hookStore(store),
     hasher: createArgon2Hasher(),
     clock,
