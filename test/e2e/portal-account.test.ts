@@ -1,13 +1,12 @@
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seriousAxeViolations } from "../helpers/axe.js";
-import { launchChromium, screenshot } from "../helpers/chromium.js";
+import { screenshot } from "../helpers/chromium.js";
 import { FakeClock } from "../helpers/fake-clock.js";
 import { createTestUser, startKeycard, type TestKeycard } from "../helpers/keycard.js";
 import {
+  browserForSuite,
   expectAccountPage,
-  openTab,
-  type PortalTab,
   submitPassword,
   waitForText,
 } from "../helpers/portal-page.js";
@@ -26,31 +25,17 @@ import { totpCode } from "../helpers/totp-codes.js";
 /** Runs on a fake clock (ahead of real time, see FakeClock) so a session can be made stale. */
 const clock = new FakeClock();
 let keycard: TestKeycard;
-let browser: Browser;
-let context: BrowserContext;
-let tab: PortalTab;
 let portal: string;
+
+const web = browserForSuite();
 
 beforeAll(async () => {
   keycard = await startKeycard({ store: "redis", portal: true, cookieSecure: false, clock });
   portal = `http://localhost:${keycard.port}/ui/`;
-  browser = await launchChromium();
 });
 
 afterAll(async () => {
-  await browser?.close();
   await keycard?.close();
-});
-
-beforeEach(async () => {
-  context = await browser.newContext();
-  context.setDefaultTimeout(8_000);
-  tab = await openTab(context);
-});
-
-afterEach(async () => {
-  expect(tab.problems).toEqual([]);
-  await context?.close();
 });
 
 type Account = Awaited<ReturnType<typeof createTestUser>>;
@@ -58,10 +43,10 @@ type Account = Awaited<ReturnType<typeof createTestUser>>;
 /** A new account signed in on the page; lands on the account page. */
 async function signedIn(displayName = "Ada Lovelace"): Promise<Account> {
   const user = await createTestUser(keycard, { displayName });
-  await tab.page.goto(portal);
-  await submitPassword(tab.page, user);
-  await expectAccountPage(tab.page, displayName);
-  await tab.page.locator("#sessions li").first().waitFor();
+  await web.tab.page.goto(portal);
+  await submitPassword(web.tab.page, user);
+  await expectAccountPage(web.tab.page, displayName);
+  await web.tab.page.locator("#sessions li").first().waitFor();
   return user;
 }
 
@@ -80,7 +65,7 @@ async function isLive(token: string): Promise<boolean> {
 
 /** The browser's own session token (a test may read the HttpOnly cookie; a page cannot). */
 async function browserToken(): Promise<string> {
-  const cookies = await context.cookies(portal);
+  const cookies = await web.context.cookies(portal);
   return cookies.find((cookie) => cookie.name === "auth-token")?.value ?? "";
 }
 
@@ -96,7 +81,7 @@ describe("the account page's sessions", () => {
   it("lists this device and the others; renames one, signs one out, then all others", async () => {
     const user = await signedIn();
     const [second, third] = [await otherSession(user), await otherSession(user)];
-    const { page } = tab;
+    const { page } = web.tab;
     await page.reload();
     await expect.poll(() => sessionCards(page).count()).toBe(3);
     const current = sessionCards(page).filter({ hasText: "This device" });
@@ -135,9 +120,9 @@ describe("the account page's sessions", () => {
     const user = await signedIn();
     const other = await otherSession(user);
     const mine = await browserToken();
-    await tab.page.getByRole("button", { name: "Sign out everywhere" }).click();
-    await tab.page.waitForURL(/\/ui\/$/);
-    await tab.page.locator("#password-form").getByLabel("Email").waitFor();
+    await web.tab.page.getByRole("button", { name: "Sign out everywhere" }).click();
+    await web.tab.page.waitForURL(/\/ui\/$/);
+    await web.tab.page.locator("#password-form").getByLabel("Email").waitFor();
     expect(await isLive(other)).toBe(false);
     expect(await isLive(mine)).toBe(false);
     expect(await browserToken()).toBe("");
@@ -146,19 +131,19 @@ describe("the account page's sessions", () => {
   it("signs this browser out with the header's button and clears the cookie", async () => {
     await signedIn();
     const mine = await browserToken();
-    await tab.page.getByRole("button", { name: "Sign out", exact: true }).first().click();
-    await tab.page.waitForURL(/\/ui\/$/);
+    await web.tab.page.getByRole("button", { name: "Sign out", exact: true }).first().click();
+    await web.tab.page.waitForURL(/\/ui\/$/);
     expect(await isLive(mine)).toBe(false);
     expect(await browserToken()).toBe("");
-    await tab.page.goto(`${portal}account`);
-    await tab.page.waitForURL(/\/ui\/$/);
+    await web.tab.page.goto(`${portal}account`);
+    await web.tab.page.waitForURL(/\/ui\/$/);
   });
 });
 
 describe("the account page's two-step verification", () => {
   it("sets up TOTP from the QR code's key, makes recovery codes, and turns it off again", async () => {
     const user = await signedIn("Grace Hopper");
-    const { page } = tab;
+    const { page } = web.tab;
     await page.getByRole("button", { name: "Set up an authenticator app" }).click();
     const qr = page.getByRole("img", { name: /QR code/ });
     await qr.waitFor();
@@ -208,7 +193,7 @@ describe("the account page's password form", () => {
   it("refuses two different new passwords beside the field, then changes it and ends the other sessions", async () => {
     const user = await signedIn();
     const other = await otherSession(user);
-    const { page } = tab;
+    const { page } = web.tab;
     const form = page.locator("#password-form");
     await form.getByLabel("Current password").fill(user.password);
     await form.getByLabel("New password", { exact: true }).fill("a brand new passphrase");
@@ -234,7 +219,7 @@ describe("a change that needs a fresh sign-in", () => {
   it("asks in a dialog for the password, then makes the change", async () => {
     const user = await signedIn();
     clock.advance(10 * 60_000);
-    const { page } = tab;
+    const { page } = web.tab;
     await page.getByRole("button", { name: "Set up an authenticator app" }).click();
     const dialog = page.getByRole("dialog", { name: "Confirm it's you" });
     await dialog.waitFor();
@@ -253,7 +238,7 @@ describe("a change that needs a fresh sign-in", () => {
   it("changes nothing when the person cancels the dialog, and says so", async () => {
     await signedIn();
     clock.advance(10 * 60_000);
-    const { page } = tab;
+    const { page } = web.tab;
     await page
       .getByRole("button", { name: "Make new recovery codes" })
       .or(page.getByRole("button", { name: "Set up an authenticator app" }))
@@ -268,12 +253,12 @@ describe("a change that needs a fresh sign-in", () => {
 
 describe("the account page on a phone", () => {
   it("fits a phone-width screen without sideways scrolling", async () => {
-    await tab.page.setViewportSize({ width: 360, height: 740 });
+    await web.tab.page.setViewportSize({ width: 360, height: 740 });
     await signedIn("Mary Somerville, Countess of a Very Long Name");
-    const overflow = await tab.page.evaluate<number>(
+    const overflow = await web.tab.page.evaluate<number>(
       "document.documentElement.scrollWidth - window.innerWidth",
     );
     expect(overflow).toBeLessThanOrEqual(0);
-    await screenshot(tab.page, "portal-account-phone");
+    await screenshot(web.tab.page, "portal-account-phone");
   });
 });

@@ -1,7 +1,6 @@
-import type { Browser, BrowserContext } from "playwright-core";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seriousAxeViolations } from "../helpers/axe.js";
-import { launchChromium, screenshot } from "../helpers/chromium.js";
+import { screenshot } from "../helpers/chromium.js";
 import { FakeClock } from "../helpers/fake-clock.js";
 import { createTestUser, startKeycard, type TestKeycard } from "../helpers/keycard.js";
 import {
@@ -10,7 +9,7 @@ import {
   startIdentityApp,
   startNginx,
 } from "../helpers/nginx.js";
-import { openTab, type PortalTab, submitPassword } from "../helpers/portal-page.js";
+import { browserForSuite, submitPassword } from "../helpers/portal-page.js";
 
 /*
  * The whole forward-auth journey in Chromium, behind real nginx configured as the README
@@ -25,9 +24,8 @@ const clock = new FakeClock();
 let keycard: TestKeycard;
 let app: IdentityApp;
 let nginx: RunningNginx;
-let browser: Browser;
-let context: BrowserContext;
-let tab: PortalTab;
+
+const web = browserForSuite(["--host-resolver-rules=MAP *.example.test 127.0.0.1"]);
 
 beforeAll(async () => {
   keycard = await startKeycard({
@@ -44,29 +42,16 @@ beforeAll(async () => {
     appUrl: app.url,
     stepUp: { "/recent/": "max_age=300" },
   });
-  browser = await launchChromium(["--host-resolver-rules=MAP *.example.test 127.0.0.1"]);
 });
 
 afterAll(async () => {
-  await browser?.close();
   await Promise.all([nginx?.stop(), app?.stop()]);
   await keycard?.close();
 });
 
-beforeEach(async () => {
-  context = await browser.newContext();
-  context.setDefaultTimeout(8_000);
-  tab = await openTab(context);
-});
-
-afterEach(async () => {
-  expect(tab.problems).toEqual([]);
-  await context?.close();
-});
-
 /** The identity the app answered with (it echoes the X-Auth-* headers nginx gave it). */
 async function identityShown(): Promise<Record<string, string>> {
-  return JSON.parse((await tab.page.locator("body").textContent()) ?? "{}") as Record<
+  return JSON.parse((await web.tab.page.locator("body").textContent()) ?? "{}") as Record<
     string,
     string
   >;
@@ -75,7 +60,7 @@ async function identityShown(): Promise<Record<string, string>> {
 describe("a protected app behind nginx", () => {
   it("sends a browser without a session to the portal and, once signed in, back to the URL it asked for", async () => {
     const user = await createTestUser(keycard, { displayName: "Ada Lovelace" });
-    const { page } = tab;
+    const { page } = web.tab;
     const wanted = `${nginx.appOrigin}/reports/q3?year=2026&sort=desc`;
     await page.goto(wanted);
     await page.waitForURL(
@@ -93,7 +78,7 @@ describe("a protected app behind nginx", () => {
       "x-auth-aal": "1",
     });
 
-    const cookie = (await context.cookies(wanted)).find(
+    const cookie = (await web.context.cookies(wanted)).find(
       (candidate) => candidate.name === "auth-token",
     );
     expect(cookie).toMatchObject({ domain: ".example.test", httpOnly: true });
@@ -103,7 +88,7 @@ describe("a protected app behind nginx", () => {
 
   it("asks a stale session to confirm it is them for a location that wants a recent sign-in, then goes on", async () => {
     const user = await createTestUser(keycard, { displayName: "Grace Hopper" });
-    const { page } = tab;
+    const { page } = web.tab;
     await page.goto(`${nginx.appOrigin}/home`);
     await submitPassword(page, user);
     await page.waitForURL(`${nginx.appOrigin}/home`);
@@ -125,7 +110,7 @@ describe("a protected app behind nginx", () => {
 
   it("never follows a return URL outside ALLOWED_REDIRECT_DOMAINS after sign-in", async () => {
     const user = await createTestUser(keycard);
-    const { page } = tab;
+    const { page } = web.tab;
     await page.goto(
       `${nginx.portalOrigin}/ui/?rd=${encodeURIComponent("https://evil.example.net/steal")}`,
     );

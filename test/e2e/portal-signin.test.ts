@@ -1,7 +1,6 @@
-import type { Browser, BrowserContext } from "playwright-core";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seriousAxeViolations } from "../helpers/axe.js";
-import { launchChromium, screenshot } from "../helpers/chromium.js";
+import { screenshot } from "../helpers/chromium.js";
 import {
   createTestUser,
   startKeycard,
@@ -9,9 +8,8 @@ import {
   testAdminToken,
 } from "../helpers/keycard.js";
 import {
+  browserForSuite,
   expectAccountPage,
-  openTab,
-  type PortalTab,
   scriptVisibleState,
   submitPassword,
   waitForText,
@@ -28,35 +26,22 @@ import { enrollTotpOverRest, totpCode } from "../helpers/totp-codes.js";
  */
 
 let keycard: TestKeycard;
-let browser: Browser;
-let context: BrowserContext;
-let tab: PortalTab;
 let portal: string;
+
+const web = browserForSuite();
 
 beforeAll(async () => {
   keycard = await startKeycard({ store: "redis", portal: true, cookieSecure: false });
   portal = `http://localhost:${keycard.port}/ui/`;
-  browser = await launchChromium();
 });
 
 afterAll(async () => {
-  await browser?.close();
   await keycard?.close();
-});
-
-beforeEach(async () => {
-  context = await browser.newContext();
-  context.setDefaultTimeout(8_000);
-  tab = await openTab(context);
-});
-
-afterEach(async () => {
-  await context?.close();
 });
 
 /** The `auth-token` cookie the browser holds for keycard. */
 async function sessionCookie() {
-  const cookies = await context.cookies(portal);
+  const cookies = await web.context.cookies(portal);
   return cookies.find((cookie) => cookie.name === "auth-token");
 }
 
@@ -78,7 +63,7 @@ async function accountWithRecoveryCodes() {
 describe("the sign-in page", () => {
   it("signs in with email and password into an HttpOnly cookie no script can read, and shows the account page", async () => {
     const user = await createTestUser(keycard, { displayName: "Ada Lovelace" });
-    const { page } = tab;
+    const { page } = web.tab;
     await page.goto(portal);
     await page.getByLabel("Email").waitFor();
     for (const later of ["#code-form", "#reauth-form", "#passkey-signin-group"]) {
@@ -99,21 +84,21 @@ describe("the sign-in page", () => {
       headers: bearer(cookie?.value ?? ""),
     });
     expect(session.status).toBe(200);
-    expect(tab.problems).toEqual([]);
+    expect(web.tab.problems).toEqual([]);
   });
 
   it("keeps a remember-me sign-in's cookie across browser restarts (it has an expiry)", async () => {
     const user = await createTestUser(keycard);
-    await tab.page.goto(portal);
-    await submitPassword(tab.page, user, true);
-    await expectAccountPage(tab.page, user.displayName);
+    await web.tab.page.goto(portal);
+    await submitPassword(web.tab.page, user, true);
+    await expectAccountPage(web.tab.page, user.displayName);
     const cookie = await sessionCookie();
     expect(cookie?.expires).toBeGreaterThan(Date.now() / 1000 + 86_400);
   });
 
   it("says so beside the fields when the password is wrong, and stays on the form", async () => {
     const user = await createTestUser(keycard);
-    const { page } = tab;
+    const { page } = web.tab;
     await page.goto(portal);
     await submitPassword(page, { email: user.email, password: "not the password" });
     const alert = await waitForText(page, page.locator("#password-error"), /invalid/i);
@@ -122,14 +107,14 @@ describe("the sign-in page", () => {
     expect(await password.getAttribute("aria-invalid")).toBe("true");
     expect(await password.getAttribute("aria-describedby")).toBe("password-error");
     expect(await sessionCookie()).toBeUndefined();
-    expect(tab.problems).toEqual([]);
+    expect(web.tab.problems).toEqual([]);
     await screenshot(page, "portal-sign-in-wrong-password");
   });
 
   it("asks an account with TOTP for its code, refuses a wrong one beside the field, then signs in", async () => {
     const user = await createTestUser(keycard, { displayName: "Katherine Johnson" });
     const { secret } = await enrollTotpOverRest(keycard.baseUrl, user.id, testAdminToken);
-    const { page } = tab;
+    const { page } = web.tab;
     await page.goto(portal);
     await submitPassword(page, user);
     const code = page.locator("#code-form").getByLabel("Authentication code");
@@ -152,7 +137,7 @@ describe("the sign-in page", () => {
 
   it("signs in with a recovery code instead of the TOTP code", async () => {
     const user = await accountWithRecoveryCodes();
-    const { page } = tab;
+    const { page } = web.tab;
     await page.goto(portal);
     await submitPassword(page, user);
     await page.getByRole("button", { name: "Use a recovery code instead" }).click();
@@ -168,7 +153,7 @@ describe("the sign-in page", () => {
 
   it("works from the keyboard alone: focus starts at Email and Enter submits", async () => {
     const user = await createTestUser(keycard);
-    const { page } = tab;
+    const { page } = web.tab;
     await page.goto(portal);
     await page.getByLabel("Email").waitFor();
     await page.waitForFunction('document.activeElement?.id === "email"');
@@ -180,22 +165,22 @@ describe("the sign-in page", () => {
   });
 
   it("fits a phone-width screen without sideways scrolling", async () => {
-    await tab.page.setViewportSize({ width: 360, height: 740 });
-    await tab.page.goto(portal);
-    await tab.page.getByLabel("Email").waitFor();
-    const overflow = await tab.page.evaluate<number>(
+    await web.tab.page.setViewportSize({ width: 360, height: 740 });
+    await web.tab.page.goto(portal);
+    await web.tab.page.getByLabel("Email").waitFor();
+    const overflow = await web.tab.page.evaluate<number>(
       "document.documentElement.scrollWidth - window.innerWidth",
     );
     expect(overflow).toBeLessThanOrEqual(0);
-    await screenshot(tab.page, "portal-sign-in-phone");
+    await screenshot(web.tab.page, "portal-sign-in-phone");
   });
 
   it("goes straight on to the account page when the browser is already signed in", async () => {
     const user = await createTestUser(keycard);
-    await tab.page.goto(portal);
-    await submitPassword(tab.page, user);
-    await expectAccountPage(tab.page, user.displayName);
-    await tab.page.goto(portal);
-    await expectAccountPage(tab.page, user.displayName);
+    await web.tab.page.goto(portal);
+    await submitPassword(web.tab.page, user);
+    await expectAccountPage(web.tab.page, user.displayName);
+    await web.tab.page.goto(portal);
+    await expectAccountPage(web.tab.page, user.displayName);
   });
 });

@@ -1,6 +1,6 @@
-import type { BrowserContext, Locator, Page } from "playwright-core";
-import { expect } from "vitest";
-import { pageProblems } from "./chromium.js";
+import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from "vitest";
+import { launchChromium, pageProblems } from "./chromium.js";
 
 /** A browser tab on keycard's portal and what it reported as wrong. */
 export interface PortalTab {
@@ -59,4 +59,43 @@ export async function scriptVisibleState(page: Page): Promise<string> {
   return page.evaluate<string>(
     "[document.cookie, JSON.stringify({ ...localStorage }), JSON.stringify({ ...sessionStorage })].join('|')",
   );
+}
+
+/** A suite's Chromium and, for each test, a fresh context (no cookies) with one tab. */
+export interface BrowserSuite {
+  readonly context: BrowserContext;
+  readonly tab: PortalTab;
+}
+
+/**
+ * Launches Chromium for the enclosing suite and opens a fresh context and tab for each test;
+ * after each test, the tab must have reported no problem (console errors, CSP violations,
+ * 5xx, failed requests). `flags` go to Chromium (e.g. `--host-resolver-rules`).
+ */
+export function browserForSuite(flags: readonly string[] = []): BrowserSuite {
+  let browser: Browser | undefined;
+  let context: BrowserContext | undefined;
+  let tab: PortalTab | undefined;
+  beforeAll(async () => {
+    browser = await launchChromium(flags);
+  });
+  afterAll(() => browser?.close());
+  beforeEach(async () => {
+    context = await (browser as Browser).newContext();
+    context.setDefaultTimeout(8_000);
+    tab = await openTab(context);
+  });
+  afterEach(async () => {
+    const problems = tab?.problems ?? [];
+    await context?.close();
+    expect(problems).toEqual([]);
+  });
+  return {
+    get context() {
+      return context as BrowserContext;
+    },
+    get tab() {
+      return tab as PortalTab;
+    },
+  };
 }
