@@ -103,3 +103,39 @@ export function passkeyIdOf(credentialId: string): string {
 export function counterAdvanced(stored: number, reported: number): boolean {
   return (stored === 0 && reported === 0) || reported > stored;
 }
+
+/** A ceremony's options for the browser, and the challenge in them to check the answer by. */
+export interface CeremonyOptions {
+  /** The random challenge, base64url, as the options carry it. */
+  readonly challenge: string;
+  /** The options as JSON text (PublicKeyCredentialCreationOptionsJSON or ...RequestOptionsJSON). */
+  readonly optionsJson: string;
+}
+
+/** What a verified registration tells of the new credential. */
+export interface NewCredential {
+  readonly credentialId: string;
+  readonly publicKey: string;
+  readonly counter: number;
+  readonly transports: readonly string[];
+  readonly backedUp: boolean;
+  readonly deviceType: string;
+}
+
+/** What an assertion claims before it is verified: which credential, and whose. */
+export interface AssertionClaims {
+  readonly credentialId: string;
+  /** The user handle a discoverable credential returns (keycard's user id); absent otherwise. */
+  readonly userId?: string;
+}
+
+/** What a verified assertion tells: the authenticator's new counter, and whether it verified the user. */
+export interface VerifiedAssertion {
+  readonly counter: number;
+  readonly userVerified: boolean;
+}
+
+/** A ceremony's answer that failed verification, with why (for the audit; never secret). */
+export interface CeremonyRefusal {
+  readonly problem: string;
+}

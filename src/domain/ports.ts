@@ -1,7 +1,16 @@
 import type { ApiKeyPatch, ApiKeyRecord } from "./api-key.js";
 import type { FailureCount, LoginCounterKey, WindowClaim } from "./login-throttle.js";
 import type { PageRequest } from "./page.js";
-import type { PasskeyChallenge, PasskeyRecord } from "./passkey.js";
+import type {
+  AssertionClaims,
+  CeremonyOptions,
+  CeremonyRefusal,
+  NewCredential,
+  PasskeyChallenge,
+  PasskeyRecord,
+  RelyingParty,
+  VerifiedAssertion,
+} from "./passkey.js";
 import type { PasswordReset } from "./password-reset.js";
 import type { SecurityEvent } from "./security-event.js";
 import type { SessionListing, SessionRecord, TokenLookup } from "./session.js";
@@ -275,6 +284,41 @@ export interface Store {
   /** Resolves when the store answers; throws StoreUnavailableError otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * The cryptography of WebAuthn ceremonies: options for the browser, and verification of
+ * its answers against a challenge, the relying party's id and origins, and (for an
+ * assertion) the stored public key and counter. Never throws for a malformed answer: it
+ * refuses it.
+ */
+export interface WebAuthnVerifier {
+  /**
+   * Options to create a discoverable passkey for `user` (its id as the user handle),
+   * preferring user verification, without attestation, excluding `existing`.
+   */
+  registrationOptions(
+    rp: RelyingParty,
+    user: { readonly id: string; readonly email: string; readonly displayName: string },
+    existing: readonly PasskeyRecord[],
+  ): Promise<CeremonyOptions>;
+  /** The new credential of a registration answer, or why it was refused. */
+  verifyRegistration(
+    rp: RelyingParty,
+    responseJson: string,
+    challenge: string,
+  ): Promise<NewCredential | CeremonyRefusal>;
+  /** Options to sign in with any discoverable passkey of this site, preferring user verification. */
+  authenticationOptions(rp: RelyingParty): Promise<CeremonyOptions>;
+  /** Which credential (and user) an assertion names; undefined when it is not one in form. */
+  readAssertion(responseJson: string): AssertionClaims | undefined;
+  /** Verifies an assertion with `passkey`'s public key and counter, or says why it was refused. */
+  verifyAssertion(
+    rp: RelyingParty,
+    responseJson: string,
+    challenge: string,
+    passkey: PasskeyRecord,
+  ): Promise<VerifiedAssertion | CeremonyRefusal>;
 }
 
 /** Hashes and verifies passwords; slow on purpose, and never on the event loop. */
