@@ -53,7 +53,7 @@ function passkeyInvalid(): KeycardError {
 export function passkeysNotConfigured(): KeycardError {
   return new KeycardError(
     "PASSKEYS_NOT_CONFIGURED",
-    "Passkeys are off on this server: set WEBAUTHN_RP_ID (and WEBAUTHN_ORIGINS when the pages are not at https://<rp id>)",
+    "Passkeys are off on this server: set WEBAUTHN_RP_ID (and WEBAUTHN_ORIGINS when the pages are not on that host over https)",
   );
 }
 

@@ -233,7 +233,8 @@ export enum ErrorReason {
   /**
    * Passkeys are off on this server: it has no WEBAUTHN_RP_ID (status
    * FAILED_PRECONDITION). Retrying does not help: the server's operator must set
-   * WEBAUTHN_RP_ID (and WEBAUTHN_ORIGINS when the pages are not at https://<rp id>).
+   * WEBAUTHN_RP_ID (and WEBAUTHN_ORIGINS when the pages are not on the RP id itself over
+   * https).
    *
    * @generated from enum value: PASSKEYS_NOT_CONFIGURED = 23;
    */
