@@ -78,13 +78,16 @@ export class CredentialProver {
    */
   async prove(input: LoginInput, client: ClientInfo): Promise<ProvenUser> {
     checkOneSecondFactor(input);
-    if (input.passkey !== undefined) {
+    const { passkey } = input;
+    if (passkey !== undefined) {
       this.deps.passkeyProof.requireConfigured();
       if (input.apiKey !== "") {
         throw invalidArgument("passkey", "Send api_key or passkey, not both");
       }
       if (isPasskeyAlone(input)) {
-        return this.byPasskey(input, client);
+        validateDuration(input.durationSeconds);
+        const proven = await this.deps.passkeyProof.signIn(passkey, client);
+        return { user: proven.user, methods: [proven.method], passkeyIds: [proven.passkeyId] };
       }
       if (input.email.trim() === "") {
         throw invalidArgument("email", "Send a passkey alone, or with email and password");
@@ -97,16 +100,6 @@ export class CredentialProver {
       return this.byAdminPassword(input);
     }
     return this.byPassword(input, client);
-  }
-
-  /** A discoverable passkey alone: the account its user handle names. */
-  private async byPasskey(input: LoginInput, client: ClientInfo): Promise<ProvenUser> {
-    validateDuration(input.durationSeconds);
-    const { user, method, passkeyId } = await this.deps.passkeyProof.signIn(
-      input.passkey ?? { challengeId: "", responseJson: "" },
-      client,
-    );
-    return { user, methods: [method], passkeyIds: [passkeyId] };
   }
 
   /** The built-in administrator: ADMIN_PASSWORD, hashed in memory only, never stored. */

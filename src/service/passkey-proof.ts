@@ -1,11 +1,6 @@
 import type { Clock } from "../domain/clock.js";
 import { invalidArgument, KeycardError } from "../domain/errors.js";
-import {
-  type AssertionClaims,
-  type PasskeyRecord,
-  passkeyIdOf,
-  type RelyingParty,
-} from "../domain/passkey.js";
+import { type AssertionClaims, passkeyIdOf, type RelyingParty } from "../domain/passkey.js";
 import type { Store, WebAuthnVerifier } from "../domain/ports.js";
 import type { AuthMethod, ClientInfo } from "../domain/session.js";
 import type { UserRecord } from "../domain/user.js";
@@ -90,18 +85,14 @@ export class PasskeyProof {
   ): Promise<ProvenPasskey & { readonly user: UserRecord }> {
     const claims = this.claimsOf(assertion);
     const userId = claims.userId ?? "";
-    const check = async () => {
-      if (userId === "") {
-        this.refuse(assertion, client, "login", "no user handle: not a discoverable passkey");
-      }
+    return this.guarded(passkeySignInAttemptOf(userId, client), async () => {
       const proven = await this.check(assertion, claims, userId, client, "login");
       const user = await this.deps.store.users.findById(userId);
       if (user === undefined || user.disabled) {
         return this.refuse(assertion, client, "login", "the account is disabled", userId);
       }
       return { ...proven, user };
-    };
-    return this.guarded(passkeySignInAttemptOf(userId, client), check);
+    });
   }
 
   /**
@@ -116,12 +107,9 @@ export class PasskeyProof {
   ): Promise<ProvenPasskey> {
     const claims = this.claimsOf(assertion);
     const audited: LoginAttempt["door"] = door === "login" ? undefined : door;
-    return this.guarded(passkeyFactorAttemptOf(user.id, client, audited), async () => {
-      if (claims.userId !== undefined && claims.userId !== user.id) {
-        this.refuse(assertion, client, door, "the passkey names another account", user.id);
-      }
-      return this.check(assertion, claims, user.id, client, door);
-    });
+    return this.guarded(passkeyFactorAttemptOf(user.id, client, audited), () =>
+      this.check(assertion, claims, user.id, client, door),
+    );
   }
 
   /** Which credential the assertion names; INVALID_ARGUMENT when it is not an assertion at all. */
@@ -138,8 +126,9 @@ export class PasskeyProof {
   }
 
   /**
-   * The assertion checked against its challenge (taken first) and `userId`'s passkey, and
-   * the passkey's use recorded; any refusal throws PASSKEY_INVALID.
+   * The assertion checked against its challenge (taken first, whatever follows) and
+   * `userId`'s passkey (the one it names, if it names one), and the passkey's use recorded;
+   * any refusal throws PASSKEY_INVALID.
    */
   private async check(
     assertion: PasskeyAssertionInput,
@@ -151,24 +140,20 @@ export class PasskeyProof {
     const rp = this.requireConfigured();
     const now = this.deps.clock.now();
     const challenge = await this.deps.store.passkeyChallenges.take(assertion.challengeId);
+    const refuse = (problem: string, passkeyId?: string): never =>
+      this.refuse(assertion, client, door, problem, userId, passkeyId);
     if (challenge?.purpose.kind !== "login" || challenge.expiresAt <= now) {
-      return this.refuse(
-        assertion,
-        client,
-        door,
-        "unknown, used, expired or registration challenge",
-        userId,
-      );
+      return refuse("unknown, used, expired or registration challenge");
     }
-    const passkey = await this.passkeyOf(userId, claims.credentialId);
+    if (userId === "") {
+      return refuse("no user handle: not a discoverable passkey");
+    }
+    if (claims.userId !== undefined && claims.userId !== userId) {
+      return refuse("the passkey names another account");
+    }
+    const passkey = await this.deps.store.passkeys.find(userId, passkeyIdOf(claims.credentialId));
     if (passkey === undefined) {
-      return this.refuse(
-        assertion,
-        client,
-        door,
-        "credential not registered to the account",
-        userId,
-      );
+      return refuse("credential not registered to the account");
     }
     const verified = await this.deps.verifier.verifyAssertion(
       rp,
@@ -177,28 +162,15 @@ export class PasskeyProof {
       passkey,
     );
     if ("problem" in verified) {
-      return this.refuse(assertion, client, door, verified.problem, userId, passkey.id);
+      return refuse(verified.problem, passkey.id);
     }
     if (!(await this.deps.store.passkeys.recordUse(userId, passkey.id, verified.counter, now))) {
-      return this.refuse(
-        assertion,
-        client,
-        door,
-        "counter did not move forward",
-        userId,
-        passkey.id,
-      );
+      return refuse("counter did not move forward", passkey.id);
     }
     return {
       passkeyId: passkey.id,
       method: verified.userVerified ? "passkey_verified" : "passkey",
     };
-  }
-
-  private passkeyOf(userId: string, credentialId: string): Promise<PasskeyRecord | undefined> {
-    return userId === ""
-      ? Promise.resolve(undefined)
-      : this.deps.store.passkeys.find(userId, passkeyIdOf(credentialId));
   }
 
   /** Audits why an assertion was refused (never the assertion) and throws PASSKEY_INVALID. */
