@@ -10,6 +10,7 @@ import {
   testAdminToken,
 } from "../helpers/keycard.js";
 import { LogLines } from "../helpers/log-lines.js";
+import { sample } from "../helpers/metrics.js";
 import { ceremonyOf, PasskeyRest } from "../helpers/passkey-flows.js";
 import { bearer, restClient, send } from "../helpers/rest.js";
 import { SoftAuthenticator } from "../helpers/soft-authenticator.js";
@@ -498,6 +499,9 @@ describe("removing a passkey", () => {
     }
     expectRefused(await flows.login(first), 401, "PASSKEY_INVALID");
     expect((await listOwn(holder.token)).map((passkey) => passkey.id)).toEqual([secondId]);
+    const metrics = await (await fetch(`${keycard.baseUrl}/metrics`)).text();
+    const ended = { reason: "passkey_removed" };
+    expect(sample(metrics, "keycard_session_lifetime_seconds_count", ended)).toBe(3);
     expect(log.audits("passkey.removed").at(-1)).toMatchObject({
       userId: holder.id,
       passkeyId: holder.passkeyId,
