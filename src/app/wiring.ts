@@ -11,6 +11,8 @@ import { defaultJwtConfig, jwtKeysFor } from "../service/jwt-keys.js";
 import { LoginGuard } from "../service/login-guard.js";
 import { LoginSignals } from "../service/login-signals.js";
 import { OwnTotp } from "../service/own-totp.js";
+import { PasskeyProof } from "../service/passkey-proof.js";
+import { Passkeys } from "../service/passkeys.js";
 import { PasswordChanger } from "../service/password-changer.js";
 import { PasswordResets } from "../service/password-resets.js";
 import { Reauthenticator } from "../service/reauthenticator.js";
@@ -24,6 +26,7 @@ import { SessionService } from "../service/session-service.js";
 import { TotpService } from "../service/totp-service.js";
 import { UserService } from "../service/user-service.js";
 import { SecurityWebhook } from "../store/infra/security-webhook.js";
+import { createWebAuthnVerifier } from "../store/infra/webauthn-verifier.js";
 import { cookiePolicyOf } from "../transport/cookie-policy.js";
 import { AdminServiceImpl } from "../transport/handlers/admin-service-impl.js";
 import { AuthServiceImpl } from "../transport/handlers/auth-service-impl.js";
@@ -111,7 +114,10 @@ export function createApp(deps: ServerDeps): KeycardApp {
   const totp = new TotpService({ store, secrets, clock, audit, guard });
   const maxAuthAgeMs = settings.privilegedSessionMaxAgeMs ?? defaultPrivilegedSessionMaxAgeMs;
   const recoveryCodes = new RecoveryCodes({ store, secrets, clock, audit, guard, maxAuthAgeMs });
-  const secondFactor = new SecondFactor({ totp, recoveryCodes });
+  const verifier = createWebAuthnVerifier();
+  const relyingParty = settings.webauthn === undefined ? {} : { relyingParty: settings.webauthn };
+  const passkeyProof = new PasskeyProof({ store, verifier, ...relyingParty, clock, audit, guard });
+  const secondFactor = new SecondFactor({ totp, recoveryCodes, passkeys: passkeyProof });
   const epoch = new SessionEpoch(store.sessionEpoch, (error) =>
     error instanceof StoreUnavailableError
       ? logger.warn(
@@ -137,6 +143,7 @@ export function createApp(deps: ServerDeps): KeycardApp {
     hasher,
     apiKeys,
     secondFactor,
+    passkeyProof,
     clock,
     policy: settings.policy,
     tokenPrefix: settings.tokenPrefix,
@@ -152,6 +159,15 @@ export function createApp(deps: ServerDeps): KeycardApp {
   });
   trackLiveSessions(metrics, () => sessions.countLive());
   const users = new UserService({ store, hasher, clock, audit, onSessionEnd });
+  const passkeys = new Passkeys({
+    store,
+    verifier,
+    ...relyingParty,
+    clock,
+    audit,
+    users,
+    maxAuthAgeMs,
+  });
   const reauthenticator = new Reauthenticator({
     store,
     hasher,
@@ -211,6 +227,7 @@ export function createApp(deps: ServerDeps): KeycardApp {
     resets: passwordResets,
     ownTotp,
     recoveryCodes,
+    passkeys,
     cookies,
   });
   const shutdown = new AbortController();
@@ -227,6 +244,7 @@ export function createApp(deps: ServerDeps): KeycardApp {
       jwtKeys,
       passwordResets,
       recoveryCodes,
+      passkeys,
     }),
     health: new HealthServiceImpl(store, draining.signal),
     extAuthz: new ExtAuthzImpl(sessions),

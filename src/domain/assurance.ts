@@ -3,7 +3,7 @@ import { type AuthMethod, loginTimeOf, type SessionRecord } from "./session.js";
 /**
  * RFC 8176 authentication method references as keycard reports them: `pwd` a password,
  * `otp` a one-time code (TOTP), `swk` a software key (an API key), `hwk` a hardware key
- * (passkeys, reserved), `rec` a recovery code.
+ * (a passkey), `rec` a recovery code.
  */
 export type Amr = "pwd" | "otp" | "swk" | "hwk" | "rec";
 
@@ -24,9 +24,15 @@ const amrOfMethod: Record<AuthMethod, Amr> = {
   totp: "otp",
   api_key: "swk",
   recovery_code: "rec",
+  passkey: "hwk",
+  passkey_verified: "hwk",
 };
 
-/** The assurance of credentials checked with `methods` at `authTime`. */
+/**
+ * The assurance of credentials checked with `methods` at `authTime`: AAL2 for two distinct
+ * kinds of proof, or for a passkey whose authenticator verified the user (NIST SP 800-63B
+ * counts such a multi-factor cryptographic authenticator as two factors on its own).
+ */
 export function assuranceOf(methods: readonly AuthMethod[], authTime: number): Assurance {
   const amr: Amr[] = [];
   for (const method of methods) {
@@ -35,7 +41,8 @@ export function assuranceOf(methods: readonly AuthMethod[], authTime: number): A
       amr.push(reference);
     }
   }
-  return { authTime, amr, aal: amr.length >= 2 ? 2 : 1 };
+  const multiFactor = amr.length >= 2 || methods.includes("passkey_verified");
+  return { authTime, amr, aal: multiFactor ? 2 : 1 };
 }
 
 /**

@@ -28,6 +28,8 @@ export const errorCatalogue = {
   SIGNING_KEY_FIXED: "failed-precondition",
   RESET_TOKEN_INVALID: "unauthenticated",
   RECOVERY_CODE_INVALID: "unauthenticated",
+  PASSKEY_INVALID: "unauthenticated",
+  PASSKEYS_NOT_CONFIGURED: "failed-precondition",
 } as const;
 
 /** One reason of the catalogue. */

@@ -1,6 +1,16 @@
 import type { ApiKeyPatch, ApiKeyRecord } from "./api-key.js";
 import type { FailureCount, LoginCounterKey, WindowClaim } from "./login-throttle.js";
 import type { PageRequest } from "./page.js";
+import type {
+  AssertionClaims,
+  CeremonyOptions,
+  CeremonyRefusal,
+  NewCredential,
+  PasskeyChallenge,
+  PasskeyRecord,
+  RelyingParty,
+  VerifiedAssertion,
+} from "./passkey.js";
 import type { PasswordReset } from "./password-reset.js";
 import type { SecurityEvent } from "./security-event.js";
 import type { SessionListing, SessionRecord, TokenLookup } from "./session.js";
@@ -221,6 +231,43 @@ export interface SightingStore {
   ): Promise<boolean[]>;
 }
 
+/**
+ * Each user's passkeys, by keycard's id of each (passkeyIdOf), with no expiry: a passkey
+ * lasts until its owner or an administrator removes it.
+ */
+export interface PasskeyStore {
+  /** Registers `passkey` to its user; false when that user already has this credential. */
+  add(passkey: PasskeyRecord): Promise<boolean>;
+  /** One of the user's passkeys; undefined when the user has none with this id. */
+  find(userId: string, id: string): Promise<PasskeyRecord | undefined>;
+  /** The user's passkeys, oldest first. */
+  list(userId: string): Promise<PasskeyRecord[]>;
+  /**
+   * Records a use of the passkey: its counter becomes `counter` and its last use `at`,
+   * unless the stored counter shows the use is not newer than the last one (counterAdvanced
+   * is false) or the passkey is gone; answers whether it recorded it. Atomic across
+   * replicas: of concurrent uses reporting one counter, at most one is recorded (unless
+   * the authenticator keeps no counter).
+   */
+  recordUse(userId: string, id: string, counter: number, at: number): Promise<boolean>;
+  /** Removes one of the user's passkeys; false when the user has none with this id. */
+  remove(userId: string, id: string): Promise<boolean>;
+}
+
+/**
+ * WebAuthn challenges handed out and not yet answered, each under its id until its expiry.
+ */
+export interface PasskeyChallengeStore {
+  /** Files `challenge` under `id` until its expiry. */
+  save(id: string, challenge: PasskeyChallenge): Promise<void>;
+  /**
+   * Takes the challenge filed under `id` out of the store and answers it; undefined when
+   * there is none (never filed, already taken, or expired). Atomic across replicas: of
+   * concurrent takes of one id, exactly one gets the challenge.
+   */
+  take(id: string): Promise<PasskeyChallenge | undefined>;
+}
+
 /** The whole store: every port plus its own health and lifecycle. */
 export interface Store {
   readonly users: UserStore;
@@ -232,9 +279,46 @@ export interface Store {
   readonly passwordResets: PasswordResetStore;
   readonly recoveryCodes: RecoveryCodeStore;
   readonly sightings: SightingStore;
+  readonly passkeys: PasskeyStore;
+  readonly passkeyChallenges: PasskeyChallengeStore;
   /** Resolves when the store answers; throws StoreUnavailableError otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * The cryptography of WebAuthn ceremonies: options for the browser, and verification of
+ * its answers against a challenge, the relying party's id and origins, and (for an
+ * assertion) the stored public key and counter. Never throws for a malformed answer: it
+ * refuses it.
+ */
+export interface WebAuthnVerifier {
+  /**
+   * Options to create a discoverable passkey for `user` (its id as the user handle),
+   * preferring user verification, without attestation, excluding `existing`.
+   */
+  registrationOptions(
+    rp: RelyingParty,
+    user: { readonly id: string; readonly email: string; readonly displayName: string },
+    existing: readonly PasskeyRecord[],
+  ): Promise<CeremonyOptions>;
+  /** The new credential of a registration answer, or why it was refused. */
+  verifyRegistration(
+    rp: RelyingParty,
+    responseJson: string,
+    challenge: string,
+  ): Promise<NewCredential | CeremonyRefusal>;
+  /** Options to sign in with any discoverable passkey of this site, preferring user verification. */
+  authenticationOptions(rp: RelyingParty): Promise<CeremonyOptions>;
+  /** Which credential (and user) an assertion names; undefined when it is not one in form. */
+  readAssertion(responseJson: string): AssertionClaims | undefined;
+  /** Verifies an assertion with `passkey`'s public key and counter, or says why it was refused. */
+  verifyAssertion(
+    rp: RelyingParty,
+    responseJson: string,
+    challenge: string,
+    passkey: PasskeyRecord,
+  ): Promise<VerifiedAssertion | CeremonyRefusal>;
 }
 
 /** Hashes and verifies passwords; slow on purpose, and never on the event loop. */

@@ -14,9 +14,17 @@ export interface ClientInfo {
 
 /**
  * One way a user proved their identity at login, as a session records it (the API's
- * AuthMethod): the password, an API key, a TOTP code, a recovery code.
+ * AuthMethod): the password, an API key, a TOTP code, a recovery code, a passkey whose
+ * authenticator confirmed only the user's presence, or one that verified the user (a PIN
+ * or biometric: a multi-factor authenticator).
  */
-export type AuthMethod = "password" | "api_key" | "totp" | "recovery_code";
+export type AuthMethod =
+  | "password"
+  | "api_key"
+  | "totp"
+  | "recovery_code"
+  | "passkey"
+  | "passkey_verified";
 
 /**
  * The lifetime policy a session follows: `standard` (SESSION_DURATION, idle timeout,
@@ -47,6 +55,11 @@ export interface SessionRecord extends ClientInfo {
   readonly authMethods: readonly AuthMethod[];
   /** The API key that opened the session, if one did. */
   readonly apiKeyId?: string;
+  /**
+   * The passkeys (their keycard ids) that opened the session or proved its holder again,
+   * in the order used: removing one ends the session. Absent when none did.
+   */
+  readonly passkeyIds?: readonly string[];
   readonly roles: readonly string[];
   readonly email: string;
   readonly displayName: string;

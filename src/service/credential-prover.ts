@@ -6,6 +6,7 @@ import { type AuthMethod, type ClientInfo, validateDuration } from "../domain/se
 import { newId } from "../domain/token.js";
 import { normalizeEmail, requiresTotp, type UserRecord } from "../domain/user.js";
 import type { ApiKeyService } from "./api-key-service.js";
+import type { PasskeyProof } from "./passkey-proof.js";
 import {
   checkOneSecondFactor,
   type ProvenFactor,
@@ -32,6 +33,8 @@ export interface ProvenUser {
   readonly authenticatedAt?: number;
   /** Set when a recovery code was the second factor: how many the account has left. */
   readonly recoveryCodesRemaining?: number;
+  /** The passkeys that proved the login (its only credential, or its second factor). */
+  readonly passkeyIds?: readonly string[];
 }
 
 const maxPasswordBytes = 1024;
@@ -49,15 +52,18 @@ export interface CredentialProverDeps {
   readonly hasher: PasswordHasher;
   readonly apiKeys: ApiKeyService;
   readonly secondFactor: SecondFactor;
+  /** Checks passkeys signing in alone. */
+  readonly passkeyProof: PasskeyProof;
   readonly clock: Clock;
   /** ADMIN_PASSWORD: `password` alone logs in the built-in administrator account. */
   readonly adminPassword?: string;
 }
 
 /**
- * Proves who a login is, before any session exists: password (+ TOTP or a recovery code),
- * API key (+ the same) or the built-in administrator's ADMIN_PASSWORD. An unknown email
- * costs the same argon2 work as a known one.
+ * Proves who a login is, before any session exists: password (+ TOTP, a recovery code or
+ * a passkey), API key (+ TOTP or a recovery code), a passkey alone, or the built-in
+ * administrator's ADMIN_PASSWORD. An unknown email costs the same argon2 work as a known
+ * one.
  */
 export class CredentialProver {
   private dummyHash: Promise<string> | undefined;
@@ -66,11 +72,27 @@ export class CredentialProver {
   constructor(private readonly deps: CredentialProverDeps) {}
 
   /**
-   * Checks a login's credentials: an API key (+ second factor), ADMIN_PASSWORD, or email +
-   * password (+ second factor). A TOTP code and a recovery code together are refused first.
+   * Checks a login's credentials: a passkey alone, an API key (+ second factor),
+   * ADMIN_PASSWORD, or email + password (+ second factor). Several second factors, or a
+   * passkey with an API key, are refused first; a passkey on a server without passkeys too.
    */
   async prove(input: LoginInput, client: ClientInfo): Promise<ProvenUser> {
     checkOneSecondFactor(input);
+    const { passkey } = input;
+    if (passkey !== undefined) {
+      this.deps.passkeyProof.requireConfigured();
+      if (input.apiKey !== "") {
+        throw invalidArgument("passkey", "Send api_key or passkey, not both");
+      }
+      if (isPasskeyAlone(input)) {
+        validateDuration(input.durationSeconds);
+        const proven = await this.deps.passkeyProof.signIn(passkey, client);
+        return { user: proven.user, methods: [proven.method], passkeyIds: [proven.passkeyId] };
+      }
+      if (input.email.trim() === "") {
+        throw invalidArgument("email", "Send a passkey alone, or with email and password");
+      }
+    }
     if (input.apiKey !== "") {
       return this.byApiKey(input, client);
     }
@@ -125,11 +147,16 @@ export class CredentialProver {
     if (user === undefined || !matches || user.disabled) {
       throw invalidCredentials();
     }
-    if (!requiresTotp(user)) {
+    if (!requiresTotp(user) && input.passkey === undefined) {
       return { user, methods: ["password"] };
     }
     const factor = await this.deps.secondFactor.prove(user, input, client, "login");
-    return { user, methods: ["password", factor.method], ...remainingOf(factor) };
+    return {
+      user,
+      methods: ["password", factor.method],
+      ...remainingOf(factor),
+      ...(factor.passkeyId === undefined ? {} : { passkeyIds: [factor.passkeyId] }),
+    };
   }
 
   private async byApiKey(input: LoginInput, client: ClientInfo): Promise<ProvenUser> {
@@ -151,6 +178,16 @@ export class CredentialProver {
     this.dummyHash ??= this.deps.hasher.hash(newId());
     return this.dummyHash;
   }
+}
+
+/** Whether a login presents a passkey and nothing else to prove it: a passkey sign-in. */
+export function isPasskeyAlone(input: LoginInput): boolean {
+  return (
+    input.passkey !== undefined &&
+    input.email.trim() === "" &&
+    input.password === "" &&
+    input.apiKey === ""
+  );
 }
 
 /** The count of recovery codes left, when the factor was one. */

@@ -10,6 +10,7 @@ export interface LoginAttempt {
     | "api_key"
     | "totp"
     | "recovery_code"
+    | "passkey"
     | "admin_token"
     | "introspection_secret";
   /** The fingerprint of the account the attempt names (never the email or key itself). */
@@ -85,6 +86,27 @@ export function recoveryCodeAttemptOf(
 }
 
 /**
+ * The attempt a passkey makes as a second factor (after a password, or on a session at
+ * Reauthenticate): it stands in for a TOTP code, so it spends the same budget.
+ */
+export function passkeyFactorAttemptOf(
+  userId: string,
+  client: ClientInfo,
+  door?: LoginAttempt["door"],
+): LoginAttempt {
+  return { ...totpAttemptOf(userId, client, door), credential: "passkey" };
+}
+
+/**
+ * The attempt a passkey signing in alone makes: it counts against the account its user
+ * handle names (any text, unknown accounts exactly like real ones), a budget of its own,
+ * so that bad assertions naming someone never lock their password or TOTP out.
+ */
+export function passkeySignInAttemptOf(userHandle: string, client: ClientInfo): LoginAttempt {
+  return { credential: "passkey", account: accountFingerprint(`passkey:${userHandle}`), client };
+}
+
+/**
  * The attempt a configured secret (the admin token, the introspection secret) makes. Each
  * address has an account of its own, so guessing from one address slows that address down
  * and locks it out, and no one can lock the operators out of their own admin API.
@@ -107,6 +129,7 @@ export function isGuessFailure(error: unknown): boolean {
     error instanceof KeycardError &&
     (error.reason === "INVALID_CREDENTIALS" ||
       error.reason === "TOTP_INVALID" ||
-      error.reason === "RECOVERY_CODE_INVALID")
+      error.reason === "RECOVERY_CODE_INVALID" ||
+      error.reason === "PASSKEY_INVALID")
   );
 }

@@ -9,6 +9,7 @@ import type { LoginGuard } from "./login-guard.js";
 import { provePassword } from "./password-proof.js";
 import {
   checkOneSecondFactor,
+  hasSecondFactor,
   type ProvenFactor,
   type SecondFactor,
   type SecondFactorInput,
@@ -66,6 +67,7 @@ export class Reauthenticator {
       ...session,
       authMethods: [...new Set([...session.authMethods, ...methods])],
       reauthenticatedAt: now,
+      ...withPasskey(session.passkeyIds, factor?.passkeyId),
     };
     const next = withNewToken(stepped, token, tokenHash, now, this.deps.policy);
     await storeRotation(this.deps.store, next, tokenHash, this.deps.policy);
@@ -85,7 +87,8 @@ export class Reauthenticator {
 
   /**
    * The password (against the same guessing budget as a login with the account's email),
-   * then the second factor: the methods proven, in that order.
+   * then the second factor (a passkey must be the account's): the methods proven, in that
+   * order.
    */
   private async prove(
     user: UserRecord,
@@ -104,14 +107,19 @@ export class Reauthenticator {
   }
 }
 
-function hasSecondFactor(input: SecondFactorInput): boolean {
-  return input.totpCode !== "" || (input.recoveryCode ?? "") !== "";
+/** The session's passkeys with the one just proven added (once); unchanged without one. */
+function withPasskey(
+  passkeyIds: readonly string[] | undefined,
+  proven: string | undefined,
+): { passkeyIds?: readonly string[] } {
+  const ids = [...new Set([...(passkeyIds ?? []), ...(proven === undefined ? [] : [proven])])];
+  return ids.length === 0 ? {} : { passkeyIds: ids };
 }
 
-/** Refuses a request with nothing to prove, or with both kinds of code, before any check. */
+/** Refuses a request with nothing to prove, or with several second factors, before any check. */
 function checkInput(input: ReauthenticateInput): void {
   if (input.password === "" && !hasSecondFactor(input)) {
-    throw invalidArgument("password", "password, totp_code or recovery_code is required");
+    throw invalidArgument("password", "password, totp_code, recovery_code or passkey is required");
   }
   checkOneSecondFactor(input);
 }

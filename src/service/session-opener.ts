@@ -80,6 +80,7 @@ export class SessionOpener {
       ...(client.location === undefined ? {} : { location: client.location }),
       authMethods: proven.methods,
       ...(proven.apiKeyId === undefined ? {} : { apiKeyId: proven.apiKeyId }),
+      ...(proven.passkeyIds === undefined ? {} : { passkeyIds: proven.passkeyIds }),
       roles: user.roles,
       email: user.email,
       displayName: user.displayName,

@@ -16,6 +16,7 @@ import {
   builtInAdminEmail,
   CredentialProver,
   type CredentialProverDeps,
+  isPasskeyAlone,
   type LoginInput,
   type ProvenUser,
 } from "./credential-prover.js";
@@ -77,16 +78,19 @@ export class SessionService {
 
   /**
    * Logs in with email + password or an API key (each + a TOTP or recovery code when the
-   * account has TOTP) and starts a session; says how many recovery codes are left when one
-   * was used. Whether it came from a new device or place is told in the background.
+   * account has TOTP; a password + a passkey), or a passkey alone, and starts a session;
+   * says how many recovery codes are left when one was used. Whether it came from a new
+   * device or place is told in the background. A passkey alone is guarded by its own
+   * attempt (its account is known only from the assertion).
    */
   async login(
     input: LoginInput,
     client: ClientInfo,
     options: LoginOptions = {},
   ): Promise<IssuedSession & Pick<ProvenUser, "user" | "recoveryCodesRemaining">> {
-    const credential = input.apiKey === "" ? "password" : "api_key";
-    const guard = this.deps.loginGuard;
+    const passkeyAlone = isPasskeyAlone(input);
+    const credential = passkeyAlone ? "passkey" : input.apiKey === "" ? "password" : "api_key";
+    const guard = passkeyAlone ? undefined : this.deps.loginGuard;
     const adminEmail = this.deps.adminPassword === undefined ? undefined : builtInAdminEmail;
     const attempt = loginAttemptOf(input, client, adminEmail);
     try {
@@ -187,6 +191,7 @@ export class SessionService {
       user,
       methods: [...session.authMethods],
       ...(session.apiKeyId === undefined ? {} : { apiKeyId: session.apiKeyId }),
+      ...(session.passkeyIds === undefined ? {} : { passkeyIds: session.passkeyIds }),
       // No credential was presented: the new session ends when its login's would.
       authenticatedAt: loginTimeOf(session),
     };

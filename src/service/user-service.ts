@@ -2,6 +2,7 @@ import type { Clock } from "../domain/clock.js";
 import { KeycardError } from "../domain/errors.js";
 import { type Page, type PageRequest, pageFrom } from "../domain/page.js";
 import type { PasswordHasher, Store } from "../domain/ports.js";
+import type { SessionListing } from "../domain/session.js";
 import { newId } from "../domain/token.js";
 import { normalizeEmail, type UserPatch, type UserRecord } from "../domain/user.js";
 import type { AuditLog } from "./audit.js";
@@ -107,14 +108,39 @@ export class UserService {
   }
 
   /** Revokes the sessions a given API key opened; returns how many. */
-  async revokeSessionsOfKey(userId: string, apiKeyId: string): Promise<number> {
+  revokeSessionsOfKey(userId: string, apiKeyId: string): Promise<number> {
+    return this.revokeSessionsWhere(
+      userId,
+      (session) => session.apiKeyId === apiKeyId,
+      "api_key_revoked",
+    );
+  }
+
+  /** Revokes the sessions a given passkey opened or stepped up; returns how many. */
+  revokeSessionsOfPasskey(userId: string, passkeyId: string): Promise<number> {
+    return this.revokeSessionsWhere(
+      userId,
+      (session) => session.passkeyIds?.includes(passkeyId) === true,
+      "passkey_removed",
+    );
+  }
+
+  /**
+   * Revokes the user's live sessions that `matches` picks (those a removed credential
+   * proved), each observed under `reason`; returns how many ended.
+   */
+  private async revokeSessionsWhere(
+    userId: string,
+    matches: (session: SessionListing) => boolean,
+    reason: string,
+  ): Promise<number> {
     const sessions = await this.deps.store.sessions.list(userId, this.deps.clock.now());
     let count = 0;
-    for (const session of sessions.filter((candidate) => candidate.apiKeyId === apiKeyId)) {
+    for (const session of sessions.filter(matches)) {
       if (await this.deps.store.sessions.revoke(userId, session.id)) {
         count += 1;
         const now = this.deps.clock.now();
-        reportLifetimes(this.deps.onSessionEnd, "api_key_revoked", [session.createdAt], now);
+        reportLifetimes(this.deps.onSessionEnd, reason, [session.createdAt], now);
       }
     }
     return count;

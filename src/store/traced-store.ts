@@ -21,6 +21,8 @@ const ports = [
   "passwordResets",
   "recoveryCodes",
   "sightings",
+  "passkeys",
+  "passkeyChallenges",
 ] as const;
 
 /** What each span of one traced object is made with. */

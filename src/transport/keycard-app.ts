@@ -3,6 +3,7 @@ import type { Tracer } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import type { Clock } from "../domain/clock.js";
 import type { LoginThrottlePolicy } from "../domain/login-throttle.js";
+import type { RelyingParty } from "../domain/passkey.js";
 import type { PasswordHasher, Store } from "../domain/ports.js";
 import type { RateLimits } from "../domain/rate-limits.js";
 import type { SecurityWebhookSettings } from "../domain/security-event.js";
@@ -68,6 +69,8 @@ export interface ServerSettings {
   readonly privilegedSessionMaxAgeMs?: number;
   /** SECURITY_WEBHOOK_URL and _SECRET: where new-device and new-place events go; nowhere when absent. */
   readonly securityWebhook?: SecurityWebhookSettings;
+  /** WEBAUTHN_RP_ID, _RP_NAME and _ORIGINS: who keycard is to passkeys; passkeys are off when absent. */
+  readonly webauthn?: RelyingParty;
 }
 
 /** Everything the server is built from; main wires the real ones, tests their own. */

@@ -31,7 +31,8 @@ export function rateLimitHeaders(decision: RateDecision): Record<string, string>
 }
 
 /**
- * The budget an RPC spends, if any. Login has its own; every other AuthService method
+ * The budget an RPC spends, if any. Login has its own, which StartPasskeyLogin (the first
+ * step of a passkey sign-in, open to anyone) spends too; every other AuthService method
  * shares the "auth" one, except Validate: it is called by services on every request they
  * serve, often from one address, so it is not a per-person auth route and is not limited.
  * AdminService is not limited: it requires the administrator token.
@@ -40,7 +41,10 @@ export function rateLimitKindOf(req: UnaryRequest | StreamRequest): RateLimitKin
   if (req.service.typeName !== AuthService.typeName) {
     return undefined;
   }
-  if (req.method.name === AuthService.method.login.name) {
+  if (
+    req.method.name === AuthService.method.login.name ||
+    req.method.name === AuthService.method.startPasskeyLogin.name
+  ) {
     return "login";
   }
   return req.method.name === AuthService.method.validate.name ? undefined : "auth";

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll } from "vitest";
 import { testStore } from "../helpers/keycard.js";
 import { type RedisClusterHandle, startRedisCluster } from "../helpers/redis-cluster.js";
+import { describePasskeyContract } from "./passkey-contract.js";
 import { describeRecoveryCodeContract } from "./recovery-code-contract.js";
 import { describeSightingContract } from "./sighting-contract.js";
 import { describeStoreContract } from "./store-contract.js";
@@ -32,4 +33,5 @@ function clusterStore() {
 
 describeStoreContract("redis cluster (3 masters, 3 replicas)", clusterStore);
 describeRecoveryCodeContract("redis cluster (3 masters, 3 replicas)", clusterStore);
+describePasskeyContract("redis cluster (3 masters, 3 replicas)", clusterStore);
 describeSightingContract("redis cluster", clusterStore);

@@ -7,6 +7,7 @@ import type { UserRecord } from "../../src/domain/user.js";
 import { redisKeys, type SessionShard } from "../../src/store/redis/keys.js";
 import { createRedisStore } from "../../src/store/redis/redis-store.js";
 import { testStore } from "../helpers/keycard.js";
+import { describePasskeyContract } from "./passkey-contract.js";
 import { describePasswordResetContract } from "./password-reset-contract.js";
 import { describeRecoveryCodeContract } from "./recovery-code-contract.js";
 import { describeSightingContract } from "./sighting-contract.js";
@@ -24,6 +25,7 @@ describeStoreContract("redis", () => testStore("redis"));
 describeSigningKeyContract("redis", () => testStore("redis"));
 describePasswordResetContract("redis", () => testStore("redis"));
 describeRecoveryCodeContract("redis", () => testStore("redis"));
+describePasskeyContract("redis", () => testStore("redis"));
 describeSightingContract("redis", () => testStore("redis"));
 
 describe("the redis store's keys", () => {

@@ -127,6 +127,30 @@ export interface WireResponses {
   RegenerateRecoveryCodes: { readonly codes: string[] };
   GetRecoveryCodes: { readonly remaining: number };
   ResetRecoveryCodes: { readonly deleted: number };
+  StartPasskeyRegistration: WirePasskeyCeremony;
+  FinishPasskeyRegistration: { readonly passkey: WirePasskey | null };
+  ListOwnPasskeys: { readonly passkeys: WirePasskey[] };
+  RemoveOwnPasskey: { readonly revoked_sessions: number };
+  StartPasskeyLogin: WirePasskeyCeremony;
+  ListPasskeys: { readonly passkeys: WirePasskey[] };
+  DeletePasskey: { readonly revoked_sessions: number };
+}
+
+/** StartPasskeyRegistrationResponse and StartPasskeyLoginResponse. */
+export interface WirePasskeyCeremony {
+  readonly challenge_id: string;
+  readonly options_json: string;
+}
+
+/** A keycard.v1.Passkey as proto-loader decodes it. */
+export interface WirePasskey {
+  readonly id: string;
+  readonly name: string;
+  readonly created_at: WireTimestamp | null;
+  readonly last_used_at: WireTimestamp | null;
+  readonly transports: string[];
+  readonly backed_up: boolean;
+  readonly device_type: string;
 }
 
 /** Both keycard services over one plaintext HTTP/2 connection each. */
@@ -148,6 +172,8 @@ const adminMethods = new Set<keyof WireResponses>([
   "CreatePasswordReset",
   "GetRecoveryCodes",
   "ResetRecoveryCodes",
+  "ListPasskeys",
+  "DeletePasskey",
 ]);
 
 /** Opens grpc-js clients for AuthService and AdminService to 127.0.0.1:port, insecure. */

@@ -10,6 +10,7 @@ import {
   testLoginThrottle,
 } from "../helpers/keycard.js";
 import { type RawReply, ResponseChecker } from "../helpers/openapi-check.js";
+import { SoftAuthenticator } from "../helpers/soft-authenticator.js";
 import { totpCode, totpStepSeconds } from "../helpers/totp-codes.js";
 
 /**
@@ -25,6 +26,8 @@ const introspectionSecret = "introspection-secret-0123456789abcdef";
 const admin = { authorization: `Bearer ${testAdminToken}` };
 let keycard: TestKeycard;
 let checker: ResponseChecker;
+/** The software authenticator of the passkey steps (made once the server's port is known). */
+let passkeyAuthenticator: SoftAuthenticator;
 
 beforeAll(async () => {
   keycard = await startKeycard({
@@ -36,7 +39,9 @@ beforeAll(async () => {
     loginThrottle: { ...testLoginThrottle, pairDelayAfter: 2 },
     allowedRedirectDomains: ["example.com"],
     portal: true,
+    webauthn: { rpId: "localhost" },
   });
+  passkeyAuthenticator = new SoftAuthenticator({ origin: `http://localhost:${keycard.port}` });
   const served = await fetch(`${keycard.baseUrl}/openapi.json`);
   checker = new ResponseChecker((await served.json()) as OpenApiDocument);
 });
@@ -595,6 +600,100 @@ const profileSteps: Step[] = [
   ],
 ];
 
+/** Registers a passkey for jane on her fresh session; answers the finishing call. */
+async function registerPasskey(): Promise<Answer> {
+  const token = state.janeToken ?? "";
+  const started = await call("POST", "/auth/passkeys/registration-options", {
+    headers: bearer(token),
+    body: {},
+  });
+  const answer = await call("POST", "/auth/passkeys", {
+    headers: bearer(token),
+    body: {
+      challenge_id: started.json.challenge_id,
+      name: "Laptop",
+      response_json: JSON.stringify(
+        passkeyAuthenticator.register(String(started.json.options_json)),
+      ),
+    },
+  });
+  state.janePasskeyId = String((answer.json.passkey as Record<string, unknown>).id);
+  return answer;
+}
+
+/** Login's `passkey`: a new login challenge answered by jane's newest passkey. */
+async function passkeyAssertion(): Promise<Record<string, string>> {
+  const started = await call("POST", "/auth/passkeys/login-options", { body: {} });
+  const options = String(started.json.options_json);
+  return {
+    challenge_id: String(started.json.challenge_id),
+    response_json: JSON.stringify(passkeyAuthenticator.assert(options)),
+  };
+}
+
+const passkeySteps: Step[] = [
+  [
+    "AuthService_StartPasskeyRegistration",
+    200,
+    async () => {
+      await user("jane");
+      state.janeToken = await login("jane");
+      return call("POST", "/auth/passkeys/registration-options", {
+        headers: bearer(state.janeToken),
+        body: {},
+      });
+    },
+  ],
+  ["AuthService_FinishPasskeyRegistration", 200, registerPasskey],
+  [
+    "AuthService_ListOwnPasskeys",
+    200,
+    () => call("GET", "/auth/passkeys", { headers: bearer(state.janeToken ?? "") }),
+  ],
+  [
+    "AuthService_StartPasskeyLogin",
+    200,
+    () => call("POST", "/auth/passkeys/login-options", { body: {} }),
+  ],
+  [
+    "AuthService_Login",
+    200,
+    async () => call("POST", "/auth/login", { body: { passkey: await passkeyAssertion() } }),
+  ],
+  [
+    "AuthService_Login",
+    401,
+    async () => {
+      const passkey = await passkeyAssertion();
+      await call("POST", "/auth/login", { body: { passkey } });
+      return call("POST", "/auth/login", { body: { passkey } });
+    },
+  ],
+  [
+    "AdminService_ListPasskeys",
+    200,
+    () => call("GET", `/admin/users/${state.janeId}/passkeys`, { headers: admin }),
+  ],
+  [
+    "AuthService_RemoveOwnPasskey",
+    200,
+    () =>
+      call("DELETE", `/auth/passkeys/${state.janePasskeyId}`, {
+        headers: bearer(state.janeToken ?? ""),
+      }),
+  ],
+  [
+    "AdminService_DeletePasskey",
+    200,
+    async () => {
+      await registerPasskey();
+      return call("DELETE", `/admin/users/${state.janeId}/passkeys/${state.janePasskeyId}`, {
+        headers: admin,
+      });
+    },
+  ],
+];
+
 const otherSteps: Step[] = [
   [
     "forwardAuth",
@@ -669,7 +768,7 @@ const otherSteps: Step[] = [
 ];
 
 describe("every operation of /openapi.json against the server that serves it", () => {
-  it.each([...adminSteps, ...authSteps, ...profileSteps, ...otherSteps])(
+  it.each([...adminSteps, ...authSteps, ...passkeySteps, ...profileSteps, ...otherSteps])(
     "%s answers %i as documented",
     async (operationId, status, run) => {
       const answer = await run();

@@ -259,6 +259,7 @@ describe("the REST API of keycard", () => {
           "label",
           "last_used_at",
           "location",
+          "passkey_ids",
           "user_agent",
         ]);
         expect(session.kind).toBe("SESSION_KIND_STANDARD");
@@ -410,6 +411,7 @@ describe("the REST API of keycard", () => {
           device_id: expect.stringMatching(/^[\w-]{22}$/),
           label: "",
           location: "",
+          passkey_ids: [],
         },
       });
       expect(reply.text).not.toContain(login.session_token);

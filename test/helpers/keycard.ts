@@ -103,6 +103,18 @@ export interface KeycardOptions {
    * build in another folder (an empty one: not built); off when absent.
    */
   readonly portal?: true | { readonly dir: string };
+  /**
+   * WEBAUTHN_*: passkeys on, for `rpId` (such as "localhost") and `origins`; the origins
+   * default to http://localhost:<the port keycard listens on>. Passkeys are off when absent.
+   */
+  readonly webauthn?: TestRelyingParty;
+}
+
+/** The relying party of a test keycard's passkeys. */
+export interface TestRelyingParty {
+  readonly rpId: string;
+  readonly origins?: readonly string[];
+  readonly rpName?: string;
 }
 
 /**
@@ -192,8 +204,11 @@ export async function startKeycard(options: KeycardOptions = {}): Promise<TestKe
     validateCacheMs: _cache,
     durability: _durability,
     portal,
+    webauthn,
     ...settings
   } = options;
+  // Filled in once the port is known when the test gives no origins: read at each ceremony.
+  const origins = [...(webauthn?.origins ?? [])];
   const server = createKeycardServer({
     ...(portal === undefined
       ? {}
@@ -206,9 +221,15 @@ export async function startKeycard(options: KeycardOptions = {}): Promise<TestKe
       ...settings,
       policy: { ...testPolicy, ...policy },
       encryptionKey: options.encryptionKey ?? testEncryptionKey,
+      ...(webauthn === undefined
+        ? {}
+        : { webauthn: { id: webauthn.rpId, name: webauthn.rpName ?? "keycard", origins } }),
     }),
   });
   const port = await server.listen(0, "127.0.0.1");
+  if (webauthn !== undefined && origins.length === 0) {
+    origins.push(`http://localhost:${port}`);
+  }
   return {
     port,
     baseUrl: `http://127.0.0.1:${port}`,

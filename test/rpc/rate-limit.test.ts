@@ -15,7 +15,7 @@ import { rateLimitHeadersFromError, rateLimitInterceptor } from "../../src/trans
 import { DirectCaller } from "../../src/transport/rpc/direct-caller.js";
 import { failureOf } from "../helpers/connect-failure.js";
 import { FakeClock } from "../helpers/fake-clock.js";
-import { inMemoryApp, testAdminToken } from "../helpers/keycard.js";
+import { inMemoryApp, testAdminToken, testSettings } from "../helpers/keycard.js";
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const from = (ip: string) => ({ headers: { "x-test-ip": ip } });
@@ -30,7 +30,8 @@ const clientAddressFromHeader: Interceptor = (next) => (req) => {
 /** The real app with the limiter wired as `[logging, errors, rateLimit, auth]`. */
 function rateLimitedKeycard() {
   const clock = new FakeClock();
-  const app = inMemoryApp(clock);
+  const webauthn = { id: "localhost", name: "keycard", origins: ["http://localhost:8080"] };
+  const app = inMemoryApp(clock, testSettings({ webauthn }));
   const limits = createRateLimits({ keyPrefix: "rl", loginPerMinute: 5, otherPerMinute: 30 });
   const [logging, errors, ...rest] = app.routerOptions.interceptors ?? [];
   if (logging === undefined || errors === undefined) {
@@ -86,6 +87,17 @@ describe("rate limits on the RPC paths, with the real app and interceptors", () 
     expect(refused.metadata.get("retry-after")).toBe(String(delay));
     expect(refused.metadata.get("x-ratelimit-limit")).toBe("5");
     expect(refused.metadata.get("x-ratelimit-remaining")).toBe("0");
+  });
+
+  it("counts StartPasskeyLogin, the first step of a passkey sign-in, against Login's 5 a minute", async () => {
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      const started = await keycard.auth.startPasskeyLogin({}, from("203.0.113.12"));
+      expect(started.challengeId).not.toBe("");
+    }
+    const refused = keycard.auth.login(user, from("203.0.113.12"));
+    await expect(refused).rejects.toMatchObject({ code: Code.ResourceExhausted });
+    const sixth = keycard.auth.startPasskeyLogin({}, from("203.0.113.12"));
+    await expect(sixth).rejects.toMatchObject({ code: Code.ResourceExhausted });
   });
 
   it("lets another IP log in while one is refused", async () => {

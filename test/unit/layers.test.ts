@@ -21,7 +21,7 @@ interface Layer {
   readonly forbiddenPackages: readonly string[];
 }
 
-const infrastructure = ["ioredis", "argon2", "pino"];
+const infrastructure = ["ioredis", "argon2", "pino", "@simplewebauthn/server"];
 const protocol = ["@connectrpc/connect", "@connectrpc/connect-node", "@bufbuild/protobuf"];
 
 const layers: readonly Layer[] = [

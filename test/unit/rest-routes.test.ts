@@ -65,6 +65,11 @@ describe("restRoutes", () => {
         ["POST", "/auth/totp/confirm", "ConfirmOwnTotp"],
         ["DELETE", "/auth/totp", "RemoveOwnTotp"],
         ["POST", "/auth/recovery-codes", "RegenerateRecoveryCodes"],
+        ["POST", "/auth/passkeys/registration-options", "StartPasskeyRegistration"],
+        ["POST", "/auth/passkeys", "FinishPasskeyRegistration"],
+        ["GET", "/auth/passkeys", "ListOwnPasskeys"],
+        ["DELETE", "/auth/passkeys/{passkey_id}", "RemoveOwnPasskey"],
+        ["POST", "/auth/passkeys/login-options", "StartPasskeyLogin"],
         ["POST", "/admin/users", "CreateUser"],
         ["POST", "/admin/users/{user_id}/disable", "DisableUser"],
         ["GET", "/admin/users", "ListUsers"],
@@ -83,9 +88,11 @@ describe("restRoutes", () => {
         ["POST", "/admin/users/{user_id}/password-reset", "CreatePasswordReset"],
         ["GET", "/admin/users/{user_id}/recovery-codes", "GetRecoveryCodes"],
         ["DELETE", "/admin/users/{user_id}/recovery-codes", "ResetRecoveryCodes"],
+        ["GET", "/admin/users/{user_id}/passkeys", "ListPasskeys"],
+        ["DELETE", "/admin/users/{user_id}/passkeys/{passkey_id}", "DeletePasskey"],
       ]),
     );
-    expect(table).toHaveLength(36);
+    expect(table).toHaveLength(43);
   });
 
   it("maps the whole body onto the request only for routes annotated with body *", () => {
@@ -107,6 +114,9 @@ describe("restRoutes", () => {
       "POST /auth/jwt",
       "POST /auth/login",
       "POST /auth/logout",
+      "POST /auth/passkeys",
+      "POST /auth/passkeys/login-options",
+      "POST /auth/passkeys/registration-options",
       "POST /auth/password",
       "POST /auth/password/reset",
       "POST /auth/reauthenticate",

@@ -9,7 +9,7 @@ import { file_google_api_annotations } from "../../google/api/annotations_pb.js"
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp, file_google_protobuf_wrappers } from "@bufbuild/protobuf/wkt";
 import { file_keycard_v1_rules } from "./rules_pb.js";
-import type { CredentialKind, InactiveReason, Session, User } from "./session_pb.js";
+import type { CredentialKind, InactiveReason, Passkey, Session, User } from "./session_pb.js";
 import { file_keycard_v1_session } from "./session_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -17,13 +17,15 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file keycard/v1/auth_service.proto.
  */
 export const file_keycard_v1_auth_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch1rZXljYXJkL3YxL2F1dGhfc2VydmljZS5wcm90bxIKa2V5Y2FyZC52MSKiAQoMTG9naW5SZXF1ZXN0Eg0KBWVtYWlsGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEhgKEGR1cmF0aW9uX3NlY29uZHMYAyABKAUSDwoHYXBpX2tleRgEIAEoCRIRCgl0b3RwX2NvZGUYBSABKAkSEwoLcmVtZW1iZXJfbWUYBiABKAgSHgoNcmVjb3ZlcnlfY29kZRgHIAEoCUIHukgEcgIYICLcAQoNTG9naW5SZXNwb25zZRIVCg1zZXNzaW9uX3Rva2VuGAEgASgJEhIKCnNlc3Npb25faWQYAiABKAkSLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKZXhwaXJlc19pbhgEIAEoBRIMCgR1c2VyGAUgASgJEg8KB21lc3NhZ2UYBiABKAkSPQoYcmVjb3ZlcnlfY29kZXNfcmVtYWluaW5nGAcgASgLMhsuZ29vZ2xlLnByb3RvYnVmLkludDMyVmFsdWUiPgoOUmVmcmVzaFJlcXVlc3QSGAoQZHVyYXRpb25fc2Vjb25kcxgBIAEoBRISCgprZWVwX3Rva2VuGAIgASgIIpEBCg9SZWZyZXNoUmVzcG9uc2USFQoNc2Vzc2lvbl90b2tlbhgBIAEoCRISCgpzZXNzaW9uX2lkGAIgASgJEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmV4cGlyZXNfaW4YBCABKAUSDwoHbWVzc2FnZRgFIAEoCSJvChVSZWF1dGhlbnRpY2F0ZVJlcXVlc3QSGgoIcGFzc3dvcmQYASABKAlCCLpIBXIDKIAIEhoKCXRvdHBfY29kZRgCIAEoCUIHukgEcgIYEBIeCg1yZWNvdmVyeV9jb2RlGAMgASgJQge6SARyAhggIo8CChZSZWF1dGhlbnRpY2F0ZVJlc3BvbnNlEhUKDXNlc3Npb25fdG9rZW4YASABKAkSEgoKc2Vzc2lvbl9pZBgCIAEoCRIuCgpleHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpleHBpcmVzX2luGAQgASgFEi0KCWF1dGhfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASCwoDYW1yGAYgAygJEgsKA2FhbBgHIAEoBRI9ChhyZWNvdmVyeV9jb2Rlc19yZW1haW5pbmcYCCABKAsyGy5nb29nbGUucHJvdG9idWYuSW50MzJWYWx1ZSIPCg1Mb2dvdXRSZXF1ZXN0IiEKDkxvZ291dFJlc3BvbnNlEg8KB21lc3NhZ2UYASABKAkiPAoTTGlzdFNlc3Npb25zUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJWChRMaXN0U2Vzc2lvbnNSZXNwb25zZRIlCghzZXNzaW9ucxgBIAMoCzITLmtleWNhcmQudjEuU2Vzc2lvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiUgoUUmV2b2tlU2Vzc2lvblJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRImCgVzY29wZRgCIAEoDjIXLmtleWNhcmQudjEuUmV2b2tlU2NvcGUiPwoVUmV2b2tlU2Vzc2lvblJlc3BvbnNlEhUKDXJldm9rZWRfY291bnQYASABKAUSDwoHbWVzc2FnZRgCIAEoCSJLChRSZW5hbWVTZXNzaW9uUmVxdWVzdBIaCgpzZXNzaW9uX2lkGAEgASgJQga6SAPIAQESFwoFbGFiZWwYAiABKAlCCLpIBXID+HABIj0KFVJlbmFtZVNlc3Npb25SZXNwb25zZRIkCgdzZXNzaW9uGAEgASgLMhMua2V5Y2FyZC52MS5TZXNzaW9uInYKD1ZhbGlkYXRlUmVxdWVzdBINCgV0b2tlbhgBIAEoCRIRCgl0b3RwX2NvZGUYAiABKAkSJQoUbWF4X2F1dGhfYWdlX3NlY29uZHMYAyABKAVCB7pIBBoCKAASGgoHbWluX2FhbBgEIAEoBUIJukgGGgQYAigAIo0DChBWYWxpZGF0ZVJlc3BvbnNlEg4KBmFjdGl2ZRgBIAEoCBIqCgZyZWFzb24YAiABKA4yGi5rZXljYXJkLnYxLkluYWN0aXZlUmVhc29uEg8KB3N1YmplY3QYAyABKAkSEgoKc2Vzc2lvbl9pZBgEIAEoCRIuCgpleHBpcmVzX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpleHBpcmVzX2luGAYgASgFEg0KBXJvbGVzGAcgAygJEg0KBWVtYWlsGAggASgJEhQKDGRpc3BsYXlfbmFtZRgJIAEoCRIoCgRraW5kGAogASgOMhoua2V5Y2FyZC52MS5DcmVkZW50aWFsS2luZBItCglpc3N1ZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCWF1dGhfdGltZRgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASCwoDYW1yGA0gAygJEgsKA2FhbBgOIAEoBSIOCgxHZXRNZVJlcXVlc3QiVQoNR2V0TWVSZXNwb25zZRIeCgR1c2VyGAEgASgLMhAua2V5Y2FyZC52MS5Vc2VyEiQKB3Nlc3Npb24YAiABKAsyEy5rZXljYXJkLnYxLlNlc3Npb24iLQoRSXNzdWVUb2tlblJlcXVlc3QSGAoQZHVyYXRpb25fc2Vjb25kcxgBIAEoBSKDAQoSSXNzdWVUb2tlblJlc3BvbnNlEhUKDXNlc3Npb25fdG9rZW4YASABKAkSEgoKc2Vzc2lvbl9pZBgCIAEoCRIuCgpleHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpleHBpcmVzX2luGAQgASgFIksKD0lzc3VlSnd0UmVxdWVzdBIaCghhdWRpZW5jZRgBIAEoCUIIukgFcgMYgAISHAoLdHRsX3NlY29uZHMYAiABKAVCB7pIBBoCKAAiZQoQSXNzdWVKd3RSZXNwb25zZRINCgV0b2tlbhgBIAEoCRISCgpleHBpcmVzX2luGAIgASgFEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wInsKFUNoYW5nZVBhc3N3b3JkUmVxdWVzdBIlChBjdXJyZW50X3Bhc3N3b3JkGAEgASgJQgu6SAjIAQFyAyiACBIeCgxuZXdfcGFzc3dvcmQYAiABKAlCCLpIBXID2HABEhsKE2tlZXBfb3RoZXJfc2Vzc2lvbnMYAyABKAgiQwoWQ2hhbmdlUGFzc3dvcmRSZXNwb25zZRIYChByZXZva2VkX3Nlc3Npb25zGAEgASgFEg8KB21lc3NhZ2UYAiABKAkiUgoUUmVzZXRQYXNzd29yZFJlcXVlc3QSGgoFdG9rZW4YASABKAlCC7pICMgBAXIDGIABEh4KDG5ld19wYXNzd29yZBgCIAEoCUIIukgFcgPYcAEiQgoVUmVzZXRQYXNzd29yZFJlc3BvbnNlEhgKEHJldm9rZWRfc2Vzc2lvbnMYASABKAUSDwoHbWVzc2FnZRgCIAEoCSIWChRFbnJvbGxPd25Ub3RwUmVxdWVzdCJnChVFbnJvbGxPd25Ub3RwUmVzcG9uc2USDgoGc2VjcmV0GAEgASgJEhMKC290cGF1dGhfdXJpGAIgASgJEhMKC3FyX2NvZGVfc3ZnGAMgASgJEhQKDHFyX2NvZGVfdGV4dBgEIAEoCSIxChVDb25maXJtT3duVG90cFJlcXVlc3QSGAoEY29kZRgBIAEoCUIKukgHyAEBcgIYECJSChZDb25maXJtT3duVG90cFJlc3BvbnNlEh4KBHVzZXIYASABKAsyEC5rZXljYXJkLnYxLlVzZXISGAoQcmV2b2tlZF9zZXNzaW9ucxgCIAEoBSIWChRSZW1vdmVPd25Ub3RwUmVxdWVzdCJRChVSZW1vdmVPd25Ub3RwUmVzcG9uc2USHgoEdXNlchgBIAEoCzIQLmtleWNhcmQudjEuVXNlchIYChByZXZva2VkX3Nlc3Npb25zGAIgASgFIiAKHlJlZ2VuZXJhdGVSZWNvdmVyeUNvZGVzUmVxdWVzdCIwCh9SZWdlbmVyYXRlUmVjb3ZlcnlDb2Rlc1Jlc3BvbnNlEg0KBWNvZGVzGAEgAygJKloKC1Jldm9rZVNjb3BlEhwKGFJFVk9LRV9TQ09QRV9VTlNQRUNJRklFRBAAEhQKEFJFVk9LRV9TQ09QRV9BTEwQARIXChNSRVZPS0VfU0NPUEVfT1RIRVJTEAIy0A4KC0F1dGhTZXJ2aWNlElQKBUxvZ2luEhgua2V5Y2FyZC52MS5Mb2dpblJlcXVlc3QaGS5rZXljYXJkLnYxLkxvZ2luUmVzcG9uc2UiFoLT5JMCEDoBKiILL2F1dGgvbG9naW4SXAoHUmVmcmVzaBIaLmtleWNhcmQudjEuUmVmcmVzaFJlcXVlc3QaGy5rZXljYXJkLnYxLlJlZnJlc2hSZXNwb25zZSIYgtPkkwISOgEqIg0vYXV0aC9yZWZyZXNoEngKDlJlYXV0aGVudGljYXRlEiEua2V5Y2FyZC52MS5SZWF1dGhlbnRpY2F0ZVJlcXVlc3QaIi5rZXljYXJkLnYxLlJlYXV0aGVudGljYXRlUmVzcG9uc2UiH4LT5JMCGToBKiIUL2F1dGgvcmVhdXRoZW50aWNhdGUSWAoGTG9nb3V0Ehkua2V5Y2FyZC52MS5Mb2dvdXRSZXF1ZXN0Ghoua2V5Y2FyZC52MS5Mb2dvdXRSZXNwb25zZSIXgtPkkwIROgEqIgwvYXV0aC9sb2dvdXQSaQoMTGlzdFNlc3Npb25zEh8ua2V5Y2FyZC52MS5MaXN0U2Vzc2lvbnNSZXF1ZXN0GiAua2V5Y2FyZC52MS5MaXN0U2Vzc2lvbnNSZXNwb25zZSIWgtPkkwIQEg4vYXV0aC9zZXNzaW9ucxKLAQoNUmV2b2tlU2Vzc2lvbhIgLmtleWNhcmQudjEuUmV2b2tlU2Vzc2lvblJlcXVlc3QaIS5rZXljYXJkLnYxLlJldm9rZVNlc3Npb25SZXNwb25zZSI1gtPkkwIvWhAqDi9hdXRoL3Nlc3Npb25zKhsvYXV0aC9zZXNzaW9ucy97c2Vzc2lvbl9pZH0SfAoNUmVuYW1lU2Vzc2lvbhIgLmtleWNhcmQudjEuUmVuYW1lU2Vzc2lvblJlcXVlc3QaIS5rZXljYXJkLnYxLlJlbmFtZVNlc3Npb25SZXNwb25zZSImgtPkkwIgOgEqMhsvYXV0aC9zZXNzaW9ucy97c2Vzc2lvbl9pZH0SYAoIVmFsaWRhdGUSGy5rZXljYXJkLnYxLlZhbGlkYXRlUmVxdWVzdBocLmtleWNhcmQudjEuVmFsaWRhdGVSZXNwb25zZSIZgtPkkwITOgEqIg4vYXV0aC92YWxpZGF0ZRJjCgpJc3N1ZVRva2VuEh0ua2V5Y2FyZC52MS5Jc3N1ZVRva2VuUmVxdWVzdBoeLmtleWNhcmQudjEuSXNzdWVUb2tlblJlc3BvbnNlIhaC0+STAhA6ASoiCy9hdXRoL3Rva2VuElsKCElzc3VlSnd0Ehsua2V5Y2FyZC52MS5Jc3N1ZUp3dFJlcXVlc3QaHC5rZXljYXJkLnYxLklzc3VlSnd0UmVzcG9uc2UiFILT5JMCDjoBKiIJL2F1dGgvand0Ek4KBUdldE1lEhgua2V5Y2FyZC52MS5HZXRNZVJlcXVlc3QaGS5rZXljYXJkLnYxLkdldE1lUmVzcG9uc2UiEILT5JMCChIIL2F1dGgvbWUScgoOQ2hhbmdlUGFzc3dvcmQSIS5rZXljYXJkLnYxLkNoYW5nZVBhc3N3b3JkUmVxdWVzdBoiLmtleWNhcmQudjEuQ2hhbmdlUGFzc3dvcmRSZXNwb25zZSIZgtPkkwITOgEqIg4vYXV0aC9wYXNzd29yZBJ1Cg1SZXNldFBhc3N3b3JkEiAua2V5Y2FyZC52MS5SZXNldFBhc3N3b3JkUmVxdWVzdBohLmtleWNhcmQudjEuUmVzZXRQYXNzd29yZFJlc3BvbnNlIh+C0+STAhk6ASoiFC9hdXRoL3Bhc3N3b3JkL3Jlc2V0EmsKDUVucm9sbE93blRvdHASIC5rZXljYXJkLnYxLkVucm9sbE93blRvdHBSZXF1ZXN0GiEua2V5Y2FyZC52MS5FbnJvbGxPd25Ub3RwUmVzcG9uc2UiFYLT5JMCDzoBKiIKL2F1dGgvdG90cBJ2Cg5Db25maXJtT3duVG90cBIhLmtleWNhcmQudjEuQ29uZmlybU93blRvdHBSZXF1ZXN0GiIua2V5Y2FyZC52MS5Db25maXJtT3duVG90cFJlc3BvbnNlIh2C0+STAhc6ASoiEi9hdXRoL3RvdHAvY29uZmlybRJoCg1SZW1vdmVPd25Ub3RwEiAua2V5Y2FyZC52MS5SZW1vdmVPd25Ub3RwUmVxdWVzdBohLmtleWNhcmQudjEuUmVtb3ZlT3duVG90cFJlc3BvbnNlIhKC0+STAgwqCi9hdXRoL3RvdHASkwEKF1JlZ2VuZXJhdGVSZWNvdmVyeUNvZGVzEioua2V5Y2FyZC52MS5SZWdlbmVyYXRlUmVjb3ZlcnlDb2Rlc1JlcXVlc3QaKy5rZXljYXJkLnYxLlJlZ2VuZXJhdGVSZWNvdmVyeUNvZGVzUmVzcG9uc2UiH4LT5JMCGToBKiIUL2F1dGgvcmVjb3ZlcnktY29kZXNiBnByb3RvMw", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_timestamp, file_google_protobuf_wrappers, file_keycard_v1_rules, file_keycard_v1_session]);
+  fileDesc("Ch1rZXljYXJkL3YxL2F1dGhfc2VydmljZS5wcm90bxIKa2V5Y2FyZC52MSLRAQoMTG9naW5SZXF1ZXN0Eg0KBWVtYWlsGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEhgKEGR1cmF0aW9uX3NlY29uZHMYAyABKAUSDwoHYXBpX2tleRgEIAEoCRIRCgl0b3RwX2NvZGUYBSABKAkSEwoLcmVtZW1iZXJfbWUYBiABKAgSHgoNcmVjb3ZlcnlfY29kZRgHIAEoCUIHukgEcgIYIBItCgdwYXNza2V5GAggASgLMhwua2V5Y2FyZC52MS5QYXNza2V5QXNzZXJ0aW9uIlkKEFBhc3NrZXlBc3NlcnRpb24SIAoMY2hhbGxlbmdlX2lkGAEgASgJQgq6SAfIAQFyAhhAEiMKDXJlc3BvbnNlX2pzb24YAiABKAlCDLpICcgBAXIEKICAASLcAQoNTG9naW5SZXNwb25zZRIVCg1zZXNzaW9uX3Rva2VuGAEgASgJEhIKCnNlc3Npb25faWQYAiABKAkSLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKZXhwaXJlc19pbhgEIAEoBRIMCgR1c2VyGAUgASgJEg8KB21lc3NhZ2UYBiABKAkSPQoYcmVjb3ZlcnlfY29kZXNfcmVtYWluaW5nGAcgASgLMhsuZ29vZ2xlLnByb3RvYnVmLkludDMyVmFsdWUiPgoOUmVmcmVzaFJlcXVlc3QSGAoQZHVyYXRpb25fc2Vjb25kcxgBIAEoBRISCgprZWVwX3Rva2VuGAIgASgIIpEBCg9SZWZyZXNoUmVzcG9uc2USFQoNc2Vzc2lvbl90b2tlbhgBIAEoCRISCgpzZXNzaW9uX2lkGAIgASgJEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmV4cGlyZXNfaW4YBCABKAUSDwoHbWVzc2FnZRgFIAEoCSKeAQoVUmVhdXRoZW50aWNhdGVSZXF1ZXN0EhoKCHBhc3N3b3JkGAEgASgJQgi6SAVyAyiACBIaCgl0b3RwX2NvZGUYAiABKAlCB7pIBHICGBASHgoNcmVjb3ZlcnlfY29kZRgDIAEoCUIHukgEcgIYIBItCgdwYXNza2V5GAQgASgLMhwua2V5Y2FyZC52MS5QYXNza2V5QXNzZXJ0aW9uIo8CChZSZWF1dGhlbnRpY2F0ZVJlc3BvbnNlEhUKDXNlc3Npb25fdG9rZW4YASABKAkSEgoKc2Vzc2lvbl9pZBgCIAEoCRIuCgpleHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpleHBpcmVzX2luGAQgASgFEi0KCWF1dGhfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASCwoDYW1yGAYgAygJEgsKA2FhbBgHIAEoBRI9ChhyZWNvdmVyeV9jb2Rlc19yZW1haW5pbmcYCCABKAsyGy5nb29nbGUucHJvdG9idWYuSW50MzJWYWx1ZSIPCg1Mb2dvdXRSZXF1ZXN0IiEKDkxvZ291dFJlc3BvbnNlEg8KB21lc3NhZ2UYASABKAkiPAoTTGlzdFNlc3Npb25zUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJWChRMaXN0U2Vzc2lvbnNSZXNwb25zZRIlCghzZXNzaW9ucxgBIAMoCzITLmtleWNhcmQudjEuU2Vzc2lvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiUgoUUmV2b2tlU2Vzc2lvblJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRImCgVzY29wZRgCIAEoDjIXLmtleWNhcmQudjEuUmV2b2tlU2NvcGUiPwoVUmV2b2tlU2Vzc2lvblJlc3BvbnNlEhUKDXJldm9rZWRfY291bnQYASABKAUSDwoHbWVzc2FnZRgCIAEoCSJLChRSZW5hbWVTZXNzaW9uUmVxdWVzdBIaCgpzZXNzaW9uX2lkGAEgASgJQga6SAPIAQESFwoFbGFiZWwYAiABKAlCCLpIBXID+HABIj0KFVJlbmFtZVNlc3Npb25SZXNwb25zZRIkCgdzZXNzaW9uGAEgASgLMhMua2V5Y2FyZC52MS5TZXNzaW9uInYKD1ZhbGlkYXRlUmVxdWVzdBINCgV0b2tlbhgBIAEoCRIRCgl0b3RwX2NvZGUYAiABKAkSJQoUbWF4X2F1dGhfYWdlX3NlY29uZHMYAyABKAVCB7pIBBoCKAASGgoHbWluX2FhbBgEIAEoBUIJukgGGgQYAigAIo0DChBWYWxpZGF0ZVJlc3BvbnNlEg4KBmFjdGl2ZRgBIAEoCBIqCgZyZWFzb24YAiABKA4yGi5rZXljYXJkLnYxLkluYWN0aXZlUmVhc29uEg8KB3N1YmplY3QYAyABKAkSEgoKc2Vzc2lvbl9pZBgEIAEoCRIuCgpleHBpcmVzX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpleHBpcmVzX2luGAYgASgFEg0KBXJvbGVzGAcgAygJEg0KBWVtYWlsGAggASgJEhQKDGRpc3BsYXlfbmFtZRgJIAEoCRIoCgRraW5kGAogASgOMhoua2V5Y2FyZC52MS5DcmVkZW50aWFsS2luZBItCglpc3N1ZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCWF1dGhfdGltZRgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASCwoDYW1yGA0gAygJEgsKA2FhbBgOIAEoBSIOCgxHZXRNZVJlcXVlc3QiVQoNR2V0TWVSZXNwb25zZRIeCgR1c2VyGAEgASgLMhAua2V5Y2FyZC52MS5Vc2VyEiQKB3Nlc3Npb24YAiABKAsyEy5rZXljYXJkLnYxLlNlc3Npb24iLQoRSXNzdWVUb2tlblJlcXVlc3QSGAoQZHVyYXRpb25fc2Vjb25kcxgBIAEoBSKDAQoSSXNzdWVUb2tlblJlc3BvbnNlEhUKDXNlc3Npb25fdG9rZW4YASABKAkSEgoKc2Vzc2lvbl9pZBgCIAEoCRIuCgpleHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpleHBpcmVzX2luGAQgASgFIksKD0lzc3VlSnd0UmVxdWVzdBIaCghhdWRpZW5jZRgBIAEoCUIIukgFcgMYgAISHAoLdHRsX3NlY29uZHMYAiABKAVCB7pIBBoCKAAiZQoQSXNzdWVKd3RSZXNwb25zZRINCgV0b2tlbhgBIAEoCRISCgpleHBpcmVzX2luGAIgASgFEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wInsKFUNoYW5nZVBhc3N3b3JkUmVxdWVzdBIlChBjdXJyZW50X3Bhc3N3b3JkGAEgASgJQgu6SAjIAQFyAyiACBIeCgxuZXdfcGFzc3dvcmQYAiABKAlCCLpIBXID2HABEhsKE2tlZXBfb3RoZXJfc2Vzc2lvbnMYAyABKAgiQwoWQ2hhbmdlUGFzc3dvcmRSZXNwb25zZRIYChByZXZva2VkX3Nlc3Npb25zGAEgASgFEg8KB21lc3NhZ2UYAiABKAkiUgoUUmVzZXRQYXNzd29yZFJlcXVlc3QSGgoFdG9rZW4YASABKAlCC7pICMgBAXIDGIABEh4KDG5ld19wYXNzd29yZBgCIAEoCUIIukgFcgPYcAEiQgoVUmVzZXRQYXNzd29yZFJlc3BvbnNlEhgKEHJldm9rZWRfc2Vzc2lvbnMYASABKAUSDwoHbWVzc2FnZRgCIAEoCSIWChRFbnJvbGxPd25Ub3RwUmVxdWVzdCJnChVFbnJvbGxPd25Ub3RwUmVzcG9uc2USDgoGc2VjcmV0GAEgASgJEhMKC290cGF1dGhfdXJpGAIgASgJEhMKC3FyX2NvZGVfc3ZnGAMgASgJEhQKDHFyX2NvZGVfdGV4dBgEIAEoCSIxChVDb25maXJtT3duVG90cFJlcXVlc3QSGAoEY29kZRgBIAEoCUIKukgHyAEBcgIYECJSChZDb25maXJtT3duVG90cFJlc3BvbnNlEh4KBHVzZXIYASABKAsyEC5rZXljYXJkLnYxLlVzZXISGAoQcmV2b2tlZF9zZXNzaW9ucxgCIAEoBSIWChRSZW1vdmVPd25Ub3RwUmVxdWVzdCJRChVSZW1vdmVPd25Ub3RwUmVzcG9uc2USHgoEdXNlchgBIAEoCzIQLmtleWNhcmQudjEuVXNlchIYChByZXZva2VkX3Nlc3Npb25zGAIgASgFIiAKHlJlZ2VuZXJhdGVSZWNvdmVyeUNvZGVzUmVxdWVzdCIwCh9SZWdlbmVyYXRlUmVjb3ZlcnlDb2Rlc1Jlc3BvbnNlEg0KBWNvZGVzGAEgAygJIiEKH1N0YXJ0UGFzc2tleVJlZ2lzdHJhdGlvblJlcXVlc3QiTgogU3RhcnRQYXNza2V5UmVnaXN0cmF0aW9uUmVzcG9uc2USFAoMY2hhbGxlbmdlX2lkGAEgASgJEhQKDG9wdGlvbnNfanNvbhgCIAEoCSKBAQogRmluaXNoUGFzc2tleVJlZ2lzdHJhdGlvblJlcXVlc3QSIAoMY2hhbGxlbmdlX2lkGAEgASgJQgq6SAfIAQFyAhhAEhYKBG5hbWUYAiABKAlCCLpIBXIDGIACEiMKDXJlc3BvbnNlX2pzb24YAyABKAlCDLpICcgBAXIEKICAAiJJCiFGaW5pc2hQYXNza2V5UmVnaXN0cmF0aW9uUmVzcG9uc2USJAoHcGFzc2tleRgBIAEoCzITLmtleWNhcmQudjEuUGFzc2tleSIYChZMaXN0T3duUGFzc2tleXNSZXF1ZXN0IkAKF0xpc3RPd25QYXNza2V5c1Jlc3BvbnNlEiUKCHBhc3NrZXlzGAEgAygLMhMua2V5Y2FyZC52MS5QYXNza2V5IjkKF1JlbW92ZU93blBhc3NrZXlSZXF1ZXN0Eh4KCnBhc3NrZXlfaWQYASABKAlCCrpIB8gBAXICGEAiNAoYUmVtb3ZlT3duUGFzc2tleVJlc3BvbnNlEhgKEHJldm9rZWRfc2Vzc2lvbnMYASABKAUiGgoYU3RhcnRQYXNza2V5TG9naW5SZXF1ZXN0IkcKGVN0YXJ0UGFzc2tleUxvZ2luUmVzcG9uc2USFAoMY2hhbGxlbmdlX2lkGAEgASgJEhQKDG9wdGlvbnNfanNvbhgCIAEoCSpaCgtSZXZva2VTY29wZRIcChhSRVZPS0VfU0NPUEVfVU5TUEVDSUZJRUQQABIUChBSRVZPS0VfU0NPUEVfQUxMEAESFwoTUkVWT0tFX1NDT1BFX09USEVSUxACMpMUCgtBdXRoU2VydmljZRJUCgVMb2dpbhIYLmtleWNhcmQudjEuTG9naW5SZXF1ZXN0Ghkua2V5Y2FyZC52MS5Mb2dpblJlc3BvbnNlIhaC0+STAhA6ASoiCy9hdXRoL2xvZ2luElwKB1JlZnJlc2gSGi5rZXljYXJkLnYxLlJlZnJlc2hSZXF1ZXN0Ghsua2V5Y2FyZC52MS5SZWZyZXNoUmVzcG9uc2UiGILT5JMCEjoBKiINL2F1dGgvcmVmcmVzaBJ4Cg5SZWF1dGhlbnRpY2F0ZRIhLmtleWNhcmQudjEuUmVhdXRoZW50aWNhdGVSZXF1ZXN0GiIua2V5Y2FyZC52MS5SZWF1dGhlbnRpY2F0ZVJlc3BvbnNlIh+C0+STAhk6ASoiFC9hdXRoL3JlYXV0aGVudGljYXRlElgKBkxvZ291dBIZLmtleWNhcmQudjEuTG9nb3V0UmVxdWVzdBoaLmtleWNhcmQudjEuTG9nb3V0UmVzcG9uc2UiF4LT5JMCEToBKiIML2F1dGgvbG9nb3V0EmkKDExpc3RTZXNzaW9ucxIfLmtleWNhcmQudjEuTGlzdFNlc3Npb25zUmVxdWVzdBogLmtleWNhcmQudjEuTGlzdFNlc3Npb25zUmVzcG9uc2UiFoLT5JMCEBIOL2F1dGgvc2Vzc2lvbnMSiwEKDVJldm9rZVNlc3Npb24SIC5rZXljYXJkLnYxLlJldm9rZVNlc3Npb25SZXF1ZXN0GiEua2V5Y2FyZC52MS5SZXZva2VTZXNzaW9uUmVzcG9uc2UiNYLT5JMCL1oQKg4vYXV0aC9zZXNzaW9ucyobL2F1dGgvc2Vzc2lvbnMve3Nlc3Npb25faWR9EnwKDVJlbmFtZVNlc3Npb24SIC5rZXljYXJkLnYxLlJlbmFtZVNlc3Npb25SZXF1ZXN0GiEua2V5Y2FyZC52MS5SZW5hbWVTZXNzaW9uUmVzcG9uc2UiJoLT5JMCIDoBKjIbL2F1dGgvc2Vzc2lvbnMve3Nlc3Npb25faWR9EmAKCFZhbGlkYXRlEhsua2V5Y2FyZC52MS5WYWxpZGF0ZVJlcXVlc3QaHC5rZXljYXJkLnYxLlZhbGlkYXRlUmVzcG9uc2UiGYLT5JMCEzoBKiIOL2F1dGgvdmFsaWRhdGUSYwoKSXNzdWVUb2tlbhIdLmtleWNhcmQudjEuSXNzdWVUb2tlblJlcXVlc3QaHi5rZXljYXJkLnYxLklzc3VlVG9rZW5SZXNwb25zZSIWgtPkkwIQOgEqIgsvYXV0aC90b2tlbhJbCghJc3N1ZUp3dBIbLmtleWNhcmQudjEuSXNzdWVKd3RSZXF1ZXN0Ghwua2V5Y2FyZC52MS5Jc3N1ZUp3dFJlc3BvbnNlIhSC0+STAg46ASoiCS9hdXRoL2p3dBJOCgVHZXRNZRIYLmtleWNhcmQudjEuR2V0TWVSZXF1ZXN0Ghkua2V5Y2FyZC52MS5HZXRNZVJlc3BvbnNlIhCC0+STAgoSCC9hdXRoL21lEnIKDkNoYW5nZVBhc3N3b3JkEiEua2V5Y2FyZC52MS5DaGFuZ2VQYXNzd29yZFJlcXVlc3QaIi5rZXljYXJkLnYxLkNoYW5nZVBhc3N3b3JkUmVzcG9uc2UiGYLT5JMCEzoBKiIOL2F1dGgvcGFzc3dvcmQSdQoNUmVzZXRQYXNzd29yZBIgLmtleWNhcmQudjEuUmVzZXRQYXNzd29yZFJlcXVlc3QaIS5rZXljYXJkLnYxLlJlc2V0UGFzc3dvcmRSZXNwb25zZSIfgtPkkwIZOgEqIhQvYXV0aC9wYXNzd29yZC9yZXNldBJrCg1FbnJvbGxPd25Ub3RwEiAua2V5Y2FyZC52MS5FbnJvbGxPd25Ub3RwUmVxdWVzdBohLmtleWNhcmQudjEuRW5yb2xsT3duVG90cFJlc3BvbnNlIhWC0+STAg86ASoiCi9hdXRoL3RvdHASdgoOQ29uZmlybU93blRvdHASIS5rZXljYXJkLnYxLkNvbmZpcm1Pd25Ub3RwUmVxdWVzdBoiLmtleWNhcmQudjEuQ29uZmlybU93blRvdHBSZXNwb25zZSIdgtPkkwIXOgEqIhIvYXV0aC90b3RwL2NvbmZpcm0SaAoNUmVtb3ZlT3duVG90cBIgLmtleWNhcmQudjEuUmVtb3ZlT3duVG90cFJlcXVlc3QaIS5rZXljYXJkLnYxLlJlbW92ZU93blRvdHBSZXNwb25zZSISgtPkkwIMKgovYXV0aC90b3RwEpMBChdSZWdlbmVyYXRlUmVjb3ZlcnlDb2RlcxIqLmtleWNhcmQudjEuUmVnZW5lcmF0ZVJlY292ZXJ5Q29kZXNSZXF1ZXN0Gisua2V5Y2FyZC52MS5SZWdlbmVyYXRlUmVjb3ZlcnlDb2Rlc1Jlc3BvbnNlIh+C0+STAhk6ASoiFC9hdXRoL3JlY292ZXJ5LWNvZGVzEqUBChhTdGFydFBhc3NrZXlSZWdpc3RyYXRpb24SKy5rZXljYXJkLnYxLlN0YXJ0UGFzc2tleVJlZ2lzdHJhdGlvblJlcXVlc3QaLC5rZXljYXJkLnYxLlN0YXJ0UGFzc2tleVJlZ2lzdHJhdGlvblJlc3BvbnNlIi6C0+STAig6ASoiIy9hdXRoL3Bhc3NrZXlzL3JlZ2lzdHJhdGlvbi1vcHRpb25zEpMBChlGaW5pc2hQYXNza2V5UmVnaXN0cmF0aW9uEiwua2V5Y2FyZC52MS5GaW5pc2hQYXNza2V5UmVnaXN0cmF0aW9uUmVxdWVzdBotLmtleWNhcmQudjEuRmluaXNoUGFzc2tleVJlZ2lzdHJhdGlvblJlc3BvbnNlIhmC0+STAhM6ASoiDi9hdXRoL3Bhc3NrZXlzEnIKD0xpc3RPd25QYXNza2V5cxIiLmtleWNhcmQudjEuTGlzdE93blBhc3NrZXlzUmVxdWVzdBojLmtleWNhcmQudjEuTGlzdE93blBhc3NrZXlzUmVzcG9uc2UiFoLT5JMCEBIOL2F1dGgvcGFzc2tleXMSggEKEFJlbW92ZU93blBhc3NrZXkSIy5rZXljYXJkLnYxLlJlbW92ZU93blBhc3NrZXlSZXF1ZXN0GiQua2V5Y2FyZC52MS5SZW1vdmVPd25QYXNza2V5UmVzcG9uc2UiI4LT5JMCHSobL2F1dGgvcGFzc2tleXMve3Bhc3NrZXlfaWR9EokBChFTdGFydFBhc3NrZXlMb2dpbhIkLmtleWNhcmQudjEuU3RhcnRQYXNza2V5TG9naW5SZXF1ZXN0GiUua2V5Y2FyZC52MS5TdGFydFBhc3NrZXlMb2dpblJlc3BvbnNlIieC0+STAiE6ASoiHC9hdXRoL3Bhc3NrZXlzL2xvZ2luLW9wdGlvbnNiBnByb3RvMw", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_timestamp, file_google_protobuf_wrappers, file_keycard_v1_rules, file_keycard_v1_session]);
 
 /**
  * LoginRequest carries the credentials of a person or program logging in: either
  * `email` + `password` (+ `totp_code` for accounts with TOTP), or `api_key` (+ `totp_code`
  * unless the key skips TOTP), or `password` alone for the built-in administrator account
- * when the server has ADMIN_PASSWORD set. A user with TOTP who sends no code gets UNAUTHENTICATED with
+ * when the server has ADMIN_PASSWORD set, or `passkey` alone (a discoverable passkey names
+ * its account), or `email` + `password` + `passkey` (the passkey as the second factor, also
+ * for accounts with TOTP). A user with TOTP who sends no code gets UNAUTHENTICATED with
  * reason TOTP_REQUIRED, distinct from wrong credentials.
  *
  * @generated from message keycard.v1.LoginRequest
@@ -88,6 +90,19 @@ export type LoginRequest = Message<"keycard.v1.LoginRequest"> & {
    * @generated from field: string recovery_code = 7;
    */
   recoveryCode: string;
+
+  /**
+   * A passkey's answer to a StartPasskeyLogin challenge. Alone (no email, password or API
+   * key) it signs in the account whose passkey it is: amr ["hwk"], AAL2 when the
+   * authenticator verified the user (PIN or biometric), else AAL1. With email and password
+   * it is the second factor, in place of `totp_code`: the passkey must be that account's;
+   * amr ["pwd", "hwk"], AAL2. With an API key, `totp_code` or `recovery_code` it fails
+   * with INVALID_ARGUMENT. An assertion that cannot be accepted fails with UNAUTHENTICATED
+   * (PASSKEY_INVALID) and spends the guessing budget like a wrong password.
+   *
+   * @generated from field: keycard.v1.PasskeyAssertion passkey = 8;
+   */
+  passkey?: PasskeyAssertion | undefined;
 };
 
 /**
@@ -96,6 +111,35 @@ export type LoginRequest = Message<"keycard.v1.LoginRequest"> & {
  */
 export const LoginRequestSchema: GenMessage<LoginRequest> = /*@__PURE__*/
   messageDesc(file_keycard_v1_auth_service, 0);
+
+/**
+ * PasskeyAssertion is a browser's answer to a passkey challenge.
+ *
+ * @generated from message keycard.v1.PasskeyAssertion
+ */
+export type PasskeyAssertion = Message<"keycard.v1.PasskeyAssertion"> & {
+  /**
+   * The `challenge_id` StartPasskeyLogin answered; each works once, for 5 minutes.
+   *
+   * @generated from field: string challenge_id = 1;
+   */
+  challengeId: string;
+
+  /**
+   * The AuthenticationResponseJSON that @simplewebauthn/browser's startAuthentication
+   * returns (the PublicKeyCredential as JSON), as text.
+   *
+   * @generated from field: string response_json = 2;
+   */
+  responseJson: string;
+};
+
+/**
+ * Describes the message keycard.v1.PasskeyAssertion.
+ * Use `create(PasskeyAssertionSchema)` to create a new message.
+ */
+export const PasskeyAssertionSchema: GenMessage<PasskeyAssertion> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_auth_service, 1);
 
 /**
  * LoginResponse hands the new session token to the caller; it is shown only this once.
@@ -163,7 +207,7 @@ export type LoginResponse = Message<"keycard.v1.LoginResponse"> & {
  * Use `create(LoginResponseSchema)` to create a new message.
  */
 export const LoginResponseSchema: GenMessage<LoginResponse> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 1);
+  messageDesc(file_keycard_v1_auth_service, 2);
 
 /**
  * RefreshRequest asks to refresh the session whose token is in the request headers.
@@ -194,7 +238,7 @@ export type RefreshRequest = Message<"keycard.v1.RefreshRequest"> & {
  * Use `create(RefreshRequestSchema)` to create a new message.
  */
 export const RefreshRequestSchema: GenMessage<RefreshRequest> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 2);
+  messageDesc(file_keycard_v1_auth_service, 3);
 
 /**
  * RefreshResponse hands over the rotated session token; the old one stops working after
@@ -244,7 +288,7 @@ export type RefreshResponse = Message<"keycard.v1.RefreshResponse"> & {
  * Use `create(RefreshResponseSchema)` to create a new message.
  */
 export const RefreshResponseSchema: GenMessage<RefreshResponse> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 3);
+  messageDesc(file_keycard_v1_auth_service, 4);
 
 /**
  * ReauthenticateRequest carries the credentials presented again; at least one is required.
@@ -273,6 +317,16 @@ export type ReauthenticateRequest = Message<"keycard.v1.ReauthenticateRequest"> 
    * @generated from field: string recovery_code = 3;
    */
   recoveryCode: string;
+
+  /**
+   * A passkey's answer to a StartPasskeyLogin challenge; the passkey must be one of the
+   * session's user's. It adds "hwk" to the session's amr, and makes it AAL2 when the
+   * authenticator verified the user (or the session already had another factor). Not with
+   * `totp_code` or `recovery_code` (INVALID_ARGUMENT).
+   *
+   * @generated from field: keycard.v1.PasskeyAssertion passkey = 4;
+   */
+  passkey?: PasskeyAssertion | undefined;
 };
 
 /**
@@ -280,7 +334,7 @@ export type ReauthenticateRequest = Message<"keycard.v1.ReauthenticateRequest"> 
  * Use `create(ReauthenticateRequestSchema)` to create a new message.
  */
 export const ReauthenticateRequestSchema: GenMessage<ReauthenticateRequest> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 4);
+  messageDesc(file_keycard_v1_auth_service, 5);
 
 /**
  * ReauthenticateResponse hands over the rotated token and the session's new assurance.
@@ -351,7 +405,7 @@ export type ReauthenticateResponse = Message<"keycard.v1.ReauthenticateResponse"
  * Use `create(ReauthenticateResponseSchema)` to create a new message.
  */
 export const ReauthenticateResponseSchema: GenMessage<ReauthenticateResponse> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 5);
+  messageDesc(file_keycard_v1_auth_service, 6);
 
 /**
  * LogoutRequest has no fields: the session to end is the one whose token is in the
@@ -367,7 +421,7 @@ export type LogoutRequest = Message<"keycard.v1.LogoutRequest"> & {
  * Use `create(LogoutRequestSchema)` to create a new message.
  */
 export const LogoutRequestSchema: GenMessage<LogoutRequest> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 6);
+  messageDesc(file_keycard_v1_auth_service, 7);
 
 /**
  * LogoutResponse confirms that the session was revoked.
@@ -388,7 +442,7 @@ export type LogoutResponse = Message<"keycard.v1.LogoutResponse"> & {
  * Use `create(LogoutResponseSchema)` to create a new message.
  */
 export const LogoutResponseSchema: GenMessage<LogoutResponse> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 7);
+  messageDesc(file_keycard_v1_auth_service, 8);
 
 /**
  * ListSessionsRequest asks for one page of the caller's own sessions.
@@ -420,7 +474,7 @@ export type ListSessionsRequest = Message<"keycard.v1.ListSessionsRequest"> & {
  * Use `create(ListSessionsRequestSchema)` to create a new message.
  */
 export const ListSessionsRequestSchema: GenMessage<ListSessionsRequest> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 8);
+  messageDesc(file_keycard_v1_auth_service, 9);
 
 /**
  * ListSessionsResponse is one page of the caller's live sessions.
@@ -450,7 +504,7 @@ export type ListSessionsResponse = Message<"keycard.v1.ListSessionsResponse"> & 
  * Use `create(ListSessionsResponseSchema)` to create a new message.
  */
 export const ListSessionsResponseSchema: GenMessage<ListSessionsResponse> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 9);
+  messageDesc(file_keycard_v1_auth_service, 10);
 
 /**
  * RevokeSessionRequest names the sessions to revoke. Over REST, `DELETE
@@ -481,7 +535,7 @@ export type RevokeSessionRequest = Message<"keycard.v1.RevokeSessionRequest"> & 
  * Use `create(RevokeSessionRequestSchema)` to create a new message.
  */
 export const RevokeSessionRequestSchema: GenMessage<RevokeSessionRequest> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 10);
+  messageDesc(file_keycard_v1_auth_service, 11);
 
 /**
  * RevokeSessionResponse says how many sessions ended.
@@ -509,7 +563,7 @@ export type RevokeSessionResponse = Message<"keycard.v1.RevokeSessionResponse"> 
  * Use `create(RevokeSessionResponseSchema)` to create a new message.
  */
 export const RevokeSessionResponseSchema: GenMessage<RevokeSessionResponse> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 11);
+  messageDesc(file_keycard_v1_auth_service, 12);
 
 /**
  * RenameSessionRequest names a session of the caller and its new label. Over REST, `PATCH
@@ -538,7 +592,7 @@ export type RenameSessionRequest = Message<"keycard.v1.RenameSessionRequest"> & 
  * Use `create(RenameSessionRequestSchema)` to create a new message.
  */
 export const RenameSessionRequestSchema: GenMessage<RenameSessionRequest> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 12);
+  messageDesc(file_keycard_v1_auth_service, 13);
 
 /**
  * RenameSessionResponse is the renamed session as ListSessions now shows it.
@@ -559,7 +613,7 @@ export type RenameSessionResponse = Message<"keycard.v1.RenameSessionResponse"> 
  * Use `create(RenameSessionResponseSchema)` to create a new message.
  */
 export const RenameSessionResponseSchema: GenMessage<RenameSessionResponse> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 13);
+  messageDesc(file_keycard_v1_auth_service, 14);
 
 /**
  * ValidateRequest carries the credential to introspect.
@@ -604,7 +658,7 @@ export type ValidateRequest = Message<"keycard.v1.ValidateRequest"> & {
  * Use `create(ValidateRequestSchema)` to create a new message.
  */
 export const ValidateRequestSchema: GenMessage<ValidateRequest> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 14);
+  messageDesc(file_keycard_v1_auth_service, 15);
 
 /**
  * ValidateResponse is the introspection answer for one token. Fields other than `active`
@@ -700,7 +754,8 @@ export type ValidateResponse = Message<"keycard.v1.ValidateResponse"> & {
   authTime?: Timestamp | undefined;
 
   /**
-   * How they proved themselves (RFC 8176): "pwd", "otp", "rec", "swk", in the order checked.
+   * How they proved themselves (RFC 8176): "pwd", "otp", "rec", "swk", "hwk", in the order
+   * checked.
    *
    * @generated from field: repeated string amr = 13;
    */
@@ -719,7 +774,7 @@ export type ValidateResponse = Message<"keycard.v1.ValidateResponse"> & {
  * Use `create(ValidateResponseSchema)` to create a new message.
  */
 export const ValidateResponseSchema: GenMessage<ValidateResponse> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 15);
+  messageDesc(file_keycard_v1_auth_service, 16);
 
 /**
  * GetMeRequest has no fields: the account returned is the caller's.
@@ -734,7 +789,7 @@ export type GetMeRequest = Message<"keycard.v1.GetMeRequest"> & {
  * Use `create(GetMeRequestSchema)` to create a new message.
  */
 export const GetMeRequestSchema: GenMessage<GetMeRequest> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 16);
+  messageDesc(file_keycard_v1_auth_service, 17);
 
 /**
  * GetMeResponse describes the caller.
@@ -762,7 +817,7 @@ export type GetMeResponse = Message<"keycard.v1.GetMeResponse"> & {
  * Use `create(GetMeResponseSchema)` to create a new message.
  */
 export const GetMeResponseSchema: GenMessage<GetMeResponse> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 17);
+  messageDesc(file_keycard_v1_auth_service, 18);
 
 /**
  * IssueTokenRequest asks for an additional session of the caller.
@@ -783,7 +838,7 @@ export type IssueTokenRequest = Message<"keycard.v1.IssueTokenRequest"> & {
  * Use `create(IssueTokenRequestSchema)` to create a new message.
  */
 export const IssueTokenRequestSchema: GenMessage<IssueTokenRequest> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 18);
+  messageDesc(file_keycard_v1_auth_service, 19);
 
 /**
  * IssueTokenResponse hands over the new session's token, shown only this once.
@@ -825,7 +880,7 @@ export type IssueTokenResponse = Message<"keycard.v1.IssueTokenResponse"> & {
  * Use `create(IssueTokenResponseSchema)` to create a new message.
  */
 export const IssueTokenResponseSchema: GenMessage<IssueTokenResponse> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 19);
+  messageDesc(file_keycard_v1_auth_service, 20);
 
 /**
  * IssueJwtRequest says which service the JWT is for and how long it should live.
@@ -855,7 +910,7 @@ export type IssueJwtRequest = Message<"keycard.v1.IssueJwtRequest"> & {
  * Use `create(IssueJwtRequestSchema)` to create a new message.
  */
 export const IssueJwtRequestSchema: GenMessage<IssueJwtRequest> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 20);
+  messageDesc(file_keycard_v1_auth_service, 21);
 
 /**
  * IssueJwtResponse hands over the signed JWT.
@@ -890,7 +945,7 @@ export type IssueJwtResponse = Message<"keycard.v1.IssueJwtResponse"> & {
  * Use `create(IssueJwtResponseSchema)` to create a new message.
  */
 export const IssueJwtResponseSchema: GenMessage<IssueJwtResponse> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 21);
+  messageDesc(file_keycard_v1_auth_service, 22);
 
 /**
  * ChangePasswordRequest carries the caller's current password and the one to replace it.
@@ -927,7 +982,7 @@ export type ChangePasswordRequest = Message<"keycard.v1.ChangePasswordRequest"> 
  * Use `create(ChangePasswordRequestSchema)` to create a new message.
  */
 export const ChangePasswordRequestSchema: GenMessage<ChangePasswordRequest> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 22);
+  messageDesc(file_keycard_v1_auth_service, 23);
 
 /**
  * ChangePasswordResponse says what the change ended.
@@ -955,7 +1010,7 @@ export type ChangePasswordResponse = Message<"keycard.v1.ChangePasswordResponse"
  * Use `create(ChangePasswordResponseSchema)` to create a new message.
  */
 export const ChangePasswordResponseSchema: GenMessage<ChangePasswordResponse> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 23);
+  messageDesc(file_keycard_v1_auth_service, 24);
 
 /**
  * ResetPasswordRequest redeems a reset token for a new password.
@@ -983,7 +1038,7 @@ export type ResetPasswordRequest = Message<"keycard.v1.ResetPasswordRequest"> & 
  * Use `create(ResetPasswordRequestSchema)` to create a new message.
  */
 export const ResetPasswordRequestSchema: GenMessage<ResetPasswordRequest> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 24);
+  messageDesc(file_keycard_v1_auth_service, 25);
 
 /**
  * ResetPasswordResponse says what the reset ended.
@@ -1011,7 +1066,7 @@ export type ResetPasswordResponse = Message<"keycard.v1.ResetPasswordResponse"> 
  * Use `create(ResetPasswordResponseSchema)` to create a new message.
  */
 export const ResetPasswordResponseSchema: GenMessage<ResetPasswordResponse> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 25);
+  messageDesc(file_keycard_v1_auth_service, 26);
 
 /**
  * EnrollOwnTotpRequest starts enrollment for the account behind the caller's session.
@@ -1026,7 +1081,7 @@ export type EnrollOwnTotpRequest = Message<"keycard.v1.EnrollOwnTotpRequest"> & 
  * Use `create(EnrollOwnTotpRequestSchema)` to create a new message.
  */
 export const EnrollOwnTotpRequestSchema: GenMessage<EnrollOwnTotpRequest> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 26);
+  messageDesc(file_keycard_v1_auth_service, 27);
 
 /**
  * EnrollOwnTotpResponse carries the new TOTP secret in the three forms people need.
@@ -1069,7 +1124,7 @@ export type EnrollOwnTotpResponse = Message<"keycard.v1.EnrollOwnTotpResponse"> 
  * Use `create(EnrollOwnTotpResponseSchema)` to create a new message.
  */
 export const EnrollOwnTotpResponseSchema: GenMessage<EnrollOwnTotpResponse> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 27);
+  messageDesc(file_keycard_v1_auth_service, 28);
 
 /**
  * ConfirmOwnTotpRequest carries the first code from the newly enrolled authenticator.
@@ -1090,7 +1145,7 @@ export type ConfirmOwnTotpRequest = Message<"keycard.v1.ConfirmOwnTotpRequest"> 
  * Use `create(ConfirmOwnTotpRequestSchema)` to create a new message.
  */
 export const ConfirmOwnTotpRequestSchema: GenMessage<ConfirmOwnTotpRequest> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 28);
+  messageDesc(file_keycard_v1_auth_service, 29);
 
 /**
  * ConfirmOwnTotpResponse returns the account with TOTP now enabled.
@@ -1118,7 +1173,7 @@ export type ConfirmOwnTotpResponse = Message<"keycard.v1.ConfirmOwnTotpResponse"
  * Use `create(ConfirmOwnTotpResponseSchema)` to create a new message.
  */
 export const ConfirmOwnTotpResponseSchema: GenMessage<ConfirmOwnTotpResponse> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 29);
+  messageDesc(file_keycard_v1_auth_service, 30);
 
 /**
  * RemoveOwnTotpRequest removes the TOTP of the account behind the caller's session.
@@ -1133,7 +1188,7 @@ export type RemoveOwnTotpRequest = Message<"keycard.v1.RemoveOwnTotpRequest"> & 
  * Use `create(RemoveOwnTotpRequestSchema)` to create a new message.
  */
 export const RemoveOwnTotpRequestSchema: GenMessage<RemoveOwnTotpRequest> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 30);
+  messageDesc(file_keycard_v1_auth_service, 31);
 
 /**
  * RemoveOwnTotpResponse returns the account without TOTP.
@@ -1161,7 +1216,7 @@ export type RemoveOwnTotpResponse = Message<"keycard.v1.RemoveOwnTotpResponse"> 
  * Use `create(RemoveOwnTotpResponseSchema)` to create a new message.
  */
 export const RemoveOwnTotpResponseSchema: GenMessage<RemoveOwnTotpResponse> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 31);
+  messageDesc(file_keycard_v1_auth_service, 32);
 
 /**
  * RegenerateRecoveryCodesRequest has no fields: the codes are made for the account behind
@@ -1177,7 +1232,7 @@ export type RegenerateRecoveryCodesRequest = Message<"keycard.v1.RegenerateRecov
  * Use `create(RegenerateRecoveryCodesRequestSchema)` to create a new message.
  */
 export const RegenerateRecoveryCodesRequestSchema: GenMessage<RegenerateRecoveryCodesRequest> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 32);
+  messageDesc(file_keycard_v1_auth_service, 33);
 
 /**
  * RegenerateRecoveryCodesResponse hands over the new recovery codes, shown only this once.
@@ -1201,7 +1256,237 @@ export type RegenerateRecoveryCodesResponse = Message<"keycard.v1.RegenerateReco
  * Use `create(RegenerateRecoveryCodesResponseSchema)` to create a new message.
  */
 export const RegenerateRecoveryCodesResponseSchema: GenMessage<RegenerateRecoveryCodesResponse> = /*@__PURE__*/
-  messageDesc(file_keycard_v1_auth_service, 33);
+  messageDesc(file_keycard_v1_auth_service, 34);
+
+/**
+ * StartPasskeyRegistrationRequest has no fields: the passkey is for the account behind the
+ * caller's session.
+ *
+ * @generated from message keycard.v1.StartPasskeyRegistrationRequest
+ */
+export type StartPasskeyRegistrationRequest = Message<"keycard.v1.StartPasskeyRegistrationRequest"> & {
+};
+
+/**
+ * Describes the message keycard.v1.StartPasskeyRegistrationRequest.
+ * Use `create(StartPasskeyRegistrationRequestSchema)` to create a new message.
+ */
+export const StartPasskeyRegistrationRequestSchema: GenMessage<StartPasskeyRegistrationRequest> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_auth_service, 35);
+
+/**
+ * StartPasskeyRegistrationResponse carries what the browser needs to create a passkey.
+ *
+ * @generated from message keycard.v1.StartPasskeyRegistrationResponse
+ */
+export type StartPasskeyRegistrationResponse = Message<"keycard.v1.StartPasskeyRegistrationResponse"> & {
+  /**
+   * Identifier of the challenge, to send back with FinishPasskeyRegistration.
+   *
+   * @generated from field: string challenge_id = 1;
+   */
+  challengeId: string;
+
+  /**
+   * PublicKeyCredentialCreationOptionsJSON as text: pass JSON.parse(options_json) to
+   * @simplewebauthn/browser's startRegistration. It asks for a discoverable credential
+   * (residentKey "required"), prefers user verification, wants no attestation, names the
+   * account by its id (the passkey's user handle) and email, and excludes the account's
+   * existing passkeys.
+   *
+   * @generated from field: string options_json = 2;
+   */
+  optionsJson: string;
+};
+
+/**
+ * Describes the message keycard.v1.StartPasskeyRegistrationResponse.
+ * Use `create(StartPasskeyRegistrationResponseSchema)` to create a new message.
+ */
+export const StartPasskeyRegistrationResponseSchema: GenMessage<StartPasskeyRegistrationResponse> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_auth_service, 36);
+
+/**
+ * FinishPasskeyRegistrationRequest carries the browser's new credential.
+ *
+ * @generated from message keycard.v1.FinishPasskeyRegistrationRequest
+ */
+export type FinishPasskeyRegistrationRequest = Message<"keycard.v1.FinishPasskeyRegistrationRequest"> & {
+  /**
+   * The `challenge_id` of StartPasskeyRegistration; it is used up.
+   *
+   * @generated from field: string challenge_id = 1;
+   */
+  challengeId: string;
+
+  /**
+   * A name for the passkey, for example "Work laptop": trimmed, at most 64 characters, no
+   * control characters (INVALID_ARGUMENT otherwise); "Passkey" when empty.
+   *
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * The RegistrationResponseJSON that @simplewebauthn/browser's startRegistration returns,
+   * as text.
+   *
+   * @generated from field: string response_json = 3;
+   */
+  responseJson: string;
+};
+
+/**
+ * Describes the message keycard.v1.FinishPasskeyRegistrationRequest.
+ * Use `create(FinishPasskeyRegistrationRequestSchema)` to create a new message.
+ */
+export const FinishPasskeyRegistrationRequestSchema: GenMessage<FinishPasskeyRegistrationRequest> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_auth_service, 37);
+
+/**
+ * FinishPasskeyRegistrationResponse is the passkey registered.
+ *
+ * @generated from message keycard.v1.FinishPasskeyRegistrationResponse
+ */
+export type FinishPasskeyRegistrationResponse = Message<"keycard.v1.FinishPasskeyRegistrationResponse"> & {
+  /**
+   * The new passkey, as ListOwnPasskeys shows it.
+   *
+   * @generated from field: keycard.v1.Passkey passkey = 1;
+   */
+  passkey?: Passkey | undefined;
+};
+
+/**
+ * Describes the message keycard.v1.FinishPasskeyRegistrationResponse.
+ * Use `create(FinishPasskeyRegistrationResponseSchema)` to create a new message.
+ */
+export const FinishPasskeyRegistrationResponseSchema: GenMessage<FinishPasskeyRegistrationResponse> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_auth_service, 38);
+
+/**
+ * ListOwnPasskeysRequest has no fields: the passkeys listed are the caller's.
+ *
+ * @generated from message keycard.v1.ListOwnPasskeysRequest
+ */
+export type ListOwnPasskeysRequest = Message<"keycard.v1.ListOwnPasskeysRequest"> & {
+};
+
+/**
+ * Describes the message keycard.v1.ListOwnPasskeysRequest.
+ * Use `create(ListOwnPasskeysRequestSchema)` to create a new message.
+ */
+export const ListOwnPasskeysRequestSchema: GenMessage<ListOwnPasskeysRequest> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_auth_service, 39);
+
+/**
+ * ListOwnPasskeysResponse lists the caller's passkeys.
+ *
+ * @generated from message keycard.v1.ListOwnPasskeysResponse
+ */
+export type ListOwnPasskeysResponse = Message<"keycard.v1.ListOwnPasskeysResponse"> & {
+  /**
+   * The caller's passkeys, oldest first; empty when they have none.
+   *
+   * @generated from field: repeated keycard.v1.Passkey passkeys = 1;
+   */
+  passkeys: Passkey[];
+};
+
+/**
+ * Describes the message keycard.v1.ListOwnPasskeysResponse.
+ * Use `create(ListOwnPasskeysResponseSchema)` to create a new message.
+ */
+export const ListOwnPasskeysResponseSchema: GenMessage<ListOwnPasskeysResponse> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_auth_service, 40);
+
+/**
+ * RemoveOwnPasskeyRequest names the passkey to remove.
+ *
+ * @generated from message keycard.v1.RemoveOwnPasskeyRequest
+ */
+export type RemoveOwnPasskeyRequest = Message<"keycard.v1.RemoveOwnPasskeyRequest"> & {
+  /**
+   * Identifier of the passkey (Passkey.id).
+   *
+   * @generated from field: string passkey_id = 1;
+   */
+  passkeyId: string;
+};
+
+/**
+ * Describes the message keycard.v1.RemoveOwnPasskeyRequest.
+ * Use `create(RemoveOwnPasskeyRequestSchema)` to create a new message.
+ */
+export const RemoveOwnPasskeyRequestSchema: GenMessage<RemoveOwnPasskeyRequest> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_auth_service, 41);
+
+/**
+ * RemoveOwnPasskeyResponse says what the removal ended.
+ *
+ * @generated from message keycard.v1.RemoveOwnPasskeyResponse
+ */
+export type RemoveOwnPasskeyResponse = Message<"keycard.v1.RemoveOwnPasskeyResponse"> & {
+  /**
+   * Number of sessions that ended because the passkey opened them or proved their holder
+   * again.
+   *
+   * @generated from field: int32 revoked_sessions = 1;
+   */
+  revokedSessions: number;
+};
+
+/**
+ * Describes the message keycard.v1.RemoveOwnPasskeyResponse.
+ * Use `create(RemoveOwnPasskeyResponseSchema)` to create a new message.
+ */
+export const RemoveOwnPasskeyResponseSchema: GenMessage<RemoveOwnPasskeyResponse> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_auth_service, 42);
+
+/**
+ * StartPasskeyLoginRequest has no fields: the challenge is for whoever answers it.
+ *
+ * @generated from message keycard.v1.StartPasskeyLoginRequest
+ */
+export type StartPasskeyLoginRequest = Message<"keycard.v1.StartPasskeyLoginRequest"> & {
+};
+
+/**
+ * Describes the message keycard.v1.StartPasskeyLoginRequest.
+ * Use `create(StartPasskeyLoginRequestSchema)` to create a new message.
+ */
+export const StartPasskeyLoginRequestSchema: GenMessage<StartPasskeyLoginRequest> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_auth_service, 43);
+
+/**
+ * StartPasskeyLoginResponse carries what the browser needs to sign in with a passkey.
+ *
+ * @generated from message keycard.v1.StartPasskeyLoginResponse
+ */
+export type StartPasskeyLoginResponse = Message<"keycard.v1.StartPasskeyLoginResponse"> & {
+  /**
+   * Identifier of the challenge, to send back as PasskeyAssertion.challenge_id.
+   *
+   * @generated from field: string challenge_id = 1;
+   */
+  challengeId: string;
+
+  /**
+   * PublicKeyCredentialRequestOptionsJSON as text: pass JSON.parse(options_json) to
+   * @simplewebauthn/browser's startAuthentication. It names no credentials
+   * (allowCredentials is empty: discoverable passkeys only) and prefers user verification.
+   *
+   * @generated from field: string options_json = 2;
+   */
+  optionsJson: string;
+};
+
+/**
+ * Describes the message keycard.v1.StartPasskeyLoginResponse.
+ * Use `create(StartPasskeyLoginResponseSchema)` to create a new message.
+ */
+export const StartPasskeyLoginResponseSchema: GenMessage<StartPasskeyLoginResponse> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_auth_service, 44);
 
 /**
  * RevokeScope selects which of the caller's sessions RevokeSession ends.
@@ -1253,7 +1538,8 @@ export const RevokeScopeSchema: GenEnum<RevokeScope> = /*@__PURE__*/
 export const AuthService: GenService<{
   /**
    * Login checks credentials and starts a session. Unknown accounts and wrong passwords
-   * fail alike with UNAUTHENTICATED (INVALID_CREDENTIALS) after the same delay.
+   * fail alike with UNAUTHENTICATED (INVALID_CREDENTIALS) after the same delay. A passkey
+   * signs in alone (`passkey` only) or stands in for the TOTP code after a password.
    *
    * @generated from rpc keycard.v1.AuthService.Login
    */
@@ -1277,12 +1563,13 @@ export const AuthService: GenService<{
   },
   /**
    * Reauthenticate lets the caller prove themselves again on its own session (step-up,
-   * RFC 9470): a password and/or a TOTP code or a recovery code. The session's auth_time
+   * RFC 9470): a password and/or a TOTP code, a recovery code or a passkey. The session's auth_time
    * moves to now, its amr grows by the methods just proven (aal with it), and its token is
    * rotated like Refresh does (the old one keeps the grace period). A wrong password or code
    * fails with INVALID_CREDENTIALS, TOTP_INVALID or RECOVERY_CODE_INVALID and spends the same
    * guessing budget as Login; a code for an account without TOTP fails with
-   * TOTP_NOT_ENROLLED.
+   * TOTP_NOT_ENROLLED. A passkey must be one of the session's user's (PASSKEY_INVALID
+   * otherwise); the session then also ends when that passkey is removed.
    *
    * @generated from rpc keycard.v1.AuthService.Reauthenticate
    */
@@ -1475,6 +1762,79 @@ export const AuthService: GenService<{
     methodKind: "unary";
     input: typeof RegenerateRecoveryCodesRequestSchema;
     output: typeof RegenerateRecoveryCodesResponseSchema;
+  },
+  /**
+   * StartPasskeyRegistration begins adding a passkey (WebAuthn) to the caller's own
+   * account: it answers the options to pass to the browser's navigator.credentials.create
+   * (with @simplewebauthn/browser's startRegistration) and the id of their challenge, which
+   * works once, for 5 minutes. It needs a session token (an API key fails with
+   * SESSION_REQUIRED) whose holder proved themselves within PRIVILEGED_SESSION_MAX_AGE (5
+   * minutes by default), else STEP_UP_REQUIRED: call Reauthenticate first. A server without
+   * WEBAUTHN_RP_ID fails with FAILED_PRECONDITION (PASSKEYS_NOT_CONFIGURED), as every
+   * passkey method does.
+   *
+   * @generated from rpc keycard.v1.AuthService.StartPasskeyRegistration
+   */
+  startPasskeyRegistration: {
+    methodKind: "unary";
+    input: typeof StartPasskeyRegistrationRequestSchema;
+    output: typeof StartPasskeyRegistrationResponseSchema;
+  },
+  /**
+   * FinishPasskeyRegistration checks the browser's answer to a StartPasskeyRegistration
+   * challenge and registers the new passkey to the caller's account. It asks the same fresh
+   * session as StartPasskeyRegistration. The challenge is used up whether or not the answer
+   * is accepted; an answer that cannot be accepted (a challenge that is unknown, used,
+   * expired, another account's or a login's; another origin or relying party; a malformed
+   * or unverifiable credential) fails with INVALID_ARGUMENT naming `challenge_id` or
+   * `response_json`: start again. A passkey the account already has fails the same way.
+   *
+   * @generated from rpc keycard.v1.AuthService.FinishPasskeyRegistration
+   */
+  finishPasskeyRegistration: {
+    methodKind: "unary";
+    input: typeof FinishPasskeyRegistrationRequestSchema;
+    output: typeof FinishPasskeyRegistrationResponseSchema;
+  },
+  /**
+   * ListOwnPasskeys returns the caller's passkeys, oldest first. It works with a session
+   * token or, in hybrid mode, an API key.
+   *
+   * @generated from rpc keycard.v1.AuthService.ListOwnPasskeys
+   */
+  listOwnPasskeys: {
+    methodKind: "unary";
+    input: typeof ListOwnPasskeysRequestSchema;
+    output: typeof ListOwnPasskeysResponseSchema;
+  },
+  /**
+   * RemoveOwnPasskey removes one of the caller's passkeys and ends every session that
+   * passkey opened or proved again (the caller's own too, if it is one of them). It asks
+   * the same fresh session as StartPasskeyRegistration (STEP_UP_REQUIRED otherwise). An id
+   * that is not one of the caller's passkeys fails with NOT_FOUND.
+   *
+   * @generated from rpc keycard.v1.AuthService.RemoveOwnPasskey
+   */
+  removeOwnPasskey: {
+    methodKind: "unary";
+    input: typeof RemoveOwnPasskeyRequestSchema;
+    output: typeof RemoveOwnPasskeyResponseSchema;
+  },
+  /**
+   * StartPasskeyLogin begins a sign-in with a passkey, without a session: it answers the
+   * options to pass to the browser's navigator.credentials.get (with
+   * @simplewebauthn/browser's startAuthentication) and the id of their challenge, which
+   * works once, for 5 minutes. The options name no credentials (the browser offers the
+   * passkeys it holds for this site), so they say nothing about any account. Send the
+   * browser's answer as Login's `passkey` (alone, or after a password), or as
+   * Reauthenticate's. It spends the same per-address budget as Login (LOGIN_RATE_LIMIT).
+   *
+   * @generated from rpc keycard.v1.AuthService.StartPasskeyLogin
+   */
+  startPasskeyLogin: {
+    methodKind: "unary";
+    input: typeof StartPasskeyLoginRequestSchema;
+    output: typeof StartPasskeyLoginResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_keycard_v1_auth_service, 0);

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file keycard/v1/session.proto.
  */
 export const file_keycard_v1_session: GenFile = /*@__PURE__*/
-  fileDesc("ChhrZXljYXJkL3YxL3Nlc3Npb24ucHJvdG8SCmtleWNhcmQudjEigAQKB1Nlc3Npb24SCgoCaWQYASABKAkSLgoKY3JlYXRlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMbGFzdF91c2VkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgppcF9hZGRyZXNzGAUgASgJEhIKCnVzZXJfYWdlbnQYBiABKAkSDwoHY3VycmVudBgHIAEoCBIYCgxhdXRoX21ldGhvZHMYCCADKAlCAhgBEjYKFmF1dGhlbnRpY2F0aW9uX21ldGhvZHMYDCADKA4yFi5rZXljYXJkLnYxLkF1dGhNZXRob2QSEgoKYXBpX2tleV9pZBgJIAEoCRIUCgxkZXZpY2VfbGFiZWwYCiABKAkSJQoEa2luZBgLIAEoDjIXLmtleWNhcmQudjEuU2Vzc2lvbktpbmQSLQoJYXV0aF90aW1lGA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBILCgNhbXIYDiADKAkSCwoDYWFsGA8gASgFEhEKCWRldmljZV9pZBgQIAEoCRINCgVsYWJlbBgRIAEoCRIQCghsb2NhdGlvbhgSIAEoCSKeAQoEVXNlchIKCgJpZBgBIAEoCRINCgVlbWFpbBgCIAEoCRIUCgxkaXNwbGF5X25hbWUYAyABKAkSDQoFcm9sZXMYBCADKAkSEAoIZGlzYWJsZWQYBSABKAgSLgoKY3JlYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFAoMdG90cF9lbmFibGVkGAcgASgIIvcBCgZBcGlLZXkSCgoCaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIMCgRuYW1lGAMgASgJEgwKBGhpbnQYBCABKAkSLgoKY3JlYXRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMbGFzdF91c2VkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpleHBpcmVzX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdyZXZva2VkGAggASgIEhEKCXNraXBfdG90cBgJIAEoCCqRAQoKQXV0aE1ldGhvZBIbChdBVVRIX01FVEhPRF9VTlNQRUNJRklFRBAAEhgKFEFVVEhfTUVUSE9EX1BBU1NXT1JEEAESFwoTQVVUSF9NRVRIT0RfQVBJX0tFWRACEhQKEEFVVEhfTUVUSE9EX1RPVFAQAxIdChlBVVRIX01FVEhPRF9SRUNPVkVSWV9DT0RFEAQqegoLU2Vzc2lvbktpbmQSHAoYU0VTU0lPTl9LSU5EX1VOU1BFQ0lGSUVEEAASGQoVU0VTU0lPTl9LSU5EX1NUQU5EQVJEEAESHAoYU0VTU0lPTl9LSU5EX1JFTUVNQkVSX01FEAISFAoQU0VTU0lPTl9LSU5EX0FQSRADKmsKDkNyZWRlbnRpYWxLaW5kEh8KG0NSRURFTlRJQUxfS0lORF9VTlNQRUNJRklFRBAAEhsKF0NSRURFTlRJQUxfS0lORF9TRVNTSU9OEAESGwoXQ1JFREVOVElBTF9LSU5EX0FQSV9LRVkQAiq0AgoOSW5hY3RpdmVSZWFzb24SHwobSU5BQ1RJVkVfUkVBU09OX1VOU1BFQ0lGSUVEEAASGwoXSU5BQ1RJVkVfUkVBU09OX1VOS05PV04QARIbChdJTkFDVElWRV9SRUFTT05fRVhQSVJFRBACEhsKF0lOQUNUSVZFX1JFQVNPTl9SRVZPS0VEEAMSIAocSU5BQ1RJVkVfUkVBU09OX0lETEVfVElNRU9VVBAEEh0KGUlOQUNUSVZFX1JFQVNPTl9NQUxGT1JNRUQQBRIhCh1JTkFDVElWRV9SRUFTT05fVE9UUF9SRVFVSVJFRBAGEiAKHElOQUNUSVZFX1JFQVNPTl9UT1RQX0lOVkFMSUQQBxIkCiBJTkFDVElWRV9SRUFTT05fU1RFUF9VUF9SRVFVSVJFRBAIYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("ChhrZXljYXJkL3YxL3Nlc3Npb24ucHJvdG8SCmtleWNhcmQudjEilQQKB1Nlc3Npb24SCgoCaWQYASABKAkSLgoKY3JlYXRlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMbGFzdF91c2VkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgppcF9hZGRyZXNzGAUgASgJEhIKCnVzZXJfYWdlbnQYBiABKAkSDwoHY3VycmVudBgHIAEoCBIYCgxhdXRoX21ldGhvZHMYCCADKAlCAhgBEjYKFmF1dGhlbnRpY2F0aW9uX21ldGhvZHMYDCADKA4yFi5rZXljYXJkLnYxLkF1dGhNZXRob2QSEgoKYXBpX2tleV9pZBgJIAEoCRIUCgxkZXZpY2VfbGFiZWwYCiABKAkSJQoEa2luZBgLIAEoDjIXLmtleWNhcmQudjEuU2Vzc2lvbktpbmQSLQoJYXV0aF90aW1lGA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBILCgNhbXIYDiADKAkSCwoDYWFsGA8gASgFEhEKCWRldmljZV9pZBgQIAEoCRINCgVsYWJlbBgRIAEoCRIQCghsb2NhdGlvbhgSIAEoCRITCgtwYXNza2V5X2lkcxgTIAMoCSKeAQoEVXNlchIKCgJpZBgBIAEoCRINCgVlbWFpbBgCIAEoCRIUCgxkaXNwbGF5X25hbWUYAyABKAkSDQoFcm9sZXMYBCADKAkSEAoIZGlzYWJsZWQYBSABKAgSLgoKY3JlYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFAoMdG90cF9lbmFibGVkGAcgASgIIvcBCgZBcGlLZXkSCgoCaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIMCgRuYW1lGAMgASgJEgwKBGhpbnQYBCABKAkSLgoKY3JlYXRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMbGFzdF91c2VkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpleHBpcmVzX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdyZXZva2VkGAggASgIEhEKCXNraXBfdG90cBgJIAEoCCLBAQoHUGFzc2tleRIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEi4KCmNyZWF0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGxhc3RfdXNlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKdHJhbnNwb3J0cxgFIAMoCRIRCgliYWNrZWRfdXAYBiABKAgSEwoLZGV2aWNlX3R5cGUYByABKAkqzAEKCkF1dGhNZXRob2QSGwoXQVVUSF9NRVRIT0RfVU5TUEVDSUZJRUQQABIYChRBVVRIX01FVEhPRF9QQVNTV09SRBABEhcKE0FVVEhfTUVUSE9EX0FQSV9LRVkQAhIUChBBVVRIX01FVEhPRF9UT1RQEAMSHQoZQVVUSF9NRVRIT0RfUkVDT1ZFUllfQ09ERRAEEhcKE0FVVEhfTUVUSE9EX1BBU1NLRVkQBRIgChxBVVRIX01FVEhPRF9QQVNTS0VZX1ZFUklGSUVEEAYqegoLU2Vzc2lvbktpbmQSHAoYU0VTU0lPTl9LSU5EX1VOU1BFQ0lGSUVEEAASGQoVU0VTU0lPTl9LSU5EX1NUQU5EQVJEEAESHAoYU0VTU0lPTl9LSU5EX1JFTUVNQkVSX01FEAISFAoQU0VTU0lPTl9LSU5EX0FQSRADKmsKDkNyZWRlbnRpYWxLaW5kEh8KG0NSRURFTlRJQUxfS0lORF9VTlNQRUNJRklFRBAAEhsKF0NSRURFTlRJQUxfS0lORF9TRVNTSU9OEAESGwoXQ1JFREVOVElBTF9LSU5EX0FQSV9LRVkQAiq0AgoOSW5hY3RpdmVSZWFzb24SHwobSU5BQ1RJVkVfUkVBU09OX1VOU1BFQ0lGSUVEEAASGwoXSU5BQ1RJVkVfUkVBU09OX1VOS05PV04QARIbChdJTkFDVElWRV9SRUFTT05fRVhQSVJFRBACEhsKF0lOQUNUSVZFX1JFQVNPTl9SRVZPS0VEEAMSIAocSU5BQ1RJVkVfUkVBU09OX0lETEVfVElNRU9VVBAEEh0KGUlOQUNUSVZFX1JFQVNPTl9NQUxGT1JNRUQQBRIhCh1JTkFDVElWRV9SRUFTT05fVE9UUF9SRVFVSVJFRBAGEiAKHElOQUNUSVZFX1JFQVNPTl9UT1RQX0lOVkFMSUQQBxIkCiBJTkFDVElWRV9SRUFTT05fU1RFUF9VUF9SRVFVSVJFRBAIYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * Session describes one live login of a user, as shown to that user or an administrator.
@@ -73,7 +73,7 @@ export type Session = Message<"keycard.v1.Session"> & {
 
   /**
    * How the user proved their identity for this session, as strings: "password",
-   * "api_key", "totp", "recovery_code". Deprecated: read `authentication_methods`, the same methods as
+   * "api_key", "totp", "recovery_code", "passkey", "passkey_verified". Deprecated: read `authentication_methods`, the same methods as
    * AuthMethod values; this field is still filled, with the same methods in the same order.
    *
    * @generated from field: repeated string auth_methods = 8 [deprecated = true];
@@ -86,8 +86,11 @@ export type Session = Message<"keycard.v1.Session"> & {
    * [AUTH_METHOD_PASSWORD] for a password login, [AUTH_METHOD_PASSWORD, AUTH_METHOD_TOTP]
    * for a password and a TOTP code, [AUTH_METHOD_API_KEY] or [AUTH_METHOD_API_KEY,
    * AUTH_METHOD_TOTP] for an API key alone or with a TOTP code, AUTH_METHOD_RECOVERY_CODE in
-   * place of AUTH_METHOD_TOTP for a recovery code. A session issued from another one
-   * (IssueToken) has that session's methods.
+   * place of AUTH_METHOD_TOTP for a recovery code, [AUTH_METHOD_PASSKEY_VERIFIED] or
+   * [AUTH_METHOD_PASSKEY] for a passkey alone (with or without user verification), and
+   * either of those in place of AUTH_METHOD_TOTP for a password and a passkey. A session
+   * issued from another one (IssueToken) has that session's methods; Reauthenticate adds
+   * the methods it proves.
    *
    * @generated from field: repeated keycard.v1.AuthMethod authentication_methods = 12;
    */
@@ -127,7 +130,7 @@ export type Session = Message<"keycard.v1.Session"> & {
   /**
    * How they proved themselves, as RFC 8176 authentication method references in the order
    * they were checked: "pwd" (password), "otp" (TOTP code), "rec" (recovery code), "swk"
-   * (API key); "hwk" (passkey) is reserved.
+   * (API key), "hwk" (passkey).
    *
    * @generated from field: repeated string amr = 14;
    */
@@ -135,7 +138,9 @@ export type Session = Message<"keycard.v1.Session"> & {
 
   /**
    * The authenticator assurance level: 1 for one factor, 2 for two distinct ones (a
-   * password or an API key, and a TOTP code or a recovery code).
+   * password or an API key, and a TOTP code, a recovery code or a passkey) or for a passkey
+   * whose authenticator verified the user (a PIN or biometric: a multi-factor
+   * authenticator).
    *
    * @generated from field: int32 aal = 15;
    */
@@ -167,6 +172,15 @@ export type Session = Message<"keycard.v1.Session"> & {
    * @generated from field: string location = 18;
    */
   location: string;
+
+  /**
+   * The passkeys (Passkey.id) that opened this session or proved its holder again on it
+   * (Reauthenticate), in the order used; empty when none did. Removing one of them ends
+   * the session.
+   *
+   * @generated from field: repeated string passkey_ids = 19;
+   */
+  passkeyIds: string[];
 };
 
 /**
@@ -319,6 +333,75 @@ export const ApiKeySchema: GenMessage<ApiKey> = /*@__PURE__*/
   messageDesc(file_keycard_v1_session, 2);
 
 /**
+ * Passkey describes a WebAuthn credential registered to an account. Its private key never
+ * leaves the authenticator; keycard keeps the public key and the signature counter.
+ *
+ * @generated from message keycard.v1.Passkey
+ */
+export type Passkey = Message<"keycard.v1.Passkey"> & {
+  /**
+   * Stable, non-secret identifier of the passkey, used to remove it and named by sessions'
+   * `passkey_ids`: 22 base64url characters derived from the credential id.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * The name its owner gave it at registration, 1 to 64 characters ("Passkey" when they
+   * gave none).
+   *
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * When it was registered.
+   *
+   * @generated from field: google.protobuf.Timestamp created_at = 3;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * When it last proved a login or a reauthentication; unset if never.
+   *
+   * @generated from field: google.protobuf.Timestamp last_used_at = 4;
+   */
+  lastUsedAt?: Timestamp | undefined;
+
+  /**
+   * How a browser may reach the authenticator, as it reported them at registration, for
+   * example "internal", "hybrid", "usb", "nfc" or "ble".
+   *
+   * @generated from field: repeated string transports = 5;
+   */
+  transports: string[];
+
+  /**
+   * True when the authenticator said the credential is backed up (synced to the user's
+   * other devices, such as by a password manager).
+   *
+   * @generated from field: bool backed_up = 6;
+   */
+  backedUp: boolean;
+
+  /**
+   * "singleDevice" for a credential bound to one authenticator, "multiDevice" for one that
+   * may be synced to others.
+   *
+   * @generated from field: string device_type = 7;
+   */
+  deviceType: string;
+};
+
+/**
+ * Describes the message keycard.v1.Passkey.
+ * Use `create(PasskeySchema)` to create a new message.
+ */
+export const PasskeySchema: GenMessage<Passkey> = /*@__PURE__*/
+  messageDesc(file_keycard_v1_session, 3);
+
+/**
  * AuthMethod is one way a user proves their identity at login.
  *
  * @generated from enum keycard.v1.AuthMethod
@@ -361,6 +444,22 @@ export enum AuthMethod {
    * @generated from enum value: AUTH_METHOD_RECOVERY_CODE = 4;
    */
   RECOVERY_CODE = 4,
+
+  /**
+   * A passkey (WebAuthn) whose authenticator confirmed the user's presence but did not
+   * verify them: one factor, something the user has.
+   *
+   * @generated from enum value: AUTH_METHOD_PASSKEY = 5;
+   */
+  PASSKEY = 5,
+
+  /**
+   * A passkey (WebAuthn) whose authenticator verified the user with a PIN or biometric: a
+   * multi-factor authenticator, AAL2 on its own.
+   *
+   * @generated from enum value: AUTH_METHOD_PASSKEY_VERIFIED = 6;
+   */
+  PASSKEY_VERIFIED = 6,
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { LoginThrottlePolicy } from "../../domain/login-throttle.js";
+import type { RelyingParty } from "../../domain/passkey.js";
 import type { SecurityWebhookSettings } from "../../domain/security-event.js";
 import type { SessionPolicy } from "../../domain/session.js";
 import type { JwtConfig } from "../../service/jwt-keys.js";
@@ -22,6 +23,7 @@ import { readStoreSettings, type StoreSettings } from "./redis-settings.js";
 import { readSecrets, type SecretSettings } from "./secret-settings.js";
 import { readLoginThrottle, readPolicy } from "./session-settings.js";
 import { readTracingSettings, type TracingSettings } from "./tracing-settings.js";
+import { readWebAuthnSettings } from "./webauthn-settings.js";
 import { readWebhookSettings } from "./webhook-settings.js";
 
 export { ConfigError } from "./env-reader.js";
@@ -74,6 +76,8 @@ export interface Config extends StoreSettings, SecretSettings, PrivilegedSetting
   readonly securityWebhook?: SecurityWebhookSettings;
   /** OTEL_EXPORTER_OTLP_*: where spans are exported; absent when tracing is off. */
   readonly tracing?: TracingSettings;
+  /** WEBAUTHN_RP_ID, _ORIGINS and _RP_NAME: who keycard is to passkeys; passkeys are off when absent. */
+  readonly webauthn?: RelyingParty;
 }
 
 const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
@@ -147,8 +151,9 @@ export function loadConfig(env: Env): Config {
   const store = readStoreSettings(read);
   const bootstrapFile = read.optional("KEYCARD_BOOTSTRAP");
   const devMode = readDevMode(read, store);
+  const port = read.integer("PORT", 8080, 0, 65_535);
   const config: Config = {
-    port: read.integer("PORT", 8080, 0, 65_535),
+    port,
     host: read.text("HOST", "0.0.0.0"),
     ...store,
     devMode,
@@ -177,6 +182,7 @@ export function loadConfig(env: Env): Config {
     ...readPrivilegedSettings(read),
     ...readWebhookSettings(read),
     ...readTracingSettings(read),
+    ...readWebAuthnSettings(read, { devMode, port }),
   };
   if (read.problems.length > 0) {
     throw new ConfigError(read.problems);

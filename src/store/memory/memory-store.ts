@@ -19,6 +19,7 @@ import {
 import type { UserPatch, UserRecord } from "../../domain/user.js";
 import { ExpiringMap } from "./expiring-map.js";
 import { MemoryLoginAttemptStore } from "./login-attempts.js";
+import { MemoryPasskeyChallengeStore, MemoryPasskeyStore } from "./passkeys.js";
 import { MemoryPasswordResetStore } from "./password-resets.js";
 import { MemoryRecoveryCodeStore } from "./recovery-codes.js";
 import { MemorySightingStore } from "./sightings.js";
@@ -292,11 +293,13 @@ export function createMemoryStore(clock: Clock): Store {
   const loginAttempts = new MemoryLoginAttemptStore(clock);
   const passwordResets = new MemoryPasswordResetStore(clock);
   const sightings = new MemorySightingStore(clock);
+  const passkeyChallenges = new MemoryPasskeyChallengeStore(clock);
   const sweeper = setInterval(() => {
     sessions.sweep();
     loginAttempts.sweep();
     passwordResets.sweep();
     sightings.sweep();
+    passkeyChallenges.sweep();
   }, sweepIntervalMs);
   sweeper.unref();
   let epoch = 0;
@@ -315,6 +318,8 @@ export function createMemoryStore(clock: Clock): Store {
     passwordResets,
     recoveryCodes: new MemoryRecoveryCodeStore(),
     sightings,
+    passkeys: new MemoryPasskeyStore(),
+    passkeyChallenges,
     ping: async () => {},
     close: async () => clearInterval(sweeper),
   };

@@ -5,7 +5,9 @@
  * position, ties at its millisecond included (kcRangeFrom), a set of recovery-code hashes
  * replaced whole (kcReplaceSet), used a member at a time (kcTakeMember, -1 when none of
  * the given members is there, else how many are left) and deleted with its count
- * (kcDeleteSet), and a login's devices and places recorded (kcRecordSightings).
+ * (kcDeleteSet), a login's devices and places recorded (kcRecordSightings), and a
+ * passkey added only when new (kcAddPasskey) and its use recorded only when its counter
+ * moved forward (kcRecordPasskeyUse, see counterAdvanced).
  */
 export const accountScripts = {
   kcUpdateExisting: {
@@ -69,6 +71,23 @@ return redis.call('SCARD', KEYS[1])`,
 local count = redis.call('SCARD', KEYS[1])
 redis.call('DEL', KEYS[1])
 return count`,
+  },
+  kcAddPasskey: {
+    numberOfKeys: 1,
+    lua: `
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1] .. ':n', ARGV[3], ARGV[1] .. ':u', ARGV[4])
+return 1`,
+  },
+  kcRecordPasskeyUse: {
+    numberOfKeys: 1,
+    lua: `
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+local stored = tonumber(redis.call('HGET', KEYS[1], ARGV[1] .. ':n') or '0')
+local counter = tonumber(ARGV[2])
+if not ((stored == 0 and counter == 0) or counter > stored) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1] .. ':n', ARGV[2], ARGV[1] .. ':u', ARGV[3])
+return 1`,
   },
   kcRangeFrom: {
     numberOfKeys: 1,

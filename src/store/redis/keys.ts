@@ -60,6 +60,13 @@ export interface RedisKeys {
    * last time a kind was seen at all.
    */
   readonly sightings: (userId: string) => string;
+  /**
+   * A user's passkeys: a hash with, per passkey id, the passkey as JSON (`<id>`), its
+   * counter (`<id>:n`) and its last use (`<id>:u`), the two a use changes.
+   */
+  readonly passkeys: (userId: string) => string;
+  /** A WebAuthn challenge handed out and not yet answered, named by its id. */
+  readonly passkeyChallenge: (id: string) => string;
 }
 
 /**
@@ -116,5 +123,7 @@ export function redisKeys(namespace: string): RedisKeys {
     latestPasswordReset: (userId) => `${userTag(userId)}:password-reset`,
     recoveryCodes: (userId) => `${userTag(userId)}:recovery-codes`,
     sightings: (userId) => `${userTag(userId)}:sightings`,
+    passkeys: (userId) => `${userTag(userId)}:passkeys`,
+    passkeyChallenge: (id) => `${namespace}:passkey-challenge:${id}`,
   };
 }

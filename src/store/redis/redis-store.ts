@@ -14,6 +14,7 @@ import { closeRedisClient, keepReconnecting } from "./keep-reconnecting.js";
 import { type RedisKeys, redisKeys } from "./keys.js";
 import { RedisLoginAttemptStore } from "./login-attempts.js";
 import { type MasterChange, watchMasters } from "./master-watch.js";
+import { RedisPasskeyChallengeStore, RedisPasskeyStore } from "./passkeys.js";
 import { RedisPasswordResetStore } from "./password-resets.js";
 import { readHashes } from "./read-hashes.js";
 import { RedisRecoveryCodeStore } from "./recovery-codes.js";
@@ -237,6 +238,8 @@ export function createRedisStore(options: RedisStoreOptions): Store & { readonly
     passwordResets: new RedisPasswordResetStore(redis, keys, durable),
     recoveryCodes: new RedisRecoveryCodeStore(redis, keys.recoveryCodes, durable),
     sightings: new RedisSightingStore(redis, keys.sightings),
+    passkeys: new RedisPasskeyStore(redis, keys.passkeys, durable),
+    passkeyChallenges: new RedisPasskeyChallengeStore(keys, redis, durable),
     ping: () => guarded(() => pingAnyMaster(redis)),
     close: async () => {
       if (sessions instanceof CachedSessionStore) {

@@ -14,6 +14,7 @@ import type {
 } from "../../../gen/keycard/v1/admin_service_pb.js";
 import type { ClientInfo } from "../../domain/session.js";
 import type { ApiKeyService } from "../../service/api-key-service.js";
+import type { Passkeys } from "../../service/passkeys.js";
 import { checkNewPassword } from "../../service/password-changer.js";
 import type { PasswordResets } from "../../service/password-resets.js";
 import type { RecoveryCodes } from "../../service/recovery-codes.js";
@@ -22,7 +23,7 @@ import type { JwtKeys } from "../../service/signing-keyring.js";
 import type { TotpService } from "../../service/totp-service.js";
 import type { UserService } from "../../service/user-service.js";
 import { clientInfoKey } from "./context.js";
-import { apiKeyToProto, sessionToProto, userToProto } from "./mappers.js";
+import { apiKeyToProto, passkeyToProto, sessionToProto, userToProto } from "./mappers.js";
 import { pageRequestOf, pageTokenOf } from "./page-token.js";
 
 /** The administrator's client, named in the audit log of what they ended. */
@@ -39,6 +40,7 @@ export interface AdminUseCases {
   readonly jwtKeys: JwtKeys;
   readonly passwordResets: PasswordResets;
   readonly recoveryCodes: RecoveryCodes;
+  readonly passkeys: Passkeys;
 }
 
 /** AdminService over Connect; the auth interceptor has already checked the admin token. */
@@ -161,6 +163,17 @@ export class AdminServiceImpl implements ServiceImpl<typeof AdminService> {
 
   async resetRecoveryCodes(req: { userId: string }, ctx: HandlerContext) {
     return { deleted: await this.uses.recoveryCodes.reset(req.userId, by(ctx)) };
+  }
+
+  async listPasskeys(req: { userId: string }) {
+    const passkeys = await this.uses.passkeys.listOf(req.userId);
+    return { passkeys: passkeys.map(passkeyToProto) };
+  }
+
+  async deletePasskey(req: { userId: string; passkeyId: string }, ctx: HandlerContext) {
+    return {
+      revokedSessions: await this.uses.passkeys.delete(req.userId, req.passkeyId, by(ctx)),
+    };
   }
 
   async rotateJwtKey(req: { immediate: boolean }) {

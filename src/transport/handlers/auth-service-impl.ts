@@ -19,6 +19,7 @@ import {
 } from "../../domain/session.js";
 import type { JwtIssuer, JwtRequest } from "../../service/jwt-issuer.js";
 import type { OwnTotp } from "../../service/own-totp.js";
+import type { PasskeyRegistration, Passkeys } from "../../service/passkeys.js";
 import type { PasswordChange, PasswordChanger } from "../../service/password-changer.js";
 import type { PasswordResets } from "../../service/password-resets.js";
 import type { ReauthenticateInput, Reauthenticator } from "../../service/reauthenticator.js";
@@ -35,7 +36,7 @@ import {
   sessionCaller,
   userCaller,
 } from "./context.js";
-import { assuranceToProto, sessionToProto, userToProto } from "./mappers.js";
+import { assuranceToProto, passkeyToProto, sessionToProto, userToProto } from "./mappers.js";
 import { pageRequestOf, pageTokenOf } from "./page-token.js";
 
 const inactiveReasons = {
@@ -92,6 +93,7 @@ export interface AuthUseCases {
   readonly resets: PasswordResets;
   readonly ownTotp: OwnTotp;
   readonly recoveryCodes: RecoveryCodes;
+  readonly passkeys: Passkeys;
   /** COOKIE_SECURE and COOKIE_DOMAIN: how the `device-id` cookie a login sets is scoped. */
   readonly cookies: CookiePolicy;
 }
@@ -288,6 +290,37 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
       ctx.values.get(clientInfoKey),
     );
     return { codes };
+  }
+
+  startPasskeyRegistration(_req: unknown, ctx: HandlerContext) {
+    return this.uses.passkeys.startRegistration(sessionCaller(ctx));
+  }
+
+  async finishPasskeyRegistration(req: PasskeyRegistration, ctx: HandlerContext) {
+    const passkey = await this.uses.passkeys.finishRegistration(
+      sessionCaller(ctx),
+      req,
+      ctx.values.get(clientInfoKey),
+    );
+    return { passkey: passkeyToProto(passkey) };
+  }
+
+  async listOwnPasskeys(_req: unknown, ctx: HandlerContext) {
+    const passkeys = await this.uses.passkeys.listOwn(userCaller(ctx).userId);
+    return { passkeys: passkeys.map(passkeyToProto) };
+  }
+
+  async removeOwnPasskey(req: { passkeyId: string }, ctx: HandlerContext) {
+    const revokedSessions = await this.uses.passkeys.removeOwn(
+      sessionCaller(ctx),
+      req.passkeyId,
+      ctx.values.get(clientInfoKey),
+    );
+    return { revokedSessions };
+  }
+
+  startPasskeyLogin() {
+    return this.uses.passkeys.startLogin();
   }
 
   private introspectionToProto(

@@ -4,6 +4,8 @@ import {
   type ApiKey,
   ApiKeySchema,
   AuthMethod,
+  type Passkey,
+  PasskeySchema,
   type Session,
   SessionKind,
   SessionSchema,
@@ -12,6 +14,7 @@ import {
 } from "../../../gen/keycard/v1/session_pb.js";
 import type { ApiKeyRecord } from "../../domain/api-key.js";
 import { type Assurance, sessionAssurance } from "../../domain/assurance.js";
+import type { PasskeyRecord } from "../../domain/passkey.js";
 import type { AuthMethod as DomainAuthMethod, SessionListing } from "../../domain/session.js";
 import type { UserRecord } from "../../domain/user.js";
 
@@ -26,6 +29,8 @@ const authMethods: Readonly<Record<DomainAuthMethod, AuthMethod>> = {
   api_key: AuthMethod.API_KEY,
   totp: AuthMethod.TOTP,
   recovery_code: AuthMethod.RECOVERY_CODE,
+  passkey: AuthMethod.PASSKEY,
+  passkey_verified: AuthMethod.PASSKEY_VERIFIED,
 };
 
 /**
@@ -48,6 +53,7 @@ export function sessionToProto(session: SessionListing, currentSessionId?: strin
       (method) => authMethods[method] ?? AuthMethod.UNSPECIFIED,
     ),
     apiKeyId: session.apiKeyId ?? "",
+    passkeyIds: [...(session.passkeyIds ?? [])],
     deviceLabel: session.deviceLabel,
     deviceId: session.deviceId ?? "",
     label: session.label ?? "",
@@ -87,5 +93,18 @@ export function apiKeyToProto(key: ApiKeyRecord): ApiKey {
     ...(key.expiresAt === 0 ? {} : { expiresAt: timestampFromMs(key.expiresAt) }),
     revoked: key.revoked,
     skipTotp: key.skipTotp,
+  });
+}
+
+/** The API view of a passkey: never its public key or credential id. */
+export function passkeyToProto(passkey: PasskeyRecord): Passkey {
+  return create(PasskeySchema, {
+    id: passkey.id,
+    name: passkey.name,
+    createdAt: timestampFromMs(passkey.createdAt),
+    ...(passkey.lastUsedAt === 0 ? {} : { lastUsedAt: timestampFromMs(passkey.lastUsedAt) }),
+    transports: [...passkey.transports],
+    backedUp: passkey.backedUp,
+    deviceType: passkey.deviceType,
   });
 }

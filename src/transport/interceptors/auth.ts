@@ -24,6 +24,7 @@ export const publicMethods: ReadonlySet<string> = new Set([
   AuthService.method.login.name,
   AuthService.method.validate.name,
   AuthService.method.resetPassword.name,
+  AuthService.method.startPasskeyLogin.name,
 ]);
 
 function digest(text: string): Buffer {
