@@ -6,6 +6,7 @@ import { redirectPolicyOf } from "../redirect-policy.js";
 import { givenRequestId, requestIdHeader } from "../request-id.js";
 import type { NodeRequest, NodeResponse, RequestHandler } from "../server/front-door.js";
 import { isPortalPath, type PortalDeps, servePortal } from "../ui/portal.js";
+import { withPasskeysOn } from "../ui/portal-assets.js";
 import { forwardAuthDoc, serveForwardAuth } from "./forward-auth.js";
 import { healthDoc, serveHealth } from "./health.js";
 import { introspectionDoc, serveIntrospection } from "./introspection.js";
@@ -81,7 +82,8 @@ function portalDeps(deps: ServerDeps, app: KeycardApp): PortalDeps | undefined {
     const token = sessionCookieToken(request.headers.cookie);
     return token !== "" && (await app.sessions.validate(token)).active;
   };
-  return { assets: deps.portal, signedIn, https: deps.settings.cookieSecure ?? true };
+  const assets = deps.settings.webauthn === undefined ? deps.portal : withPasskeysOn(deps.portal);
+  return { assets, signedIn, https: deps.settings.cookieSecure ?? true };
 }
 
 /**

@@ -1,5 +1,6 @@
 import { auth, isSignedOut, messageOf } from "./api.js";
 import { element, show, showError } from "./dom.js";
+import { startPasskeysPanel } from "./passkeys-panel.js";
 import { startPasswordPanel } from "./password-panel.js";
 import { startSessionsPanel } from "./sessions-panel.js";
 import { startTotpPanel } from "./totp-panel.js";
@@ -17,7 +18,7 @@ async function start(): Promise<void> {
     startTotpPanel(me.user?.totpEnabled ?? false);
     startPasswordPanel();
     show(element("account"), true);
-    await startSessionsPanel();
+    await Promise.all([startSessionsPanel(), startPasskeysPanel()]);
   } catch (error) {
     if (isSignedOut(error)) {
       location.assign("/ui/");

@@ -1,6 +1,7 @@
 import { auth, messageOf } from "./api.js";
 import { CodeField } from "./code-field.js";
 import { element, field, onSubmit, show, showError } from "./dom.js";
+import { onPasskey, passkeyAssertion, passkeysAvailable } from "./signin-passkey.js";
 
 /** What the step-up form needs from the page. */
 export interface ReauthenticationPage {
@@ -34,6 +35,13 @@ export function wireReauthentication(page: ReauthenticationPage): void {
       showError(alert, messageOf(error), element("reauth-password"));
     }
   });
+  if (passkeysAvailable()) {
+    show(element("passkey-reauth-group"), true);
+    onPasskey("passkey-reauth", alert, async () => {
+      await auth.reauthenticate({ passkey: await passkeyAssertion() });
+      page.leave();
+    });
+  }
   show(form, true);
   element("reauth-password").focus();
 }

@@ -2,6 +2,7 @@ import type { LoginRequest } from "../../../../gen/keycard/v1/auth_service_pb.js
 import { auth, isSignedOut, messageOf, reasonOf } from "./api.js";
 import { CodeField } from "./code-field.js";
 import { element, field, onSubmit, show, showError } from "./dom.js";
+import { wirePasskeySignIn } from "./signin-passkey.js";
 import { wireReauthentication } from "./signin-reauth.js";
 
 /*
@@ -81,6 +82,8 @@ element("signin-back").addEventListener("click", () => {
   show(passwordForm, true);
   element("password").focus();
 });
+
+wirePasskeySignIn({ firstStep, leave });
 
 /** The sign-in form; keycard sent a browser that is already signed in on before serving the page. */
 function askToSignIn(): void {
