@@ -48,3 +48,34 @@ export function requireStepUp(
     throw new KeycardError("STEP_UP_REQUIRED", message);
   }
 }
+
+/** What a change to one's own factors checks the session against. */
+export interface FactorChangeRules {
+  readonly users: UserStore;
+  /** PRIVILEGED_SESSION_MAX_AGE in ms. */
+  readonly maxAuthAgeMs: number;
+  readonly now: number;
+}
+
+/**
+ * The caller's own account, for a change to its factors (TOTP, passkeys): the session must
+ * have proven its holder within PRIVILEGED_SESSION_MAX_AGE, and with a second factor once
+ * the account has TOTP, else STEP_UP_REQUIRED saying that `action` needs it. The built-in
+ * administrator, who has no factors of its own, is refused with `adminRefusal`.
+ */
+export async function factorChangeAccount(
+  rules: FactorChangeRules,
+  session: SessionRecord,
+  action: string,
+  adminRefusal: string,
+): Promise<UserRecord> {
+  const user = await ownAccount(rules.users, session.userId, adminRefusal);
+  const withTotp = user.totpSecret !== "";
+  requireStepUp(
+    session,
+    { maxAgeMs: rules.maxAuthAgeMs, ...(withTotp ? { minAal: 2 as const } : {}) },
+    rules.now,
+    `${action} needs a recent login${withTotp ? " with a second factor" : ""}; call Reauthenticate first`,
+  );
+  return user;
+}

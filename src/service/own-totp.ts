@@ -3,7 +3,7 @@ import type { Store } from "../domain/ports.js";
 import type { ClientInfo } from "../domain/session.js";
 import type { UserRecord } from "../domain/user.js";
 import type { AuditLog } from "./audit.js";
-import { ownAccount, requireStepUp } from "./own-account.js";
+import { factorChangeAccount } from "./own-account.js";
 import type { SessionPrincipal } from "./session-judge.js";
 import type { SessionService } from "./session-service.js";
 import type { TotpEnrollment, TotpService } from "./totp-service.js";
@@ -65,23 +65,17 @@ export class OwnTotp {
   }
 
   /** The caller's account, if its session may change factors; else STEP_UP_REQUIRED. */
-  private async privileged({ session }: SessionPrincipal): Promise<UserRecord> {
-    const user = await ownAccount(
-      this.deps.store.users,
-      session.userId,
+  private privileged({ session }: SessionPrincipal): Promise<UserRecord> {
+    return factorChangeAccount(
+      {
+        users: this.deps.store.users,
+        maxAuthAgeMs: this.deps.maxAuthAgeMs,
+        now: this.deps.clock.now(),
+      },
+      session,
+      "Changing TOTP",
       "The built-in administrator signs in with ADMIN_PASSWORD alone and has no TOTP of its own",
     );
-    const stepUp = {
-      maxAgeMs: this.deps.maxAuthAgeMs,
-      ...(user.totpSecret === "" ? {} : { minAal: 2 as const }),
-    };
-    requireStepUp(
-      session,
-      stepUp,
-      this.deps.clock.now(),
-      "Changing TOTP needs a recent login, with TOTP once enabled; call Reauthenticate first",
-    );
-    return user;
   }
 
   private endOthers(

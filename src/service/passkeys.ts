@@ -14,7 +14,7 @@ import type { ClientInfo } from "../domain/session.js";
 import { newId } from "../domain/token.js";
 import type { UserRecord } from "../domain/user.js";
 import type { AuditLog } from "./audit.js";
-import { existingUser, ownAccount, requireStepUp } from "./own-account.js";
+import { existingUser, factorChangeAccount } from "./own-account.js";
 import { configuredRelyingParty } from "./passkey-proof.js";
 import type { SessionPrincipal } from "./session-judge.js";
 import type { UserService } from "./user-service.js";
@@ -58,7 +58,7 @@ export class Passkeys {
   /** Options to create a passkey for the caller's own account, on a fresh session. */
   async startRegistration(principal: SessionPrincipal): Promise<StartedCeremony> {
     const rp = configuredRelyingParty(this.deps.relyingParty);
-    const user = await this.freshOwnAccount(principal, "New passkeys");
+    const user = await this.freshOwnAccount(principal, "Adding a passkey");
     const existing = await this.deps.store.passkeys.list(user.id);
     const options = await this.deps.verifier.registrationOptions(rp, user, existing);
     return this.handOut(options, { kind: "registration", userId: user.id });
@@ -75,7 +75,7 @@ export class Passkeys {
     client: ClientInfo,
   ): Promise<PasskeyRecord> {
     const rp = configuredRelyingParty(this.deps.relyingParty);
-    const user = await this.freshOwnAccount(principal, "New passkeys");
+    const user = await this.freshOwnAccount(principal, "Adding a passkey");
     const name = passkeyNameOf(registration.name);
     const now = this.deps.clock.now();
     const challenge = await this.deps.store.passkeyChallenges.take(registration.challengeId);
@@ -197,30 +197,17 @@ export class Passkeys {
     return revokedSessions;
   }
 
-  /**
-   * The caller's own account, when the session proved its holder within
-   * PRIVILEGED_SESSION_MAX_AGE, and with a second factor when the account has TOTP (as for
-   * TOTP enrollment): STEP_UP_REQUIRED otherwise. `action` names the change refused.
-   */
-  private async freshOwnAccount(
-    { session }: SessionPrincipal,
-    action: string,
-  ): Promise<UserRecord> {
-    const user = await ownAccount(
-      this.deps.store.users,
-      session.userId,
+  /** The caller's own account, if its session may change its passkeys; else STEP_UP_REQUIRED. */
+  private freshOwnAccount({ session }: SessionPrincipal, action: string): Promise<UserRecord> {
+    return factorChangeAccount(
+      {
+        users: this.deps.store.users,
+        maxAuthAgeMs: this.deps.maxAuthAgeMs,
+        now: this.deps.clock.now(),
+      },
+      session,
+      action,
       "The built-in administrator signs in with ADMIN_PASSWORD alone and has no passkeys",
     );
-    const stepUp = {
-      maxAgeMs: this.deps.maxAuthAgeMs,
-      ...(user.totpSecret === "" ? {} : { minAal: 2 as const }),
-    };
-    requireStepUp(
-      session,
-      stepUp,
-      this.deps.clock.now(),
-      `${action} need a recent login${user.totpSecret === "" ? "" : " with a second factor"}; call Reauthenticate first`,
-    );
-    return user;
   }
 }
