@@ -76,6 +76,18 @@ async function addPasskey(page: Page, name: string): Promise<void> {
   await waitForText(page, page.locator("#passkeys h3"), name);
 }
 
+/** A new account signed in with its password on the tab, which has added a passkey named `name`. */
+async function withPasskey(name: string, displayName?: string) {
+  const user = await createTestUser(keycard, displayName === undefined ? {} : { displayName });
+  const { page } = web.tab;
+  await virtualAuthenticator(page);
+  await page.goto(portal);
+  await submitPassword(page, user);
+  await expectAccountPage(page, user.displayName);
+  await addPasskey(page, name);
+  return user;
+}
+
 async function signOut(page: Page): Promise<void> {
   await page.getByRole("button", { name: "Sign out", exact: true }).first().click();
   await page.waitForURL(/\/ui\/$/);
@@ -83,13 +95,8 @@ async function signOut(page: Page): Promise<void> {
 
 describe("passkeys in the portal", () => {
   it("adds a passkey on the account page, then signs in with it alone (amr hwk, AAL2)", async () => {
-    const user = await createTestUser(keycard, { displayName: "Ada Lovelace" });
+    await withPasskey("Work laptop", "Ada Lovelace");
     const { page } = web.tab;
-    await virtualAuthenticator(page);
-    await page.goto(portal);
-    await submitPassword(page, user);
-    await expectAccountPage(page, "Ada Lovelace");
-    await addPasskey(page, "Work laptop");
     expect(await page.locator("#passkeys li").textContent()).toMatch(/Added .* · Last used never/);
     expect(await seriousAxeViolations(page)).toEqual([]);
     await screenshot(page, "portal-passkeys");
@@ -126,13 +133,8 @@ describe("passkeys in the portal", () => {
   });
 
   it("confirms a proxy's step-up with the passkey", async () => {
-    const user = await createTestUser(keycard);
+    const user = await withPasskey("Phone");
     const { page } = web.tab;
-    await virtualAuthenticator(page);
-    await page.goto(portal);
-    await submitPassword(page, user);
-    await expectAccountPage(page, user.displayName);
-    await addPasskey(page, "Phone");
     const before = (await me(await browserToken())).body.session as { amr: string[] };
     expect(before.amr).toEqual(["pwd"]);
 
@@ -148,13 +150,8 @@ describe("passkeys in the portal", () => {
   });
 
   it("removes a passkey: the session it opened ends (back to sign-in), a password session stays", async () => {
-    const user = await createTestUser(keycard);
+    const user = await withPasskey("Old phone");
     const { page } = web.tab;
-    await virtualAuthenticator(page);
-    await page.goto(portal);
-    await submitPassword(page, user);
-    await expectAccountPage(page, user.displayName);
-    await addPasskey(page, "Old phone");
     const elsewhere = String(
       (
         await send(
