@@ -50,5 +50,7 @@ export function devBanner(
       ? []
       : [`    export INTROSPECTION_SECRET=${introspectionSecret}`]),
     "",
+    `  Or sign in with the demo user in a browser: http://localhost:${port}/ui/`,
+    "",
   ].join("\n");
 }
