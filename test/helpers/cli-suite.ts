@@ -47,6 +47,8 @@ export interface CliSuite {
   ): Promise<Record<string, unknown>>;
   /** Adds a user with {@link password} through `keycard user add`. */
   addUser(email: string, roles?: string[]): Promise<Record<string, unknown>>;
+  /** The suite's keycard, for what a test does beside the CLI. */
+  keycard(): TestKeycard;
 }
 
 /**
@@ -95,7 +97,15 @@ export function cliSuite(options: KeycardOptions = {}): CliSuite {
     );
     return response.user as Record<string, unknown>;
   };
-  return { home: () => home, testEnv, cli, cliAtTerminal, cliJson, addUser };
+  return {
+    keycard: () => keycard,
+    home: () => home,
+    testEnv,
+    cli,
+    cliAtTerminal,
+    cliJson,
+    addUser,
+  };
 }
 
 /** The current TOTP code of a base32 secret, `stepsAhead` 30-second steps from now. */

@@ -3,6 +3,7 @@ import { apiKeyCommands } from "./apikey.js";
 import { jwtCommands } from "./jwt.js";
 import { loginCommand } from "./login.js";
 import { logoutCommand } from "./logout.js";
+import { passkeyCommands } from "./passkeys.js";
 import { passwordCommands } from "./password.js";
 import { reauthCommand } from "./reauth.js";
 import { recoveryCodesCommand } from "./recovery-codes.js";
@@ -29,6 +30,7 @@ export const commandGroups: readonly CommandGroup[] = [
   userCommands,
   apiKeyCommands,
   totpCommands,
+  passkeyCommands,
   sessionCommands,
   passwordCommands,
   jwtCommands,
