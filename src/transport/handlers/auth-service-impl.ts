@@ -10,24 +10,16 @@ import {
 } from "../../../gen/keycard/v1/auth_service_pb.js";
 import { CredentialKind, InactiveReason } from "../../../gen/keycard/v1/session_pb.js";
 import { aalOf, type StepUp, sessionAssurance } from "../../domain/assurance.js";
-import type { Clock } from "../../domain/clock.js";
 import { describeDuration } from "../../domain/duration.js";
 import {
   type ClientInfo,
   type InactiveReason as DomainInactiveReason,
   secondsUntil,
 } from "../../domain/session.js";
-import type { JwtIssuer, JwtRequest } from "../../service/jwt-issuer.js";
-import type { OwnTotp } from "../../service/own-totp.js";
-import type { PasskeyRegistration, Passkeys } from "../../service/passkeys.js";
-import type { PasswordChange, PasswordChanger } from "../../service/password-changer.js";
-import type { PasswordResets } from "../../service/password-resets.js";
-import type { ReauthenticateInput, Reauthenticator } from "../../service/reauthenticator.js";
-import type { RecoveryCodes } from "../../service/recovery-codes.js";
+import type { JwtRequest } from "../../service/jwt-issuer.js";
+import type { ReauthenticateInput } from "../../service/reauthenticator.js";
 import type { Introspection } from "../../service/session-judge.js";
 import type { IssuedSession } from "../../service/session-opener.js";
-import type { SessionService } from "../../service/session-service.js";
-import type { CookiePolicy } from "../cookie-policy.js";
 import { newDeviceCookie } from "../device-cookie.js";
 import {
   browserKey,
@@ -36,7 +28,8 @@ import {
   sessionCaller,
   userCaller,
 } from "./context.js";
-import { assuranceToProto, passkeyToProto, sessionToProto, userToProto } from "./mappers.js";
+import { assuranceToProto, sessionToProto, userToProto } from "./mappers.js";
+import { OwnAccountHandlers } from "./own-account-handlers.js";
 import { pageRequestOf, pageTokenOf } from "./page-token.js";
 
 const inactiveReasons = {
@@ -83,25 +76,8 @@ const credentialKinds = {
   api_key: CredentialKind.API_KEY,
 } as const;
 
-/** The use cases AuthService calls, and what its handlers read of the settings. */
-export interface AuthUseCases {
-  readonly sessions: SessionService;
-  readonly clock: Clock;
-  readonly reauthenticator: Reauthenticator;
-  readonly jwts: JwtIssuer;
-  readonly passwords: PasswordChanger;
-  readonly resets: PasswordResets;
-  readonly ownTotp: OwnTotp;
-  readonly recoveryCodes: RecoveryCodes;
-  readonly passkeys: Passkeys;
-  /** COOKIE_SECURE and COOKIE_DOMAIN: how the `device-id` cookie a login sets is scoped. */
-  readonly cookies: CookiePolicy;
-}
-
 /** AuthService over Connect: decode, call one use case, map the result. */
-export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
-  constructor(private readonly uses: AuthUseCases) {}
-
+export class AuthServiceImpl extends OwnAccountHandlers implements ServiceImpl<typeof AuthService> {
   /**
    * Logs in; a browser (isBrowserRequest) without a device id gets its new one as the
    * `device-id` cookie.
@@ -232,95 +208,6 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
       user: userToProto(user),
       ...(session === undefined ? {} : { session: sessionToProto(session, session.id) }),
     };
-  }
-
-  async changePassword(req: PasswordChange, ctx: HandlerContext) {
-    const revokedSessions = await this.uses.passwords.change(
-      sessionCaller(ctx),
-      req,
-      ctx.values.get(clientInfoKey),
-    );
-    return {
-      revokedSessions,
-      message: `Password changed; ${revokedSessions} other session(s) ended`,
-    };
-  }
-
-  async resetPassword(req: { token: string; newPassword: string }, ctx: HandlerContext) {
-    const revokedSessions = await this.uses.resets.redeem(
-      req.token,
-      req.newPassword,
-      ctx.values.get(clientInfoKey),
-    );
-    return { revokedSessions, message: `Password reset; ${revokedSessions} session(s) ended` };
-  }
-
-  async enrollOwnTotp(_req: unknown, ctx: HandlerContext) {
-    const enrollment = await this.uses.ownTotp.enroll(
-      sessionCaller(ctx),
-      ctx.values.get(clientInfoKey),
-    );
-    return {
-      secret: enrollment.secret,
-      otpauthUri: enrollment.uri,
-      qrCodeSvg: enrollment.qrCodeSvg,
-      qrCodeText: enrollment.qrCodeText,
-    };
-  }
-
-  async confirmOwnTotp(req: { code: string }, ctx: HandlerContext) {
-    const client = ctx.values.get(clientInfoKey);
-    const { user, revokedSessions } = await this.uses.ownTotp.confirm(
-      sessionCaller(ctx),
-      req.code,
-      client,
-    );
-    return { user: userToProto(user), revokedSessions };
-  }
-
-  async removeOwnTotp(_req: unknown, ctx: HandlerContext) {
-    const client = ctx.values.get(clientInfoKey);
-    const { user, revokedSessions } = await this.uses.ownTotp.remove(sessionCaller(ctx), client);
-    return { user: userToProto(user), revokedSessions };
-  }
-
-  async regenerateRecoveryCodes(_req: unknown, ctx: HandlerContext) {
-    const codes = await this.uses.recoveryCodes.regenerate(
-      sessionCaller(ctx),
-      ctx.values.get(clientInfoKey),
-    );
-    return { codes };
-  }
-
-  startPasskeyRegistration(_req: unknown, ctx: HandlerContext) {
-    return this.uses.passkeys.startRegistration(sessionCaller(ctx));
-  }
-
-  async finishPasskeyRegistration(req: PasskeyRegistration, ctx: HandlerContext) {
-    const passkey = await this.uses.passkeys.finishRegistration(
-      sessionCaller(ctx),
-      req,
-      ctx.values.get(clientInfoKey),
-    );
-    return { passkey: passkeyToProto(passkey) };
-  }
-
-  async listOwnPasskeys(_req: unknown, ctx: HandlerContext) {
-    const passkeys = await this.uses.passkeys.listOwn(userCaller(ctx).userId);
-    return { passkeys: passkeys.map(passkeyToProto) };
-  }
-
-  async removeOwnPasskey(req: { passkeyId: string }, ctx: HandlerContext) {
-    const revokedSessions = await this.uses.passkeys.removeOwn(
-      sessionCaller(ctx),
-      req.passkeyId,
-      ctx.values.get(clientInfoKey),
-    );
-    return { revokedSessions };
-  }
-
-  startPasskeyLogin() {
-    return this.uses.passkeys.startLogin();
   }
 
   private introspectionToProto(
