@@ -11,6 +11,8 @@ const attempts: readonly [method: string, pathAndQuery: string, parameter: strin
   ["POST", "/keycard.v1.AuthService/Validate?token=kc_sess_secretvalue", "token"],
   ["GET", "/admin/users?apiKey=kc_key_secretvalue", "apiKey"],
   ["GET", "/auth/me?totp_code=123456", "totp_code"],
+  ["POST", "/auth/login?passkey=secretvalue", "passkey"],
+  ["POST", "/keycard.v1.AuthService/Login?response_json=secretvalue", "response_json"],
 ];
 
 describe("ASVS 4.0.3 3.1.1: credentials are never read from the URL", () => {

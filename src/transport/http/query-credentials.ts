@@ -11,6 +11,8 @@ const credentialNames = new Set([
   "apikey",
   "totpcode",
   "recoverycode",
+  "passkey",
+  "responsejson",
   "code",
   "otp",
   "secret",
@@ -18,8 +20,8 @@ const credentialNames = new Set([
 ]);
 
 /**
- * The first query parameter of `url` that carries a credential (a token, password, API key
- * or code), or undefined. Credentials in a URL end up in proxy and access logs and in
+ * The first query parameter of `url` that carries a credential (a token, password, API key,
+ * code or passkey assertion), or undefined. Credentials in a URL end up in proxy and access logs and in
  * browser history (ASVS 3.1.1), so every door refuses them instead of reading them.
  */
 export function credentialInQuery(url: string | undefined): string | undefined {
