@@ -69,7 +69,7 @@ export class RedisSessionStore implements SessionStore {
           userId,
         );
         if (created !== 1) {
-          await this.redis.del(...written);
+          await this.forget(written);
         }
         return created === 1;
       } catch (error) {
@@ -289,9 +289,18 @@ export class RedisSessionStore implements SessionStore {
     return decodeOwner(await this.redis.hmget(this.keys.user(userId), ...ownerFields));
   }
 
+  /**
+   * Deletes a session's record and token link one key at a time: they lie in different
+   * Cluster slots (their names are token hashes, with no user hash tag), where one DEL of
+   * both fails with CROSSSLOT.
+   */
+  private async forget(keys: readonly string[]): Promise<void> {
+    await Promise.all(keys.map((key) => this.redis.del(key)));
+  }
+
   /** Takes back a session whose creation script failed, in case it ran nonetheless. */
   private async discard(session: SessionRecord): Promise<void> {
-    await this.redis.del(...this.records.keysOf(session));
+    await this.forget(this.records.keysOf(session));
     await this.redis.kcRevoke(
       this.keys.legacySession(session.userId, session.id),
       this.keys.index(session.userId),
