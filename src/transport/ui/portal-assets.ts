@@ -53,28 +53,20 @@ export async function loadPortalAssets(dir: string): Promise<PortalAssets> {
   return assets;
 }
 
-/** The mark a page carries while passkeys are off (scripts/build-ui.ts copies it as written). */
-const passkeysOff = Buffer.from('data-passkeys="off"');
-const passkeysOn = Buffer.from('data-passkeys="on" ');
-
 /**
- * The portal with its pages marked `data-passkeys="on"`, which shows their passkey buttons:
- * keycard has a relying party (WEBAUTHN_RP_ID), so the passkey calls work. Left off, a
- * page never offers a button that can only fail. Same length, so nothing else moves.
+ * The portal with its pages marked `data-passkeys="on"` instead of the `"off"` they are
+ * built with, which shows their passkey buttons: keycard has a relying party
+ * (WEBAUTHN_RP_ID), so the passkey calls work. Left off, a page never offers a button that
+ * can only fail.
  */
 export function withPasskeysOn(assets: PortalAssets): PortalAssets {
   return new Map(
-    [...assets].map(([path, asset]) => {
-      const at = asset.body.indexOf(passkeysOff);
-      if (at === -1) {
+    [...assets].map(([path, asset]): [string, PortalAsset] => {
+      if (!asset.type.startsWith("text/html")) {
         return [path, asset];
       }
-      const body = Buffer.concat([
-        asset.body.subarray(0, at),
-        passkeysOn,
-        asset.body.subarray(at + passkeysOff.length),
-      ]);
-      return [path, { ...asset, body }];
+      const html = asset.body.toString("utf8").replace('data-passkeys="off"', 'data-passkeys="on"');
+      return [path, { ...asset, body: Buffer.from(html) }];
     }),
   );
 }
