@@ -4,6 +4,7 @@ import { sessionCookieToken } from "../credentials.js";
 import type { KeycardApp, ServerDeps } from "../keycard-app.js";
 import { redirectPolicyOf } from "../redirect-policy.js";
 import { givenRequestId, requestIdHeader } from "../request-id.js";
+import { pathOf } from "../request-target.js";
 import type { NodeRequest, NodeResponse, RequestHandler } from "../server/front-door.js";
 import { isPortalPath, type PortalDeps, servePortal } from "../ui/portal.js";
 import { withPasskeysOn } from "../ui/portal-assets.js";
@@ -37,12 +38,6 @@ import { type RestDeps, sendError, serveRest } from "./rest-handler.js";
 
 /** One route's handler. */
 type Route = (request: NodeRequest, response: NodeResponse) => Promise<void>;
-
-function pathOf(request: NodeRequest): string {
-  const url = request.url ?? "";
-  const query = url.indexOf("?");
-  return query === -1 ? url : url.slice(0, query);
-}
 
 /** `GET /metrics`: the Prometheus text of this server's registry. */
 async function serveMetrics(
@@ -118,7 +113,7 @@ export function httpRoutes(deps: ServerDeps, app: KeycardApp, rest: RestDeps): R
     storeFailures: () => app.calls.storeFailures.read(),
   };
   const probe = async (request: NodeRequest, response: NodeResponse): Promise<void> => {
-    await serveProbe(probeDeps, pathOf(request), request, response);
+    await serveProbe(probeDeps, pathOf(request.url), request, response);
   };
   const wellKnown: WellKnownDeps = {
     keys: app.jwtKeys,
@@ -185,7 +180,7 @@ export function httpRoutes(deps: ServerDeps, app: KeycardApp, rest: RestDeps): R
   const portal = portalDeps(deps, app);
   return (request, response) => {
     response.setHeader(requestIdHeader, givenRequestId(request.headers));
-    const path = pathOf(request);
+    const path = pathOf(request.url);
     const fixedRoute = fixed.get(path);
     if (fixedRoute === undefined && portal !== undefined && isPortalPath(path)) {
       servePortal(portal, path, request, response).catch((error: unknown) =>

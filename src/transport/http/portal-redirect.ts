@@ -1,4 +1,5 @@
 import { type RedirectPolicy, safeRedirectTarget } from "../../domain/redirect-target.js";
+import { queryOf } from "../request-target.js";
 import { RestError } from "./rest-error.js";
 import { type NodeRequest, type NodeResponse, sendJson } from "./rest-handler.js";
 import type { StepUpQuery } from "./step-up.js";
@@ -14,11 +15,7 @@ function singleHeader(request: NodeRequest, name: string): string | undefined {
 
 /** The non-empty values of query parameter `name` in a request target. */
 export function queryValues(url: string | undefined, name: string): string[] {
-  const query = url?.indexOf("?") ?? -1;
-  if (query === -1) {
-    return [];
-  }
-  return new URLSearchParams(url?.slice(query + 1)).getAll(name).filter((value) => value !== "");
+  return (queryOf(url)?.getAll(name) ?? []).filter((value) => value !== "");
 }
 
 /**

@@ -1,3 +1,5 @@
+import { queryOf } from "../request-target.js";
+
 /** Query parameter names that carry a credential, lower-cased without `_` or `-`. */
 const credentialNames = new Set([
   "token",
@@ -25,11 +27,7 @@ const credentialNames = new Set([
  * browser history (ASVS 3.1.1), so every door refuses them instead of reading them.
  */
 export function credentialInQuery(url: string | undefined): string | undefined {
-  const start = url?.indexOf("?") ?? -1;
-  if (url === undefined || start === -1) {
-    return undefined;
-  }
-  for (const name of new URLSearchParams(url.slice(start + 1)).keys()) {
+  for (const name of queryOf(url)?.keys() ?? []) {
     if (credentialNames.has(name.toLowerCase().replace(/[-_]/g, ""))) {
       return name;
     }

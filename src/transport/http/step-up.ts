@@ -1,4 +1,5 @@
 import { aalOf, acrOf } from "../../domain/assurance.js";
+import { queryOf } from "../request-target.js";
 import { RestError } from "./rest-error.js";
 
 /** What `/auth/verify?max_age=300&aal=2` asks of a session, as Validate's fields. */
@@ -30,11 +31,10 @@ function wholeNumber(params: URLSearchParams, name: string, max: number, expecte
  * person last proved themselves) and `aal` (1 or 2), as in OpenID Connect and RFC 9470.
  */
 export function stepUpQuery(url: string | undefined): StepUpQuery {
-  const query = url?.indexOf("?") ?? -1;
-  if (query === -1) {
+  const params = queryOf(url);
+  if (params === undefined) {
     return noStepUp;
   }
-  const params = new URLSearchParams(url?.slice(query + 1));
   return {
     maxAuthAgeSeconds: wholeNumber(params, "max_age", maxSeconds, "a whole number of seconds"),
     minAal: wholeNumber(params, "aal", 2, "1 or 2"),

@@ -14,6 +14,7 @@ import {
 import { reasonOf, toConnectError } from "../handlers/errors.js";
 import { RestError } from "../http/rest-error.js";
 import { codeName } from "../http/status.js";
+import { pathOf } from "../request-target.js";
 import type { NodeResponse, RequestHandler } from "../server/front-door.js";
 import type { CallFacts } from "./call-facts.js";
 
@@ -38,12 +39,6 @@ const serverFaults = new Set([
   Code.Unavailable,
   Code.DataLoss,
 ]);
-
-function pathOf(url: string | undefined): string {
-  const path = url ?? "/";
-  const query = path.indexOf("?");
-  return query === -1 ? path : path.slice(0, query);
-}
 
 /** The outcome a failed call reports: its reason, else its code, as its client reads it. */
 export function outcomeOf(error: unknown): string {

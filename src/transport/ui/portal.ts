@@ -1,4 +1,5 @@
 import { sendJson } from "../http/rest-handler.js";
+import { queryOf } from "../request-target.js";
 import type { NodeRequest, NodeResponse } from "../server/front-door.js";
 import type { PortalAssets } from "./portal-assets.js";
 
@@ -64,7 +65,7 @@ async function pageRedirect(
   if (path === "/ui/account") {
     return (await deps.signedIn(request)) ? undefined : "/ui/";
   }
-  const query = new URLSearchParams((request.url ?? "").split("?")[1] ?? "");
+  const query = queryOf(request.url) ?? new URLSearchParams();
   if (path !== "/ui/" || query.has("aal") || query.has("max_age")) {
     return undefined;
   }

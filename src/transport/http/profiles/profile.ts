@@ -11,6 +11,7 @@ import { codeToHttpStatus } from "@connectrpc/connect/protocol-connect";
 import type { CookiePolicy } from "../../cookie-policy.js";
 import { reasonOf, toConnectError } from "../../handlers/errors.js";
 import { rateLimitHeadersFromError } from "../../rate-limit.js";
+import { pathOf } from "../../request-target.js";
 import { parseJsonObject, readBody } from "../body.js";
 import { constant, object, text } from "../openapi/json-schema.js";
 import type { Schema } from "../openapi/types.js";
@@ -139,7 +140,7 @@ export function matchProfileRoute(
   profiles: readonly Profile[],
   request: NodeRequest,
 ): { profile: Profile; route: ProfileRoute } | undefined {
-  const path = (request.url ?? "/").split("?")[0];
+  const path = pathOf(request.url);
   for (const profile of profiles) {
     const route = profile.routes.find((candidate) => candidate.path === path);
     if (route !== undefined) {
