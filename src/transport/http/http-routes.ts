@@ -78,16 +78,17 @@ function portalDeps(deps: ServerDeps, app: KeycardApp): PortalDeps | undefined {
     return token !== "" && (await app.sessions.validate(token)).active;
   };
   const assets = deps.settings.webauthn === undefined ? deps.portal : withPasskeysOn(deps.portal);
-  return { assets, signedIn, https: deps.settings.cookieSecure ?? true };
+  return { assets, signedIn, https: cookiePolicyOf(deps.settings).secure };
 }
 
 /**
  * Every plain HTTP path of keycard, for requests that are not RPCs, in one table: metrics,
  * the Kubernetes probes, `/health`, forward auth, the portal's return endpoint,
  * introspection, the OpenAPI document and its page, and the compatibility profiles by
- * exact path, then REST from the proto's annotations (404/405 for the rest). Each fixed path carries its entry of the OpenAPI
- * document, which describes exactly this table and the REST routes. Every response
- * carries `x-request-id`, and the in-process RPC logs the same id.
+ * exact path, then the portal's pages under `/ui/`, then REST from the proto's annotations
+ * (404/405 for the rest). Each fixed path carries its entry of the OpenAPI document, which
+ * describes exactly this table and the REST routes. Every response carries
+ * `x-request-id`, and the in-process RPC logs the same id.
  */
 export function httpRoutes(deps: ServerDeps, app: KeycardApp, rest: RestDeps): RequestHandler {
   const { settings } = deps;
